@@ -1,0 +1,73 @@
+"""Text rendering of an assessment for the terminal: coverage and findings first, then Rich tables."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _n(v: Any) -> str:
+    return "–" if v is None else f"{v:,}"
+
+
+def _pct(v: Any) -> str:
+    return "–" if v is None else f"{v:+.1f}%".replace("-", "−")
+
+
+def _sig(r: dict[str, Any]) -> str:
+    if r.get("small_numbers"):
+        return "small numbers"
+    return "significant" if r.get("significant") else ""
+
+
+def print_assessment(a: dict[str, Any], console: Console) -> None:
+    """Print an assessment dict: coverage warning, findings, then totals, categories, themes and wards."""
+    cov = a["coverage"]
+    title = f"{a['area']['name']} ({a['area']['code']}): {a['period']['label']} against {a['compare']['label']}"
+    console.rule(f"[bold]{title}")
+    if not cov["complete"]:
+        miss = cov.get("missing_current", []) + cov.get("missing_previous", [])
+        console.print(f"[bold yellow]Coverage incomplete:[/] {cov['current_months']} of {cov['months_expected']} months "
+                      f"in the current period and {cov['previous_months']} in the comparison are in the store"
+                      + (f" (missing {', '.join(miss)})" if miss else "") + ". Changes compare unequal periods.")
+    src = a.get("source") or {}
+    console.print(f"Source: {src.get('label')}; ward vintage: {a['geography'].get('ward_vintage') or 'none'}")
+    if a.get("findings"):
+        console.print("\n[bold]Findings[/]")
+        for f in a["findings"]:
+            console.print(f" • {f}", highlight=False)
+    t = Table(title="Total recorded crime", title_justify="left")
+    for c in ("", "current", "previous", "change", "%", "per 1,000", "test"):
+        t.add_column(c, justify="right" if c else "left")
+    tot, asb = a["total"], a["anti_social_behaviour"]
+    t.add_row("Total recorded crime", _n(tot["current"]), _n(tot["previous"]), _n(tot["change"]), _pct(tot["pct_change"]),
+              _n(tot.get("rate_per_1000")), _sig(tot))
+    t.add_row("Anti-social behaviour (not crime)", _n(asb.get("current")), _n(asb.get("previous")), _n(asb.get("change")),
+              _pct(asb.get("pct_change")), "", _sig(asb))
+    un = a.get("unplaced") or {}
+    t.add_row("Unplaced (force-wide, no location)", _n(un.get("current")), _n(un.get("previous")), "", "", "", "")
+    console.print(t)
+    for key, title in (("categories", "police.uk crime types"), ("themes", "Themes")):
+        rows = a.get(key) or []
+        if not rows:
+            continue
+        t = Table(title=title, title_justify="left")
+        for c in ("", "current", "previous", "change", "%", "per 1,000", "test"):
+            t.add_column(c, justify="right" if c else "left")
+        for r in rows:
+            if r.get("available") is False:
+                t.add_row(r["label"], "n/a", "n/a", "", "", "", "not available from this source")
+                continue
+            t.add_row(r["label"], _n(r["current"]), _n(r["previous"]), _n(r["change"]), _pct(r["pct_change"]),
+                      _n(r.get("rate_per_1000")), _sig(r))
+        console.print(t)
+    ws = a["wards_summary"]
+    t = Table(title=f"Wards ({a['geography'].get('ward_vintage')}): {ws['up']} up, {ws['down']} down, {ws['unchanged']} unchanged",
+              title_justify="left")
+    for c in ("rank", "ward", "code", "current", "previous", "change", "%", "per 1,000", "test"):
+        t.add_column(c, justify="right" if c not in ("ward", "code") else "left")
+    for w in a["wards"]:
+        t.add_row(str(w.get("rank", "")), w["name"] or "", w["code"], _n(w["current"]), _n(w["previous"]), _n(w["change"]),
+                  _pct(w["pct_change"]), _n(w.get("rate_per_1000")), _sig(w))
+    console.print(t)

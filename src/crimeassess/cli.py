@@ -1,0 +1,188 @@
+"""The `crimeassess` command line: a thin shell over the library. Library errors become one line, exit 2."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import CrimeAssessError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Turn police recorded crime into a community-safety strategic assessment.")
+geography_app = typer.Typer(no_args_is_help=True, help="Load ONS lookups, boundaries and population.")
+app.add_typer(geography_app, name="geography")
+
+out = Console()
+err = Console(stderr=True)
+
+StoreOpt = typer.Option(None, "--store", help="Store folder (default $CRIMEASSESS_STORE or ./crimeassess-store).")
+
+
+def clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a library error into one clean line on stderr and exit code 2 (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CrimeAssessError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+class _Bar:
+    """A Rich progress bar fed by the library's progress callbacks (shown only on a terminal)."""
+
+    def __init__(self, label: str) -> None:
+        self.progress = Progress(TextColumn("[bold]" + label), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
+                                 transient=True, disable=not err.is_terminal)
+        self.task = None
+
+    def __enter__(self) -> "_Bar":
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *a: Any) -> None:
+        self.progress.__exit__(*a)
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task("", total=total)
+        self.progress.update(self.task, completed=done, total=total, description=Path(what.split("!")[-1]).name[-40:])
+
+
+@app.command()
+@clean_errors
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Files, folders (police.uk archive layout, any depth) or .zip archives."),
+    store: Path = StoreOpt,
+    json_out: bool = typer.Option(False, "--json", help="Print the per-input reconciliation as JSON."),
+    mapping: Path = typer.Option(None, "--mapping", help="TOML mapping for a force extract's own column names."),
+    force: str = typer.Option(None, "--force", help="Force slug for inputs that do not name one (API JSON, extracts)."),
+) -> None:
+    """Ingest police.uk street CSVs, archive folders/zips, API JSON and force extracts into the store."""
+    from .ingest import ingest as do_ingest
+
+    with _Bar("ingest") as bar:
+        rep = do_ingest(paths, store, mapping=mapping, force=force, progress=bar)
+    if json_out:
+        print(json.dumps(rep.to_dict(), indent=2))
+        return
+    t = Table(title=f"Ingest into {rep.store}", show_lines=False)
+    for c in ("input", "status", "kind", "months", "read", "loaded", "quarantined"):
+        t.add_column(c, justify="right" if c in ("read", "loaded", "quarantined") else "left")
+    for r in rep.inputs:
+        months = (r.months[0] + (f"..{r.months[-1]}" if len(r.months) > 1 else "")) if r.months else ""
+        status = r.status + (f" ({r.reason})" if r.status == "skipped" and r.reason else "")
+        if r.supersedes:
+            status += f", replaces {len(r.supersedes)} earlier"
+        t.add_row(Path(r.path.split("!")[-1]).name, status, r.kind or "", months, f"{r.rows_read:,}",
+                  f"{r.rows_loaded:,}", f"{r.rows_quarantined:,}")
+    out.print(t)
+
+
+@geography_app.command("load")
+@clean_errors
+def geography_load(
+    paths: list[Path] = typer.Argument(..., help="ONS lookup CSVs, boundary files (GeoJSON, TopoJSON, GPKG, SHP), population tables."),
+    store: Path = StoreOpt,
+) -> None:
+    """Load ONS lookups (LSOA→ward→LAD, LAD→CSP→PFA), boundaries and population into the store."""
+    from .geography.load import load_geography
+
+    reps = load_geography(paths, store)
+    t = Table(title="Geography")
+    for c in ("file", "kind", "name", "rows", "detail"):
+        t.add_column(c)
+    for r in reps:
+        t.add_row(Path(r.path).name, r.kind, r.name, f"{r.rows:,}", r.detail)
+    out.print(t)
+
+
+@app.command()
+@clean_errors
+def assess(
+    area: str = typer.Option(..., "--area", help="Area name or GSS code: ward, local authority, CSP or force area."),
+    period: str = typer.Option(..., "--period", help="2018-03, 2017-04..2017-09, 2017/18, 2017, 2017Q3 or 12m-2018-03."),
+    compare: str = typer.Option(None, "--compare", help="Comparison period (default: the same months a year earlier)."),
+    store: Path = StoreOpt,
+    fmt: str = typer.Option("text", "--format", help="text or json."),
+    source: str = typer.Option(None, "--source", help="extract, police-uk-street or police-uk-api (default: best available)."),
+    ward_vintage: str = typer.Option(None, "--ward-vintage", help="Ward lookup vintage, e.g. WD17 (default: newest covering the area)."),
+    placement: str = typer.Option("auto", "--placement", help="lsoa, point or auto (LSOA best fit, then points)."),
+    themes: list[Path] = typer.Option(None, "--themes", help="Extra theme definitions (TOML)."),
+    adjustment: str = typer.Option("holm", "--adjustment", help="p-value adjustment: holm or bh."),
+) -> None:
+    """Assess recorded crime in an area for a period against a comparison period."""
+    from .assess.engine import assess as do_assess
+
+    if fmt not in ("text", "json"):
+        raise CrimeAssessError(f"--format must be text or json, not {fmt!r}")
+    res = do_assess(area, period, compare, store, source=source, ward_vintage=ward_vintage, placement=placement,
+                    themes=themes, adjustment=adjustment)
+    if fmt == "json":
+        print(res.to_json())
+    else:
+        from .assess.text import print_assessment
+
+        print_assessment(res.to_dict(), out)
+
+
+@app.command()
+@clean_errors
+def inputs(store: Path = StoreOpt, json_out: bool = typer.Option(False, "--json", help="Print the manifest entries as JSON.")) -> None:
+    """List every input in the store's manifest, live or superseded."""
+    from .store import Store
+
+    ins = Store(store).inputs()
+    if json_out:
+        print(json.dumps(ins, indent=2))
+        return
+    t = Table(title="Inputs")
+    for c in ("#", "input", "kind", "force", "months", "loaded", "quarantined", "live"):
+        t.add_column(c)
+    for i in ins:
+        months = i["months"][0] + (f"..{i['months'][-1]}" if len(i["months"]) > 1 else "") if i["months"] else ""
+        live = "live" if i.get("live") else "superseded"
+        if i.get("live") and i.get("superseded_by"):
+            live = "partly superseded"
+        t.add_row(str(i["seq"]), Path(i["path"].split("!")[-1]).name, i["kind"], i.get("force") or "", months,
+                  f"{i['rows_loaded']:,}", f"{i['rows_quarantined']:,}", live)
+    out.print(t)
+
+
+@app.command()
+@clean_errors
+def quarantine(store: Path = StoreOpt, limit: int = typer.Option(50, "--limit", help="Rows to show (0 = all)."),
+               json_out: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """Show quarantined rows: file, line, reason and raw text."""
+    from .store import quarantined_rows
+
+    rows = quarantined_rows(store, limit=limit or None)
+    if json_out:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    t = Table(title=f"Quarantined rows (showing {len(rows)})")
+    for c in ("file", "line", "reason", "raw"):
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(Path(r["file"].split("!")[-1]).name, str(r["line"]), r["reason"], (r["raw"] or "")[:120])
+    out.print(t)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,102 @@
+"""Resolve an area name or GSS code at any level (ward, local authority, CSP, police force area)."""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+import duckdb
+
+from ..errors import AreaNotFoundError, GeographyError
+from ..store import Store
+
+LEVEL_ORDER = {"lad": 0, "csp": 1, "pfa": 2, "ward": 3}
+LEVEL_NAMES = {"lad": "local authority", "csp": "community safety partnership", "pfa": "police force area",
+               "ward": "ward", "custom": "custom area"}
+
+
+@dataclass
+class Area:
+    """A resolved area: its code, name and level, and the local authorities it covers."""
+
+    code: str
+    name: str
+    level: str  # 'ward' | 'lad' | 'csp' | 'pfa' | 'custom'
+    lad_codes: list[str] = field(default_factory=list)
+    ward_codes: list[str] = field(default_factory=list)  # only for level 'ward'
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "name": self.name, "level": self.level}
+
+
+def ward_vintages(store: Store) -> list[str]:
+    """Loaded LSOA→ward lookup vintages, newest first (e.g. ['WD18', 'WD17'])."""
+    names = [e["name"] for e in store.geography_entries("lsoa_ward")]
+    return sorted(names, key=lambda v: int(re.sub(r"\D", "", v) or 0), reverse=True)
+
+
+def area_catalogue(store: Store, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str]]:
+    """Every known area as (level, code, name, lad_code) from lookups and from extracts' own codes."""
+    rows: set[tuple[str, str, str, str]] = set()
+    for e in store.geography_entries("lsoa_ward"):
+        f = str(store.path / e["file"])
+        for lad, ladn, wd, wdn in con.execute(
+            "SELECT DISTINCT lad_code, lad_name, ward_code, ward_name FROM read_parquet(?)", [f]
+        ).fetchall():
+            rows.add(("lad", lad, ladn, lad))
+            rows.add(("ward", wd, wdn, lad))
+    for e in store.geography_entries("lad_csp_pfa"):
+        f = str(store.path / e["file"])
+        for lad, ladn, csp, cspn, pfa, pfan in con.execute(
+            "SELECT DISTINCT lad_code, lad_name, csp_code, csp_name, pfa_code, pfa_name FROM read_parquet(?)", [f]
+        ).fetchall():
+            rows.add(("lad", lad, ladn, lad))
+            rows.add(("csp", csp, cspn, lad))
+            rows.add(("pfa", pfa, pfan, lad))
+    # Extracts may carry their own local authority and ward names and codes.
+    for lad, ladn, wd, wdn in con.execute(
+        "SELECT DISTINCT lad_code, lad_name, ward_code, ward_name FROM records "
+        "WHERE source_kind = 'extract' AND lad_code IS NOT NULL"
+    ).fetchall():
+        rows.add(("lad", lad, ladn or lad, lad))
+        if wd:
+            rows.add(("ward", wd, wdn or wd, lad))
+    return sorted(rows)
+
+
+def resolve_area(text: str, store: Store, con: duckdb.DuckDBPyConnection, *, level: str | None = None) -> Area:
+    """Find the area a user means. Codes match exactly; names case-insensitively.
+
+    A name shared by several areas of the same level is ambiguous; across levels the broadest sensible level
+    wins in the order local authority, CSP, police force area, ward (Southampton the LAD, not the CSP).
+    """
+    cat = area_catalogue(store, con)
+    if not cat:
+        raise GeographyError("no geography loaded: run `crimeassess geography load` with an ONS LSOA→ward→LAD lookup")
+    q = text.strip()
+    ql = q.lower()
+    if level:
+        cat = [r for r in cat if r[0] == level]
+    by_code = [r for r in cat if r[1].lower() == ql]
+    matches = by_code or [r for r in cat if (r[2] or "").lower() == ql]
+    if not matches:
+        names = sorted({r[2] for r in cat if r[2]} | {r[1] for r in cat})
+        close = difflib.get_close_matches(q, names, n=5, cutoff=0.6)
+        close += [n for n in names if ql and ql in n.lower() and n not in close][: 5 - len(close)]
+        hint = f"; did you mean: {', '.join(close)}?" if close else ""
+        raise AreaNotFoundError(f"area {q!r} not found{hint}", suggestions=close)
+    levels = sorted({r[0] for r in matches}, key=lambda lv: LEVEL_ORDER.get(lv, 9))
+    lv = levels[0]
+    chosen = [r for r in matches if r[0] == lv]
+    codes = sorted({r[1] for r in chosen})
+    if len(codes) > 1:
+        opts = []
+        for c in codes:
+            lad = next(r[3] for r in chosen if r[1] == c)
+            ladn = next((r[2] for r in cat if r[0] == "lad" and r[1] == lad), lad)
+            opts.append(f"{c} ({LEVEL_NAMES[lv]} in {ladn})")
+        raise AreaNotFoundError(f"area {q!r} is ambiguous: {'; '.join(opts)}; give a GSS code", suggestions=codes)
+    code = codes[0]
+    name = next(r[2] for r in chosen if r[1] == code) or code
+    lads = sorted({r[3] for r in chosen if r[1] == code})
+    return Area(code, name, lv, lad_codes=lads, ward_codes=[code] if lv == "ward" else [])

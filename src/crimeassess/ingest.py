@@ -1,0 +1,170 @@
+"""Ingest: find inputs, recognise them by content, read them, and commit them to the store."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .sources.base import ReadResult
+from .sources.discover import INGESTIBLE, Candidate, detect_kind, expand
+from .sources.policeuk import read_api_json, read_street_csv
+from .store import NewInput, Store
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass
+class InputReport:
+    """What happened to one input: loaded, unchanged (already in the store) or skipped (with reason)."""
+
+    path: str
+    status: str  # 'loaded' | 'unchanged' | 'skipped'
+    kind: str | None = None
+    input_id: str | None = None
+    sha256: str | None = None
+    force: str | None = None
+    months: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    supersedes: list[dict] = field(default_factory=list)
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class IngestReport:
+    """The result of `ingest`: one InputReport per file found."""
+
+    store: str
+    inputs: list[InputReport]
+
+    @property
+    def loaded(self) -> list[InputReport]:
+        return [i for i in self.inputs if i.status == "loaded"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"store": self.store, "inputs": [i.to_dict() for i in self.inputs]}
+
+
+def _input_id(sha: str, kind: str, options: dict[str, Any]) -> str:
+    h = hashlib.sha256(f"{sha}|{kind}|{json.dumps(options, sort_keys=True)}".encode()).hexdigest()
+    return h[:16]
+
+
+def _read(kind: str, data: bytes, display: str, input_id: str, *, mapping: Path | None, force: str | None) -> ReadResult:
+    if kind == "police-uk-street":
+        return read_street_csv(data, input_id=input_id, display_name=display)
+    if kind == "police-uk-api":
+        return read_api_json(data, input_id=input_id, display_name=display, force=force)
+    if kind == "extract":
+        from .sources.extract import read_extract  # written for the force-extract issue
+
+        return read_extract(data, input_id=input_id, display_name=display, mapping=mapping, force=force)
+    raise InputError(f"{display}: kind {kind} cannot be ingested")
+
+
+def _slice_keys(kind: str, display: str, res: ReadResult) -> list[tuple[str, str, str]]:
+    """Supersession slices: a later input replaces an earlier one for the same key."""
+    tbl = res.records.select(["force", "month"]).to_pylist()
+    pairs = sorted({(r["force"] or "", r["month"]) for r in tbl})
+    keys = []
+    for force, month in pairs:
+        if kind == "police-uk-api":
+            # API responses are per polygon: a re-download of the same polygon file replaces it,
+            # sibling polygons for the same month do not.
+            scope_key = Path(display.split("!")[-1]).name
+            keys.append((f"{kind}|{scope_key}|{month}", "", month))
+        else:
+            keys.append((f"{kind}|{force}|{month}", force, month))
+    return keys
+
+
+def ingest(
+    paths: list[str | Path],
+    store: Store | str | Path | None = None,
+    *,
+    mapping: str | Path | None = None,
+    force: str | None = None,
+    progress: ProgressFn | None = None,
+) -> IngestReport:
+    """Ingest police.uk files/folders/zips, API JSON and force extracts into the store.
+
+    Files named directly must be recognisable; a bad one raises InputError and nothing is written.
+    Files found inside folders or zips that are not ingestible are reported as skipped.
+    """
+    st = store if isinstance(store, Store) else Store(store)
+    mapping_p = Path(mapping) if mapping else None
+    if mapping_p is not None and not mapping_p.is_file():
+        raise InputError(f"{mapping_p}: mapping file not found")
+    cands: list[Candidate] = expand([Path(p) for p in paths])
+    if not cands:
+        raise InputError("no files found under " + ", ".join(str(p) for p in paths))
+    reports: list[InputReport] = []
+    new: list[NewInput] = []
+    seen_ids: set[str] = set()
+    existing = {i["input_id"] for i in st.inputs()}
+    for n, c in enumerate(cands):
+        if progress:
+            progress(n, len(cands), c.display)
+        data = c.load()
+        try:
+            kind = detect_kind(data, c.display, mapping=mapping_p)
+        except InputError as exc:
+            if c.explicit:
+                raise
+            reports.append(InputReport(c.display, "skipped", reason=str(exc).split(": ", 1)[-1]))
+            continue
+        if kind not in INGESTIBLE:
+            reports.append(InputReport(c.display, "skipped", kind=kind, reason=f"{kind} file (not ingested)"))
+            continue
+        sha = hashlib.sha256(data).hexdigest()
+        opts: dict[str, Any] = {}
+        if kind == "extract":
+            opts = {"mapping": hashlib.sha256(mapping_p.read_bytes()).hexdigest() if mapping_p else None, "force": force}
+        elif kind == "police-uk-api":
+            opts = {"force": force}
+        iid = _input_id(sha, kind, opts)
+        if iid in existing or iid in seen_ids:
+            prev = next((i for i in st.inputs() if i["input_id"] == iid), None)
+            reports.append(InputReport(
+                c.display, "unchanged", kind=kind, input_id=iid, sha256=sha,
+                force=(prev or {}).get("force"), months=(prev or {}).get("months", []),
+                reason="already in the store" if prev else "duplicate of another input in this run"))
+            continue
+        try:
+            res = _read(kind, data, c.display, iid, mapping=mapping_p, force=force)
+        except InputError as exc:
+            if c.explicit:
+                raise
+            reports.append(InputReport(c.display, "skipped", kind=kind, reason=str(exc).split(": ", 1)[-1]))
+            continue
+        reasons: dict[str, int] = {}
+        for q in res.quarantine:
+            key = q["reason"].split(" (")[0].split(" '")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+        entry = {
+            "input_id": iid, "path": c.display, "sha256": sha, "kind": kind, "force": res.force,
+            "force_name": res.force_name, "months": res.months, "rows_read": res.rows_read,
+            "rows_loaded": res.records.num_rows, "rows_quarantined": len(res.quarantine), "options": opts,
+        }
+        new.append(NewInput(entry, res.records, res.quarantine, _slice_keys(kind, c.display, res)))
+        seen_ids.add(iid)
+        reports.append(InputReport(
+            c.display, "loaded", kind=kind, input_id=iid, sha256=sha, force=res.force, months=res.months,
+            rows_read=res.rows_read, rows_loaded=res.records.num_rows, rows_quarantined=len(res.quarantine),
+            quarantine_reasons=reasons))
+    if progress:
+        progress(len(cands), len(cands), "writing")
+    committed = {e["input_id"]: e for e in st.commit_inputs(new)}
+    for r in reports:
+        if r.status == "loaded" and r.input_id in committed:
+            r.supersedes = committed[r.input_id].get("supersedes", [])
+    return IngestReport(str(st.path), reports)

@@ -1,0 +1,40 @@
+"""What every reader returns: normalised records plus quarantined rows, reconciled."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from ..schema import RECORD_COLUMNS, RECORD_SCHEMA
+
+
+@dataclass
+class ReadResult:
+    """One input read into canonical records. rows_read == len(records) + len(quarantine)."""
+
+    kind: str  # 'police-uk-street' | 'police-uk-api' | 'extract'
+    force: str | None  # force slug, when the input says or the user gave it
+    records: pa.Table  # RECORD_SCHEMA
+    quarantine: list[dict] = field(default_factory=list)  # {file, line, reason, raw}
+    rows_read: int = 0
+    months: list[str] = field(default_factory=list)  # sorted YYYY-MM covered by loaded records
+    force_name: str | None = None
+
+    def check(self) -> None:
+        """Raise AssertionError if the reconciliation does not hold (a bug, never user error)."""
+        assert self.rows_read == self.records.num_rows + len(self.quarantine), (
+            self.rows_read,
+            self.records.num_rows,
+            len(self.quarantine),
+        )
+
+
+def records_table(rows: dict[str, list]) -> pa.Table:
+    """Build a RECORD_SCHEMA table from column lists; missing columns become nulls."""
+    n = len(next(iter(rows.values()))) if rows else 0
+    arrays = []
+    for name in RECORD_COLUMNS:
+        typ = RECORD_SCHEMA.field(name).type
+        vals = rows.get(name)
+        arrays.append(pa.array(vals if vals is not None else [None] * n, type=typ))
+    return pa.Table.from_arrays(arrays, schema=RECORD_SCHEMA)

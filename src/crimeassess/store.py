@@ -1,0 +1,307 @@
+"""The embedded store: Parquet files for records, a JSON manifest, DuckDB to query them.
+
+Layout of a store folder::
+
+    manifest.json                  every input and geography table ever loaded (written last, atomically)
+    records/<input_id>.parquet     canonical records of one input (schema.RECORD_SCHEMA)
+    quarantine/<input_id>.parquet  rows that could not be loaded, with file, line, reason and raw text
+    geography/<kind>/<name>.parquet  lookups, boundaries (GeoParquet) and population tables
+    .lock                          advisory lock held while writing
+
+Crash safety: data files are written to a temporary name and renamed into place; the manifest is replaced
+last, so a crash leaves at most orphan files that nothing reads. Revisions: police.uk republishes months, so
+each input covers *slices* (source kind, scope, month); the latest input for a slice is live and earlier ones
+are kept in the manifest as superseded. Queries read only live slices, so nothing is counted twice.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import StoreError
+from .schema import QUARANTINE_SCHEMA, RECORD_SCHEMA
+
+DEFAULT_STORE = "crimeassess-store"
+DEFAULT_MEMORY_LIMIT = "2GB"
+MANIFEST_VERSION = 1
+
+
+def resolve_store_path(path: str | os.PathLike | None = None) -> Path:
+    """`--store DIR`, else $CRIMEASSESS_STORE, else ./crimeassess-store."""
+    if path:
+        return Path(path)
+    env = os.environ.get("CRIMEASSESS_STORE")
+    return Path(env) if env else Path(DEFAULT_STORE)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write bytes to a temporary file beside `path`, fsync, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_parquet(path: Path, table: pa.Table) -> None:
+    """Write a Parquet file under a temporary name, fsync, then rename into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class NewInput:
+    """An input ready to be committed to the store."""
+
+    entry: dict[str, Any]  # manifest entry (without seq/live fields)
+    records: pa.Table
+    quarantine: list[dict]
+    slice_keys: list[tuple[str, str, str]]  # (supersession key, scope value in records, month)
+
+
+class Store:
+    """A crimeassess store folder. Cheap to construct; nothing is created until something is written."""
+
+    def __init__(self, path: str | os.PathLike | None = None, *, memory_limit: str | None = None) -> None:
+        self.path = resolve_store_path(path)
+        self.memory_limit = memory_limit or os.environ.get("CRIMEASSESS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+
+    # ---- manifest -------------------------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / "manifest.json"
+
+    def exists(self) -> bool:
+        return self.manifest_path.exists()
+
+    def manifest(self) -> dict[str, Any]:
+        """The manifest (an empty one for a store that does not exist yet)."""
+        if not self.manifest_path.exists():
+            return {"version": MANIFEST_VERSION, "inputs": [], "geography": []}
+        try:
+            m = json.loads(self.manifest_path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{self.manifest_path}: unreadable store manifest ({exc})") from None
+        m.setdefault("inputs", [])
+        m.setdefault("geography", [])
+        return m
+
+    def _save_manifest(self, m: dict[str, Any]) -> None:
+        atomic_write_bytes(self.manifest_path, json.dumps(m, indent=1, sort_keys=False).encode("utf-8"))
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the store's write lock (blocks while another writer holds it)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / ".lock", "a+") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    # ---- inputs ---------------------------------------------------------------------------------------
+    def inputs(self, *, live_only: bool = False) -> list[dict[str, Any]]:
+        """Manifest entries of ingested inputs, oldest first."""
+        ins = self.manifest()["inputs"]
+        return [i for i in ins if i.get("live")] if live_only else ins
+
+    def has_input(self, input_id: str) -> bool:
+        return any(i["input_id"] == input_id for i in self.manifest()["inputs"])
+
+    def commit_inputs(self, new: list[NewInput]) -> list[dict[str, Any]]:
+        """Write new inputs' Parquet files, then the manifest (last). Returns their final manifest entries."""
+        if not new:
+            return []
+        with self.lock():
+            m = self.manifest()
+            known = {i["input_id"] for i in m["inputs"]}
+            seq = max((i.get("seq", 0) for i in m["inputs"]), default=0)
+            added = []
+            for n in new:
+                if n.entry["input_id"] in known:
+                    continue  # a concurrent writer got there first
+                iid = n.entry["input_id"]
+                rec_file = f"records/{iid}.parquet"
+                atomic_write_parquet(self.path / rec_file, n.records.cast(RECORD_SCHEMA))
+                q_file = None
+                if n.quarantine:
+                    q_file = f"quarantine/{iid}.parquet"
+                    q = pa.Table.from_pylist(
+                        [{"input_id": iid, **{k: r.get(k) for k in ("file", "line", "reason", "raw")}}
+                         for r in n.quarantine],
+                        schema=QUARANTINE_SCHEMA,
+                    )
+                    atomic_write_parquet(self.path / q_file, q)
+                seq += 1
+                entry = dict(n.entry)
+                entry.update(
+                    seq=seq, ingested_at=_now(), records_file=rec_file, quarantine_file=q_file,
+                    slices=[list(k) for k in n.slice_keys], supersedes=[], superseded_by=[],
+                )
+                m["inputs"].append(entry)
+                known.add(iid)
+                added.append(entry)
+            _recompute_live(m)
+            self._save_manifest(m)
+            ids = {e["input_id"] for e in added}
+            return [i for i in m["inputs"] if i["input_id"] in ids]
+
+    # ---- geography tables -----------------------------------------------------------------------------
+    def geography_entries(self, kind: str | None = None) -> list[dict[str, Any]]:
+        g = self.manifest()["geography"]
+        return [e for e in g if kind is None or e["kind"] == kind]
+
+    def put_geography(self, kind: str, name: str, table: pa.Table, entry: dict[str, Any]) -> dict[str, Any]:
+        """Store a geography table (replacing one of the same kind and name) and record it in the manifest."""
+        rel = f"geography/{kind}/{name}.parquet"
+        with self.lock():
+            atomic_write_parquet(self.path / rel, table)
+            m = self.manifest()
+            m["geography"] = [e for e in m["geography"] if not (e["kind"] == kind and e["name"] == name)]
+            e = {"kind": kind, "name": name, "file": rel, "rows": table.num_rows, "loaded_at": _now(), **entry}
+            m["geography"].append(e)
+            self._save_manifest(m)
+        return e
+
+    def geography_file(self, kind: str, name: str) -> Path | None:
+        for e in self.geography_entries(kind):
+            if e["name"] == name:
+                return self.path / e["file"]
+        return None
+
+    # ---- querying -------------------------------------------------------------------------------------
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with the memory limit set and views over the live data.
+
+        Views: `records` (live canonical records, duplicates of API crimes fetched twice removed),
+        `live_slices` (input_id, source_kind, scope, month), `quarantine` (all quarantined rows).
+        """
+        con = duckdb.connect(":memory:", config={"memory_limit": self.memory_limit, "threads": os.cpu_count() or 2})
+        m = self.manifest()
+        live_rows = []
+        files = []
+        for i in m["inputs"]:
+            if i.get("live_slices"):
+                files.append(str(self.path / i["records_file"]))
+                for _key, scope, month in i["live_slices"]:
+                    live_rows.append((i["input_id"], i["kind"], scope, month))
+        con.execute("CREATE TABLE live_slices(input_id VARCHAR, source_kind VARCHAR, scope VARCHAR, month VARCHAR)")
+        if live_rows:
+            con.executemany("INSERT INTO live_slices VALUES (?, ?, ?, ?)", live_rows)
+        if files:
+            flist = "[" + ",".join(_sql_str(f) for f in files) + "]"
+            con.execute(f"""
+                CREATE VIEW raw_records AS
+                SELECT r.* FROM read_parquet({flist}, union_by_name=true) r
+                SEMI JOIN live_slices s
+                  ON r.input_id = s.input_id AND r.month = s.month
+                 AND (CASE WHEN r.source_kind = 'police-uk-api' THEN '' ELSE coalesce(r.force, '') END) = s.scope
+            """)
+            con.execute("""
+                CREATE VIEW records AS
+                SELECT * EXCLUDE (rn) FROM (
+                  SELECT *, CASE WHEN source_kind = 'police-uk-api'
+                    THEN row_number() OVER (PARTITION BY uid ORDER BY input_id) ELSE 1 END AS rn
+                  FROM raw_records) WHERE rn = 1
+            """)
+        else:
+            cols = ", ".join(f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}" for f in RECORD_SCHEMA)
+            con.execute(f"CREATE VIEW records AS SELECT {cols} WHERE false")
+        qfiles = [str(self.path / i["quarantine_file"]) for i in m["inputs"] if i.get("quarantine_file")]
+        if qfiles:
+            con.execute("CREATE VIEW quarantine AS SELECT * FROM read_parquet([" + ",".join(_sql_str(f) for f in qfiles) + "])")
+        else:
+            con.execute("CREATE VIEW quarantine AS SELECT CAST(NULL AS VARCHAR) input_id, CAST(NULL AS VARCHAR) file, "
+                        "CAST(NULL AS BIGINT) line, CAST(NULL AS VARCHAR) reason, CAST(NULL AS VARCHAR) raw WHERE false")
+        return con
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _duck_type(t: pa.DataType) -> str:
+    if pa.types.is_string(t):
+        return "VARCHAR"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_int64(t):
+        return "BIGINT"
+    if pa.types.is_floating(t):
+        return "DOUBLE"
+    if pa.types.is_date(t):
+        return "DATE"
+    return "VARCHAR"
+
+
+def _recompute_live(m: dict[str, Any]) -> None:
+    """Latest input wins each slice; record live slices, supersedes and superseded_by on every input."""
+    owner: dict[str, str] = {}
+    order = sorted(m["inputs"], key=lambda i: i.get("seq", 0))
+    for i in order:
+        for key, _scope, _month in i.get("slices", []):
+            owner[key] = i["input_id"]
+    by_id = {i["input_id"]: i for i in order}
+    for i in order:
+        i["live_slices"] = [s for s in i.get("slices", []) if owner.get(s[0]) == i["input_id"]]
+        i["live"] = bool(i["live_slices"])
+        lost: dict[str, list[str]] = {}
+        for key, _scope, month in i.get("slices", []):
+            w = owner.get(key)
+            if w and w != i["input_id"]:
+                lost.setdefault(w, []).append(month)
+        i["superseded_by"] = [{"input_id": k, "months": sorted(set(v))} for k, v in lost.items()]
+        i["live_months"] = sorted({s[2] for s in i["live_slices"]})
+    for i in order:
+        i["supersedes"] = []
+    for i in order:
+        for s in i["superseded_by"]:
+            by_id[s["input_id"]]["supersedes"].append({"input_id": i["input_id"], "path": i["path"], "months": s["months"]})
+
+
+def quarantined_rows(store: Store | str | os.PathLike | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Quarantined rows of every input: file, line, reason and raw text."""
+    st = store if isinstance(store, Store) else Store(store)
+    con = st.connect()
+    try:
+        q = "SELECT input_id, file, line, reason, raw FROM quarantine ORDER BY file, line"
+        if limit:
+            q += f" LIMIT {int(limit)}"
+        cols = ["input_id", "file", "line", "reason", "raw"]
+        return [dict(zip(cols, r)) for r in con.execute(q).fetchall()]
+    finally:
+        con.close()

@@ -19,8 +19,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 geography_app = typer.Typer(no_args_is_help=True, help="Load ONS lookups, boundaries and population.")
 app.add_typer(geography_app, name="geography")
 
-out = Console()
-err = Console(stderr=True)
+# Off a terminal (pipes, CI logs) Rich would wrap tables at 80 columns; give them room.
+out = Console() if sys.stdout.isatty() else Console(width=140)
+err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 
 StoreOpt = typer.Option(None, "--store", help="Store folder (default $CRIMEASSESS_STORE or ./crimeassess-store).")
 
@@ -112,11 +113,12 @@ def geography_load(
 @app.command()
 @clean_errors
 def assess(
-    area: str = typer.Option(..., "--area", help="Area name or GSS code: ward, local authority, CSP or force area."),
+    area: str = typer.Option(None, "--area", help="Area name or GSS code: ward, local authority, CSP or force area."),
     period: str = typer.Option(..., "--period", help="2018-03, 2017-04..2017-09, 2017/18, 2017, 2017Q3 or 12m-2018-03."),
     compare: str = typer.Option(None, "--compare", help="Comparison period (default: the same months a year earlier)."),
     store: Path = StoreOpt,
     fmt: str = typer.Option("text", "--format", help="text or json."),
+    area_file: Path = typer.Option(None, "--area-file", help="A user-drawn area (GeoJSON, GeoPackage, Shapefile) instead of --area."),
     source: str = typer.Option(None, "--source", help="extract, police-uk-street or police-uk-api (default: best available)."),
     ward_vintage: str = typer.Option(None, "--ward-vintage", help="Ward lookup vintage, e.g. WD17 (default: newest covering the area)."),
     placement: str = typer.Option("auto", "--placement", help="lsoa, point or auto (LSOA best fit, then points)."),
@@ -128,8 +130,10 @@ def assess(
 
     if fmt not in ("text", "json"):
         raise CrimeAssessError(f"--format must be text or json, not {fmt!r}")
-    res = do_assess(area, period, compare, store, source=source, ward_vintage=ward_vintage, placement=placement,
-                    themes=themes, adjustment=adjustment)
+    if not area and not area_file:
+        raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
+    res = do_assess(area or "", period, compare, store, source=source, ward_vintage=ward_vintage, placement=placement,
+                    themes=themes, area_file=area_file, adjustment=adjustment)
     if fmt == "json":
         print(res.to_json())
     else:

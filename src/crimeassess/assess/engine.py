@@ -83,9 +83,11 @@ def _register_offences(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str) -> dict[str, Any]:
-    """Create the `placed` view: every live record with its ward and local authority, and how it was placed."""
-    from ..geography import placement as place_mod  # noqa: F401  (point placement, below)
+    """Create the `placed` view: every live record with its ward and local authority, and how it was placed.
 
+    auto: the record's own codes (extracts), else LSOA best fit, else point in polygon; lsoa: no points;
+    point: points only, for every record.
+    """
     if vintage:
         f = store.geography_file("lsoa_ward", vintage)
         if f is None:
@@ -96,17 +98,21 @@ def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str |
         con.execute("CREATE OR REPLACE TEMP TABLE lk(lsoa_code VARCHAR, ward_code VARCHAR, ward_name VARCHAR, "
                     "lad_code VARCHAR, lad_name VARCHAR)")
     point_info = _point_placement(con, store, vintage, placement)
-    use_lsoa = placement in ("auto", "lsoa")
-    lsoa_ward = "lk.ward_code" if use_lsoa else "NULL"
-    lsoa_lad = "lk.lad_code" if use_lsoa else "NULL"
+    if placement == "point":
+        method = "CASE WHEN pp.lad_code IS NOT NULL OR pp.ward_code IS NOT NULL THEN 'point' END"
+        ward, lad = "pp.ward_code", "pp.lad_code"
+    else:
+        method = ("CASE WHEN r.ward_code IS NOT NULL OR r.lad_code IS NOT NULL THEN 'source' "
+                  "WHEN lk.lad_code IS NOT NULL THEN 'lsoa' WHEN pp.lad_code IS NOT NULL THEN 'point' END")
+        if placement == "lsoa":
+            ward, lad = "coalesce(r.ward_code, lk.ward_code)", "coalesce(r.lad_code, lk.lad_code)"
+        else:
+            ward = "coalesce(r.ward_code, lk.ward_code, pp.ward_code)"
+            lad = "coalesce(r.lad_code, lk.lad_code, pp.lad_code)"
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW placed AS
         SELECT r.*, o.ho_group, o.ho_subgroup, coalesce(o.ho_in_total, false) AS ho_in_total,
-          CASE WHEN r.ward_code IS NOT NULL OR r.lad_code IS NOT NULL THEN 'source'
-               WHEN {lsoa_lad} IS NOT NULL THEN 'lsoa'
-               WHEN pp.lad_code IS NOT NULL THEN 'point' END AS placed_by,
-          coalesce(r.ward_code, {lsoa_ward}, pp.ward_code) AS p_ward_code,
-          coalesce(r.lad_code, {lsoa_lad}, pp.lad_code) AS p_lad_code,
+          {method} AS placed_by, {ward} AS p_ward_code, {lad} AS p_lad_code,
           pp.ward_code AS point_ward_code, lk.ward_code AS lsoa_ward_code
         FROM records r
         LEFT JOIN lk ON r.lsoa_code = lk.lsoa_code
@@ -121,10 +127,8 @@ def _point_placement(con: duckdb.DuckDBPyConnection, store: Store, vintage: str 
     con.execute("CREATE OR REPLACE TEMP TABLE point_place(uid VARCHAR, ward_code VARCHAR, lad_code VARCHAR)")
     if placement == "lsoa":
         return {"boundaries": None}
-    try:
-        from ..geography.placing import point_place_records
-    except ImportError:
-        return {"boundaries": None}
+    from ..geography.placing import point_place_records
+
     return point_place_records(con, store, vintage, placement)
 
 
@@ -176,6 +180,7 @@ def assess(
     ward_vintage: str | None = None,
     placement: str = "auto",
     themes: list[str | Path] | None = None,
+    area_file: str | Path | None = None,
     adjustment: str = stats.DEFAULT_METHOD,
     small_number_threshold: int = stats.SMALL_NUMBER_THRESHOLD,
 ) -> Assessment:
@@ -188,13 +193,15 @@ def assess(
     con = st.connect()
     try:
         return _assess(con, st, area, cur, cmp, source=source, ward_vintage=ward_vintage, placement=placement,
-                       theme_files=[Path(t) for t in themes or []], adjustment=adjustment,
+                       theme_files=[Path(t) for t in themes or []], area_file=area_file, adjustment=adjustment,
                        threshold=small_number_threshold)
     finally:
         con.close()
 
 
 def _area_where(a: Area, lad_codes: list[str]) -> str:
+    if a.level == "custom":
+        return "uid IN (SELECT uid FROM custom_area)"
     if a.level == "ward":
         return f"p_ward_code = {_q(a.code)}"
     return f"p_lad_code IN {_in_list(lad_codes)}"
@@ -232,11 +239,20 @@ def _pick_vintage(store: Store, con: duckdb.DuckDBPyConnection, a: Area, lad_cod
 
 
 def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source, ward_vintage, placement,
-            theme_files, adjustment, threshold) -> Assessment:
+            theme_files, area_file, adjustment, threshold) -> Assessment:
     _register_offences(con)
-    a = resolve_area(area_text, st, con)
-    lad_codes = _lads_of(a, st, con)
-    vintage = _pick_vintage(st, con, a, lad_codes, ward_vintage)
+    if area_file:
+        from ..geography.placing import custom_area_uids
+
+        code, name, _ = custom_area_uids(con, Path(area_file))
+        a = Area(code, name, "custom")
+        lad_codes: list[str] = []
+        vintages = ward_vintages(st)
+        vintage = ward_vintage.upper() if ward_vintage else (vintages[0] if vintages else None)
+    else:
+        a = resolve_area(area_text, st, con)
+        lad_codes = _lads_of(a, st, con)
+        vintage = _pick_vintage(st, con, a, lad_codes, ward_vintage)
     point_info = _prepare_placed(con, st, vintage, placement)
     where = _area_where(a, lad_codes)
     kind = _choose_source(con, where, cur.months + cmp.months, source)
@@ -342,17 +358,27 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
         f"SELECT {cnt('is_crime')} FROM placed p JOIN cmonths c ON p.month = c.month "
         f"WHERE {src_cond} AND {force_cond} AND p_lad_code IS NULL AND p_ward_code IS NULL").fetchone()
     placed_by = dict(con.execute(
-        f"SELECT coalesce(placed_by, 'unplaced'), count(*) {base} AND is_crime GROUP BY 1").fetchall())
+        f"SELECT coalesce(placed_by, 'unplaced'), count(*) {base} AND is_crime AND c.which = 'cur' GROUP BY 1").fetchall())
     agreement = None
     agree_row = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE point_ward_code = lsoa_ward_code) {base} AND is_crime "
-        "AND point_ward_code IS NOT NULL AND lsoa_ward_code IS NOT NULL").fetchone()
+        "AND c.which = 'cur' AND point_ward_code IS NOT NULL AND lsoa_ward_code IS NOT NULL").fetchone()
     if agree_row[0]:
         agreement = {"compared": agree_row[0], "agree": agree_row[1], "share": round(agree_row[1] / agree_row[0], 4)}
 
     population = _population(con, st, a, lad_codes, vintage)
     total = {"current": cur_n, "previous": prev_n, "exposure_ratio": exposure}
     asb = {"current": asb_cur, "previous": asb_prev, "exposure_ratio": exposure}
+    # A period with no months in the store has no count at all: null, never zero.
+    if coverage["current_months"] == 0 or coverage["previous_months"] == 0:
+        key = "current" if coverage["current_months"] == 0 else "previous"
+        for r in [total, asb, *categories, *theme_rows, *wards, *(t for w in wards for t in w["themes"])]:
+            if r.get("available", True):
+                r[key] = None
+        if coverage["current_months"] == 0 and coverage["previous_months"] == 0:
+            for r in [total, asb, *categories, *theme_rows, *wards, *(t for w in wards for t in w["themes"])]:
+                if r.get("available", True):
+                    r["previous"] = None
     # significance: each table adjusted as a family
     total = stats.annotate_table([total], method=adjustment, threshold=threshold)[0]
     asb = stats.annotate_table([asb], method=adjustment, threshold=threshold)[0] if kind != "extract" else {
@@ -371,7 +397,7 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
         for t in w["themes"]:
             t.pop("exposure_ratio", None)
 
-    ward_changes = [w["change"] for w in wards if w["change"] is not None]
+    ward_changes = [w["change"] for w in wards if w.get("change") is not None]
     data: dict[str, Any] = {
         "schema_version": 1,
         "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
@@ -401,7 +427,13 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
         data["findings"] = findings(data)
     except ImportError:  # pragma: no cover
         data["findings"] = []
-    return Assessment(data)
+    geo = None
+    if vintage:
+        from ..geography.placing import ward_geometry
+
+        geo = ward_geometry(st, vintage, [w["code"] for w in wards])
+    data["geography"]["ward_geometry"] = geo is not None
+    return Assessment(data, ward_geometry=geo)
 
 
 def _theme_pred(theme_list: list[Any], tid: str, kind: str | None) -> str | None:
@@ -426,13 +458,15 @@ def _annotate_available(rows: list[dict[str, Any]], adjustment: str, threshold: 
 
 
 def _ward_rows(con, a: Area, lad_codes, vintage, where, src_cond, total_pred, theme_preds, exposure, periods, present):
-    if vintage:
-        f = None
+    if vintage and a.level != "custom":
         names = con.execute(
             "SELECT DISTINCT ward_code, ward_name FROM lk WHERE "
             + (f"ward_code = {_q(a.code)}" if a.level == "ward" else f"lad_code IN {_in_list(lad_codes)}")
             + " ORDER BY 1").fetchall()
-        del f
+    elif vintage:
+        names = con.execute(f"SELECT DISTINCT p.p_ward_code, lk.ward_name FROM placed p JOIN (SELECT DISTINCT ward_code, "
+                            f"ward_name FROM lk) lk ON lk.ward_code = p.p_ward_code WHERE {where} AND {src_cond} ORDER BY 1"
+                            ).fetchall()
     else:
         names = con.execute(f"SELECT DISTINCT p_ward_code, any_value(ward_name) FROM placed WHERE {where} "
                             f"AND p_ward_code IS NOT NULL AND {src_cond} GROUP BY 1 ORDER BY 1").fetchall()

@@ -315,6 +315,11 @@ def read_boundaries(
     columns = [c for c in raw.columns if c != raw.geometry.name]
     code_patterns = [rf"{p}\d\dCD" for p in _ONS_PREFIXES]
     cfield = _pick_field(columns, code_field, code_patterns, _GENERIC_CODE_FIELDS, "code", path)
+    if cfield is None and level == "custom":
+        # A user-drawn area need not carry codes: number its features.
+        raw = raw.assign(_custom_code=[f"custom-{i + 1}" for i in range(len(raw))])
+        cfield = "_custom_code"
+        columns = [*columns, cfield]
     if cfield is None:
         raise InputError(f"{path.name}: cannot tell which field holds area codes (fields: {', '.join(map(str, columns))}); give code_field=")
     m = _ONS_CODE_FIELD.fullmatch(str(cfield).strip())

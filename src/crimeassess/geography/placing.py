@@ -1,0 +1,150 @@
+"""Placement against stored boundaries: point-in-polygon for records without a usable LSOA, ward geometry
+for maps, and user-drawn areas."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import shapely
+
+from ..errors import GeographyError
+from ..store import Store
+from .placement import place_points
+
+
+def stored_boundaries(store: Store, name: str) -> gpd.GeoDataFrame:
+    """Read a stored boundary table (GeoParquet written by `load_geography`) as a GeoDataFrame in EPSG:27700."""
+    f = store.geography_file("boundaries", name)
+    if f is None:
+        raise GeographyError(f"boundaries {name!r} are not loaded")
+    df = pq.read_table(f).to_pandas()
+    return gpd.GeoDataFrame(df.drop(columns=["geometry"]), geometry=shapely.from_wkb(df["geometry"].values), crs=27700)
+
+
+def _codes(con: duckdb.DuckDBPyConnection, col: str) -> set[str]:
+    return {r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM lk").fetchall() if r[0]}
+
+
+def matching_boundaries(store: Store, con: duckdb.DuckDBPyConnection, level: str, ward_codes: set[str] | None = None) -> tuple[str, gpd.GeoDataFrame] | None:
+    """The stored boundary table of `level` whose codes best match the ward lookup vintage in table `lk`."""
+    want = _codes(con, "ward_code" if level == "ward" else "lsoa_code")
+    if ward_codes is not None and level == "ward":
+        want &= ward_codes
+    best: tuple[float, str] | None = None
+    for e in store.geography_entries("boundaries"):
+        if e.get("level") != level:
+            continue
+        codes = {r[0] for r in con.execute(f"SELECT DISTINCT code FROM read_parquet('{store.path / e['file']}')").fetchall()}
+        if not codes or not want:
+            continue
+        share = len(codes & want) / len(codes)
+        if share > 0.5 and (best is None or share > best[0]):
+            best = (share, e["name"])
+    if best is None:
+        return None
+    return best[1], stored_boundaries(store, best[1])
+
+
+def point_place_records(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str) -> dict[str, Any]:
+    """Fill temp table `point_place(uid, ward_code, lad_code)` by point in polygon.
+
+    Uses ward polygons whose codes match the lookup vintage, else LSOA polygons (then the lookup gives the
+    ward). Only records inside the polygons' bounding box are tested. Returns what was used.
+    """
+    if not vintage:
+        return {"boundaries": None}
+    found = matching_boundaries(store, con, "ward")
+    level = "ward"
+    if found is None:
+        found = matching_boundaries(store, con, "lsoa")
+        level = "lsoa"
+    if found is None:
+        return {"boundaries": None}
+    name, gdf = found
+    minx, miny, maxx, maxy = gdf.to_crs(4326).total_bounds
+    pad = 0.01
+    pts = con.execute(
+        "SELECT uid, longitude, latitude FROM records WHERE longitude BETWEEN ? AND ? AND latitude BETWEEN ? AND ?",
+        [minx - pad, maxx + pad, miny - pad, maxy + pad]).fetchdf()
+    if pts.empty:
+        return {"boundaries": name, "boundary_level": level}
+    codes = place_points(pts["longitude"].to_numpy(), pts["latitude"].to_numpy(), gdf)
+    df = pd.DataFrame({"uid": pts["uid"].to_numpy(), "code": codes})
+    df = df[df["code"].notna()]
+    con.register("pp_df", df)
+    if level == "ward":
+        con.execute("INSERT INTO point_place SELECT d.uid, d.code, w.lad_code FROM pp_df d "
+                    "LEFT JOIN (SELECT DISTINCT ward_code, lad_code FROM lk) w ON w.ward_code = d.code")
+    else:
+        con.execute("INSERT INTO point_place SELECT d.uid, lk.ward_code, lk.lad_code FROM pp_df d JOIN lk ON lk.lsoa_code = d.code")
+    con.unregister("pp_df")
+    return {"boundaries": name, "boundary_level": level}
+
+
+def ward_geometry(store: Store, vintage: str | None, ward_codes: list[str]) -> gpd.GeoDataFrame | None:
+    """Ward polygons (EPSG:27700; columns code, name, geometry) for the given wards, or None if not loaded.
+
+    Chooses the stored ward boundaries holding most of the codes; for wards only LSOA polygons cover,
+    dissolves the LSOAs by the lookup (ONS best fit), so a map is possible from LSOA boundaries alone.
+    """
+    if not ward_codes:
+        return None
+    want = set(ward_codes)
+    best = None
+    for e in store.geography_entries("boundaries"):
+        if e.get("level") != "ward":
+            continue
+        g = stored_boundaries(store, e["name"])
+        n = len(set(g["code"]) & want)
+        if n and (best is None or n > best[0]):
+            best = (n, g)
+    if best is not None and best[0] == len(want):
+        g = best[1]
+        return g[g["code"].isin(want)][["code", "name", "geometry"]].reset_index(drop=True)
+    if vintage:
+        lk_file = store.geography_file("lsoa_ward", vintage)
+        for e in store.geography_entries("boundaries"):
+            if e.get("level") != "lsoa" or lk_file is None:
+                continue
+            lsoa = stored_boundaries(store, e["name"])
+            lk = pq.read_table(lk_file, columns=["lsoa_code", "ward_code", "ward_name"]).to_pandas()
+            lk = lk[lk["ward_code"].isin(want)]
+            m = lsoa.merge(lk, left_on="code", right_on="lsoa_code")
+            if m.empty:
+                continue
+            d = m.dissolve(by="ward_code", aggfunc={"ward_name": "first"}).reset_index()
+            d = d.rename(columns={"ward_code": "code", "ward_name": "name"})
+            if len(d) == len(want):
+                return d[["code", "name", "geometry"]]
+    if best is not None:
+        g = best[1]
+        return g[g["code"].isin(want)][["code", "name", "geometry"]].reset_index(drop=True)
+    return None
+
+
+def custom_area_uids(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, str, list[str]]:
+    """Register temp table `custom_area(uid)` with records inside a user-drawn polygon file.
+
+    Returns (code, name, lad codes the polygon touches are not known here: empty list).
+    """
+    from .boundaries import read_boundaries
+
+    gdf = read_boundaries(path, level="custom")
+    geom = shapely.union_all(gdf.geometry.values)
+    one = gpd.GeoDataFrame({"code": ["custom"]}, geometry=[geom], crs=27700)
+    minx, miny, maxx, maxy = one.to_crs(4326).total_bounds
+    pts = con.execute(
+        "SELECT uid, longitude, latitude FROM records WHERE longitude BETWEEN ? AND ? AND latitude BETWEEN ? AND ?",
+        [minx - 0.01, maxx + 0.01, miny - 0.01, maxy + 0.01]).fetchdf()
+    inside = place_points(pts["longitude"].to_numpy(), pts["latitude"].to_numpy(), one) if len(pts) else np.array([])
+    df = pd.DataFrame({"uid": pts["uid"].to_numpy()[inside == "custom"] if len(pts) else []})
+    con.register("custom_df", df)
+    con.execute("CREATE OR REPLACE TEMP TABLE custom_area AS SELECT DISTINCT uid::VARCHAR AS uid FROM custom_df")
+    con.unregister("custom_df")
+    name = str(gdf["name"].iloc[0]) if len(gdf) == 1 and gdf["name"].iloc[0] else Path(path).stem
+    return "custom", name, []

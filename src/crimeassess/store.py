@@ -78,6 +78,15 @@ def atomic_write_parquet(path: Path, table: pa.Table) -> None:
         raise
 
 
+def _pause_point(store_path: Path, point: str) -> None:
+    """Test hook for crash-safety tests: with CRIMEASSESS_PAUSE_AT=<point>, announce and wait to be killed."""
+    if os.environ.get("CRIMEASSESS_PAUSE_AT") == point:
+        import time
+
+        (store_path / f".paused-{point}").touch()
+        time.sleep(120)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -176,6 +185,7 @@ class Store:
                 known.add(iid)
                 added.append(entry)
             _recompute_live(m)
+            _pause_point(self.path, "before-manifest")
             self._save_manifest(m)
             ids = {e["input_id"] for e in added}
             return [i for i in m["inputs"] if i["input_id"] in ids]

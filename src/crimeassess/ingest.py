@@ -65,9 +65,9 @@ def _read(kind: str, data: bytes, display: str, input_id: str, *, mapping: Path 
     if kind == "police-uk-api":
         return read_api_json(data, input_id=input_id, display_name=display, force=force)
     if kind == "extract":
-        from .sources.extract import read_extract  # written for the force-extract issue
+        from .sources.extract import read_extract_bytes
 
-        return read_extract(data, input_id=input_id, display_name=display, mapping=mapping, force=force)
+        return read_extract_bytes(data, input_id=input_id, display_name=display, mapping=mapping, force=force)
     raise InputError(f"{display}: kind {kind} cannot be ingested")
 
 

@@ -18,6 +18,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Turn police recorded crime into a community-safety strategic assessment.")
 geography_app = typer.Typer(no_args_is_help=True, help="Load ONS lookups, boundaries and population.")
 app.add_typer(geography_app, name="geography")
+download_app = typer.Typer(no_args_is_help=True, help="Download real data from the publishers, then ingest or load it.")
+app.add_typer(download_app, name="download")
 
 # Off a terminal (pipes, CI logs) Rich would wrap tables at 80 columns; give them room.
 out = Console() if sys.stdout.isatty() else Console(width=140)
@@ -182,6 +184,110 @@ def quarantine(store: Path = StoreOpt, limit: int = typer.Option(50, "--limit", 
     for r in rows:
         t.add_row(Path(r["file"].split("!")[-1]).name, str(r["line"]), r["reason"], (r["raw"] or "")[:120])
     out.print(t)
+
+
+class _ByteBar:
+    """A Rich progress bar for download events (bytes or polygons)."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> "_ByteBar":
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *a: Any) -> None:
+        self.progress.__exit__(*a)
+
+    def __call__(self, ev: Any) -> None:
+        name = Path(str(ev.task)).name[-40:]
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(name, total=ev.total)
+        self.progress.update(self.tasks[name], completed=ev.done, total=ev.total)
+
+
+def _print_fetch(rep: Any, json_out: bool) -> None:
+    d = rep.to_dict()
+    if json_out:
+        print(json.dumps(d, indent=2))
+        return
+    out.print(f"Downloaded {len(d['files']) - len(d['skipped'])} file(s) ({d['bytes']:,} bytes) into {d['dest']}; "
+              f"{len(d['skipped'])} already complete.")
+    if d["missing"]:
+        out.print(f"[yellow]Not available from the publisher:[/] {', '.join(map(str, d['missing']))}")
+    loaded = [x for x in d["loaded"] if x.get("status", "loaded") == "loaded" or x.get("kind")]
+    out.print(f"Loaded {len(loaded)} input(s) into the store.")
+
+
+@download_app.command("police-uk")
+@clean_errors
+def download_police_uk_cmd(
+    force: str = typer.Option(..., "--force", help="Force slug as police.uk names it, e.g. hampshire."),
+    start: str = typer.Option(..., "--from", help="First month, YYYY-MM."),
+    end: str = typer.Option(..., "--to", help="Last month, YYYY-MM."),
+    store: Path = StoreOpt,
+    base_url: str = typer.Option(None, "--base-url", help="police.uk data base URL (default $CRIMEASSESS_POLICEUK_BASE or https://data.police.uk/data)."),
+    layout: str = typer.Option("auto", "--layout", help="auto, archive (monthly archive zips) or monthly (per-month files)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Download police.uk street-level files for a force and months, then ingest them."""
+    from .download.pipeline import fetch_police_uk
+
+    with _ByteBar() as bar:
+        rep = fetch_police_uk(force, start, end, store, base_url=base_url, layout=layout, progress=bar)
+    _print_fetch(rep, json_out)
+
+
+@download_app.command("police-uk-api")
+@clean_errors
+def download_police_uk_api_cmd(
+    area: str = typer.Option(..., "--area", help="Area whose ward polygons are queried, e.g. Southampton."),
+    month: str = typer.Option(..., "--month", help="Month, YYYY-MM."),
+    store: Path = StoreOpt,
+    api_url: str = typer.Option(None, "--api-url", help="API base URL (default $CRIMEASSESS_POLICEUK_API or https://data.police.uk/api)."),
+    rate: float = typer.Option(15.0, "--rate", help="Requests per second (police.uk allows 15)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Download police.uk API crimes by ward polygon (splitting at the 10,000 cap), then ingest them."""
+    from .download.pipeline import fetch_police_uk_api
+
+    with _ByteBar() as bar:
+        rep = fetch_police_uk_api(area, month, store, api_url=api_url, rate=rate, progress=bar)
+    _print_fetch(rep, json_out)
+
+
+@download_app.command("geography")
+@clean_errors
+def download_geography_cmd(
+    ward_vintage: str = typer.Option(..., "--ward-vintage", help="Ward vintage, e.g. WD17."),
+    store: Path = StoreOpt,
+    base_url: str = typer.Option(None, "--base-url", help="ONS mirror base URL (default $CRIMEASSESS_ONS_BASE)."),
+    area: str = typer.Option(None, "--area", help="Limit boundaries to an area the catalogue knows, e.g. southampton."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Download the ONS lookups and ward boundaries for a vintage, then load them."""
+    from .download.pipeline import fetch_geography
+
+    with _ByteBar() as bar:
+        rep = fetch_geography(ward_vintage, store, base_url=base_url, area=area, progress=bar)
+    _print_fetch(rep, json_out)
+
+
+@download_app.command("population")
+@clean_errors
+def download_population_cmd(
+    store: Path = StoreOpt,
+    base_url: str = typer.Option(None, "--base-url", help="ONS mirror base URL (default $CRIMEASSESS_ONS_BASE)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Download the Census 2011 population by LSOA, then load it."""
+    from .download.pipeline import fetch_population
+
+    with _ByteBar() as bar:
+        rep = fetch_population(store, base_url=base_url, progress=bar)
+    _print_fetch(rep, json_out)
 
 
 def main() -> None:  # pragma: no cover

@@ -10,12 +10,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ..errors import CrimeAssessError, GeographyError
+from ..errors import CrimeAssessError, GeographyError, PeriodError
 from ..geography.areas import Area, resolve_area, ward_vintages
 from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
 from ..store import Store
 from . import stats
-from .periods import Period, default_comparison, parse_period
+from .periods import Period, comparison_for, parse_period
 from .runs import current_run
 
 SOURCE_PRIORITY = ["extract", "police-uk-street", "police-uk-api"]
@@ -161,13 +161,22 @@ def _series_periods(period: Period, present: set[str]) -> list[Period]:
     return out[::-1]
 
 
+def _period_cond(p: Period) -> str:
+    """SQL condition selecting a period's records: by recorded date for day-based periods, else by month."""
+    if p.by_day:
+        return f"(recorded_date BETWEEN DATE '{p.first_day.isoformat()}' AND DATE '{p.last_day.isoformat()}')"
+    return f"(month IN {_in_list(p.months)})"
+
+
 def _period_table(con: duckdb.DuckDBPyConnection, periods: list[Period], cur: Period, cmp: Period) -> None:
-    rows = [(i, m) for i, p in enumerate(periods) for m in p.months]
-    con.execute("CREATE OR REPLACE TEMP TABLE pmonths(idx INTEGER, month VARCHAR)")
-    if rows:
-        con.executemany("INSERT INTO pmonths VALUES (?, ?)", rows)
-    con.execute("CREATE OR REPLACE TEMP TABLE cmonths(which VARCHAR, month VARCHAR)")
-    con.executemany("INSERT INTO cmonths VALUES (?, ?)", [("cur", m) for m in cur.months] + [("prev", m) for m in cmp.months])
+    """Views `pc` (placed rows of the current/comparison periods, column `which`) and `ps` (rows of the series
+    periods, column `idx`)."""
+    cc, pcnd = _period_cond(cur), _period_cond(cmp)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW pc AS SELECT *, CASE WHEN {cc} THEN 'cur' ELSE 'prev' END AS which "
+                f"FROM placed WHERE {cc} OR {pcnd}")
+    cases = " ".join(f"WHEN {_period_cond(p)} THEN {i}" for i, p in enumerate(periods))
+    any_cond = " OR ".join(_period_cond(p) for p in periods)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW ps AS SELECT *, CASE {cases} END AS idx FROM placed WHERE {any_cond}")
 
 
 def assess(
@@ -187,7 +196,7 @@ def assess(
     """Assess recorded crime in `area` for `period` against `compare` (default: same months a year earlier)."""
     st = store if isinstance(store, Store) else Store(store)
     cur = period if isinstance(period, Period) else parse_period(period)
-    cmp = compare if isinstance(compare, Period) else (parse_period(compare) if compare else default_comparison(cur))
+    cmp = compare if isinstance(compare, Period) else comparison_for(cur, compare)
     if placement not in ("auto", "lsoa", "point"):
         raise CrimeAssessError(f"placement must be auto, lsoa or point, not {placement!r}")
     con = st.connect()
@@ -289,11 +298,16 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
     exposure = 1.0
     if coverage["current_months"] and coverage["previous_months"]:
         exposure = coverage["current_months"] / coverage["previous_months"]
+    if cur.by_day:
+        if kind not in (None, "extract"):
+            raise PeriodError(f"period {cur.label} counts by recorded date, which only force extracts carry "
+                              f"(this area's data is {SOURCE_LABELS.get(kind, kind)}); use a month-based period")
+        exposure *= (cur.n_days or 1) / (cmp.n_days or cur.n_days or 1)
 
     periods = _series_periods(cur, present)
     _period_table(con, periods, cur, cmp)
     src_cond = f"source_kind = {_q(kind)}" if kind else "false"
-    base = f"FROM placed p JOIN cmonths c ON p.month = c.month WHERE {where} AND {src_cond}"
+    base = f"FROM pc c WHERE {where} AND {src_cond}"
 
     def cnt(pred: str) -> str:
         return (f"count(*) FILTER (WHERE c.which = 'cur' AND ({pred})) AS cur_n, "
@@ -319,11 +333,11 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
         theme_preds[t.id] = pred
     sel = ", ".join(f"count(*) FILTER (WHERE {pred}) AS \"{tid}\"" for tid, pred in theme_preds.items() if pred) or "0 AS dummy"
     series_counts = {r[0]: r[1:] for r in con.execute(
-        f"SELECT pm.idx, count(*) FILTER (WHERE {total_pred}) AS total, {sel} FROM placed p JOIN pmonths pm ON p.month = pm.month "
+        f"SELECT pm.idx, count(*) FILTER (WHERE {total_pred}) AS total, {sel} FROM ps pm "
         f"WHERE {where} AND {src_cond} GROUP BY 1").fetchall()}
     avail_ids = [tid for tid, pred in theme_preds.items() if pred]
     cmp_counts = {r[0]: r[1:] for r in con.execute(
-        f"SELECT c.which, {sel} FROM placed p JOIN cmonths c ON p.month = c.month WHERE {where} AND {src_cond} GROUP BY 1"
+        f"SELECT c.which, {sel} FROM pc c WHERE {where} AND {src_cond} GROUP BY 1"
     ).fetchall()} if avail_ids else {}
 
     def series_of(col: int) -> list[dict[str, Any]]:
@@ -355,7 +369,7 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
     # Unplaced: crimes of the same forces and months that could not be put in any area
     force_cond = f"coalesce(force, '') IN {_in_list(forces)}" if kind != "police-uk-api" else "true"
     un_cur, un_prev = con.execute(
-        f"SELECT {cnt('is_crime')} FROM placed p JOIN cmonths c ON p.month = c.month "
+        f"SELECT {cnt('is_crime')} FROM pc c "
         f"WHERE {src_cond} AND {force_cond} AND p_lad_code IS NULL AND p_ward_code IS NULL").fetchone()
     placed_by = dict(con.execute(
         f"SELECT coalesce(placed_by, 'unplaced'), count(*) {base} AND is_crime AND c.which = 'cur' GROUP BY 1").fetchall())
@@ -476,11 +490,11 @@ def _ward_rows(con, a: Area, lad_codes, vintage, where, src_cond, total_pred, th
         f"count(*) FILTER (WHERE c.which = 'prev' AND ({pred})) AS \"p_{tid}\"" for tid, pred in avail)
     q = (f"SELECT p_ward_code, count(*) FILTER (WHERE c.which = 'cur' AND ({total_pred})), "
          f"count(*) FILTER (WHERE c.which = 'prev' AND ({total_pred})){', ' + sel if sel else ''} "
-         f"FROM placed p JOIN cmonths c ON p.month = c.month WHERE {where} AND {src_cond} GROUP BY 1")
+         f"FROM pc c WHERE {where} AND {src_cond} GROUP BY 1")
     counts = {r[0]: r[1:] for r in con.execute(q).fetchall()}
     ser = {}
     for code, idx, n in con.execute(
-        f"SELECT p_ward_code, pm.idx, count(*) FROM placed p JOIN pmonths pm ON p.month = pm.month "
+        f"SELECT p_ward_code, pm.idx, count(*) FROM ps pm "
         f"WHERE {where} AND {src_cond} AND ({total_pred}) GROUP BY 1, 2").fetchall():
         ser[(code, idx)] = n
     rows = []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from ..errors import PeriodError
 
@@ -20,18 +21,32 @@ def add_months(m: str, n: int) -> str:
     return month_from_index(month_index(m) + n)
 
 
+DAY_KINDS = ("week", "28d", "ytd", "cytd")
+
+
 @dataclass(frozen=True)
 class Period:
-    """A run of whole months with a label. kind: month|range|fy|year|quarter|rolling12."""
+    """A labelled run of whole months (kind month|range|fy|year|quarter|rolling12), or of days for
+    CompStat-style periods (kind week|28d|ytd|cytd, with `first_day`/`last_day`), which need recorded dates."""
 
     label: str
     start: str  # YYYY-MM
     end: str  # YYYY-MM inclusive
     kind: str
+    first_day: date | None = None
+    last_day: date | None = None
+
+    @property
+    def by_day(self) -> bool:
+        return self.first_day is not None
 
     @property
     def months(self) -> list[str]:
         return [month_from_index(i) for i in range(month_index(self.start), month_index(self.end) + 1)]
+
+    @property
+    def n_days(self) -> int | None:
+        return (self.last_day - self.first_day).days + 1 if self.first_day and self.last_day else None
 
     @property
     def n_months(self) -> int:
@@ -39,15 +54,54 @@ class Period:
 
     def shift(self, months: int) -> "Period":
         """The same kind of period moved by `months` (e.g. -12 for a year earlier)."""
+        if self.by_day:
+            if months % 12:
+                raise PeriodError(f"{self.label}: day-based periods shift by whole years only")
+            return self.year_earlier() if months == -12 else day_period(self.kind, _shift_year(self.first_day, months // 12),
+                                                                        _shift_year(self.last_day, months // 12))
         start, end = add_months(self.start, months), add_months(self.end, months)
         return Period(_label(self.kind, start, end), start, end, self.kind)
 
+    def year_earlier(self) -> "Period":
+        """The same period a year before: the same ISO week, the same 28 days 52 weeks earlier (keeping
+        weekdays, as CompStat does), the same span of the previous year for year-to-date."""
+        if not self.by_day:
+            return self.shift(-12)
+        if self.kind in ("week", "28d"):
+            return day_period(self.kind, self.first_day - timedelta(days=364), self.last_day - timedelta(days=364))
+        return day_period(self.kind, _shift_year(self.first_day, -1), _shift_year(self.last_day, -1))
+
     def previous(self) -> "Period":
-        """The period immediately before, of the same length (for series)."""
+        """The period immediately before, of the same length (for series and `--compare previous`)."""
+        if self.by_day:
+            if self.kind in ("week", "28d"):
+                n = self.n_days or 0
+                return day_period(self.kind, self.first_day - timedelta(days=n), self.last_day - timedelta(days=n))
+            return self.year_earlier()
         return self.shift(-self.n_months) if self.kind in ("fy", "year", "rolling12", "quarter", "month") else self.shift(-12)
 
     def to_dict(self) -> dict[str, str]:
-        return {"label": self.label, "start": self.start, "end": self.end, "kind": self.kind}
+        d = {"label": self.label, "start": self.start, "end": self.end, "kind": self.kind}
+        if self.by_day:
+            d.update(first_day=self.first_day.isoformat(), last_day=self.last_day.isoformat())
+        return d
+
+
+def _shift_year(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def day_period(kind: str, first: date, last: date) -> Period:
+    """A day-based period; its label follows the kind (2018-W10, 28d-2018-03-31, ytd-2018-03-31)."""
+    if kind == "week":
+        y, w, _ = first.isocalendar()
+        label = f"{y}-W{w:02d}"
+    else:
+        label = f"{kind}-{last.isoformat()}"
+    return Period(label, first.strftime("%Y-%m"), last.strftime("%Y-%m"), kind, first, last)
 
 
 def _label(kind: str, start: str, end: str) -> str:
@@ -94,12 +148,41 @@ def parse_period(text: str) -> Period:
     if m := re.fullmatch(rf"12m-({_MONTH})", s, flags=re.I):
         end = m.group(1)
         return Period(f"12m-{end}", add_months(end, -11), end, "rolling12")
+    if m := re.fullmatch(r"(\d{4})-W(\d{2})", s, flags=re.I):
+        try:
+            first = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+        except ValueError:
+            raise PeriodError(f"period {text!r}: no such ISO week") from None
+        return day_period("week", first, first + timedelta(days=6))
+    if m := re.fullmatch(r"(28d|ytd|cytd)-(\d{4}-\d{2}-\d{2})", s, flags=re.I):
+        kind = m.group(1).lower()
+        try:
+            last = date.fromisoformat(m.group(2))
+        except ValueError:
+            raise PeriodError(f"period {text!r}: {m.group(2)} is not a date") from None
+        if kind == "28d":
+            first = last - timedelta(days=27)
+        elif kind == "cytd":
+            first = date(last.year, 1, 1)
+        else:  # financial year to date, from 1 April
+            first = date(last.year if last.month >= 4 else last.year - 1, 4, 1)
+        return day_period(kind, first, last)
     raise PeriodError(
         f"period {text!r} not understood; use a month 2018-03, a range 2017-04..2017-09, a financial year "
-        "2017/18, a calendar year 2017, a quarter 2017Q3 or rolling twelve months 12m-2018-03"
+        "2017/18, a calendar year 2017, a quarter 2017Q3, rolling twelve months 12m-2018-03, or (extracts with "
+        "recorded dates) an ISO week 2018-W10, 28 days 28d-2018-03-31, or year to date ytd-2018-03-31 / cytd-2018-03-31"
     )
 
 
 def default_comparison(p: Period) -> Period:
-    """The same months one year earlier."""
-    return p.shift(-12)
+    """The same months (or days) one year earlier."""
+    return p.year_earlier()
+
+
+def comparison_for(p: Period, text: str | None) -> Period:
+    """`--compare`: a period, 'previous' (the period just before, CompStat's prior 28 days), or the default."""
+    if not text:
+        return default_comparison(p)
+    if text.strip().lower() in ("previous", "prior"):
+        return p.previous()
+    return parse_period(text)

@@ -1,0 +1,210 @@
+"""Report charts as self-contained SVG text (matplotlib, no pyplot, no network, no fonts fetched).
+
+Figures are built with :class:`matplotlib.figure.Figure` directly, so no GUI backend is ever touched and
+rendering is safe in threads; SVG is written by matplotlib's SVG backend with text kept as text in a
+system sans-serif font stack (no font file is embedded or fetched).
+"""
+from __future__ import annotations
+
+import io
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)  # never pick an interactive backend if pyplot gets imported elsewhere
+
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from .formatting import fmt_int, fmt_pct  # noqa: E402
+
+# Sober palette shared with report.css.
+NAVY = "#1f3a5f"
+NAVY_MID = "#7f99b8"
+GREY = "#c3ccd6"
+INK = "#222222"
+MUTED = "#5b6675"
+RISE = "#b2182b"
+RISE_PALE = "#f4c2b5"
+FALL = "#2166ac"
+FALL_PALE = "#bcd7ea"
+
+TEXT_WIDTH_IN = 6.7  # A4 minus 18 mm margins, in inches
+
+_RC = {
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"],
+    "font.size": 8.5,
+    "axes.edgecolor": MUTED,
+    "axes.labelcolor": INK,
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "axes.titlesize": 9.5,
+    # Text stays text (selectable, searchable, small files); the SVG names a font stack ending in
+    # sans-serif, and DejaVu Sans is what matplotlib measured with.
+    "svg.fonttype": "none",
+    "svg.hashsalt": "crimeassess",  # deterministic element ids
+    "hatch.linewidth": 0.6,
+    "text.parse_math": False,  # a '$' in a ward or theme name is text, not mathtext
+    "text.usetex": False,
+}
+
+
+def figure_to_svg(fig: Figure) -> str:
+    """Serialise a figure to SVG text (no metadata date, so output is reproducible)."""
+    buf = io.StringIO()
+    with matplotlib.rc_context(_RC):
+        fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.05, metadata={"Date": None})
+    return buf.getvalue()
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    with matplotlib.rc_context(_RC):
+        return Figure(figsize=(width, height))
+
+
+def _is_period(item: dict[str, Any], period: dict[str, Any] | None) -> bool:
+    if not period:
+        return False
+    if item.get("label") is not None and item.get("label") == period.get("label"):
+        return True
+    return (
+        item.get("start") is not None
+        and item.get("start") == period.get("start")
+        and item.get("end") == period.get("end")
+    )
+
+
+def trend_chart_svg(
+    series: Sequence[dict[str, Any]],
+    period: dict[str, Any] | None = None,
+    compare: dict[str, Any] | None = None,
+    *,
+    title: str | None = None,
+) -> str | None:
+    """Bar chart of recorded crime per period (``total.series``).
+
+    The current period is drawn dark, the comparison period mid-blue, earlier periods grey; periods with
+    ``complete: false`` are hatched and labelled "incomplete". Returns ``None`` when the series is empty.
+    """
+    items = [s for s in series or [] if isinstance(s, dict)]
+    if not items:
+        return None
+    with matplotlib.rc_context(_RC):
+        n = len(items)
+        fig = _new_figure(TEXT_WIDTH_IN, 2.7 if n > 1 else 2.2)
+        ax = fig.add_subplot(1, 1, 1)
+        labels = [str(s.get("label") or s.get("start") or "?") for s in items]
+        counts = [s.get("count") for s in items]
+        known = [c for c in counts if isinstance(c, (int, float))]
+        top = max(known) if known else 1
+        kinds_seen: dict[str, Patch] = {}
+        for i, item in enumerate(items):
+            count = item.get("count")
+            complete = item.get("complete", True) is not False
+            if _is_period(item, period):
+                colour, key, name = NAVY, "current", f"Current period ({period.get('label', '')})"
+            elif _is_period(item, compare):
+                colour, key, name = NAVY_MID, "compare", f"Comparison period ({compare.get('label', '')})"
+            else:
+                colour, key, name = GREY, "other", "Other periods"
+            kinds_seen.setdefault(key, Patch(facecolor=colour, edgecolor=colour, label=name))
+            if not isinstance(count, (int, float)):
+                ax.text(i, top * 0.02, "no data", ha="center", va="bottom", color=MUTED, fontsize=7.5)
+                continue
+            if complete:
+                ax.bar(i, count, width=0.62, color=colour, edgecolor=colour, zorder=2)
+            else:
+                ax.bar(i, count, width=0.62, facecolor="white", edgecolor=colour, hatch="////",
+                       linewidth=1.0, zorder=2)
+                kinds_seen.setdefault("incomplete", Patch(facecolor="white", edgecolor=MUTED, hatch="////",
+                                                          label="Incomplete period (months missing)"))
+            ax.text(i, count + top * 0.015, fmt_int(count), ha="center", va="bottom", fontsize=7.8,
+                    color=INK, fontweight="bold" if key == "current" else "normal")
+            if not complete:
+                ax.text(i, count / 2, "incomplete", ha="center", va="center", rotation=90, fontsize=7,
+                        color=INK, bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
+        ax.set_xticks(range(n), labels)
+        slots = max(n, 4)  # a short series keeps bars a sensible width, centred
+        pad = (slots - n) / 2
+        ax.set_xlim(-0.6 - pad, n - 0.4 + pad)
+        ax.set_ylim(0, top * 1.13)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_int(v)))
+        ax.set_ylabel("Recorded crimes")
+        ax.grid(axis="y", color="#e3e7ec", linewidth=0.6, zorder=0)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.tick_params(axis="x", length=0)
+        if title:
+            ax.set_title(title, loc="left", color=NAVY)
+        order = [k for k in ("current", "compare", "other", "incomplete") if k in kinds_seen]
+        ax.legend(handles=[kinds_seen[k] for k in order], loc="upper center", bbox_to_anchor=(0.5, -0.13),
+                  ncol=len(order), frameon=False, fontsize=7.5)
+        return figure_to_svg(fig)
+
+
+def theme_change_chart_svg(themes: Sequence[dict[str, Any]], *, small_mark: str = "\u2020") -> str | None:
+    """Diverging horizontal bars of % change per theme, sorted; significant changes solid, others pale
+    and hatched; small-number themes marked with ``small_mark`` after the label.
+
+    Themes that are unavailable or have no % change (previous count 0) are left out; returns ``None``
+    when nothing is left to draw.
+    """
+    rows = [
+        t for t in themes or []
+        if isinstance(t, dict) and t.get("available", True) is not False
+        and isinstance(t.get("pct_change"), (int, float))
+    ]
+    if not rows:
+        return None
+    rows.sort(key=lambda t: float(t["pct_change"]))
+    with matplotlib.rc_context(_RC):
+        height = 0.9 + 0.27 * len(rows)
+        fig = _new_figure(TEXT_WIDTH_IN, height)
+        ax = fig.add_subplot(1, 1, 1)
+        values = [float(t["pct_change"]) for t in rows]
+        span = max(max(abs(v) for v in values), 1.0)
+        any_small = False
+        for i, (t, v) in enumerate(zip(rows, values)):
+            significant = bool(t.get("significant"))
+            rise = v > 0
+            if significant:
+                ax.barh(i, v, height=0.62, color=RISE if rise else FALL, zorder=2)
+            else:
+                edge = RISE if rise else FALL
+                ax.barh(i, v, height=0.62, facecolor=RISE_PALE if rise else FALL_PALE, edgecolor=edge,
+                        hatch="///", linewidth=0.5, zorder=2)
+            label = fmt_pct(v)
+            if t.get("current") is not None:
+                label += f"  ({fmt_int(t.get('current'))})"
+            offset = span * 0.02
+            ax.text(v + (offset if v >= 0 else -offset), i, label, va="center",
+                    ha="left" if v >= 0 else "right", fontsize=7.5, color=INK)
+            any_small = any_small or bool(t.get("small_numbers"))
+        ylabels = [
+            f"{t.get('label') or t.get('id')}{' ' + small_mark if t.get('small_numbers') else ''}" for t in rows
+        ]
+        ax.set_yticks(range(len(rows)), ylabels)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        ax.set_xlim(-span * 1.45, span * 1.45)
+        ax.axvline(0, color=INK, linewidth=0.8, zorder=3)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_pct(v, digits=0)))
+        ax.set_xlabel("% change on the comparison period (current count in brackets)")
+        ax.grid(axis="x", color="#e3e7ec", linewidth=0.6, zorder=0)
+        ax.set_axisbelow(True)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        ax.tick_params(axis="y", length=0)
+        handles = [
+            Patch(facecolor=RISE, label="Significant rise"),
+            Patch(facecolor=FALL, label="Significant fall"),
+            Patch(facecolor="#eeeeee", edgecolor=MUTED, hatch="///", linewidth=0.5,
+                  label="Not statistically significant"),
+        ]
+        if any_small:
+            handles.append(Patch(facecolor="none", edgecolor="none", label=f"{small_mark} small numbers"))
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.5 / height - 0.12),
+                  ncol=len(handles), frameon=False, fontsize=7.5)
+        return figure_to_svg(fig)

@@ -1,0 +1,369 @@
+"""Render an assessment dict (docs/assessment-schema.md) to one self-contained HTML file and a PDF.
+
+The HTML carries its CSS inline and its charts and map as SVG data URIs: it makes no request of any kind.
+The PDF is printed by WeasyPrint from the same HTML with the print rules of ``report.css`` (A4, running
+header, "Page N of M", a contents list with page numbers); WeasyPrint is only allowed ``data:`` URLs.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import jinja2
+
+from ..errors import InputError, CrimeAssessError
+from . import formatting as fmt
+
+TEMPLATES = Path(__file__).with_name("templates")
+ATTRIBUTION = (
+    "Contains public sector information licensed under the Open Government Licence v3.0. "
+    "Contains OS data \u00a9 Crown copyright and database right."
+)
+OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+SMALL_MARK = "\u2020"  # dagger after a % change from small numbers
+SOURCE_NAMES = {
+    "police-uk-street": "police.uk street-level crime files (data.police.uk archive)",
+    "police-uk-api": "police.uk API (data.police.uk crimes-street)",
+    "extract": "police force crime extract",
+}
+_MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Paths written by :func:`render_report` (``pdf`` is None when PDF output was not asked for)."""
+
+    html: Path
+    pdf: Path | None
+
+
+class _Missing(dict):
+    """A dict that answers None for absent keys, so templates never fail on a sparse assessment."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+def _d(value: Any) -> _Missing:
+    return _Missing(value) if isinstance(value, Mapping) else _Missing()
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def svg_data_uri(svg: str | None) -> str | None:
+    """SVG text -> ``data:image/svg+xml;base64,...`` (None stays None)."""
+    if not svg:
+        return None
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def compress_months(months: Iterable[Any]) -> str:
+    """['2017-02','2017-03','2017-04','2018-03'] -> 'Feb 2017 – Apr 2017, Mar 2018'."""
+    items = sorted({str(m) for m in months if m is not None})
+    if not items:
+        return "none"
+    if not all(_MONTH_RE.match(m) for m in items):
+        return ", ".join(items)
+
+    def idx(m: str) -> int:
+        return int(m[:4]) * 12 + int(m[5:]) - 1
+
+    runs: list[list[str]] = []
+    for m in items:
+        if runs and idx(m) == idx(runs[-1][-1]) + 1:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    parts = [
+        fmt.fmt_month_short(r[0]) if len(r) == 1 else f"{fmt.fmt_month_short(r[0])} \u2013 {fmt.fmt_month_short(r[-1])}"
+        for r in runs
+    ]
+    return ", ".join(parts)
+
+
+def _cell(key: str, value: Any) -> str:
+    """Format one data-quality cell: month lists compressed, rates/shares as %, the rest generic."""
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) and _MONTH_RE.match(v) for v in value):
+        return compress_months(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        k = key.lower()
+        if ("rate" in k or "share" in k) and 0 <= float(value) <= 1:
+            return fmt.fmt_share(value, digits=2)
+    return fmt.fmt_value(value)
+
+
+_DQ_TITLES = {
+    "months": "Months present by source and force",
+    "inputs": "Input files",
+    "unplaced": "Crimes that could not be placed in a ward",
+    "blank_lsoa_rate": "Records with a blank LSOA",
+    "placement": "How crimes were placed in wards",
+    "anomalies": "Anomalous months",
+    "notes": "Notes",
+}
+_DQ_COLUMNS = {
+    "months": ["source", "force", "months_present", "months_missing"],
+    "inputs": ["path", "kind", "force", "months", "rows", "live", "superseded_by"],
+    "anomalies": ["month", "category", "count", "expected", "note"],
+}
+
+
+def _dq_block(key: str, value: Any) -> dict[str, Any] | None:
+    """Turn one data_quality entry into a renderable block (table, key/value list, text or list)."""
+    title = _DQ_TITLES.get(key, fmt.humanise_key(key))
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return {"title": title, "kind": "text", "text": "None."}
+        if all(isinstance(v, Mapping) for v in value):
+            preferred = [c for c in _DQ_COLUMNS.get(key, []) if any(c in v for v in value)]
+            extra: list[str] = []
+            for v in value:
+                for c in v:
+                    if c not in preferred and c not in extra:
+                        extra.append(c)
+            cols = preferred + extra
+            rows = [[_cell(c, v.get(c)) for c in cols] for v in value]
+            numeric = [
+                all(isinstance(v.get(c), (int, float)) and not isinstance(v.get(c), bool)
+                    for v in value if v.get(c) is not None) and any(v.get(c) is not None for v in value)
+                for c in cols
+            ]
+            return {"title": title, "kind": "table", "columns": [fmt.humanise_key(c) for c in cols],
+                    "numeric": numeric, "rows": rows}
+        return {"title": title, "kind": "list", "items": [fmt.fmt_value(v) for v in value]}
+    if isinstance(value, Mapping):
+        return {"title": title, "kind": "kv", "items": [(fmt.humanise_key(k), _cell(str(k), v)) for k, v in value.items()]}
+    return {"title": title, "kind": "text", "text": _cell(key, value)}
+
+
+def _sig_info(item: Mapping[str, Any]) -> dict[str, str]:
+    """Significance marker text and CSS class for a stats row."""
+    sig = item.get("significant")
+    change = item.get("change")
+    if sig is None:
+        return {"text": fmt.DASH, "cls": ""}
+    if sig:
+        if isinstance(change, (int, float)) and change < 0:
+            return {"text": "\u25bc Significant fall", "cls": "sig-fall"}
+        return {"text": "\u25b2 Significant rise", "cls": "sig-rise"}
+    return {"text": "Not significant", "cls": "sig-none"}
+
+
+def _stat_row(item: Any) -> dict[str, Any]:
+    d = _d(item)
+    d["sig"] = _sig_info(d)
+    d["dir"] = fmt.direction_word(d.get("change"))
+    return d
+
+
+def _run_text(run: Any, noun: str = "Recorded crime") -> str | None:
+    r = _d(run)
+    direction, length = r.get("direction"), r.get("length")
+    if not direction:
+        return None
+    if direction == "none" or not length:
+        return f"{noun} has not risen or fallen for consecutive periods: there is no run."
+    word = "risen" if direction == "rise" else "fallen"
+    if length == 1:
+        return f"{noun} has {word} in the latest period only (a run of 1)."
+    return f"{noun} has {word} in each of the last {int(length)} periods in the series (a run of {int(length)})."
+
+
+def _check(assessment: Any) -> Mapping[str, Any]:
+    if not isinstance(assessment, Mapping):
+        raise InputError("assessment must be a dict as documented in docs/assessment-schema.md")
+    for key in ("area", "period", "total"):
+        if not isinstance(assessment.get(key), Mapping):
+            raise InputError(f"assessment has no '{key}' object (see docs/assessment-schema.md)")
+    return assessment
+
+
+def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[str, Any]:
+    """Everything the template needs, derived from the assessment (charts and map included as data URIs)."""
+    from .charts import theme_change_chart_svg, trend_chart_svg
+
+    a = _check(assessment)
+    area, period, compare = _d(a.get("area")), _d(a.get("period")), _d(a.get("compare"))
+    source, geography, population = _d(a.get("source")), _d(a.get("geography")), _d(a.get("population"))
+    coverage, total, stats = _d(a.get("coverage")), _stat_row(a.get("total")), _d(a.get("statistics"))
+    small_threshold = stats.get("small_number_threshold")
+
+    themes = [_stat_row(t) for t in _list(a.get("themes"))]
+    for t in themes:
+        t["available"] = t.get("available", True) is not False
+    themes_no_pct = [t for t in themes if t["available"] and t.get("pct_change") is None]
+    theme_labels = {t.get("id"): t.get("label") or t.get("id") for t in themes}
+    caveats = [(t.get("label") or t.get("id"), t.get("caveat")) for t in themes if t.get("caveat")]
+
+    wards = [_stat_row(w) for w in _list(a.get("wards"))]
+    ward_theme_ids: list[str] = []
+    for w in wards:
+        for wt in _list(w.get("themes")):
+            tid = _d(wt).get("id")
+            if tid is not None and tid not in ward_theme_ids:
+                ward_theme_ids.append(tid)
+        w["theme_map"] = {_d(wt).get("id"): _stat_row(wt) for wt in _list(w.get("themes"))}
+    # Unavailable themes never appear as columns (their counts are null, not 0).
+    unavailable = {t.get("id") for t in themes if not t["available"]}
+    ward_theme_ids = [tid for tid in ward_theme_ids if tid not in unavailable]
+    # At most 6 theme columns per table so the matrix fits an A4 page; chunks are balanced in size.
+    n_chunks = max(1, -(-len(ward_theme_ids) // 6))
+    size = max(1, -(-len(ward_theme_ids) // n_chunks))
+    ward_theme_chunks = [ward_theme_ids[i:i + size] for i in range(0, len(ward_theme_ids), size)]
+
+    ward_map = None
+    map_note = None
+    if wards and wards_geo is not None:
+        from .wardmap import ward_map_svg
+
+        ward_map = ward_map_svg(wards, wards_geo)
+    elif wards:
+        map_note = "No ward boundaries were supplied, so the ward map is not shown; the table below gives the figures."
+
+    categories = [_stat_row(c) for c in _list(a.get("categories"))]
+    asb = _stat_row(a.get("anti_social_behaviour")) if isinstance(a.get("anti_social_behaviour"), Mapping) else None
+
+    dq_raw = a.get("data_quality")
+    dq_blocks = []
+    if isinstance(dq_raw, Mapping):
+        for k, v in dq_raw.items():
+            block = _dq_block(str(k), v)
+            if block:
+                dq_blocks.append(block)
+    elif dq_raw is not None:
+        dq_blocks.append({"title": "Data quality", "kind": "text", "text": fmt.fmt_value(dq_raw)})
+
+    forces = _list(source.get("forces"))
+    source_text = SOURCE_NAMES.get(source.get("kind"), source.get("kind") or "not stated")
+
+    toc = [
+        ("sec-findings", "Key findings"),
+        ("sec-total", "Total recorded crime"),
+        ("sec-themes", "Crime by theme"),
+        ("sec-wards", "Crime by ward"),
+        ("sec-categories", "Police.uk crime categories"),
+        ("sec-asb", "Anti-social behaviour"),
+        ("sec-quality", "Data quality"),
+        ("sec-method", "Methodology and sources"),
+    ]
+    generated = a.get("generated_at") or _dt.datetime.now(_dt.timezone.utc).isoformat()
+    return {
+        "a": a,
+        "area": area,
+        "period": period,
+        "compare": compare,
+        "source": source,
+        "source_text": source_text,
+        "forces": forces,
+        "geography": geography,
+        "placed_by": _d(geography.get("placed_by")),
+        "agreement": _d(geography.get("agreement")) if geography.get("agreement") else None,
+        "population": population if a.get("population") else None,
+        "coverage": coverage,
+        "generated": generated,
+        "total": total,
+        "run_text": _run_text(total.get("run")),
+        "trend_svg": svg_data_uri(trend_chart_svg(_list(total.get("series")), period, compare)),
+        "series": [_d(s) for s in _list(total.get("series"))],
+        "themes": themes,
+        "themes_no_pct": themes_no_pct,
+        "theme_chart": svg_data_uri(theme_change_chart_svg(themes, small_mark=SMALL_MARK)),
+        "theme_labels": theme_labels,
+        "caveats": caveats,
+        "wards": wards,
+        "wards_summary": _d(a.get("wards_summary")) if a.get("wards_summary") else None,
+        "ward_theme_ids": ward_theme_ids,
+        "ward_theme_chunks": ward_theme_chunks,
+        "ward_map": svg_data_uri(ward_map.svg) if ward_map else None,
+        "ward_map_info": ward_map,
+        "map_note": map_note,
+        "categories": categories,
+        "asb": asb,
+        "unplaced": _d(a.get("unplaced")) if a.get("unplaced") is not None else None,
+        "dq_blocks": dq_blocks,
+        "statistics": stats,
+        "small_threshold": small_threshold,
+        "small_mark": SMALL_MARK,
+        "findings": [str(f) for f in _list(a.get("findings"))],
+        "toc": toc,
+        "attribution": ATTRIBUTION,
+        "ogl_url": OGL_URL,
+        "css": (TEMPLATES / "report.css").read_text(encoding="utf-8"),
+    }
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,  # every value from the data is escaped
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.ChainableUndefined,
+    )
+    env.filters.update(fmt.FILTERS)
+    env.filters["months"] = compress_months
+    env.filters["pstat"] = lambda p: "p " + ("< 0.001" if fmt.fmt_p(p) == "<0.001" else "= " + fmt.fmt_p(p))
+    env.filters["span"] = lambda p: fmt.month_span(_d(p).get("start"), _d(p).get("end"))
+    env.globals["DASH"] = fmt.DASH
+    return env
+
+
+def render_html(assessment: Mapping[str, Any], *, wards_geo: Any = None) -> str:
+    """Render the assessment to one self-contained HTML document (as text)."""
+    context = build_context(assessment, wards_geo)
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def html_to_pdf(html: str, pdf_path: Path) -> Path:
+    """Print HTML to PDF with WeasyPrint; only ``data:`` URLs may be fetched (nothing leaves the machine)."""
+    import logging
+
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    # WeasyPrint logs every CSS property it does not support at WARNING; they are expected (screen-only
+    # rules) and would only clutter the CLI.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    fetcher = URLFetcher(allowed_protocols=["data"])
+    HTML(string=html, url_fetcher=fetcher, media_type="print").write_pdf(str(pdf_path))
+    return pdf_path
+
+
+def render_report(
+    assessment: dict[str, Any],
+    out_dir: Path,
+    *,
+    wards_geo: Any = None,
+    pdf: bool = True,
+) -> ReportFiles:
+    """Write ``report.html`` (self-contained) and, if ``pdf``, ``report.pdf`` into ``out_dir``.
+
+    ``wards_geo`` is a GeoDataFrame with columns code, name, geometry (EPSG:27700) for the assessment's
+    wards; without it the report shows a note instead of the ward map. Raises :class:`InputError` for an
+    assessment without area/period/total and :class:`GeographyError` for unusable ward boundaries.
+    """
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create report folder {out}: {exc.strerror}") from exc
+    html = render_html(assessment, wards_geo=wards_geo)
+    html_path = out / "report.html"
+    html_path.write_text(html, encoding="utf-8")
+    pdf_path = None
+    if pdf:
+        try:
+            pdf_path = html_to_pdf(html, out / "report.pdf")
+        except CrimeAssessError:
+            raise
+        except OSError as exc:
+            raise InputError(f"cannot write {out / 'report.pdf'}: {exc}") from exc
+    return ReportFiles(html=html_path, pdf=pdf_path)

@@ -1,0 +1,501 @@
+"""Tests for crimeassess.report: HTML + PDF rendering, charts, ward map, escaping, sparse assessments."""
+from __future__ import annotations
+
+import copy
+import math
+import random
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crimeassess.errors import GeographyError, InputError
+from crimeassess.report import render_html, render_report
+from crimeassess.report.formatting import fmt_int, fmt_pct
+from crimeassess.report.render import compress_months
+from crimeassess.report.wardmap import classify, make_classes, nice_step, ward_map_svg
+
+WARD_NAMES = [
+    "Bargate", "Bassett", "Bevois", "Bitterne", "Bitterne Park", "Coxford", "Freemantle", "Harefield",
+    "Millbrook", "Peartree", "Portswood", "Redbridge", "Shirley", "Sholing", "Swaythling", "Woolston",
+]
+WARD_CODES = [f"E050024{55 + i}" for i in range(16)]
+EVIL = "<script>alert(1)</script> & \"quotes\" 'single' $x_1$ {{ 7*7 }}"
+
+
+# --------------------------------------------------------------------------------------------- fixtures
+def _stats(rng: random.Random, current: int, previous: int, pop: int | None) -> dict[str, Any]:
+    change = current - previous
+    pct = None if previous == 0 else round(100.0 * change / previous, 1)
+    # A crude normal approximation is enough to make a fixture look plausible.
+    z = change / math.sqrt(max(current + previous, 1))
+    p = math.erfc(abs(z) / math.sqrt(2))
+    return {
+        "current": current, "previous": previous, "change": change, "pct_change": pct,
+        "rate_per_1000": None if pop is None else round(1000.0 * current / pop, 1),
+        "p_value": round(p, 4), "p_adjusted": round(min(1.0, p * 3), 4), "z": round(z, 2),
+        "significant": p * 3 < 0.05, "small_numbers": min(current, previous) < 10,
+    }
+
+
+def make_assessment(*, wards: int = 16, population: bool = True, seed: int = 7) -> dict[str, Any]:
+    """A realistic hand-built assessment dict following docs/assessment-schema.md."""
+    rng = random.Random(seed)
+    residents = 236882 if population else None
+    themes_def = [
+        ("violence", "Violence against the person", True),
+        ("knife_crime", "Serious knife crime", True),
+        ("domestic_abuse", "Domestic abuse", False),
+        ("hate_crime", "Hate crime", False),
+        ("burglary", "Burglary", True),
+        ("vehicle", "Vehicle crime", True),
+        ("shoplifting", "Shoplifting", True),
+        ("robbery", "Robbery", True),
+        ("drugs", "Drugs", True),
+        ("weapons", "Possession of weapons", True),
+    ]
+    themes = []
+    for tid, label, available in themes_def:
+        if not available:
+            themes.append({"id": tid, "label": label, "available": False, "current": None, "previous": None,
+                           "change": None, "pct_change": None, "rate_per_1000": None, "p_value": None,
+                           "p_adjusted": None, "z": None, "significant": None, "small_numbers": None,
+                           "caveat": "Needs a force extract with flags." if tid == "hate_crime" else None,
+                           "run": None, "series": []})
+            continue
+        prev = rng.randint(8, 3000)
+        cur = max(0, int(prev * rng.uniform(0.7, 1.35)))
+        t = {"id": tid, "label": label, "available": True, **_stats(rng, cur, prev, residents),
+             "caveat": None, "run": {"direction": "rise" if cur > prev else "fall", "length": 2}, "series": []}
+        themes.append(t)
+    # one theme with nothing last year: % change is null
+    themes.append({"id": "new_theme", "label": "Modern slavery", "available": True,
+                   **_stats(rng, 4, 0, residents), "caveat": None, "run": None, "series": []})
+    ward_rows = []
+    for i in range(wards):
+        prev = rng.randint(600, 3200)
+        cur = int(prev * rng.uniform(0.8, 1.25))
+        w = {"code": WARD_CODES[i % 16] if i < 16 else f"E0599{i:04d}", "name": WARD_NAMES[i % 16],
+             **_stats(rng, cur, prev, None if residents is None else 14800),
+             "run": {"direction": "none", "length": 0}}
+        w["themes"] = [
+            {"id": t["id"], **_stats(rng, max(0, (t["current"] or 0) // wards + rng.randint(-5, 5)),
+                                     max(0, (t["previous"] or 0) // wards + rng.randint(-5, 5)), None)}
+            for t in themes if t["available"]
+        ]
+        ward_rows.append(w)
+    ward_rows.sort(key=lambda w: -w["current"])
+    for r, w in enumerate(ward_rows, 1):
+        w["rank"] = r
+    cur_total = sum(w["current"] for w in ward_rows) + 85
+    prev_total = sum(w["previous"] for w in ward_rows) + 70
+    total = _stats(rng, cur_total, prev_total, residents)
+    total["run"] = {"direction": "rise", "length": 3}
+    total["series"] = [
+        {"label": "2013/14", "start": "2013-04", "end": "2014-03", "count": int(prev_total * 0.71), "complete": True},
+        {"label": "2014/15", "start": "2014-04", "end": "2015-03", "count": int(prev_total * 0.68), "complete": False},
+        {"label": "2015/16", "start": "2015-04", "end": "2016-03", "count": int(prev_total * 0.86), "complete": True},
+        {"label": "2016/17", "start": "2016-04", "end": "2017-03", "count": prev_total, "complete": True},
+        {"label": "2017/18", "start": "2017-04", "end": "2018-03", "count": cur_total, "complete": True},
+    ]
+    cats = []
+    for cid, label in [("violence-and-sexual-offences", "Violence and sexual offences"), ("burglary", "Burglary"),
+                       ("criminal-damage-arson", "Criminal damage and arson"), ("bicycle-theft", "Bicycle theft"),
+                       ("shoplifting", "Shoplifting"), ("other-crime", "Other crime"), ("drugs", "Drugs")]:
+        prev = rng.randint(5, 9000)
+        cats.append({"id": cid, "label": label, **_stats(rng, int(prev * rng.uniform(0.75, 1.3)), prev, residents)})
+    up = sum(1 for w in ward_rows if w["change"] > 0)
+    down = sum(1 for w in ward_rows if w["change"] < 0)
+    return {
+        "schema_version": 1,
+        "generated_at": "2026-11-25T08:00:00Z",
+        "area": {"code": "E06000045", "name": "Southampton", "level": "lad"},
+        "period": {"label": "2017/18", "start": "2017-04", "end": "2018-03", "kind": "fy"},
+        "compare": {"label": "2016/17", "start": "2016-04", "end": "2017-03", "kind": "fy"},
+        "source": {"kind": "police-uk-street", "forces": ["hampshire"], "inputs": 24},
+        "geography": {"ward_vintage": "WD17", "placement": "auto",
+                      "placed_by": {"lsoa": 31000, "point": 12, "source": 0}, "unplaced": 85,
+                      "agreement": {"compared": 30000, "agree": 29400, "share": 0.98}},
+        "population": ({"source": "Census 2011 usual residents", "year": 2011, "residents": residents,
+                        "households": 98000} if population else None),
+        "coverage": {"months_expected": 12, "current_months": 12, "previous_months": 11, "complete": False,
+                     "missing_current": [], "missing_previous": ["2016-09"]},
+        "total": total,
+        "anti_social_behaviour": {**_stats(rng, 5000, 5600, residents)},
+        "unplaced": {"current": 85, "previous": 70},
+        "categories": cats,
+        "themes": themes,
+        "wards": ward_rows,
+        "wards_summary": {"up": up, "down": down, "unchanged": wards - up - down, "total": wards},
+        "statistics": {"test": "exact conditional binomial test for two Poisson counts", "alpha": 0.05,
+                       "adjustment": "holm", "small_number_threshold": 10},
+        "findings": [
+            f"{fmt_int(cur_total)} crimes were recorded in Southampton in 2017/18, "
+            f"{fmt_pct(total['pct_change'])} on 2016/17.",
+            "Serious knife crime rose significantly.",
+            "Burglary fell for the second year running.",
+        ],
+        "data_quality": {
+            "months": [
+                {"source": "police-uk-street", "force": "hampshire",
+                 "months_present": [f"2016-{m:02d}" for m in range(4, 13) if m != 9]
+                 + [f"2017-{m:02d}" for m in range(1, 13)] + ["2018-01", "2018-02", "2018-03"],
+                 "months_missing": ["2016-09"]},
+            ],
+            "inputs": [
+                {"path": "archive/2017-04/2017-04-hampshire-street.csv", "kind": "police-uk-street",
+                 "force": "hampshire", "months": ["2017-04"], "live": True, "superseded_by": None},
+                {"path": "old/2017-04-hampshire-street.csv", "kind": "police-uk-street", "force": "hampshire",
+                 "months": ["2017-04"], "live": False, "superseded_by": "archive/2017-04/2017-04-hampshire-street.csv"},
+            ],
+            "unplaced": 85,
+            "blank_lsoa_rate": 0.0123,
+            "placement": {"method": "auto", "lsoa": 31000, "point": 12},
+            "anomalies": [{"month": "2018-04", "category": "anti-social-behaviour", "count": 1200,
+                           "expected": 4800, "note": "far fewer incidents than other months"}],
+        },
+    }
+
+
+def synthetic_wards_geo(codes: list[str], names: list[str]):
+    """Voronoi wards clipped to a disc, in British National Grid coordinates near Southampton."""
+    import geopandas as gpd
+    import shapely
+    from shapely.geometry import Point
+
+    rng = random.Random(3)
+    cx, cy = 442000.0, 113000.0
+    pts = [(cx + rng.uniform(-4500, 4500), cy + rng.uniform(-3500, 3500)) for _ in codes]
+    boundary = Point(cx, cy).buffer(5200).intersection(shapely.box(cx - 6000, cy - 4200, cx + 6000, cy + 4200))
+    cells = shapely.voronoi_polygons(shapely.MultiPoint(pts), extend_to=boundary.buffer(2000))
+    geoms = []
+    for x, y in pts:
+        cell = next(c for c in cells.geoms if c.contains(Point(x, y)))
+        geoms.append(cell.intersection(boundary))
+    return gpd.GeoDataFrame({"code": codes, "name": names}, geometry=geoms, crs="EPSG:27700")
+
+
+@pytest.fixture(scope="module")
+def assessment() -> dict[str, Any]:
+    return make_assessment()
+
+
+@pytest.fixture(scope="module")
+def wards_geo(assessment):
+    return synthetic_wards_geo([w["code"] for w in assessment["wards"]], [w["name"] for w in assessment["wards"]])
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, assessment, wards_geo):
+    out = tmp_path_factory.mktemp("report")
+    files = render_report(assessment, out, wards_geo=wards_geo, pdf=True)
+    return files
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+class _Refs(HTMLParser):
+    """Collects every src/href/srcset attribute and the <style> text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[tuple[str, str, str]] = []
+        self.style = ""
+        self._in_style = False
+        self.scripts = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "style":
+            self._in_style = True
+        if tag == "script":
+            self.scripts += 1
+        for k, v in attrs:
+            if k in ("src", "href", "srcset", "poster", "data", "action", "xlink:href") and v is not None:
+                self.refs.append((tag, k, v))
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.style += data
+
+
+def pdftotext(pdf: Path) -> str:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def pdf_pages(pdf: Path) -> int:
+    if shutil.which("pdfinfo") is None:
+        pytest.skip("pdfinfo (poppler-utils) is not installed")
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    return int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+
+
+def png_is_blank(path: Path) -> bool:
+    """True when a PNG is a single colour (matplotlib reads PNG without extra dependencies)."""
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    img = mpimg.imread(str(path))
+    return bool(np.ptp(img[..., :3]) < 0.02)
+
+
+# -------------------------------------------------------------------------------------------------- tests
+def test_html_is_self_contained(rendered):
+    html = rendered.html.read_text(encoding="utf-8")
+    parser = _Refs()
+    parser.feed(html)
+    assert parser.scripts == 0
+    imgs = [v for tag, k, v in parser.refs if tag == "img"]
+    assert len(imgs) == 3  # trend, theme change, ward map
+    assert all(v.startswith("data:image/svg+xml;base64,") for v in imgs)
+    for tag, attr, value in parser.refs:
+        if tag == "a" and attr == "href":
+            # plain hyperlinks in text are allowed (the OGL licence link); anchors are internal
+            assert value.startswith("#") or value.startswith("https://www.nationalarchives.gov.uk/"), value
+        else:
+            assert value.startswith("data:"), (tag, attr, value[:60])
+    assert "<link" not in html.lower()
+    assert "@import" not in parser.style and "@font-face" not in parser.style
+    style = re.sub(r"/\*.*?\*/", "", parser.style, flags=re.S)
+    for url in re.findall(r"url\(([^)]*)\)", style):
+        assert url.strip("'\" ").startswith("data:"), url
+    # the embedded SVGs themselves reference nothing outside
+    import base64
+
+    for v in imgs:
+        svg = base64.b64decode(v.split(",", 1)[1]).decode()
+        assert not re.search(r"(?:href|src)=\"(?!#)[^\"]+\"", svg.replace('xmlns:xlink="http://www.w3.org/1999/xlink"', ""))
+
+
+def test_html_sections_and_content(rendered, assessment):
+    html = rendered.html.read_text(encoding="utf-8")
+    headings = re.findall(r"<h2[^>]*>(?:<span[^>]*>\d+</span>)?\s*([^<]+)</h2>", html)
+    assert [h.strip() for h in headings if h.strip() != "Contents"] == [
+        "Key findings", "Total recorded crime", "Crime by theme", "Crime by ward", "Police.uk crime categories",
+        "Anti-social behaviour", "Data quality", "Methodology and sources",
+    ]
+    assert "Contains public sector information licensed under the Open Government Licence v3.0." in html
+    assert "Contains OS data © Crown copyright and database right." in html
+    for w in assessment["wards"]:
+        assert f">{w['name']}</th>" in html
+    unavailable = [t for t in assessment["themes"] if not t["available"]]
+    assert html.count("not available from this source") == len(unavailable) + html.count(
+        "cannot identify is shown as <em>not available from this source")
+    # missing previous month shown, compressed month list rendered
+    assert "Sep 2016" in html
+    assert "1.23%" in html  # blank LSOA rate as a percentage
+    assert "Significant" in html
+
+
+def test_unavailable_theme_never_zero(assessment):
+    html = render_html(assessment)
+    row = re.search(r"<tr class=\"unavailable\">\s*<th[^>]*>Domestic abuse.*?</tr>", html, re.S)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)
+    assert cells == ["not available from this source"]
+
+
+def test_escaping_of_data(assessment, wards_geo, tmp_path):
+    a = copy.deepcopy(assessment)
+    a["wards"][0]["name"] = EVIL
+    a["area"]["name"] = EVIL
+    a["findings"].append(EVIL)
+    a["themes"][0]["label"] = EVIL
+    a["data_quality"]["notes"] = [EVIL]
+    geo = wards_geo.copy()
+    geo.loc[geo["code"] == a["wards"][0]["code"], "name"] = EVIL
+    files = render_report(a, tmp_path, wards_geo=geo, pdf=False)
+    html = files.html.read_text(encoding="utf-8")
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;quotes&#34; &#39;single&#39; $x_1$ {{ 7*7 }}" in html
+    # the map (an SVG data URI) carries the name as XML-escaped text, not markup
+    import base64
+
+    map_uri = re.findall(r'src="(data:image/svg\+xml;base64,[^"]+)"', html)[-1]
+    svg = base64.b64decode(map_uri.split(",", 1)[1]).decode()
+    assert "<script" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+    assert files.pdf is None and not (tmp_path / "report.pdf").exists()
+
+
+def test_pdf_pages_and_text(rendered, assessment):
+    text = pdftotext(rendered.pdf)
+    pages = pdf_pages(rendered.pdf)
+    assert 6 <= pages <= 14, pages
+    for heading in ["Contents", "Key findings", "Total recorded crime", "Crime by theme", "Crime by ward",
+                    "Police.uk crime categories", "Anti-social behaviour", "Data quality", "Methodology and sources"]:
+        assert heading in text, heading
+    assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
+    # the contents list carries page numbers (target-counter): "Crime by ward ..... N"
+    toc = re.search(r"Crime by ward\s*\.{3,}\s*(\d+)", text)
+    assert toc is not None and 2 <= int(toc.group(1)) <= pages
+    assert "not available from this source" in text
+    assert fmt_int(assessment["total"]["current"]) in text
+    assert "Open Government Licence v3.0" in text
+
+
+def test_pdf_pages_render_non_blank(rendered, tmp_path):
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(rendered.pdf), str(tmp_path / "p")], check=True)
+    pngs = sorted(tmp_path.glob("p-*.png"))
+    assert len(pngs) == pdf_pages(rendered.pdf)
+    assert not any(png_is_blank(p) for p in pngs)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def chromium_load(html: Path, workdir: Path) -> tuple[Path, list[str]]:
+    """Screenshot ``html`` in headless Chromium with a net log; return the PNG and the http(s) URLs the
+    page itself asked for (Chromium's own background requests, initiator 'not an origin', are ignored)."""
+    import json
+
+    shot, netlog = workdir / "shot.png", workdir / "net.json"
+    cmd = [
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={workdir / 'profile'}", f"--log-net-log={netlog}", "--net-log-capture-mode=Default",
+        f"--screenshot={shot}", "--window-size=1200,2400", html.resolve().as_uri(),
+    ]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    log = json.loads(netlog.read_text(errors="replace"))
+    start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    urls = [
+        e["params"]["url"] for e in log["events"]
+        if e.get("type") == start_job and "url" in e.get("params", {})
+        and e["params"].get("initiator") != "not an origin"
+        and not e["params"]["url"].startswith(("file:", "data:"))
+    ]
+    return shot, urls
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed")
+def test_chromium_screenshot_no_network(rendered, tmp_path):
+    """Chromium draws report.html (non-blank screenshot) and the page requests nothing outside the file."""
+    shot, urls = chromium_load(rendered.html, tmp_path)
+    assert shot.exists() and shot.stat().st_size > 10_000
+    assert not png_is_blank(shot)
+    assert urls == []
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed")
+def test_chromium_network_check_detects_leaks(tmp_path):
+    """The net-log check above does catch a page that fetches a web font and an image."""
+    page = tmp_path / "leaky.html"
+    page.write_text('<html><head><link rel="stylesheet" href="https://fonts.example.invalid/a.css"></head>'
+                    '<body><img src="http://example.invalid/x.png">text</body></html>')
+    _shot, urls = chromium_load(page, tmp_path)
+    assert "http://example.invalid/x.png" in urls and "https://fonts.example.invalid/a.css" in urls
+
+
+def test_sparse_assessment_police_uk_only(tmp_path):
+    """No population, no wards_geo, all themes unavailable, a single-period series, no data_quality."""
+    a = make_assessment(population=False)
+    for t in a["themes"]:
+        t.update({"available": False, "current": None, "previous": None, "change": None, "pct_change": None,
+                  "significant": None, "small_numbers": None})
+    a["total"]["series"] = a["total"]["series"][-1:]
+    a["total"]["run"] = {"direction": "none", "length": 0}
+    a.pop("data_quality")
+    a.pop("anti_social_behaviour")
+    files = render_report(a, tmp_path, pdf=True)
+    html = files.html.read_text(encoding="utf-8")
+    assert "No ward boundaries were supplied" in html
+    assert html.count("data:image/svg+xml") == 1  # only the trend chart: no theme chart, no map
+    assert "Only one period is available" in html
+    assert "no population data" in html
+    assert html.count("not available from this source") >= len(a["themes"])
+    # rates are null -> shown as a dash, never as a fake zero rate
+    rates = re.findall(r'<td class="num">([^<]*)</td>\s*</tr>', html)
+    assert rates and set(rates) == {"\u2013"}
+    assert "holds no anti-social behaviour" in html
+    text = pdftotext(files.pdf)
+    assert "Crime by ward" in text
+
+
+def test_missing_rates_shown_as_dash(assessment):
+    a = copy.deepcopy(assessment)
+    a["wards"][0]["rate_per_1000"] = None
+    html = render_html(a)
+    row = re.search(rf"<th scope=\"row\" class=\"first\">{a['wards'][0]['name']}</th>.*?</tr>", html, re.S)
+    assert row.group(0).rstrip().endswith("<td class=\"num\">\u2013</td>\n      </tr>")
+
+
+def test_bad_input_raises_named_errors(tmp_path, assessment):
+    with pytest.raises(InputError, match="period"):
+        render_report({"area": {}, "total": {}}, tmp_path)
+    with pytest.raises(InputError):
+        render_report([], tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(GeographyError, match="code"):
+        import geopandas as gpd
+        from shapely.geometry import box
+
+        render_report(assessment, tmp_path, wards_geo=gpd.GeoDataFrame({"x": [1]}, geometry=[box(0, 0, 1, 1)]),
+                      pdf=False)
+
+
+def test_ward_classes_centred_on_zero():
+    assert nice_step(29) == 10 and nice_step(7.4) == 2.5 and nice_step(0.5) == 0.2
+    c = make_classes([16.0, -4.0, 29.0, None, 0.0])
+    assert c.step == 10
+    assert classify(16.0, c) == "r2" and classify(-4.0, c) == "f1" and classify(29.0, c) == "r3"
+    assert classify(-25.0, c) == "f3" and classify(0.0, c) == "zero" and classify(None, c) == "none"
+    # symmetric: the same magnitude lands in mirrored classes with mirrored RdBu colours
+    red, blue = c.colours[classify(15, c)], c.colours[classify(-15, c)]
+    r_rgb = tuple(int(red[i:i + 2], 16) for i in (1, 3, 5))
+    b_rgb = tuple(int(blue[i:i + 2], 16) for i in (1, 3, 5))
+    assert r_rgb[0] > r_rgb[2] and b_rgb[2] > b_rgb[0]
+    assert make_classes([None, None]) is None
+
+
+def test_ward_map_reports_unmatched(assessment, wards_geo):
+    geo = wards_geo.iloc[1:].copy()  # drop one ward's polygon
+    extra = wards_geo.iloc[:1].copy()
+    extra["code"], extra["name"] = "E05999999", "Nowhere"
+    import pandas as pd
+
+    m = ward_map_svg(assessment["wards"], pd.concat([geo, extra]))
+    assert m.missing_geometry == [assessment["wards"][[w["code"] for w in assessment["wards"]].index(
+        wards_geo.iloc[0]["code"])]["name"]]
+    assert m.without_data == ["Nowhere"]
+    assert m.svg.lstrip().startswith("<?xml") and "<svg" in m.svg
+    for w in assessment["wards"]:
+        if w["code"] in set(geo["code"]):
+            key = m.ward_class[w["code"]]
+            assert (key.startswith("r") and w["pct_change"] > 0) or (key.startswith("f") and w["pct_change"] < 0)
+
+
+def test_compress_months():
+    assert compress_months(["2017-03", "2017-02", "2017-04", "2018-03"]) == "Feb 2017 \u2013 Apr 2017, Mar 2018"
+    assert compress_months([]) == "none"
+
+
+@pytest.mark.realdata
+def test_real_southampton_wards(shared_data, tmp_path):
+    """The 16 real Southampton ward polygons (ONS WD22CD/WD22NM columns) drive the map."""
+    import geopandas as gpd
+
+    path = shared_data / "geography" / "boundaries" / "southampton" / "wards-16-pre2023.geojson"
+    geo = gpd.read_file(path)
+    codes = [str(c) for c in geo["WD22CD"]]
+    names = [str(n) for n in geo["WD22NM"]]
+    a = make_assessment()
+    by_name = {w["name"]: w for w in a["wards"]}
+    for code, name in zip(codes, names):
+        by_name[name]["code"] = code  # the fixture's names are the real ward names
+    m = ward_map_svg(a["wards"], geo)  # ONS column names are accepted
+    assert m.missing_geometry == [] and m.without_data == []
+    assert len(m.ward_class) == len(codes) == 16
+    files = render_report(a, tmp_path, wards_geo=geo.rename(columns={"WD22CD": "code", "WD22NM": "name"}))
+    text = pdftotext(files.pdf)
+    for name in names:
+        assert name in text

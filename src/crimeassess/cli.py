@@ -146,6 +146,33 @@ def assess(
 
 @app.command()
 @clean_errors
+def report(
+    area: str = typer.Option(None, "--area", help="Area name or GSS code: ward, local authority, CSP or force area."),
+    period: str = typer.Option(..., "--period", help="2017/18, 2018-03, 2017Q3, 12m-2018-03, ..."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder for report.html, report.pdf, assessment.json and CSVs."),
+    compare: str = typer.Option(None, "--compare", help="Comparison period (default: the same months a year earlier)."),
+    store: Path = StoreOpt,
+    area_file: Path = typer.Option(None, "--area-file", help="A user-drawn area instead of --area."),
+    source: str = typer.Option(None, "--source", help="extract, police-uk-street or police-uk-api."),
+    ward_vintage: str = typer.Option(None, "--ward-vintage", help="Ward lookup vintage, e.g. WD17."),
+    placement: str = typer.Option("auto", "--placement", help="lsoa, point or auto."),
+    themes: list[Path] = typer.Option(None, "--themes", help="Extra theme definitions (TOML)."),
+    no_pdf: bool = typer.Option(False, "--no-pdf", help="Write the HTML report only."),
+) -> None:
+    """Write the strategic assessment report (HTML, PDF, JSON, CSV) for an area and period."""
+    from .report.build import build_report
+
+    if not area and not area_file:
+        raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
+    res = build_report(area, period, out_dir, store, compare=compare, pdf=not no_pdf, area_file=area_file, source=source,
+                       ward_vintage=ward_vintage, placement=placement, themes=themes)
+    out.print(f"Report for {res.assessment['area']['name']} {res.assessment['period']['label']} written to {res.out_dir}:")
+    for name in res.files:
+        out.print(f"  {name}")
+
+
+@app.command()
+@clean_errors
 def inputs(store: Path = StoreOpt, json_out: bool = typer.Option(False, "--json", help="Print the manifest entries as JSON.")) -> None:
     """List every input in the store's manifest, live or superseded."""
     from .store import Store

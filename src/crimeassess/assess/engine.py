@@ -436,11 +436,12 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
                           "unchanged": sum(c == 0 for c in ward_changes), "total": len(wards)},
         "statistics": stats.statistics_block(adjustment, stats.ALPHA, threshold),
     }
-    try:
-        from .findings import findings
-        data["findings"] = findings(data)
-    except ImportError:  # pragma: no cover
-        data["findings"] = []
+    from .findings import findings
+    from .quality import data_quality
+
+    data["data_quality"] = data_quality(con, st, kind=kind, forces=[f for f in forces], periods=periods, cur=cur,
+                                        cmp=cmp, geography=data["geography"])
+    data["findings"] = findings(data)
     geo = None
     if vintage:
         from ..geography.placing import ward_geometry

@@ -1,0 +1,115 @@
+"""Data quality for an assessment: months present per source and force, inputs and revisions, blank LSOAs,
+quarantine, and months whose counts are anomalous against their neighbours."""
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+import duckdb
+
+from ..schema import CRIME_TYPES
+from ..store import Store
+from .periods import Period, month_from_index, month_index
+
+#: A month is anomalous when its count is below LOW or above HIGH times the median of its neighbours and the
+#: Poisson deviance (Wheeler's Z against the neighbours' median) exceeds Z_MIN. Neighbours: up to
+#: NEIGHBOURS present months on each side. Categories with a neighbour median below MIN_EXPECTED are skipped.
+LOW, HIGH, Z_MIN, NEIGHBOURS, MIN_EXPECTED = 0.6, 1.6, 4.0, 3, 30
+
+
+def _q(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _short(path: str) -> str:
+    """A file's name (with its zip, if any) rather than the whole path: tables stay readable."""
+    from pathlib import PurePath
+
+    outer, _, member = path.partition("!")
+    return PurePath(outer).name + (f"!{PurePath(member).name}" if member else "")
+
+
+def anomalies(counts: dict[str, dict[str, int]], months: list[str]) -> list[dict[str, Any]]:
+    """Months whose count of a category is far from the median of neighbouring months.
+
+    counts: category -> month -> count (months with data only). months: the months present, in order.
+    """
+    out = []
+    for cat, by_month in counts.items():
+        for i, m in enumerate(months):
+            neigh = months[max(0, i - NEIGHBOURS):i] + months[i + 1:i + 1 + NEIGHBOURS]
+            vals = [by_month.get(n, 0) for n in neigh]
+            if len(vals) < 2:
+                continue
+            expected = statistics.median(vals)
+            if expected < MIN_EXPECTED:
+                continue
+            c = by_month.get(m, 0)
+            z = 2 * (math.sqrt(c) - math.sqrt(expected))
+            ratio = c / expected
+            if (ratio < LOW or ratio > HIGH) and abs(z) >= Z_MIN:
+                out.append({"month": m, "category": CRIME_TYPES.get(cat, cat), "count": int(c), "expected": round(expected),
+                            "note": (f"{'far fewer' if ratio < 1 else 'far more'} than neighbouring months "
+                                     f"({ratio:.0%} of their median)")})
+    return sorted(out, key=lambda a: (a["month"], a["category"]))
+
+
+def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | None, forces: list[str],
+                 periods: list[Period], cur: Period, cmp: Period, geography: dict[str, Any]) -> dict[str, Any]:
+    """The assessment's `data_quality` block (see docs/report.md)."""
+    if not kind:
+        return {"notes": ["No data for this area in the store."]}
+    span_start = min(month_index(p.start) for p in [*periods, cmp])
+    span_end = month_index(cur.end)
+    span = [month_from_index(i) for i in range(span_start, span_end + 1)]
+    months_rows = []
+    live = con.execute("SELECT source_kind, scope, month FROM live_slices").fetchall()
+    by_src: dict[tuple[str, str], set[str]] = {}
+    for k, scope, m in live:
+        if k == kind and (k == "police-uk-api" or scope in forces):
+            by_src.setdefault((k, scope), set()).add(m)
+    for (k, scope), ms in sorted(by_src.items()):
+        months_rows.append({"source": k, "force": scope or None, "months_present": sorted(m for m in ms if m in set(span)),
+                            "months_missing": [m for m in span if m not in ms]})
+    inputs = []
+    by_id = {i["input_id"]: i for i in store.inputs()}
+    for i in store.inputs():
+        if i["kind"] != kind:
+            continue
+        if kind != "police-uk-api" and not (set((i.get("force") or "").split(",")) & set(forces)):
+            continue
+        sup = [_short(by_id[s["input_id"]]["path"]) for s in i.get("superseded_by", []) if s["input_id"] in by_id]
+        inputs.append({"path": _short(i["path"]), "kind": i["kind"], "force": i.get("force"), "months": i["months"],
+                       "rows": i["rows_loaded"], "quarantined": i["rows_quarantined"], "live": i.get("live", False),
+                       "sha256": i["sha256"][:12],
+                       "superseded_by": ", ".join(sup) or None})
+    force_cond = "true" if kind == "police-uk-api" else f"coalesce(force, '') IN ({', '.join(_q(f) for f in forces) or 'NULL'})"
+    cur_months = ", ".join(_q(m) for m in cur.months)
+    n, blank = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE lsoa_code IS NULL) FROM records WHERE source_kind = ? AND is_crime "
+        f"AND {force_cond} AND month IN ({cur_months})", [kind]).fetchone()
+    counts: dict[str, dict[str, int]] = {}
+    span_list = ", ".join(_q(m) for m in span)
+    for cat, m, c in con.execute(
+            f"SELECT category_id, month, count(*) FROM records WHERE source_kind = ? AND {force_cond} "
+            f"AND month IN ({span_list}) GROUP BY 1, 2", [kind]).fetchall():
+        counts.setdefault(cat, {})[m] = c
+    present = sorted({m for ms in counts.values() for m in ms})
+    notes = []
+    if kind.startswith("police-uk"):
+        notes.append("police.uk locations are anonymised map points; crimes are placed in wards by their LSOA "
+                     "(ONS best fit) where given.")
+    quarantined = sum(i["quarantined"] for i in inputs)
+    return {
+        "months": months_rows,
+        "inputs": inputs,
+        "unplaced": geography.get("unplaced"),
+        "blank_lsoa_rate": round(blank / n, 4) if n else None,
+        "quarantined_rows": quarantined,
+        "placement": {"method": geography.get("placement"), **(geography.get("placed_by") or {}),
+                      "agreement_share": (geography.get("agreement") or {}).get("share"),
+                      "ward_vintage": geography.get("ward_vintage")},
+        "anomalies": anomalies(counts, present),
+        "notes": notes,
+    }

@@ -200,3 +200,19 @@ def test_statistics_block():
     assert statistics_block() == {"test": "exact conditional binomial test for two Poisson counts",
                                   "alpha": 0.05, "adjustment": "holm", "small_number_threshold": 10}
     assert statistics_block("fdr_bh")["adjustment"] == "bh"
+
+
+def test_binom_two_sided_matches_scipy_binomtest() -> None:
+    """Our scipy.special implementation agrees with scipy.stats.binomtest on 2,000 random cases."""
+    import random
+
+    from scipy.stats import binomtest
+
+    from crimeassess.assess.stats import binom_two_sided
+
+    rng = random.Random(20180331)
+    for _ in range(2000):
+        n = rng.randint(1, 4000)
+        k = rng.randint(0, n)
+        p = rng.choice([0.5, 0.4, 0.6, 10 / 22, 0.3, 0.75])
+        assert abs(binom_two_sided(k, n, p) - binomtest(k, n, p).pvalue) < 1e-9, (k, n, p)

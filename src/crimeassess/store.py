@@ -241,12 +241,14 @@ class Store:
                   ON r.input_id = s.input_id AND r.month = s.month
                  AND (CASE WHEN r.source_kind = 'police-uk-api' THEN '' ELSE coalesce(r.force, '') END) = s.scope
             """)
+            # Only API responses can hold the same crime twice (overlapping polygons): dedupe those alone.
             con.execute("""
                 CREATE VIEW records AS
+                SELECT * FROM raw_records WHERE source_kind <> 'police-uk-api'
+                UNION ALL
                 SELECT * EXCLUDE (rn) FROM (
-                  SELECT *, CASE WHEN source_kind = 'police-uk-api'
-                    THEN row_number() OVER (PARTITION BY uid ORDER BY input_id) ELSE 1 END AS rn
-                  FROM raw_records) WHERE rn = 1
+                  SELECT *, row_number() OVER (PARTITION BY uid ORDER BY input_id) AS rn
+                  FROM raw_records WHERE source_kind = 'police-uk-api') WHERE rn = 1
             """)
         else:
             cols = ", ".join(f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}" for f in RECORD_SCHEMA)

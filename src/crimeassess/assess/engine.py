@@ -168,15 +168,17 @@ def _period_cond(p: Period) -> str:
     return f"(month IN {_in_list(p.months)})"
 
 
-def _period_table(con: duckdb.DuckDBPyConnection, periods: list[Period], cur: Period, cmp: Period) -> None:
-    """Views `pc` (placed rows of the current/comparison periods, column `which`) and `ps` (rows of the series
-    periods, column `idx`)."""
+def _period_table(con: duckdb.DuckDBPyConnection, periods: list[Period], cur: Period, cmp: Period, rows_where: str) -> None:
+    """Materialise the area's rows once (table `area_rows`), then views `pc` (rows of the current and comparison
+    periods, column `which`) and `ps` (rows of the series periods, column `idx`) over it."""
     cc, pcnd = _period_cond(cur), _period_cond(cmp)
+    any_cond = " OR ".join([_period_cond(p) for p in periods] + [cc, pcnd])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE area_rows AS SELECT * FROM placed WHERE ({rows_where}) AND ({any_cond})")
     con.execute(f"CREATE OR REPLACE TEMP VIEW pc AS SELECT *, CASE WHEN {cc} THEN 'cur' ELSE 'prev' END AS which "
-                f"FROM placed WHERE {cc} OR {pcnd}")
+                f"FROM area_rows WHERE {cc} OR {pcnd}")
     cases = " ".join(f"WHEN {_period_cond(p)} THEN {i}" for i, p in enumerate(periods))
-    any_cond = " OR ".join(_period_cond(p) for p in periods)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW ps AS SELECT *, CASE {cases} END AS idx FROM placed WHERE {any_cond}")
+    series_cond = " OR ".join(_period_cond(p) for p in periods)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW ps AS SELECT *, CASE {cases} END AS idx FROM area_rows WHERE {series_cond}")
 
 
 def assess(
@@ -305,8 +307,8 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
         exposure *= (cur.n_days or 1) / (cmp.n_days or cur.n_days or 1)
 
     periods = _series_periods(cur, present)
-    _period_table(con, periods, cur, cmp)
     src_cond = f"source_kind = {_q(kind)}" if kind else "false"
+    _period_table(con, periods, cur, cmp, f"{where} AND {src_cond}")
     base = f"FROM pc c WHERE {where} AND {src_cond}"
 
     def cnt(pred: str) -> str:

@@ -24,7 +24,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from scipy.stats import binomtest
+import math
+
+from scipy import special
 
 from crimeassess.errors import InputError
 
@@ -119,7 +121,53 @@ def exact_p_value(current: int, previous: int, exposure_ratio: float = 1.0) -> f
     n = c + p
     if n == 0:
         return 1.0
-    return float(binomtest(c, n, r / (1.0 + r), alternative="two-sided").pvalue)
+    return binom_two_sided(c, n, r / (1.0 + r))
+
+
+def _pmf(k: int, n: int, p: float) -> float:
+    return math.exp(special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+                    + special.xlogy(k, p) + special.xlog1py(n - k, -p))
+
+
+def binom_two_sided(k: int, n: int, p: float) -> float:
+    """Two-sided exact binomial p-value, "minimum likelihood" method: the probability of every outcome no more
+    likely than k. Same rule as scipy.stats.binomtest (tested against it), built on scipy.special so that
+    importing crimeassess does not pay for all of scipy.stats (about a second at start-up)."""
+    if n == 0:
+        return 1.0
+    d = _pmf(k, n, p)
+    rerr = 1 + 1e-7
+    mode_side = p * n
+    if k == mode_side:
+        return 1.0
+    if k < mode_side:
+        # count outcomes on the upper side no more likely than k: pmf falls from ceil(pn) to n
+        lo, hi = math.ceil(mode_side), n
+        if _pmf(hi, n, p) > d * rerr:
+            y = 0
+        else:
+            while lo < hi:  # first i in [ceil(pn), n] with pmf(i) <= d*rerr
+                mid = (lo + hi) // 2
+                if _pmf(mid, n, p) <= d * rerr:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            y = n - lo + 1
+        pval = special.bdtr(k, n, p) + (special.bdtrc(n - y, n, p) if y > 0 else 0.0)
+    else:
+        lo, hi = 0, math.floor(mode_side)
+        if _pmf(lo, n, p) > d * rerr:
+            y = 0
+        else:
+            while lo < hi:  # last i in [0, floor(pn)] with pmf(i) <= d*rerr
+                mid = (lo + hi + 1) // 2
+                if _pmf(mid, n, p) <= d * rerr:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            y = lo + 1
+        pval = (special.bdtr(y - 1, n, p) if y > 0 else 0.0) + special.bdtrc(k - 1, n, p)
+    return float(min(1.0, pval))
 
 
 def poisson_z(current: int, previous: int, exposure_ratio: float = 1.0) -> float:

@@ -334,7 +334,7 @@ SPEC_WARDS = [
 def test_wards_golden_spec_example():
     assert findings(base(wards=SPEC_WARDS)) == [
         f"Crime fell in 7 of 16 wards, most in Bitterne ({M}5.9%); the largest rise was in Coxford (+167, +16.0%).",
-        "The change was statistically significant in 2 of 16 wards (2 rises).",
+        "The change was statistically significant in 2 of 16 wards (2 rises): Coxford (+16.0%) and Bargate (+7.5%).",
     ]
 
 
@@ -342,12 +342,12 @@ def test_wards_all_up_all_down_none_changed():
     up = [ward("A", 100, 150), ward("B", 200, 210, True), ward("C", 10, 40)]
     assert findings(base(wards=up)) == [
         "Crime rose in all 3 wards; the largest rise was in A (+50, +50.0%).",
-        "The change was statistically significant in 1 of 3 wards (1 rise).",
+        "The change was statistically significant in 1 of 3 wards (1 rise): B (+5.0%).",
     ]
     down = [ward("A", 150, 100, True), ward("B", 210, 200, True), ward("C", 40, 10, True)]
     assert findings(base(wards=down)) == [
         f"Crime fell in all 3 wards, most in C ({M}75.0%).",
-        "The change was statistically significant in 3 of 3 wards (3 falls).",
+        f"The change was statistically significant in 3 of 3 wards (3 falls): C ({M}75.0%), A ({M}33.3%) and B ({M}4.8%).",
     ]
     same = [ward("A", 150, 150), ward("B", 210, 210)]
     assert findings(base(wards=same)) == ["Crime was unchanged in all 2 wards.",
@@ -443,3 +443,15 @@ def test_statistics_computed_when_rows_lack_them():
 def test_bad_input_raises_named_error(bad):
     with pytest.raises(InputError):
         findings(bad)
+
+
+def test_caveats_only_where_a_change_is_reported():
+    themes = [
+        theme("violence_without_injury", "Violence without injury", 3902, 4083),  # not significant: no caveat
+        theme("hate_crime", "Hate crime", 100, 110),  # recording-driven apparent rise: caveat even so
+        theme("sexual_offences", "Sexual offences", 110, 100),  # a fall: no recording caveat
+    ]
+    out = findings(base(themes=themes))
+    assert CAVEATS["hate_crime"] in out
+    assert CAVEATS["violence_without_injury"] not in out
+    assert CAVEATS["sexual_offences"] not in out

@@ -173,6 +173,25 @@ def report(
 
 @app.command()
 @clean_errors
+def demo(
+    out_dir: Path = typer.Option(Path("crimeassess-demo"), "--out", help="Folder for the demo data, store and report."),
+    seed: int = typer.Option(2018, "--seed", help="Random seed: the same seed gives the same files."),
+    no_pdf: bool = typer.Option(False, "--no-pdf", help="Write the HTML report only."),
+) -> None:
+    """Generate the synthetic demo city, load it into a fresh store and write its full report (no internet)."""
+    from .demo.run import run_demo
+
+    with err.status("") as status:
+        res = run_demo(out_dir, seed=seed, pdf=not no_pdf, step=lambda s: status.update(s + "…"))
+    out.print("[bold]Key findings[/]")
+    for f in res.findings[:6]:
+        out.print(f" • {f}", highlight=False)
+    out.print(f"\nReport: [bold]{res.files.get('report.html')}[/]" + (f" and {res.files['report.pdf']}" if 'report.pdf' in res.files else ""))
+    out.print(f"Store:  {res.store}  (try: crimeassess assess --store {res.store} --area {res.area} --period {res.period})")
+
+
+@app.command()
+@clean_errors
 def inputs(store: Path = StoreOpt, json_out: bool = typer.Option(False, "--json", help="Print the manifest entries as JSON.")) -> None:
     """List every input in the store's manifest, live or superseded."""
     from .store import Store

@@ -384,21 +384,22 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
 
     population = _population(con, st, a, lad_codes, vintage)
     total = {"current": cur_n, "previous": prev_n, "exposure_ratio": exposure}
-    asb = {"current": asb_cur, "previous": asb_prev, "exposure_ratio": exposure}
+    asb = _asb_block(con, where, cur, cmp, kind, forces, (asb_cur, asb_prev), coverage, exposure)
     # A period with no months in the store has no count at all: null, never zero.
     if coverage["current_months"] == 0 or coverage["previous_months"] == 0:
         key = "current" if coverage["current_months"] == 0 else "previous"
-        for r in [total, asb, *categories, *theme_rows, *wards, *(t for w in wards for t in w["themes"])]:
+        for r in [total, *categories, *theme_rows, *wards, *(t for w in wards for t in w["themes"])]:
             if r.get("available", True):
                 r[key] = None
         if coverage["current_months"] == 0 and coverage["previous_months"] == 0:
-            for r in [total, asb, *categories, *theme_rows, *wards, *(t for w in wards for t in w["themes"])]:
+            for r in [total, *categories, *theme_rows, *wards, *(t for w in wards for t in w["themes"])]:
                 if r.get("available", True):
                     r["previous"] = None
     # significance: each table adjusted as a family
     total = stats.annotate_table([total], method=adjustment, threshold=threshold)[0]
-    asb = stats.annotate_table([asb], method=adjustment, threshold=threshold)[0] if kind != "extract" else {
-        "current": None, "previous": None, "change": None, "pct_change": None, "available": False}
+    asb = stats.annotate_table([asb], method=adjustment, threshold=threshold)[0] if asb["available"] else {
+        **asb, "change": None, "pct_change": None, "p_value": None, "p_adjusted": None, "z": None,
+        "significant": False, "small_numbers": None}
     categories = stats.annotate_table(categories, method=adjustment, threshold=threshold)
     theme_rows = _annotate_available(theme_rows, adjustment, threshold)
     wards = stats.annotate_table(wards, method=adjustment, threshold=threshold)
@@ -451,6 +452,32 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
         geo = ward_geometry(st, vintage, [w["code"] for w in wards])
     data["geography"]["ward_geometry"] = geo is not None
     return Assessment(data, ward_geometry=geo)
+
+
+def _asb_block(con, where: str, cur: Period, cmp: Period, kind: str | None, forces: list[str],
+               counts: tuple[int, int], coverage: dict[str, Any], exposure: float) -> dict[str, Any]:
+    """Anti-social behaviour, never counted as crime. Force extracts hold no ASB, so it then comes from the same
+    forces' police.uk street files, with that source's own month coverage."""
+    if kind != "extract":
+        cur_n, prev_n = counts
+        return {"current": None if coverage["current_months"] == 0 else cur_n,
+                "previous": None if coverage["previous_months"] == 0 else prev_n,
+                "exposure_ratio": exposure, "available": kind is not None, "source": kind}
+    alt = "police-uk-street"
+    months = {r[0] for r in con.execute(
+        f"SELECT DISTINCT month FROM live_slices WHERE source_kind = ? AND scope IN {_in_list(forces)}", [alt]).fetchall()}
+    have_cur = [m for m in cur.months if m in months]
+    have_prev = [m for m in cmp.months if m in months]
+    if not have_cur and not have_prev:
+        return {"current": None, "previous": None, "available": False, "source": None,
+                "note": "force extracts hold no anti-social behaviour; no police.uk street files for these months"}
+    cur_n, prev_n = con.execute(
+        f"SELECT count(*) FILTER (WHERE {_period_cond(cur)}), count(*) FILTER (WHERE {_period_cond(cmp)}) "
+        f"FROM placed WHERE {where} AND source_kind = ? AND category_id = ?", [alt, ASB_ID]).fetchone()
+    missing = [m for m in cur.months if m not in months] + [m for m in cmp.months if m not in months]
+    return {"current": cur_n if have_cur else None, "previous": prev_n if have_prev else None,
+            "exposure_ratio": (len(have_cur) / len(have_prev)) if have_cur and have_prev else 1.0,
+            "available": True, "source": alt, "complete": not missing, "missing_months": missing}
 
 
 def _theme_pred(theme_list: list[Any], tid: str, kind: str | None) -> str | None:

@@ -484,8 +484,12 @@ def _ward_sentences(assessment: Mapping[str, Any], settings: _Settings) -> list[
             up = sum(1 for r in sig if (r.change or 0) > 0)
             parts = [p for p in (plural(up, "rise") if up else "",
                                  plural(len(sig) - up, "fall") if len(sig) > up else "") if p]
+            named = sorted(sig, key=lambda r: -abs(r.pct if r.pct is not None else 0.0))[:MAX_LISTED]
+            names = join_and([f"{r.label} ({format_pct(r.pct, signed=True)})" if r.pct is not None else r.label
+                              for r in named])
+            more = f" and {plural(len(sig) - len(named), 'other')}" if len(sig) > len(named) else ""
             out.append(f"The change was statistically significant in {len(sig)} of {wards} "
-                       f"({', '.join(parts)}).")
+                       f"({', '.join(parts)}): {names}{more}.")
     return out + missing_txt
 
 
@@ -504,10 +508,18 @@ def _ward_summary_sentence(summary: Any) -> list[str]:
     return [f"Crime {join_and(parts)}."]
 
 
+#: Themes whose police-recorded rises ONS attributes largely to recording practice: their caveat goes with any
+#: apparent rise, significant or not. Other caveats go only with a statistically significant change.
+RECORDING_DRIVEN = frozenset({"hate_crime", "sexual_offences", "rape", "domestic_abuse"})
+
+
 def _caveat_sentences(rows: list[_Row]) -> list[str]:
     out: list[str] = []
     for r in rows:
         if not r.available:
+            continue
+        rising = r.pct is not None and r.pct >= BROADLY_UNCHANGED_PCT
+        if not (r.significant or (r.id.replace("-", "_") in RECORDING_DRIVEN and rising)):
             continue
         text = r.caveat or CAVEATS.get(r.id.replace("-", "_"))
         if not text:

@@ -67,7 +67,7 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
     live = con.execute("SELECT source_kind, scope, month FROM live_slices").fetchall()
     by_src: dict[tuple[str, str], set[str]] = {}
     for k, scope, m in live:
-        if k == kind and (k == "police-uk-api" or scope in forces):
+        if (k == kind and k == "police-uk-api") or scope in forces:
             by_src.setdefault((k, scope), set()).add(m)
     for (k, scope), ms in sorted(by_src.items()):
         months_rows.append({"source": k, "force": scope or None, "months_present": sorted(m for m in ms if m in set(span)),

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from .generate import FORCE_NAME, DemoCity, generate_city, parse_fy
 from .geography import CSP_CODE, LAD_CODE, LAD_NAME, PFA_CODE, PFA_NAME
+from .run import DemoResult, DemoStore, build_demo_store, run_demo
 from .street import generate_street_csv
 
 __all__ = [
     "DemoCity", "generate_city", "generate_street_csv", "parse_fy", "FORCE_NAME", "LAD_CODE", "LAD_NAME",
-    "CSP_CODE", "PFA_CODE", "PFA_NAME",
+    "CSP_CODE", "PFA_CODE", "PFA_NAME", "DemoResult", "DemoStore", "build_demo_store", "run_demo",
 ]

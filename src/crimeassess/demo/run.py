@@ -1,0 +1,81 @@
+"""`crimeassess demo`: generate the demo city, load it into a fresh store and write the full report."""
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..schema import force_slug
+from ..store import Store
+from .generate import DemoCity, generate_city
+
+StepFn = Callable[[str], None]
+
+
+@dataclass
+class DemoStore:
+    """A store loaded with the demo city, and the area and period its report is about."""
+
+    store: Store
+    city: DemoCity
+    area: str
+    period: str
+
+
+@dataclass
+class DemoResult:
+    """Where `crimeassess demo` put everything."""
+
+    out_dir: Path
+    store: Path
+    report_dir: Path
+    area: str
+    period: str
+    files: dict[str, Path] = field(default_factory=dict)
+    findings: list[str] = field(default_factory=list)
+    stories: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"out_dir": str(self.out_dir), "store": str(self.store), "report_dir": str(self.report_dir),
+                "area": self.area, "period": self.period,
+                "files": {k: str(v) for k, v in self.files.items()}, "findings": self.findings}
+
+
+def build_demo_store(out_dir: str | Path, *, seed: int = 2018, step: StepFn | None = None) -> DemoStore:
+    """Generate the city under out_dir/data and ingest it, with its geography and population, into out_dir/store."""
+    from ..geography.load import load_geography
+    from ..ingest import ingest
+
+    out = Path(out_dir)
+    say = step or (lambda s: None)
+    say("generating the demo city")
+    city = generate_city(out / "data", seed=seed, overwrite=True)
+    store_path = out / "store"
+    if store_path.exists():
+        shutil.rmtree(store_path)  # a demo store is always fresh
+    st = Store(store_path)
+    say("loading geography and population")
+    load_geography([city.lsoa_ward_lookup, city.lad_csp_pfa_lookup, city.wards_geojson, city.lsoa_geojson,
+                    city.population_csv], st)
+    say("ingesting the force extract")
+    ingest(city.extract_files, st, force=force_slug(city.force_name))
+    say("ingesting police.uk street files")
+    ingest([city.root / "police-uk"], st)
+    return DemoStore(st, city, city.lad_name, city.current_fy)
+
+
+def run_demo(out_dir: str | Path | None = None, *, seed: int = 2018, pdf: bool = True,
+             step: StepFn | None = None) -> DemoResult:
+    """Build the demo store and write the strategic assessment report for the demo city's latest year."""
+    from ..report.build import build_report
+
+    out = Path(out_dir) if out_dir else Path("crimeassess-demo")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder")
+    ds = build_demo_store(out, seed=seed, step=step)
+    (step or (lambda s: None))("writing the report")
+    rep = build_report(ds.area, ds.period, out / "report", ds.store, pdf=pdf)
+    return DemoResult(out, ds.store.path, out / "report", ds.area, ds.period, rep.files, rep.assessment.get("findings", []), ds.city.stories)

@@ -447,9 +447,9 @@ def test_bad_input_raises_named_error(bad):
 
 def test_caveats_only_where_a_change_is_reported():
     themes = [
-        theme("violence_without_injury", "Violence without injury", 3902, 4083),  # not significant: no caveat
-        theme("hate_crime", "Hate crime", 100, 110),  # recording-driven apparent rise: caveat even so
-        theme("sexual_offences", "Sexual offences", 110, 100),  # a fall: no recording caveat
+        theme("violence_without_injury", "Violence without injury", 3902, 4083, False),  # not significant: no caveat
+        theme("hate_crime", "Hate crime", 100, 110, False),  # recording-driven apparent rise: caveat even so
+        theme("sexual_offences", "Sexual offences", 110, 100, False),  # a fall: no recording caveat
     ]
     out = findings(base(themes=themes))
     assert CAVEATS["hate_crime"] in out

@@ -73,8 +73,8 @@ def _read(kind: str, data: bytes, display: str, input_id: str, *, mapping: Path 
 
 def _slice_keys(kind: str, display: str, res: ReadResult) -> list[tuple[str, str, str]]:
     """Supersession slices: a later input replaces an earlier one for the same key."""
-    tbl = res.records.select(["force", "month"]).to_pylist()
-    pairs = sorted({(r["force"] or "", r["month"]) for r in tbl})
+    uniq = res.records.select(["force", "month"]).group_by(["force", "month"]).aggregate([])
+    pairs = sorted({(f or "", m) for f, m in zip(uniq.column("force").to_pylist(), uniq.column("month").to_pylist())})
     keys = []
     for force, month in pairs:
         if kind == "police-uk-api":

@@ -109,6 +109,16 @@ def read_street_csv(data: bytes, *, input_id: str, display_name: str) -> ReadRes
     header = header_of(text)
     if csv_kind(header) != "street":
         raise InputError(f"{display_name}: not a police.uk street-level crime file (header {header[:4]}...)")
+    from .policeuk_fast import read_street_csv_fast
+
+    fast = read_street_csv_fast(data, header, input_id=input_id, display_name=display_name)
+    if fast is not None:
+        return fast
+    return read_street_csv_rows(text, header, input_id=input_id, display_name=display_name)
+
+
+def read_street_csv_rows(text: str, header: list[str], *, input_id: str, display_name: str) -> ReadResult:
+    """The row-by-row reader: exact line numbers and quarantine for any file (invalid UTF-8, quoted newlines)."""
     ncols = len(header)
     cols: dict[str, list] = {k: [] for k in (
         "uid", "record_id", "input_id", "source_kind", "force", "force_name", "month", "category_id",

@@ -192,6 +192,27 @@ def demo(
 
 @app.command()
 @clean_errors
+def themes(
+    theme_files: list[Path] = typer.Option(None, "--themes", help="Extra theme definitions (TOML) to include."),
+    json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """List the theme catalogue: what each theme selects and which sources can support it."""
+    from .classify.themes import describe_themes
+
+    rows = describe_themes(theme_files or [])
+    if json_out:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    t = Table(title="Themes")
+    for c in ("id", "label", "sources", "selects"):
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(r["id"], r["label"], ", ".join(r["sources"]) or "none", r["selects"])
+    out.print(t)
+
+
+@app.command()
+@clean_errors
 def inputs(store: Path = StoreOpt, json_out: bool = typer.Option(False, "--json", help="Print the manifest entries as JSON.")) -> None:
     """List every input in the store's manifest, live or superseded."""
     from .store import Store

@@ -300,3 +300,25 @@ def get_theme(theme_id: str, themes: Mapping[str, Theme] | None = None) -> Theme
     if theme_id in catalogue:
         return catalogue[theme_id]
     raise ThemeError(f"unknown theme {theme_id!r}{_suggest(theme_id, catalogue)}; known: {', '.join(catalogue)}")
+
+
+def describe_themes(extra_paths: Iterable[Path | str] | None = None) -> list[dict[str, Any]]:
+    """The catalogue as plain rows (id, label, description, sources, selects, caveat, origin) for listing."""
+    out = []
+    for t in load_themes(extra_paths).values():
+        parts = []
+        if t.codes:
+            parts.append("codes " + ", ".join(t.codes))
+        if t.groups:
+            parts.append("groups " + ", ".join(t.groups))
+        if t.subgroups:
+            parts.append("subgroups " + ", ".join(t.subgroups))
+        if t.policeuk_categories:
+            parts.append("police.uk " + ", ".join(t.policeuk_categories))
+        if t.flags:
+            parts.append("flags " + " and ".join(t.flags))
+        if t.in_total and not parts:
+            parts.append("all crime in total recorded crime")
+        out.append({"id": t.id, "label": t.label, "description": t.description, "sources": t.supported_sources(),
+                    "selects": "; ".join(parts), "caveat": t.caveat, "origin": t.origin})
+    return out

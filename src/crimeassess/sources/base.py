@@ -1,6 +1,8 @@
 """What every reader returns: normalised records plus quarantined rows, reconciled."""
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -38,3 +40,29 @@ def records_table(rows: dict[str, list]) -> pa.Table:
         vals = rows.get(name)
         arrays.append(pa.array(vals if vals is not None else [None] * n, type=typ))
     return pa.Table.from_arrays(arrays, schema=RECORD_SCHEMA)
+
+
+class LineTap:
+    """Feeds csv.reader physical lines and remembers the first line number and raw text of each record, so
+    quarantined rows keep their exact line and text even when a quoted field spans lines."""
+
+    def __init__(self, text: str) -> None:
+        self._it = iter(io.StringIO(text, newline=""))
+        self.buf: list[str] = []
+        self.line = 0  # physical line number of the last line handed out
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._it)
+        self.line += 1
+        self.buf.append(line)
+        return line
+
+    def take(self) -> tuple[int, str]:
+        """Return (first line number, raw text with its line end) of the record just parsed."""
+        first = self.line - len(self.buf) + 1
+        raw = "".join(self.buf)
+        self.buf = []
+        return first, raw

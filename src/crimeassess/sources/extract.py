@@ -8,10 +8,9 @@ flag values, another date format) load unedited. Bad rows are quarantined with a
 from __future__ import annotations
 
 import csv
-import io
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 from ..classify import offences as ho
 from ..errors import InputError, MappingError
 from ..schema import CRIME_TYPES, force_slug
-from .base import ReadResult, records_table
+from .base import LineTap, ReadResult, records_table
 
 KIND = "extract"
 REQUIRED_COLUMNS: tuple[str, ...] = ("crime_id", "recorded_date", "offence_code")
@@ -206,30 +205,6 @@ def looks_like_extract(header: list[str], mapping: Path | str | ExtractMapping |
 
 
 # -- row parsing --------------------------------------------------------------------------------------
-class _LineTap:
-    """Feeds csv.reader physical lines and remembers the first line number and raw text of each record."""
-
-    def __init__(self, text: str) -> None:
-        self._it = iter(io.StringIO(text, newline=""))
-        self.buf: list[str] = []
-        self.line = 0
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._it)
-        self.line += 1
-        self.buf.append(line)
-        return line
-
-    def take(self) -> tuple[int, str]:
-        first = self.line - len(self.buf) + 1
-        raw = "".join(self.buf).rstrip("\r\n")
-        self.buf = []
-        return first, raw
-
-
 def _has_surrogates(s: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in s)
 
@@ -359,7 +334,7 @@ def read_extract_bytes(
     if b"\x00" in data[:4096]:
         raise InputError(f"{display_name}: binary file, not a CSV extract")
     text = data.decode("utf-8", errors="surrogateescape")
-    tap = _LineTap(text)
+    tap = _StrippedTap(text)
     reader = csv.reader(tap, delimiter=m.delimiter)
     try:
         header = next(reader)
@@ -516,3 +491,11 @@ def _parse_row(
         **flags,
     )
     return rec
+
+
+class _StrippedTap(LineTap):
+    """LineTap whose raw text has no line end (as extract quarantine stores it)."""
+
+    def take(self) -> tuple[int, str]:
+        first, raw = super().take()
+        return first, raw.rstrip("\r\n")

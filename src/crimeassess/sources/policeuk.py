@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
-from collections.abc import Iterator
 
 from ..errors import InputError
 from ..schema import ASB_ID, CRIME_TYPES, api_slug_to_id, crime_type_id, force_slug
-from .base import ReadResult, records_table
+from .base import LineTap, ReadResult, records_table
 
 STREET_HEADER = [
     "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -38,31 +36,6 @@ def _has_surrogates(s: str) -> bool:
 def _raw(text: str) -> str:
     """Raw row text safe to store: line end dropped, undecodable bytes shown as \\xNN."""
     return text.rstrip("\r\n").encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-class _LineTap:
-    """Feeds csv.reader line by line and remembers the raw text of the current record."""
-
-    def __init__(self, text: str) -> None:
-        self._it = iter(io.StringIO(text, newline=""))
-        self.buf: list[str] = []
-        self.line = 0  # physical line number of the last line handed out
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._it)
-        self.line += 1
-        self.buf.append(line)
-        return line
-
-    def take(self) -> tuple[int, str]:
-        """Return (first line number, raw text) of the record just parsed."""
-        first = self.line - len(self.buf) + 1
-        raw = "".join(self.buf)
-        self.buf = []
-        return first, raw
 
 
 def header_of(text: str) -> list[str]:
@@ -125,7 +98,7 @@ def read_street_csv_rows(text: str, header: list[str], *, input_id: str, display
         "crime_type", "is_crime", "outcome", "longitude", "latitude", "location", "lsoa_code", "lsoa_name",
         "context", "line")}
     quarantine: list[dict] = []
-    tap = _LineTap(text)
+    tap = LineTap(text)
     reader = csv.reader(tap)
     rows_read = 0
     first = True

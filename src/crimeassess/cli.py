@@ -213,6 +213,24 @@ def themes(
 
 @app.command()
 @clean_errors
+def serve(
+    store: Path = StoreOpt,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+) -> None:
+    """Serve the read-only web dashboard over the store (FastAPI + htmx, no external requests)."""
+    from .store import Store
+    from .web.app import serve as run_server
+
+    st = Store(store)
+    if not st.exists():
+        raise CrimeAssessError(f"{st.path}: no store here; ingest data first or give --store")
+    err.print(f"Dashboard on http://{host}:{port}/ (store {st.path}); Ctrl-C stops it.")
+    run_server(st, host=host, port=port)
+
+
+@app.command()
+@clean_errors
 def inputs(store: Path = StoreOpt, json_out: bool = typer.Option(False, "--json", help="Print the manifest entries as JSON.")) -> None:
     """List every input in the store's manifest, live or superseded."""
     from .store import Store

@@ -1,0 +1,683 @@
+"""Read-only web dashboard over the library: FastAPI, Jinja2 (autoescaped) and vendored htmx.
+
+Every route calls one library function (``assess``, ``render_html``, ``area_catalogue``, ``Store.inputs``) and
+only reads the store. Assessments are cached in-process, keyed by the request and the manifest's mtime, so a
+store changed by ``crimeassess ingest`` is picked up on the next request. Library errors (``CrimeAssessError``)
+become 4xx responses: ``{"error": msg}`` on ``/api/*``, a friendly HTML message elsewhere.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..assess.engine import SOURCE_PRIORITY, Assessment, assess
+from ..assess.periods import add_months
+from ..errors import AreaNotFoundError, CrimeAssessError, InputError, PeriodError
+from ..geography.areas import LEVEL_NAMES, LEVEL_ORDER, area_catalogue, ward_vintages
+from ..report import formatting as fmt
+from ..store import Store
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATES = WEB_DIR / "templates"
+STATIC = WEB_DIR / "static"
+
+# Nothing is ever loaded from another origin. Inline styles are allowed only because matplotlib's SVGs carry
+# a <style> element; scripts come from /static alone (htmx is configured not to eval).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+# The report is self-contained: inline CSS and data: images only.
+REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+              "frame-ancestors 'none'")
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+
+ASB_THEME = "anti_social_behaviour"
+MAX_PARAM = 200           # longest query value accepted (area names are far shorter)
+AREA_OPTIONS_LIMIT = 60   # options sent to the area picker per search
+DEFAULT_CACHE_SIZE = 16   # assessments kept in memory (each a few hundred kB with its ward polygons)
+PLACEMENTS = ("auto", "lsoa", "point")
+SOURCE_CHOICES = {"extract": "Force extract", "police-uk-street": "police.uk street files",
+                  "police-uk-api": "police.uk API"}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------------------------
+class LRUCache:
+    """A thread-safe least-recently-used cache of at most ``size`` items."""
+
+    def __init__(self, size: int = DEFAULT_CACHE_SIZE) -> None:
+        self.size = max(1, int(size))
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable, *, count: bool = True) -> tuple[bool, Any]:
+        """(found, value); ``count=False`` for a second look that should not skew the hit/miss counts."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += count
+                return True, self._data[key]
+            self.misses += count
+            return False, None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@dataclass(frozen=True)
+class AssessQuery:
+    """One assessment request as the dashboard receives it (empty strings already turned into None)."""
+
+    area: str
+    period: str
+    compare: str | None = None
+    source: str | None = None
+    ward_vintage: str | None = None
+    placement: str = "auto"
+
+    def params(self, **override: Any) -> dict[str, str]:
+        """Non-empty query parameters (for links), with ``placement`` left out when it is the default."""
+        d = {**asdict(self), **override}
+        if d.get("placement") == "auto":
+            d.pop("placement")
+        return {k: str(v) for k, v in d.items() if v not in (None, "")}
+
+    def qs(self, **override: Any) -> str:
+        return urlencode(self.params(**override))
+
+
+def _clean(value: str | None, name: str) -> str | None:
+    """Strip a query value; '' becomes None; over-long values are refused."""
+    if value is None:
+        return None
+    v = value.strip()
+    if len(v) > MAX_PARAM:
+        raise InputError(f"{name} is too long ({len(v)} characters; at most {MAX_PARAM})")
+    return v or None
+
+
+def store_months(store: Store) -> list[str]:
+    """Months (YYYY-MM) with live data in the store, oldest first."""
+    months: set[str] = set()
+    for i in store.inputs(live_only=True):
+        months.update(i.get("live_months") or i.get("months") or [])
+    return sorted(m for m in months if re.fullmatch(r"\d{4}-\d{2}", str(m)))
+
+
+def default_period(store: Store) -> str | None:
+    """The latest complete financial year the store holds, else its latest month that has the same month a
+    year earlier (so the default view has a comparison), else its latest month; None for an empty store."""
+    months = store_months(store)
+    if not months:
+        return None
+    have = set(months)
+    last = months[-1]
+    end_year = int(last[:4]) if int(last[5:]) >= 3 else int(last[:4]) - 1
+    for y in range(end_year, int(months[0][:4]) - 1, -1):
+        fy = [add_months(f"{y - 1}-04", k) for k in range(12)]
+        if all(m in have for m in fy):
+            return f"{y - 1}/{y % 100:02d}"
+    for m in reversed(months):
+        if add_months(m, -12) in have:
+            return m
+    return last
+
+
+def period_suggestions(store: Store, limit: int = 40) -> list[tuple[str, str]]:
+    """(value, description) suggestions for the period picker from the months the store holds."""
+    months = store_months(store)
+    have = set(months)
+    out: list[tuple[str, str]] = []
+    if not months:
+        return out
+    first_y, last_y = int(months[0][:4]), int(months[-1][:4])
+    for y in range(last_y, first_y - 1, -1):
+        fy = [add_months(f"{y}-04", k) for k in range(12)]
+        if all(m in have for m in fy):
+            out.append((f"{y}/{(y + 1) % 100:02d}", "financial year"))
+        if all(f"{y}-{k:02d}" in have for k in range(1, 13)):
+            out.append((str(y), "calendar year"))
+    last = months[-1]
+    if all(add_months(last, -k) in have for k in range(12)):
+        out.append((f"12m-{last}", "rolling twelve months"))
+    for y in range(last_y, first_y - 1, -1):
+        for q in range(4, 0, -1):
+            qm = [f"{y}-{3 * q - 2 + k:02d}" for k in range(3)]
+            if all(m in have for m in qm):
+                out.append((f"{y}Q{q}", "quarter"))
+    for m in reversed(months):
+        out.append((m, fmt.fmt_month(m)))
+    return out[:limit]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "area"
+
+
+def _run_text(run: Any) -> str | None:
+    if not isinstance(run, dict) or run.get("direction") not in ("rise", "fall") or not run.get("length"):
+        return None
+    n = int(run["length"])
+    if n < 2:
+        return None
+    return f"{'rising' if run['direction'] == 'rise' else 'falling'} {n} periods running"
+
+
+def _direction(value: Any) -> str:
+    if not isinstance(value, (int, float)) or value == 0:
+        return "flat"
+    return "up" if value > 0 else "down"
+
+
+def _svg_uri(svg: str | None) -> str | None:
+    from ..report.render import svg_data_uri
+
+    return svg_data_uri(svg)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The dashboard: store, caches and the views' data
+# ---------------------------------------------------------------------------------------------------------
+class Dashboard:
+    """The store behind the app, with caches keyed by the manifest's mtime (a changed store is re-read)."""
+
+    def __init__(self, store: Store, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
+        self.store = store
+        self.assessments = LRUCache(cache_size)
+        self.pages = LRUCache(cache_size * 2)   # rendered panels and reports
+        self.meta = LRUCache(8)                 # catalogue, areas with data
+        # One assessment at a time: DuckDB already uses both cores, and two identical requests arriving
+        # together should compute once.
+        self._compute = threading.RLock()  # builds nest (the picker index reads the catalogue)
+        self.timings: dict[str, float] = {}
+
+    def stamp(self) -> int:
+        """The manifest's mtime (ns); 0 when the store does not exist yet."""
+        try:
+            return self.store.manifest_path.stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    def _cached(self, cache: LRUCache, key: Hashable, build: Callable[[], Any]) -> Any:
+        found, value = cache.get(key)
+        if found:
+            return value
+        with self._compute:
+            found, value = cache.get(key, count=False)  # another request may have built it meanwhile
+            if found:
+                return value
+            value = build()
+            cache.put(key, value)
+            return value
+
+    def assessment(self, q: AssessQuery) -> Assessment:
+        """``assess(...)`` for the query, cached."""
+        def build() -> Assessment:
+            t = time.perf_counter()
+            res = assess(q.area, q.period, q.compare, self.store, source=q.source, ward_vintage=q.ward_vintage,
+                         placement=q.placement)
+            self.timings["last_assess_ms"] = round((time.perf_counter() - t) * 1000, 1)
+            return res
+
+        return self._cached(self.assessments, ("assess", q, self.stamp()), build)
+
+    def catalogue(self) -> list[tuple[str, str, str, str]]:
+        """``area_catalogue`` rows (level, code, name, lad_code), cached; [] without geography."""
+        def build() -> list[tuple[str, str, str, str]]:
+            if not self.store.exists():
+                return []
+            con = self.store.connect()
+            try:
+                return area_catalogue(self.store, con)
+            finally:
+                con.close()
+
+        return self._cached(self.meta, ("catalogue", self.stamp()), build)
+
+    def lad_counts(self) -> dict[str, int]:
+        """Live records per local authority (through the loaded LSOA lookups, or the codes extracts carry).
+        Only used to order the area picker, never to count crime: assessments come from ``assess``."""
+        def build() -> dict[str, int]:
+            if not self.store.exists() or not self.store.inputs(live_only=True):
+                return {}
+            files = [str(self.store.path / e["file"]) for e in self.store.geography_entries("lsoa_ward")]
+            con = self.store.connect()
+            try:
+                counts = dict(con.execute(
+                    "SELECT lad_code, count(*) FROM records WHERE lad_code IS NOT NULL GROUP BY 1").fetchall())
+                if files:
+                    for lad, n in con.execute(
+                        "SELECT lk.lad_code, sum(r.n) FROM (SELECT lsoa_code, count(*) AS n FROM records "
+                        "WHERE lad_code IS NULL GROUP BY 1) r JOIN (SELECT DISTINCT lsoa_code, lad_code FROM "
+                        "read_parquet(?)) lk ON lk.lsoa_code = r.lsoa_code GROUP BY 1", [files]).fetchall():
+                        counts[lad] = counts.get(lad, 0) + int(n)
+                return counts
+            finally:
+                con.close()
+
+        return self._cached(self.meta, ("lad_counts", self.stamp()), build)
+
+    def _index(self) -> dict[str, Any]:
+        """The catalogue grouped for the picker: one row per (level, code) with its local authorities, the
+        names' levels (to know when a name resolves uniquely) and local authority names."""
+        def build() -> dict[str, Any]:
+            cat = self.catalogue()
+            rows: dict[tuple[str, str], dict[str, Any]] = {}
+            by_name: dict[str, list[tuple[str, str]]] = {}
+            for lv, code, name, lad in cat:
+                r = rows.setdefault((lv, code), {"level": lv, "code": code, "name": name or code, "lads": set()})
+                r["lads"].add(lad)
+                by_name.setdefault((name or "").lower(), []).append((lv, code))
+            lad_names = {code: name for lv, code, name, _lad in cat if lv == "lad"}
+            return {"rows": rows, "by_name": by_name, "lad_names": lad_names}
+
+        return self._cached(self.meta, ("index", self.stamp()), build)
+
+    def submit_value(self, level: str, code: str, name: str | None) -> str:
+        """What to type to get this area back: its name when ``resolve_area`` would pick this very area by
+        name (broadest level, unique in it), else its GSS code."""
+        if not name:
+            return code
+        same = self._index()["by_name"].get(name.lower(), [])
+        top = min((LEVEL_ORDER.get(lv, 9) for lv, _c in same), default=9)
+        unique = LEVEL_ORDER.get(level, 9) == top and {c for lv, c in same if lv == level} == {code}
+        return name if unique else code
+
+    def area_options(self, q: str | None = None, limit: int = AREA_OPTIONS_LIMIT) -> list[dict[str, Any]]:
+        """Areas for the picker: local authorities first, then CSPs, force areas and wards.
+
+        Without a search: the areas where the store has data, busiest local authorities first, and their
+        wards; with one: every area whose name or code contains it, prefix matches first.
+        """
+        idx = self._index()
+        rows = list(idx["rows"].values())
+        if q:
+            ql = q.strip().lower()
+            picked = [r for r in rows if ql in r["name"].lower() or ql in r["code"].lower()]
+            picked.sort(key=lambda r: (not (r["name"].lower().startswith(ql) or r["code"].lower() == ql),
+                                       LEVEL_ORDER.get(r["level"], 9), r["name"]))
+        else:
+            counts = self.lad_counts()
+            # A force's data strays a little over its border: areas with a sliver of the records come last.
+            floor = 0.005 * sum(counts.values())
+            main = {lad for lad, n in counts.items() if n >= floor}
+            if main:
+                picked = [r for r in rows if r["lads"] & main]
+                picked.sort(key=lambda r: (LEVEL_ORDER.get(r["level"], 9),
+                                           -sum(counts.get(x, 0) for x in r["lads"]) if r["level"] == "lad" else 0,
+                                           r["name"]))
+            else:
+                picked = [r for r in rows if r["level"] != "ward"]
+                picked.sort(key=lambda r: (LEVEL_ORDER.get(r["level"], 9), r["name"]))
+        out = []
+        for r in picked[:limit]:
+            lv, code, name = r["level"], r["code"], r["name"]
+            where = ""
+            if lv == "ward":
+                where = ", " + ", ".join(sorted(idx["lad_names"].get(x, x) for x in r["lads"]))
+            out.append({"value": self.submit_value(lv, code, name), "name": name, "code": code, "level": lv,
+                        "label": f"{LEVEL_NAMES.get(lv, lv).capitalize()}{where} · {code}"})
+        return out
+
+    def parent_of(self, area: dict[str, Any]) -> dict[str, str] | None:
+        """The local authority a ward belongs to (for the 'back' link), if exactly one."""
+        if area.get("level") != "ward":
+            return None
+        row = self._index()["rows"].get(("ward", area.get("code")))
+        if not row or len(row["lads"]) != 1:
+            return None
+        lad = next(iter(row["lads"]))
+        name = self._index()["lad_names"].get(lad, lad)
+        return {"code": lad, "name": name, "value": self.submit_value("lad", lad, name)}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------------------------------------
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,  # every value that reaches a page is escaped
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.ChainableUndefined,
+    )
+    env.filters.update(fmt.FILTERS)
+    env.filters["direction_class"] = _direction
+    env.filters["run_text"] = _run_text
+    env.filters["span"] = lambda p: fmt.month_span((p or {}).get("start"), (p or {}).get("end"))
+    env.globals.update(DASH=fmt.DASH, LEVEL_NAMES=LEVEL_NAMES, SOURCE_CHOICES=SOURCE_CHOICES, PLACEMENTS=PLACEMENTS)
+    return env
+
+
+def _panel_context(dash: Dashboard, q: AssessQuery, res: Assessment) -> dict[str, Any]:
+    """What panel.html.j2 needs: the assessment dict plus charts, map and links."""
+    from ..report.charts import theme_change_chart_svg, trend_chart_svg
+
+    a = res.to_dict()
+    ward_map = map_note = None
+    if a.get("wards") and res.ward_geometry is not None and len(res.ward_geometry):
+        from ..report.wardmap import ward_map_svg
+
+        ward_map = ward_map_svg(a["wards"], res.ward_geometry)
+    elif a.get("wards"):
+        map_note = "No ward boundaries are loaded for these wards, so the map is not shown."
+    # Total and ASB have their own sections; available themes first, the unavailable ones listed after.
+    themes = [t for t in a.get("themes", []) if t.get("id") not in ("total", ASB_THEME)]
+    themes.sort(key=lambda t: t.get("available") is False)
+    asb_theme = next((t for t in a.get("themes", []) if t.get("id") == ASB_THEME), None)
+    area = a["area"]
+    value = dash.submit_value(area["level"], area["code"], area["name"]) if area["level"] != "custom" else q.area
+    base = AssessQuery(**{**asdict(q), "area": value})
+    parent = dash.parent_of(area)
+    return {
+        "a": a,
+        "q": q,
+        "qs": base.qs(),
+        "themes": themes,
+        "trend_svg": _svg_uri(trend_chart_svg(a["total"].get("series") or [], a.get("period"), a.get("compare"))),
+        "theme_svg": _svg_uri(theme_change_chart_svg(themes)),
+        "map_svg": _svg_uri(ward_map.svg) if ward_map else None,
+        "map_info": ward_map,
+        "map_note": map_note,
+        "parent": parent,
+        "parent_qs": base.qs(area=parent["value"]) if parent else None,
+        "ward_qs": {w["code"]: base.qs(area=dash.submit_value("ward", w["code"], w["name"])) for w in a.get("wards", [])},
+        "area_value": value,
+        "asb_caveat": (asb_theme or {}).get("caveat"),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The app
+# ---------------------------------------------------------------------------------------------------------
+def _error_payload(exc: CrimeAssessError) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": str(exc)}
+    if isinstance(exc, AreaNotFoundError) and exc.suggestions:
+        body["suggestions"] = list(exc.suggestions)
+    return body
+
+
+def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEFAULT_CACHE_SIZE) -> FastAPI:
+    """Build the read-only dashboard app over ``store`` (a Store, a folder, or None for the default store).
+
+    Routes: ``/`` (dashboard page), ``/panel`` (assessment fragment), ``/area-options`` (picker fragment),
+    ``/report`` (full HTML report), ``/api/assessment``, ``/api/areas``, ``/api/inputs``,
+    ``/api/wards.geojson``, ``/healthz`` and ``/static/*``.
+    """
+    st = store if isinstance(store, Store) else Store(store)
+    dash = Dashboard(st, cache_size=cache_size)
+    env = _environment()
+    app = FastAPI(title="crimeassess dashboard", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.dashboard = dash
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Callable[..., Any]) -> Response:
+        t = time.perf_counter()
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - t) * 1000:.1f}"
+        return response
+
+    def html(name: str, status_code: int = 200, headers: dict[str, str] | None = None, **ctx: Any) -> HTMLResponse:
+        return HTMLResponse(env.get_template(name).render(**ctx), status_code=status_code, headers=headers)
+
+    def is_api(request: Request) -> bool:
+        return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+    @app.exception_handler(CrimeAssessError)
+    async def _library_error(request: Request, exc: CrimeAssessError) -> Response:
+        status = int(getattr(exc, "http_status", 400) or 400)
+        if is_api(request):
+            return JSONResponse(_error_payload(exc), status_code=status)
+        return html("error_page.html.j2", status, message=str(exc), status=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+        msg = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in exc.errors())
+        if is_api(request):
+            return JSONResponse({"error": msg}, status_code=400)
+        return html("error_page.html.j2", 400, message=msg, status=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_api(request):
+            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        return html("error_page.html.j2", exc.status_code, message=str(exc.detail), status=exc.status_code)
+
+    def query(area: str | None, period: str | None, compare: str | None = None, source: str | None = None,
+              ward_vintage: str | None = None, placement: str | None = None) -> AssessQuery:
+        a = _clean(area, "area")
+        if not a:
+            raise InputError("choose an area: a ward, local authority, community safety partnership or police "
+                             "force area, by name or GSS code")
+        p = _clean(period, "period") or default_period(st)
+        if not p:
+            raise PeriodError("give a period (e.g. 2018-03 or 2017/18): the store has no data to suggest one")
+        s = _clean(source, "source")
+        if s and s not in SOURCE_PRIORITY:
+            raise InputError(f"unknown source {s!r}; choose from {', '.join(SOURCE_PRIORITY)}")
+        pl = _clean(placement, "placement") or "auto"
+        if pl not in PLACEMENTS:
+            raise InputError(f"placement must be auto, lsoa or point, not {pl!r}")
+        return AssessQuery(a, p, _clean(compare, "compare"), s, _clean(ward_vintage, "ward_vintage"), pl)
+
+    def panel_response(q: AssessQuery) -> tuple[str, int]:
+        """The panel fragment's HTML and status (an error fragment for a library error)."""
+        try:
+            key = ("panel", q, dash.stamp())
+            found, text = dash.pages.get(key)
+            if not found:
+                t = time.perf_counter()
+                res = dash.assessment(q)
+                text = env.get_template("panel.html.j2").render(**_panel_context(dash, q, res))
+                dash.timings["last_panel_ms"] = round((time.perf_counter() - t) * 1000, 1)
+                dash.pages.put(key, text)
+            return text, 200
+        except CrimeAssessError as exc:
+            status = int(getattr(exc, "http_status", 400) or 400)
+            suggestions = exc.suggestions if isinstance(exc, AreaNotFoundError) else []
+            links = [(s, AssessQuery(**{**asdict(q), "area": s}).qs()) for s in suggestions]
+            message = str(exc)
+            if links and "; did you mean" in message:  # the links below say it
+                message = message.split("; did you mean")[0] + "."
+            return env.get_template("error.html.j2").render(message=message, status=status, suggestions=links), status
+
+    def page_context(q: AssessQuery | None, raw: dict[str, str | None]) -> dict[str, Any]:
+        vintages = ward_vintages(st) if st.exists() else []
+        inputs = st.inputs(live_only=True) if st.exists() else []
+        months = store_months(st)
+        options = dash.area_options() if dash.catalogue() else []
+        return {
+            "store_path": str(st.path),
+            "store_exists": st.exists(),
+            "n_inputs": len(inputs),
+            "forces": sorted({i.get("force_name") or i.get("force") or "" for i in inputs} - {""}),
+            "months": months,
+            "has_geography": bool(dash.catalogue()),
+            "area_options": options,
+            "quick_areas": [o for o in options if o["level"] == "lad"][:8],  # busiest first
+            "period_options": period_suggestions(st),
+            "default_period": default_period(st) or "",
+            "vintages": vintages,
+            "form": {k: (v or "") for k, v in raw.items()},
+            "q": q,
+        }
+
+    # ---- HTML ---------------------------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse)
+    def index(area: str | None = None, period: str | None = None, compare: str | None = None,
+              source: str | None = None, ward_vintage: str | None = None, placement: str | None = None) -> Response:
+        """The dashboard page; with ``area`` the assessment panel is rendered in place (linkable views)."""
+        raw = {"area": area, "period": period, "compare": compare, "source": source,
+               "ward_vintage": ward_vintage, "placement": placement}
+        panel, status, q = None, 200, None
+        if area and area.strip():
+            try:
+                q = query(area, period, compare, source, ward_vintage, placement)
+            except CrimeAssessError as exc:
+                status = int(getattr(exc, "http_status", 400) or 400)
+                panel = env.get_template("error.html.j2").render(message=str(exc), status=status, suggestions=[])
+            else:
+                panel, status = panel_response(q)
+        ctx = page_context(q, raw)
+        if not ctx["form"]["period"]:
+            ctx["form"]["period"] = ctx["default_period"]
+        return html("index.html.j2", status, panel=panel, **ctx)
+
+    @app.get("/panel", response_class=HTMLResponse)
+    def panel(area: str | None = None, period: str | None = None, compare: str | None = None,
+              source: str | None = None, ward_vintage: str | None = None, placement: str | None = None) -> Response:
+        """The assessment panel (HTML fragment for htmx). Sets HX-Push-Url so the browser shows a linkable URL."""
+        try:
+            q = query(area, period, compare, source, ward_vintage, placement)
+        except CrimeAssessError as exc:
+            status = int(getattr(exc, "http_status", 400) or 400)
+            text = env.get_template("error.html.j2").render(message=str(exc), status=status, suggestions=[])
+            return HTMLResponse(text, status_code=status, headers={"HX-Push-Url": "false"})
+        text, status = panel_response(q)
+        return HTMLResponse(text, status_code=status, headers={"HX-Push-Url": "/?" + q.qs()})
+
+    @app.get("/area-options", response_class=HTMLResponse)
+    def area_options_fragment(area: str | None = None) -> Response:
+        """<option> elements for the area picker's datalist, matching what has been typed."""
+        q = _clean(area, "area")
+        opts = dash.area_options(q if q and len(q) >= 2 else None) if dash.catalogue() else []
+        return html("area_options.html.j2", area_options=opts)
+
+    @app.get("/report", response_class=HTMLResponse)
+    def report(area: str | None = None, period: str | None = None, compare: str | None = None,
+               source: str | None = None, ward_vintage: str | None = None, placement: str | None = None,
+               download: str | None = None) -> Response:
+        """The full self-contained HTML report (``render_html``); ``download=1`` saves it as a file."""
+        from ..report.render import render_html
+
+        q = query(area, period, compare, source, ward_vintage, placement)
+        res = dash.assessment(q)
+        key = ("report", q, dash.stamp())
+        found, text = dash.pages.get(key)
+        if not found:
+            text = render_html(res.to_dict(), wards_geo=res.ward_geometry)
+            dash.pages.put(key, text)
+        a = res.to_dict()
+        name = f"crimeassess-{_slug(a['area']['name'] or a['area']['code'])}-{_slug(a['period']['label'])}.html"
+        disposition = "attachment" if download not in (None, "", "0", "false") else "inline"
+        return HTMLResponse(text, headers={"Content-Disposition": f'{disposition}; filename="{name}"',
+                                           "Content-Security-Policy": REPORT_CSP})
+
+    # ---- JSON ---------------------------------------------------------------------------------------
+    @app.get("/api/assessment")
+    def api_assessment(area: str | None = None, period: str | None = None, compare: str | None = None,
+                       source: str | None = None, ward_vintage: str | None = None,
+                       placement: str | None = None) -> Response:
+        """The assessment JSON, exactly ``Assessment.to_dict()`` (docs/assessment-schema.md)."""
+        q = query(area, period, compare, source, ward_vintage, placement)
+        return JSONResponse(dash.assessment(q).to_dict())
+
+    @app.get("/api/areas")
+    def api_areas(level: str | None = None, q: str | None = None) -> Response:
+        """Every known area as {level, code, name, lad_code}: local authorities first, then CSPs, force areas,
+        wards. ``level`` and ``q`` (substring of name or code) filter."""
+        lv = _clean(level, "level")
+        if lv and lv not in LEVEL_ORDER:
+            raise InputError(f"level must be one of {', '.join(LEVEL_ORDER)}, not {lv!r}")
+        text = (_clean(q, "q") or "").lower()
+        rows = [r for r in dash.catalogue()
+                if (not lv or r[0] == lv) and (not text or text in (r[2] or "").lower() or text in r[1].lower())]
+        rows.sort(key=lambda r: (LEVEL_ORDER.get(r[0], 9), r[2] or "", r[1], r[3]))
+        return JSONResponse([{"level": r[0], "code": r[1], "name": r[2], "lad_code": r[3]} for r in rows])
+
+    @app.get("/api/inputs")
+    def api_inputs() -> Response:
+        """The store manifest's input entries, live or superseded (read-only)."""
+        return JSONResponse(st.inputs())
+
+    @app.get("/api/wards.geojson")
+    def api_wards_geojson(area: str | None = None, period: str | None = None, compare: str | None = None,
+                          source: str | None = None, ward_vintage: str | None = None,
+                          placement: str | None = None) -> Response:
+        """Ward polygons (WGS84) with the assessment's ward figures as properties."""
+        from ..errors import GeographyError
+        from ..geography.boundaries import to_wgs84
+
+        q = query(area, period, compare, source, ward_vintage, placement)
+        res = dash.assessment(q)
+        if res.ward_geometry is None or not len(res.ward_geometry):
+            raise GeographyError(f"no ward boundaries are loaded for {res.to_dict()['area']['name']}; "
+                                 "load them with `crimeassess geography load`")
+        return Response(json.dumps(wards_feature_collection(res, to_wgs84), ensure_ascii=False),
+                        media_type="application/geo+json")
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        """Liveness and a summary of the store and caches."""
+        return JSONResponse({
+            "status": "ok", "store": str(st.path), "store_exists": st.exists(),
+            "inputs": len(st.inputs()) if st.exists() else 0,
+            "cache": {"assessments": len(dash.assessments), "hits": dash.assessments.hits,
+                      "misses": dash.assessments.misses},
+            "timings": dash.timings,
+        })
+
+    return app
+
+
+WARD_PROPERTIES = ("code", "name", "rank", "current", "previous", "change", "pct_change", "rate_per_1000",
+                   "population", "p_value", "p_adjusted", "z", "significant", "small_numbers")
+
+
+def wards_feature_collection(res: Assessment, to_wgs84: Callable[[Any], Any]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of the assessment's ward polygons (WGS84) with its ward figures."""
+    from shapely.geometry import mapping
+
+    a = res.to_dict()
+    by_code = {w["code"]: w for w in a.get("wards", [])}
+    gdf = to_wgs84(res.ward_geometry)
+    feats = []
+    for code, name, geom in zip(gdf["code"], gdf["name"], gdf.geometry):
+        w = by_code.get(code, {})
+        props = {k: w.get(k) for k in WARD_PROPERTIES}
+        props["code"], props["name"] = code, w.get("name") or name
+        run = w.get("run") or {}
+        props["run_direction"], props["run_length"] = run.get("direction"), run.get("length")
+        feats.append({"type": "Feature", "id": code, "properties": props, "geometry": mapping(geom)})
+    return {"type": "FeatureCollection",
+            "name": f"{a['area']['name']} wards, {a['period']['label']} vs {a['compare']['label']}",
+            "area": a["area"], "period": a["period"], "compare": a["compare"], "features": feats}
+
+
+def serve(store: Store | str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, *,
+          log_level: str = "info") -> None:
+    """Run the dashboard with uvicorn until interrupted (binds to localhost by default)."""
+    import uvicorn
+
+    uvicorn.run(create_app(store), host=host, port=port, log_level=log_level)
+

@@ -101,9 +101,12 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
         notes.append("police.uk locations are anonymised map points; crimes are placed in wards by their LSOA "
                      "(ONS best fit) where given.")
     quarantined = sum(i["quarantined"] for i in inputs)
+    geo_inputs = [{"kind": e["kind"], "name": e["name"], "file": _short(e.get("path", "")), "rows": e.get("rows"),
+                   "loaded_at": e.get("loaded_at")} for e in store.geography_entries()]
     return {
         "months": months_rows,
         "inputs": inputs,
+        "geography_inputs": geo_inputs,
         "unplaced": geography.get("unplaced"),
         "blank_lsoa_rate": round(blank / n, 4) if n else None,
         "quarantined_rows": quarantined,

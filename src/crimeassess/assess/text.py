@@ -12,7 +12,9 @@ def _n(v: Any) -> str:
 
 
 def _pct(v: Any) -> str:
-    return "–" if v is None else f"{v:+.1f}%".replace("-", "−")
+    if v is None:
+        return "–"
+    return "0.0%" if v == 0 else f"{v:+.1f}%".replace("-", "−")
 
 
 def _sig(r: dict[str, Any]) -> str:
@@ -55,13 +57,15 @@ def print_assessment(a: dict[str, Any], console: Console) -> None:
         t = Table(title=title, title_justify="left")
         for c in ("", "current", "previous", "change", "%", "per 1,000", "test"):
             t.add_column(c, justify="right" if c else "left")
+        gone = [r["label"] for r in rows if r.get("available") is False]
         for r in rows:
             if r.get("available") is False:
-                t.add_row(r["label"], "n/a", "n/a", "", "", "", "not available from this source")
                 continue
             t.add_row(r["label"], _n(r["current"]), _n(r["previous"]), _n(r["change"]), _pct(r["pct_change"]),
                       _n(r.get("rate_per_1000")), _sig(r))
         console.print(t)
+        if gone:
+            console.print(f"Not available from this source: {', '.join(gone)}.", highlight=False)
     ws = a["wards_summary"]
     t = Table(title=f"Wards ({a['geography'].get('ward_vintage')}): {ws['up']} up, {ws['down']} down, {ws['unchanged']} unchanged",
               title_justify="left")

@@ -101,6 +101,8 @@ def _cell(key: str, value: Any) -> str:
 _DQ_TITLES = {
     "months": "Months present by source and force",
     "inputs": "Input files",
+    "geography_inputs": "Geography and population tables (vintages)",
+    "quarantined_rows": "Rows quarantined at ingest",
     "unplaced": "Crimes that could not be placed in a ward",
     "blank_lsoa_rate": "Records with a blank LSOA",
     "placement": "How crimes were placed in wards",
@@ -109,7 +111,8 @@ _DQ_TITLES = {
 }
 _DQ_COLUMNS = {
     "months": ["source", "force", "months_present", "months_missing"],
-    "inputs": ["path", "kind", "force", "months", "rows", "live", "superseded_by"],
+    "inputs": ["path", "kind", "force", "months", "rows", "quarantined", "live", "superseded_by"],
+    "geography_inputs": ["kind", "name", "file", "rows"],
     "anomalies": ["month", "category", "count", "expected", "note"],
 }
 

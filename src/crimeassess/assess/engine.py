@@ -422,7 +422,7 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
         "period": cur.to_dict(),
         "compare": cmp.to_dict(),
         "source": {"kind": kind, "label": SOURCE_LABELS.get(kind or "", "no data"), "forces": [f for f in forces if f],
-                   "inputs": _inputs_used(st, kind)},
+                   "inputs": _inputs_used(st, kind, forces)},
         "geography": {"ward_vintage": vintage, "placement": placement,
                       "placed_by": {k: placed_by.get(k, 0) for k in ("source", "lsoa", "point")},
                       "unplaced": un_cur, "agreement": agreement, **point_info},
@@ -591,5 +591,8 @@ def _add_rates(total, categories, themes, wards, population) -> None:
         w["population"] = wp["residents"] if wp else None
 
 
-def _inputs_used(st: Store, kind: str | None) -> int:
-    return sum(1 for i in st.inputs(live_only=True) if i["kind"] == kind)
+def _inputs_used(st: Store, kind: str | None, forces: list[str]) -> int:
+    """Live inputs of the chosen source that feed this area's forces (all API inputs for the API)."""
+    wanted = set(forces)
+    return sum(1 for i in st.inputs(live_only=True) if i["kind"] == kind
+               and (kind == "police-uk-api" or set((i.get("force") or "").split(",")) & wanted))

@@ -205,3 +205,46 @@ def test_police_uk_and_extract_are_never_added(extract_store: Store, extract_row
     a = assess("Testport", "2017/18", store=st).to_dict()
     exp = _expected(extract_rows, lad="E06900001")
     assert a["source"]["kind"] == "extract" and a["total"]["current"] == exp["total"]["2017/18"]
+
+
+def _count_days(rows: list[dict[str, str]], first: str, last: str, lad: str = "E06900001") -> int:
+    return sum(1 for r in rows if r["local_authority_code"] == lad and r["offence_code"] != FRAUD
+               and first <= r["recorded_date"] <= last)
+
+
+@pytest.mark.parametrize("period,cur,prev", [
+    ("28d-2018-03-31", ("2018-03-04", "2018-03-31"), ("2017-03-05", "2017-04-01")),  # 52 weeks earlier
+    ("2018-W10", ("2018-03-05", "2018-03-11"), ("2017-03-06", "2017-03-12")),          # same ISO week
+    ("ytd-2018-01-31", ("2017-04-01", "2018-01-31"), ("2016-04-01", "2017-01-31")),    # financial year to date
+    ("cytd-2018-02-28", ("2018-01-01", "2018-02-28"), ("2017-01-01", "2017-02-28")),
+])
+def test_compstat_periods_count_by_recorded_date(extract_store: Store, extract_rows: list[dict[str, str]],
+                                                 period: str, cur: tuple[str, str], prev: tuple[str, str]) -> None:
+    a = assess("Testport", period, store=extract_store).to_dict()
+    assert (a["period"]["first_day"], a["period"]["last_day"]) == cur
+    assert (a["compare"]["first_day"], a["compare"]["last_day"]) == prev
+    assert a["total"]["current"] == _count_days(extract_rows, *cur)
+    assert a["total"]["previous"] == _count_days(extract_rows, *prev)
+
+
+def test_compare_previous_28_days(extract_store: Store, extract_rows: list[dict[str, str]]) -> None:
+    a = assess("Testport", "28d-2018-03-31", "previous", store=extract_store).to_dict()
+    assert (a["compare"]["first_day"], a["compare"]["last_day"]) == ("2018-02-04", "2018-03-03")
+    assert a["total"]["previous"] == _count_days(extract_rows, "2018-02-04", "2018-03-03")
+
+
+def test_day_periods_need_recorded_dates(tmp_path: Path) -> None:
+    from policeuk_fixtures import row, street_csv
+
+    from crimeassess.errors import PeriodError
+    from crimeassess.geography.load import load_geography
+
+    p = tmp_path / "2018-03-testshire-street.csv"
+    p.write_bytes(street_csv([row("a", "2018-03", "Burglary", lsoa="E01000001")]))
+    lk = tmp_path / "LSOA11_WD17_LAD17_EW_LU.csv"
+    lk.write_text("LSOA11CD,LSOA11NM,WD17CD,WD17NM,LAD17CD,LAD17NM\nE01000001,Test 001A,E05000001,Centre,E06000001,Testtown\n")
+    st = Store(tmp_path / "s")
+    ingest([p], st)
+    load_geography([lk], st)
+    with pytest.raises(PeriodError, match="recorded date"):
+        assess("Testtown", "28d-2018-03-31", store=st)

@@ -455,3 +455,13 @@ def test_caveats_only_where_a_change_is_reported():
     assert CAVEATS["hate_crime"] in out
     assert CAVEATS["violence_without_injury"] not in out
     assert CAVEATS["sexual_offences"] not in out
+
+
+def test_comparison_with_fewer_months_of_its_own_is_complete():
+    """A week spanning two months against one spanning one: both complete, no coverage warning."""
+    cov = {"months_expected": 2, "current_months": 2, "previous_months": 1, "previous_months_expected": 1,
+           "complete": True, "missing_current": [], "missing_previous": []}
+    assert findings(base(coverage=cov)) == []
+    cov_short = dict(cov, previous_months=0, previous_months_expected=1, complete=False, missing_previous=["2023-10"])
+    out = findings(base(coverage=cov_short))
+    assert out[0].startswith("Coverage is incomplete: 0 of 1 month is in the store for 2016/17")

@@ -161,6 +161,13 @@ def _series_periods(period: Period, present: set[str]) -> list[Period]:
     return out[::-1]
 
 
+def _span(p: Period) -> dict[str, str]:
+    """A series entry's start and end: months, or days (YYYY-MM-DD) for day-based periods."""
+    if p.by_day:
+        return {"start": p.first_day.isoformat(), "end": p.last_day.isoformat()}
+    return {"start": p.start, "end": p.end}
+
+
 def _period_cond(p: Period) -> str:
     """SQL condition selecting a period's records: by recorded date for day-based periods, else by month."""
     if p.by_day:
@@ -346,7 +353,7 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
         out = []
         for i, p in enumerate(periods):
             complete = all(m in present for m in p.months)
-            out.append({"label": p.label, "start": p.start, "end": p.end,
+            out.append({"label": p.label, **_span(p),
                         "count": int(series_counts.get(i, [0] * (len(avail_ids) + 1))[col]), "complete": complete})
         return out
 
@@ -464,6 +471,9 @@ def _asb_block(con, where: str, cur: Period, cmp: Period, kind: str | None, forc
                 "previous": None if coverage["previous_months"] == 0 else prev_n,
                 "exposure_ratio": exposure, "available": kind is not None, "source": kind}
     alt = "police-uk-street"
+    if cur.by_day or cmp.by_day:
+        return {"current": None, "previous": None, "available": False, "source": None,
+                "note": "anti-social behaviour comes from police.uk files, which have months, not recorded dates"}
     months = {r[0] for r in con.execute(
         f"SELECT DISTINCT month FROM live_slices WHERE source_kind = ? AND scope IN {_in_list(forces)}", [alt]).fetchall()}
     have_cur = [m for m in cur.months if m in months]
@@ -531,7 +541,7 @@ def _ward_rows(con, a: Area, lad_codes, vintage, where, src_cond, total_pred, th
     zero = [0] * (2 + 2 * len(avail))
     for code, name in names:
         c = counts.get(code, zero)
-        series = [{"label": p.label, "start": p.start, "end": p.end, "count": int(ser.get((code, i), 0)),
+        series = [{"label": p.label, **_span(p), "count": int(ser.get((code, i), 0)),
                    "complete": all(m in present for m in p.months)} for i, p in enumerate(periods)]
         wt = [{"id": tid, "current": int(c[2 + 2 * j]), "previous": int(c[3 + 2 * j]), "exposure_ratio": exposure}
               for j, (tid, _p) in enumerate(avail)]

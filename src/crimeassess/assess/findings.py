@@ -269,21 +269,25 @@ def _coverage_sentence(assessment: Mapping[str, Any], period: str, compare: str 
     cov = _get(assessment, "coverage")
     if not isinstance(cov, Mapping):
         return []
-    expected = cov.get("months_expected")
-    expected = expected if isinstance(expected, int) and not isinstance(expected, bool) else None
+    def _int(v: Any) -> int | None:
+        return v if isinstance(v, int) and not isinstance(v, bool) else None
 
-    def side(months: Any, missing: Any) -> tuple[int | None, list[str]]:
+    expected = _int(cov.get("months_expected"))
+    # The comparison may span a different number of months (day-based periods): it has its own expectation.
+    prev_expected = _int(cov.get("previous_months_expected")) or expected
+
+    def side(months: Any, missing: Any, exp: int | None) -> tuple[int | None, list[str]]:
         miss = [str(m) for m in missing] if isinstance(missing, Sequence) and not isinstance(missing, str) else []
-        have = months if isinstance(months, int) and not isinstance(months, bool) else None
-        if have is None and expected is not None and miss:
-            have = expected - len(miss)
+        have = _int(months)
+        if have is None and exp is not None and miss:
+            have = exp - len(miss)
         return have, miss
 
-    cur_have, cur_miss = side(cov.get("current_months"), cov.get("missing_current"))
-    prev_have, prev_miss = side(cov.get("previous_months"), cov.get("missing_previous"))
+    cur_have, cur_miss = side(cov.get("current_months"), cov.get("missing_current"), expected)
+    prev_have, prev_miss = side(cov.get("previous_months"), cov.get("missing_previous"), prev_expected)
     cur_short = bool(cur_miss) or (cur_have is not None and expected is not None and cur_have < expected)
     prev_short = compare is not None and (
-        bool(prev_miss) or (prev_have is not None and expected is not None and prev_have < expected))
+        bool(prev_miss) or (prev_have is not None and prev_expected is not None and prev_have < prev_expected))
     if not cur_short and not prev_short:
         if cov.get("complete") is False:
             return ["Coverage is incomplete: not every month of the periods compared is in the store; "
@@ -291,17 +295,17 @@ def _coverage_sentence(assessment: Mapping[str, Any], period: str, compare: str 
         return []
 
     parts: list[str] = []
-    for short, have, miss, label in ((cur_short, cur_have, cur_miss, period),
-                                     (prev_short, prev_have, prev_miss, compare)):
+    for short, have, miss, label, exp in ((cur_short, cur_have, cur_miss, period, expected),
+                                          (prev_short, prev_have, prev_miss, compare, prev_expected)):
         if not short:
             continue
         gap = f" (missing {', '.join(_month_ranges(miss))})" if miss else ""
-        if have is not None and expected is not None:
+        if have is not None and exp is not None:
             if not parts:
                 verb = "is" if have == 1 else "are"
-                parts.append(f"{have} of {plural(expected, 'month')} {verb} in the store for {label}{gap}")
+                parts.append(f"{have} of {plural(exp, 'month')} {verb} in the store for {label}{gap}")
             else:
-                parts.append(f"{have} of {expected} for {label}{gap}")
+                parts.append(f"{have} of {exp} for {label}{gap}")
         else:
             parts.append(f"{label} is incomplete{gap}")
     if compare is None:

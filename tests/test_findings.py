@@ -464,4 +464,4 @@ def test_comparison_with_fewer_months_of_its_own_is_complete():
     assert findings(base(coverage=cov)) == []
     cov_short = dict(cov, previous_months=0, previous_months_expected=1, complete=False, missing_previous=["2023-10"])
     out = findings(base(coverage=cov_short))
-    assert out[0].startswith("Coverage is incomplete: 0 of 1 month is in the store for 2016/17")
+    assert out[0].startswith("Coverage is incomplete: 0 of 1 month are in the store for 2016/17 (missing 2023-10)")

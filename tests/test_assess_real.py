@@ -116,3 +116,14 @@ def test_cli_json_and_errors(real_store: Store) -> None:
     assert amb.exit_code == 0, amb.output
     per = runner.invoke(app, ["assess", "--area", "Southampton", "--period", "March", "--store", str(real_store.path)])
     assert per.exit_code == 2 and "not understood" in per.output
+
+
+def test_ambiguous_area_lists_the_candidates(real_store: Store, shared_data: Path) -> None:
+    from crimeassess.errors import AreaNotFoundError
+
+    with open(shared_data / "geography/lookups/LSOA11_WD17_LAD17_EW_LU.csv", newline="", encoding="utf-8-sig") as fh:
+        codes = {r["WD17CD"] for r in csv.DictReader(fh) if r["WD17NM"] == "Abbey"}
+    assert len(codes) > 1  # a ward name many councils use
+    with pytest.raises(AreaNotFoundError, match="ambiguous") as exc:
+        assess("Abbey", "2018-03", store=real_store)
+    assert set(exc.value.suggestions) == codes

@@ -15,7 +15,7 @@ from crimeassess.errors import InputError
 from crimeassess.geography.boundaries import decode_topojson, read_boundaries, to_wgs84
 from crimeassess.geography.lookups import detect_geography_kind
 
-COLUMNS = ["code", "name", "level", "vintage", "geometry"]
+COLUMNS = ["code", "name", "level", "vintage", "lad_code", "lad_name", "geometry"]
 
 
 def _soton(shared_data: Path) -> Path:

@@ -143,3 +143,28 @@ def test_ward_geometry_in_both_crs(geo_store: Store) -> None:
     w = to_wgs84(g)
     minx, miny, maxx, maxy = w.total_bounds
     assert -1.6 < minx < maxx < -1.2 and 50.8 < miny < maxy < 51.0
+
+
+def test_ward_set_defined_by_boundaries_alone(shared_data: Path, tmp_path: Path) -> None:
+    """Southampton's 17 wards of May 2023 have boundaries (WD25) but no LSOA lookup here: LSOAs are assigned to
+    them by a point inside each LSOA polygon, other crimes by their map points; 17 wards named in the output."""
+    st = Store(tmp_path / "s")
+    arch = shared_data / "police-uk" / "archive"
+    ingest([arch / "2018-03" / "2018-03-hampshire-street.csv", arch / "2017-03" / "2017-03-hampshire-street.csv"], st)
+    b = shared_data / "geography" / "boundaries" / "southampton"
+    load_geography([shared_data / "geography/lookups/LSOA11_WD17_LAD17_EW_LU.csv", b / "wards-17-post2023.geojson",
+                    b / "lsoa11.geojson"], st)
+    wards17 = json.loads((b / "wards-17-post2023.geojson").read_text())["features"]
+    names = {f["properties"]["WD25NM"] for f in wards17}
+    old = assess("Southampton", "2018-03", store=st).to_dict()
+    new = assess("Southampton", "2018-03", store=st, ward_vintage="WD25").to_dict()
+    assert old["geography"]["ward_vintage"] == "WD17" and len(old["wards"]) == 16
+    assert new["geography"]["ward_vintage"] == "WD25" and {w["name"] for w in new["wards"]} == names == \
+        {w["name"] for w in new["wards"]} and len(new["wards"]) == 17
+    assert sum(w["current"] for w in new["wards"]) == new["total"]["current"]
+    assert sum(w["previous"] for w in new["wards"]) == new["total"]["previous"]
+    assert abs(new["total"]["current"] - old["total"]["current"]) <= 0.01 * old["total"]["current"]
+    # a ward that exists only in the new set resolves to it by default
+    t = assess("Thornhill", "2018-03", store=st).to_dict()
+    assert t["geography"]["ward_vintage"] == "WD25" and t["area"]["level"] == "ward"
+    assert t["total"]["current"] == next(w["current"] for w in new["wards"] if w["name"] == "Thornhill")

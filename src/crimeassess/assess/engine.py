@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 
 from ..errors import CrimeAssessError, GeographyError, PeriodError
-from ..geography.areas import Area, resolve_area, ward_vintages
+from ..geography.areas import Area, boundary_vintages, resolve_area, ward_vintages
 from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
 from ..store import Store
 from . import stats
@@ -25,6 +25,8 @@ SOURCE_LABELS = {
     "police-uk-api": "police.uk API (crimes-street)",
 }
 MAX_SERIES = 15  # periods in a series, at most
+# Queries here end in .fetchall(): in DuckDB 2.x a result read with fetchone() stays open, and registering a
+# DataFrame on the connection afterwards fails ("connection has an unfinished result").
 
 
 @dataclass
@@ -88,16 +90,28 @@ def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str |
     auto: the record's own codes (extracts), else LSOA best fit, else point in polygon; lsoa: no points;
     point: points only, for every record.
     """
-    if vintage:
+    derived = boundary_vintages(store).get(vintage) if vintage and store.geography_file("lsoa_ward", vintage) is None else None
+    if derived:
+        from ..geography.placing import derived_lookup
+
+        con.register("derived_lk", derived_lookup(store, derived))
+        con.execute("CREATE OR REPLACE TEMP TABLE lk AS SELECT lsoa_code::VARCHAR lsoa_code, ward_code::VARCHAR ward_code, "
+                    "ward_name::VARCHAR ward_name, lad_code::VARCHAR lad_code, lad_name::VARCHAR lad_name FROM derived_lk")
+        con.unregister("derived_lk")
+    elif vintage:
         f = store.geography_file("lsoa_ward", vintage)
         if f is None:
-            raise GeographyError(f"ward vintage {vintage} is not loaded; loaded: {', '.join(ward_vintages(store)) or 'none'}")
+            raise GeographyError(f"ward vintage {vintage} is not loaded; loaded: {', '.join(_all_vintages(store)) or 'none'}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE lk AS SELECT lsoa_code, ward_code, ward_name, lad_code, lad_name "
                     f"FROM read_parquet({_q(str(f))})")
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE lk(lsoa_code VARCHAR, ward_code VARCHAR, ward_name VARCHAR, "
                     "lad_code VARCHAR, lad_name VARCHAR)")
-    point_info = _point_placement(con, store, vintage, placement)
+    point_info = _point_placement(con, store, vintage, placement, derived)
+    if derived:
+        point_info["derived_lookup"] = ("LSOAs assigned to the boundary-defined wards by a point inside each LSOA"
+                                        if con.execute("SELECT count(*) FROM lk").fetchall()[0][0]
+                                        else "no LSOA polygons: crimes placed by their map points only")
     if placement == "point":
         method = "CASE WHEN pp.lad_code IS NOT NULL OR pp.ward_code IS NOT NULL THEN 'point' END"
         ward, lad = "pp.ward_code", "pp.lad_code"
@@ -122,14 +136,15 @@ def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str |
     return point_info
 
 
-def _point_placement(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str) -> dict[str, Any]:
+def _point_placement(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str,
+                     derived: str | None = None) -> dict[str, Any]:
     """Fill `point_place(uid, ward_code, lad_code)` by point-in-polygon where ward boundaries are loaded."""
     con.execute("CREATE OR REPLACE TEMP TABLE point_place(uid VARCHAR, ward_code VARCHAR, lad_code VARCHAR)")
     if placement == "lsoa":
         return {"boundaries": None}
     from ..geography.placing import point_place_records
 
-    return point_place_records(con, store, vintage, placement)
+    return point_place_records(con, store, vintage, placement, boundary_name=derived)
 
 
 def _choose_source(con: duckdb.DuckDBPyConnection, where: str, months: list[str], source: str | None) -> str | None:
@@ -217,6 +232,10 @@ def assess(
         con.close()
 
 
+def _all_vintages(store: Store) -> list[str]:
+    return ward_vintages(store) + sorted(boundary_vintages(store))
+
+
 def _area_where(a: Area, lad_codes: list[str]) -> str:
     if a.level == "custom":
         return "uid IN (SELECT uid FROM custom_area)"
@@ -241,17 +260,33 @@ def _pick_vintage(store: Store, con: duckdb.DuckDBPyConnection, a: Area, lad_cod
     if asked:
         v = asked.upper()
         f = store.geography_file("lsoa_ward", v)
+        derived = boundary_vintages(store)
+        if f is None and v in derived:
+            from ..geography.placing import boundary_ward_table
+
+            wt = boundary_ward_table(store, derived[v])
+            covers = (wt["ward_code"] == a.code).any() if a.level == "ward" else wt["lad_code"].isin(lad_codes).any()
+            if not covers:
+                raise GeographyError(f"ward vintage {v} does not cover {a.name} ({a.code})")
+            return v
         if f is None:
-            raise GeographyError(f"ward vintage {v} is not loaded; loaded: {', '.join(vintages) or 'none'}")
+            raise GeographyError(f"ward vintage {v} is not loaded; loaded: {', '.join(_all_vintages(store)) or 'none'}")
         n = con.execute(f"SELECT count(*) FROM read_parquet({_q(str(f))}) WHERE lad_code IN {_in_list(lad_codes)}"
-                        + (f" OR ward_code = {_q(a.code)}" if a.level == "ward" else "")).fetchone()[0]
+                        + (f" OR ward_code = {_q(a.code)}" if a.level == "ward" else "")).fetchall()[0][0]
         if not n:
             raise GeographyError(f"ward vintage {v} does not cover {a.name} ({a.code})")
         return v
     for v in vintages:
         f = store.geography_file("lsoa_ward", v)
         cond = f"ward_code = {_q(a.code)}" if a.level == "ward" else f"lad_code IN {_in_list(lad_codes)}"
-        if con.execute(f"SELECT count(*) FROM read_parquet({_q(str(f))}) WHERE {cond}").fetchone()[0]:
+        if con.execute(f"SELECT count(*) FROM read_parquet({_q(str(f))}) WHERE {cond}").fetchall()[0][0]:
+            return v
+    # No lookup covers the area (e.g. a ward that exists only in newer boundaries): a boundary-defined set
+    from ..geography.placing import boundary_ward_table
+
+    for v, name in sorted(boundary_vintages(store).items(), reverse=True):
+        wt = boundary_ward_table(store, name)
+        if (wt["ward_code"] == a.code).any() if a.level == "ward" else wt["lad_code"].isin(lad_codes).any():
             return v
     return None
 
@@ -323,8 +358,8 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
                 f"count(*) FILTER (WHERE c.which = 'prev' AND ({pred})) AS prev_n")
 
     total_pred = _theme_pred(theme_list, "total", kind) or "is_crime"
-    cur_n, prev_n = con.execute(f"SELECT {cnt(total_pred)} {base}").fetchone()
-    asb_cur, asb_prev = con.execute(f"SELECT {cnt(f'category_id = {_q(ASB_ID)}')} {base}").fetchone()
+    cur_n, prev_n = con.execute(f"SELECT {cnt(total_pred)} {base}").fetchall()[0]
+    asb_cur, asb_prev = con.execute(f"SELECT {cnt(f'category_id = {_q(ASB_ID)}')} {base}").fetchall()[0]
 
     # police.uk categories (ASB apart)
     cat_counts = {r[0]: (r[1], r[2]) for r in con.execute(
@@ -379,13 +414,13 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
     force_cond = f"coalesce(force, '') IN {_in_list(forces)}" if kind != "police-uk-api" else "true"
     un_cur, un_prev = con.execute(
         f"SELECT {cnt('is_crime')} FROM pc c "
-        f"WHERE {src_cond} AND {force_cond} AND p_lad_code IS NULL AND p_ward_code IS NULL").fetchone()
+        f"WHERE {src_cond} AND {force_cond} AND p_lad_code IS NULL AND p_ward_code IS NULL").fetchall()[0]
     placed_by = dict(con.execute(
         f"SELECT coalesce(placed_by, 'unplaced'), count(*) {base} AND is_crime AND c.which = 'cur' GROUP BY 1").fetchall())
     agreement = None
     agree_row = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE point_ward_code = lsoa_ward_code) {base} AND is_crime "
-        "AND c.which = 'cur' AND point_ward_code IS NOT NULL AND lsoa_ward_code IS NOT NULL").fetchone()
+        "AND c.which = 'cur' AND point_ward_code IS NOT NULL AND lsoa_ward_code IS NOT NULL").fetchall()[0]
     if agree_row[0]:
         agreement = {"compared": agree_row[0], "agree": agree_row[1], "share": round(agree_row[1] / agree_row[0], 4)}
 
@@ -483,7 +518,7 @@ def _asb_block(con, where: str, cur: Period, cmp: Period, kind: str | None, forc
                 "note": "force extracts hold no anti-social behaviour; no police.uk street files for these months"}
     cur_n, prev_n = con.execute(
         f"SELECT count(*) FILTER (WHERE {_period_cond(cur)}), count(*) FILTER (WHERE {_period_cond(cmp)}) "
-        f"FROM placed WHERE {where} AND source_kind = ? AND category_id = ?", [alt, ASB_ID]).fetchone()
+        f"FROM placed WHERE {where} AND source_kind = ? AND category_id = ?", [alt, ASB_ID]).fetchall()[0]
     missing = [m for m in cur.months if m not in months] + [m for m in cmp.months if m not in months]
     return {"current": cur_n if have_cur else None, "previous": prev_n if have_prev else None,
             "exposure_ratio": (len(have_cur) / len(have_prev)) if have_cur and have_prev else 1.0,

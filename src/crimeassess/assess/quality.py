@@ -88,7 +88,7 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
     cur_months = ", ".join(_q(m) for m in cur.months)
     n, blank = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE lsoa_code IS NULL) FROM records WHERE source_kind = ? AND is_crime "
-        f"AND {force_cond} AND month IN ({cur_months})", [kind]).fetchone()
+        f"AND {force_cond} AND month IN ({cur_months})", [kind]).fetchall()[0]
     counts: dict[str, dict[str, int]] = {}
     span_list = ", ".join(_q(m) for m in span)
     for cat, m, c in con.execute(

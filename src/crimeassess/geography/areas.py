@@ -35,6 +35,31 @@ def ward_vintages(store: Store) -> list[str]:
     return sorted(names, key=lambda v: int(re.sub(r"\D", "", v) or 0), reverse=True)
 
 
+def boundary_vintages(store: Store) -> dict[str, str]:
+    """Ward vintages defined by boundaries alone (no LSOA lookup of that vintage): vintage -> boundary table.
+
+    Such a ward set (e.g. Southampton's 17 wards of May 2023, WD25 boundaries) is usable when every ward's local
+    authority is known, from the boundary file itself (LADyyCD) or a loaded ward list.
+    """
+    import pyarrow.parquet as pq
+
+    lookups = set(ward_vintages(store))
+    ward_lad: set[str] = set()
+    for e in store.geography_entries("ward_lad"):
+        ward_lad |= set(pq.read_table(store.path / e["file"], columns=["ward_code"]).column(0).to_pylist())
+    out: dict[str, str] = {}
+    for e in store.geography_entries("boundaries"):
+        v = e.get("vintage")
+        if e.get("level") != "ward" or not v or v in lookups:
+            continue
+        cols = pq.read_schema(store.path / e["file"]).names
+        t = pq.read_table(store.path / e["file"], columns=[c for c in ("code", "lad_code") if c in cols]).to_pydict()
+        lads = t.get("lad_code") or [None] * len(t["code"])
+        if all(lad or code in ward_lad for code, lad in zip(t["code"], lads)):
+            out[v] = e["name"]
+    return out
+
+
 def area_catalogue(store: Store, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str]]:
     """Every known area as (level, code, name, lad_code) from lookups and from extracts' own codes."""
     rows: set[tuple[str, str, str, str]] = set()
@@ -53,6 +78,14 @@ def area_catalogue(store: Store, con: duckdb.DuckDBPyConnection) -> list[tuple[s
             rows.add(("lad", lad, ladn, lad))
             rows.add(("csp", csp, cspn, lad))
             rows.add(("pfa", pfa, pfan, lad))
+    # Ward sets defined by boundaries alone (see boundary_vintages)
+    if store.geography_entries("boundaries"):
+        from .placing import boundary_ward_table
+
+        for name in boundary_vintages(store).values():
+            for wd, wdn, lad, ladn in boundary_ward_table(store, name).itertuples(index=False):
+                rows.add(("ward", wd, wdn, lad))
+                rows.add(("lad", lad, ladn or lad, lad))
     # Extracts may carry their own local authority and ward names and codes.
     for lad, ladn, wd, wdn in con.execute(
         "SELECT DISTINCT lad_code, lad_name, ward_code, ward_name FROM records "

@@ -350,8 +350,19 @@ def read_boundaries(
     crs = raw.crs
     if crs is None or (crs.is_geographic and (np.abs(bounds[[0, 2]]) > 180).any()):
         crs = _crs_from_coordinates(bounds, path.name)
+    # Wards often carry their local authority (LAD25CD/LAD25NM): keep it, so boundaries alone can define a
+    # ward vintage (ward -> local authority) when no LSOA lookup of that vintage exists yet.
+    lad_cd = next((c for c in columns if re.fullmatch(r"LAD\d\dCD", str(c), flags=re.I)), None)
+    lad_nm = next((c for c in columns if re.fullmatch(r"LAD\d\dNM", str(c), flags=re.I)), None)
+
+    def _text(col: str | None) -> Any:
+        if col is None or col == cfield:
+            return None
+        return raw[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip() or None).to_numpy()
+
     gdf = gpd.GeoDataFrame(
-        {"code": codes.to_numpy(), "name": names.to_numpy() if names is not None else None},
+        {"code": codes.to_numpy(), "name": names.to_numpy() if names is not None else None,
+         "lad_code": _text(lad_cd), "lad_name": _text(lad_nm)},
         geometry=geoms.to_numpy(),
         crs=crs,
     )
@@ -367,7 +378,8 @@ def read_boundaries(
             raise InputError(f"{path.name}: area {code} has a degenerate geometry (no area once repaired)")
     if gdf["code"].duplicated().any():
         # One area split over several features (e.g. islands stored separately): dissolve by code.
-        gdf = gdf.dissolve(by="code", as_index=False, sort=False, aggfunc="first")[["code", "name", "geometry"]]
+        gdf = gdf.dissolve(by="code", as_index=False, sort=False, aggfunc="first")[
+            ["code", "name", "lad_code", "lad_name", "geometry"]]
         gdf = gdf.set_geometry(gdf.geometry.map(_polygonal))
 
     vintage = f"{m.group(1).upper()}{m.group(2)}" if m else None

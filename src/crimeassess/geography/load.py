@@ -86,6 +86,12 @@ def load_geography(paths: list[str | Path], store: Store | str | Path | None = N
             e = st.put_geography("population", name, pa.Table.from_pandas(df, preserve_index=False), src | meta)
             reports.append(GeographyLoadReport(str(f), kind, name, e["rows"],
                            f"{meta.get('source')} {meta.get('year')}: {len(df):,} LSOAs"))
+        elif kind == "ward-codes":
+            df = lookups.read_ward_codes(f)
+            name = f"ward-codes-{sha[:8]}"
+            e = st.put_geography("ward_lad", name, pa.Table.from_pandas(df, preserve_index=False), src)
+            reports.append(GeographyLoadReport(str(f), kind, name, e["rows"],
+                           f"{df['ward_code'].nunique():,} wards with their local authority"))
         else:
             reports.append(GeographyLoadReport(str(f), "skipped", "", 0, f"{kind} is not loaded"))
     return reports

@@ -26,6 +26,42 @@ def stored_boundaries(store: Store, name: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(df.drop(columns=["geometry"]), geometry=shapely.from_wkb(df["geometry"].values), crs=27700)
 
 
+def boundary_ward_table(store: Store, name: str) -> pd.DataFrame:
+    """ward_code, ward_name, lad_code, lad_name of a stored ward boundary table (LAD from the file or a ward list)."""
+    g = stored_boundaries(store, name)
+    df = pd.DataFrame({"ward_code": g["code"], "ward_name": g["name"],
+                       "lad_code": g["lad_code"] if "lad_code" in g else None,
+                       "lad_name": g["lad_name"] if "lad_name" in g else None})
+    for e in store.geography_entries("ward_lad"):
+        wl = pq.read_table(store.path / e["file"]).to_pandas().drop_duplicates("ward_code").set_index("ward_code")
+        miss = df["lad_code"].isna() & df["ward_code"].isin(wl.index)
+        df.loc[miss, "lad_code"] = df.loc[miss, "ward_code"].map(wl["lad_code"])
+        miss_n = df["lad_name"].isna() & df["ward_code"].isin(wl.index)
+        df.loc[miss_n, "lad_name"] = df.loc[miss_n, "ward_code"].map(wl["lad_name"])
+    return df
+
+
+def derived_lookup(store: Store, boundary_name: str) -> pd.DataFrame:
+    """An LSOA→ward→LAD lookup for a ward set known only by its boundaries, by the ONS best-fit idea: each LSOA
+    goes to the ward holding a point inside it (its representative point; population-weighted centroids are
+    not in the store). Needs LSOA polygons; without them the lookup is empty and placement is by points."""
+    wards = stored_boundaries(store, boundary_name)
+    table = boundary_ward_table(store, boundary_name)
+    parts = []
+    for e in store.geography_entries("boundaries"):
+        if e.get("level") != "lsoa":
+            continue
+        lsoa = stored_boundaries(store, e["name"])
+        pts = gpd.GeoDataFrame({"lsoa_code": lsoa["code"].to_numpy()},
+                               geometry=lsoa.geometry.representative_point().to_numpy(), crs=27700)
+        j = gpd.sjoin(pts, wards[["code", "geometry"]], predicate="within", how="inner")
+        parts.append(pd.DataFrame({"lsoa_code": j["lsoa_code"].to_numpy(), "ward_code": j["code"].to_numpy()}))
+    if not parts:
+        return pd.DataFrame(columns=["lsoa_code", "ward_code", "ward_name", "lad_code", "lad_name"])
+    lk = pd.concat(parts).drop_duplicates("lsoa_code").merge(table, on="ward_code", how="left")
+    return lk[["lsoa_code", "ward_code", "ward_name", "lad_code", "lad_name"]]
+
+
 def _codes(con: duckdb.DuckDBPyConnection, col: str) -> set[str]:
     return {r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM lk").fetchall() if r[0]}
 
@@ -50,15 +86,17 @@ def matching_boundaries(store: Store, con: duckdb.DuckDBPyConnection, level: str
     return best[1], stored_boundaries(store, best[1])
 
 
-def point_place_records(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str) -> dict[str, Any]:
+def point_place_records(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str,
+                        boundary_name: str | None = None) -> dict[str, Any]:
     """Fill temp table `point_place(uid, ward_code, lad_code)` by point in polygon.
 
-    Uses ward polygons whose codes match the lookup vintage, else LSOA polygons (then the lookup gives the
-    ward). Only records inside the polygons' bounding box are tested. Returns what was used.
+    Uses the given ward boundaries (a boundary-defined vintage), else ward polygons whose codes match the lookup
+    vintage, else LSOA polygons (then the lookup gives the ward). Only records inside the polygons' bounding
+    box are tested. Returns what was used.
     """
     if not vintage:
         return {"boundaries": None}
-    found = matching_boundaries(store, con, "ward")
+    found = (boundary_name, stored_boundaries(store, boundary_name)) if boundary_name else matching_boundaries(store, con, "ward")
     level = "ward"
     if found is None:
         found = matching_boundaries(store, con, "lsoa")
@@ -78,8 +116,12 @@ def point_place_records(con: duckdb.DuckDBPyConnection, store: Store, vintage: s
     df = df[df["code"].notna()]
     con.register("pp_df", df)
     if level == "ward":
-        con.execute("INSERT INTO point_place SELECT d.uid, d.code, w.lad_code FROM pp_df d "
-                    "LEFT JOIN (SELECT DISTINCT ward_code, lad_code FROM lk) w ON w.ward_code = d.code")
+        wl = boundary_ward_table(store, name)[["ward_code", "lad_code"]]
+        con.register("wl_df", wl)
+        con.execute("INSERT INTO point_place SELECT d.uid, d.code, coalesce(w.lad_code, b.lad_code) FROM pp_df d "
+                    "LEFT JOIN (SELECT DISTINCT ward_code, lad_code FROM lk) w ON w.ward_code = d.code "
+                    "LEFT JOIN wl_df b ON b.ward_code = d.code")
+        con.unregister("wl_df")
     else:
         con.execute("INSERT INTO point_place SELECT d.uid, lk.ward_code, lk.lad_code FROM pp_df d JOIN lk ON lk.lsoa_code = d.code")
     con.unregister("pp_df")

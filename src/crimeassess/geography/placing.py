@@ -28,7 +28,11 @@ def stored_boundaries(store: Store, name: str) -> gpd.GeoDataFrame:
 
 def boundary_ward_table(store: Store, name: str) -> pd.DataFrame:
     """ward_code, ward_name, lad_code, lad_name of a stored ward boundary table (LAD from the file or a ward list)."""
-    g = stored_boundaries(store, name)
+    f = store.geography_file("boundaries", name)
+    if f is None:
+        raise GeographyError(f"boundaries {name!r} are not loaded")
+    cols = [c for c in ("code", "name", "lad_code", "lad_name") if c in pq.read_schema(f).names]
+    g = pq.read_table(f, columns=cols).to_pandas()  # attributes only: no geometry to parse
     df = pd.DataFrame({"ward_code": g["code"], "ward_name": g["name"],
                        "lad_code": g["lad_code"] if "lad_code" in g else None,
                        "lad_name": g["lad_name"] if "lad_name" in g else None})

@@ -144,7 +144,7 @@ def _point_placement(con: duckdb.DuckDBPyConnection, store: Store, vintage: str 
         return {"boundaries": None}
     from ..geography.placing import point_place_records
 
-    return point_place_records(con, store, vintage, placement, boundary_name=derived)
+    return point_place_records(con, store, vintage, boundary_name=derived)
 
 
 def _choose_source(con: duckdb.DuckDBPyConnection, where: str, months: list[str], source: str | None) -> str | None:
@@ -297,7 +297,7 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
     if area_file:
         from ..geography.placing import custom_area_uids
 
-        code, name, _ = custom_area_uids(con, Path(area_file))
+        code, name = custom_area_uids(con, Path(area_file))
         a = Area(code, name, "custom")
         lad_codes: list[str] = []
         vintages = ward_vintages(st)
@@ -613,7 +613,7 @@ def _population(con, st: Store, a: Area, lad_codes, vintage) -> dict[str, Any] |
 HOUSEHOLD_THEMES = {"burglary", "burglary_residential"}
 
 
-def _rate(n: int | None, base: int | float | None, months: int = 12) -> float | None:
+def _rate(n: int | None, base: int | float | None) -> float | None:
     if n is None or not base:
         return None
     return round(n / base * 1000, 1)

@@ -90,7 +90,7 @@ def matching_boundaries(store: Store, con: duckdb.DuckDBPyConnection, level: str
     return best[1], stored_boundaries(store, best[1])
 
 
-def point_place_records(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str,
+def point_place_records(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None,
                         boundary_name: str | None = None) -> dict[str, Any]:
     """Fill temp table `point_place(uid, ward_code, lad_code)` by point in polygon.
 
@@ -173,11 +173,8 @@ def ward_geometry(store: Store, vintage: str | None, ward_codes: list[str]) -> g
     return None
 
 
-def custom_area_uids(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, str, list[str]]:
-    """Register temp table `custom_area(uid)` with records inside a user-drawn polygon file.
-
-    Returns (code, name, lad codes the polygon touches are not known here: empty list).
-    """
+def custom_area_uids(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, str]:
+    """Register temp table `custom_area(uid)` with records inside a user-drawn polygon file; returns (code, name)."""
     from .boundaries import read_boundaries
 
     gdf = read_boundaries(path, level="custom")
@@ -193,4 +190,4 @@ def custom_area_uids(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, s
     con.execute("CREATE OR REPLACE TEMP TABLE custom_area AS SELECT DISTINCT uid::VARCHAR AS uid FROM custom_df")
     con.unregister("custom_df")
     name = str(gdf["name"].iloc[0]) if len(gdf) == 1 and gdf["name"].iloc[0] else Path(path).stem
-    return "custom", name, []
+    return "custom", name

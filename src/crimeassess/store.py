@@ -107,6 +107,7 @@ class Store:
     def __init__(self, path: str | os.PathLike | None = None, *, memory_limit: str | None = None) -> None:
         self.path = resolve_store_path(path)
         self.memory_limit = memory_limit or os.environ.get("CRIMEASSESS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+        self._manifest_cache: tuple[tuple[int, int], dict[str, Any]] | None = None
 
     # ---- manifest -------------------------------------------------------------------------------------
     @property
@@ -117,7 +118,21 @@ class Store:
         return self.manifest_path.exists()
 
     def manifest(self) -> dict[str, Any]:
-        """The manifest (an empty one for a store that does not exist yet)."""
+        """The manifest (an empty one for a store that does not exist yet). Read-only: writers use _read_manifest.
+
+        An assessment asks for it many times, so it is parsed once per version of the file.
+        """
+        try:
+            st = self.manifest_path.stat()
+        except FileNotFoundError:
+            return {"version": MANIFEST_VERSION, "inputs": [], "geography": []}
+        key = (st.st_mtime_ns, st.st_size)
+        if self._manifest_cache is None or self._manifest_cache[0] != key:
+            self._manifest_cache = (key, self._read_manifest())
+        return self._manifest_cache[1]
+
+    def _read_manifest(self) -> dict[str, Any]:
+        """A fresh, private copy of the manifest from disk (for writers, under the lock)."""
         if not self.manifest_path.exists():
             return {"version": MANIFEST_VERSION, "inputs": [], "geography": []}
         try:
@@ -156,7 +171,7 @@ class Store:
         if not new:
             return []
         with self.lock():
-            m = self.manifest()
+            m = self._read_manifest()
             known = {i["input_id"] for i in m["inputs"]}
             seq = max((i.get("seq", 0) for i in m["inputs"]), default=0)
             added = []
@@ -200,7 +215,7 @@ class Store:
         rel = f"geography/{kind}/{name}.parquet"
         with self.lock():
             atomic_write_parquet(self.path / rel, table)
-            m = self.manifest()
+            m = self._read_manifest()
             m["geography"] = [e for e in m["geography"] if not (e["kind"] == kind and e["name"] == name)]
             e = {"kind": kind, "name": name, "file": rel, "rows": table.num_rows, "loaded_at": _now(), **entry}
             m["geography"].append(e)

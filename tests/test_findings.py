@@ -108,18 +108,24 @@ def test_coverage_incomplete_is_first_and_precise():
     a["coverage"] = {"months_expected": 12, "current_months": 10, "previous_months": 12, "complete": False,
                      "missing_current": ["2017-10", "2017-11"], "missing_previous": []}
     out = findings(a)
-    assert out[0] == ("Coverage is incomplete: 10 of 12 months are in the store for 2017/18 "
-                      "(missing 2017-10, 2017-11); changes below compare unequal periods.")
-    assert out[1].startswith("31,589 crimes were recorded")
+    assert out[0] == "Coverage is incomplete: the store holds 10 of the 12 months of 2017/18 (missing October–November 2017)."
+    # no like-for-like basis given: no change is claimed and no run
+    assert out[1] == "No month is held for both periods, so no change is given."
+    assert out[2] == ("31,589 crimes were recorded in Southampton in the 10 months of 2017/18 held so far "
+                      "(April–September 2017 and December 2017–March 2018); no months are held for both periods, "
+                      "so no change is given.")
 
 
 def test_coverage_both_periods_short_with_month_range():
     a = base()
     a["coverage"] = {"months_expected": 12, "current_months": 9, "previous_months": 11, "complete": False,
                      "missing_current": ["2018-03", "2018-01", "2018-02"], "missing_previous": ["2016-05"]}
+    a["coverage"].update(basis="matched_months", matched_months=[f"2017-{m:02d}" for m in (4, *range(6, 13))],
+                         matched_previous_months=[f"2016-{m:02d}" for m in (4, *range(6, 13))])
     assert findings(a) == [
-        "Coverage is incomplete: 9 of 12 months are in the store for 2017/18 (missing 2018-01 to 2018-03) "
-        "and 11 of 12 for 2016/17 (missing 2016-05); changes below compare unequal periods."
+        "Coverage is incomplete: the store holds 9 of the 12 months of 2017/18 (missing January–March 2018) "
+        "and 11 of the 12 months of 2016/17 (missing May 2016).",
+        "Changes below compare only the months held for both years: April and June–December.",
     ]
 
 
@@ -127,14 +133,17 @@ def test_coverage_previous_only_singular_and_equal():
     a = base()
     a["coverage"] = {"months_expected": 12, "current_months": 12, "previous_months": 1, "complete": False,
                      "missing_current": [], "missing_previous": []}
-    assert findings(a) == ["Coverage is incomplete: 1 of 12 months is in the store for 2016/17; "
-                           "changes below compare unequal periods."]
+    assert findings(a) == ["Coverage is incomplete: the store holds 1 of the 12 months of 2016/17."]
     a["coverage"].update(current_months=11, previous_months=11, missing_current=["2017-06"],
-                         missing_previous=["2016-06"])
+                         missing_previous=["2016-06"], basis="matched_months",
+                         matched_months=[m for m in (f"2017-{i:02d}" for i in range(4, 13)) if m != "2017-06"]
+                         + ["2018-01", "2018-02", "2018-03"],
+                         matched_previous_months=[m for m in (f"2016-{i:02d}" for i in range(4, 13)) if m != "2016-06"]
+                         + ["2017-01", "2017-02", "2017-03"])
     assert findings(a) == [
-        "Coverage is incomplete: 11 of 12 months are in the store for 2017/18 (missing 2017-06) and 11 of 12 "
-        "for 2016/17 (missing 2016-06); both periods are equally short, but the figures below do not cover "
-        "either in full."
+        "Coverage is incomplete: the store holds 11 of the 12 months of 2017/18 (missing June 2017) and 11 of the "
+        "12 months of 2016/17 (missing June 2016).",
+        "Changes below compare only the months held for both years: April–May and July–March.",
     ]
 
 
@@ -147,8 +156,13 @@ def test_complete_coverage_says_nothing():
 
 def test_total_with_run_golden():
     a = base(total=total(29000, 31589, run=("rise", 4)))
-    assert findings(a) == ["31,589 crimes were recorded in Southampton in 2017/18, up 8.9% on 2016/17 "
-                           "(29,000); the fourth consecutive annual rise."]
+    # the run leads, as in a newspaper's headline
+    assert findings(a) == ["31,589 crimes were recorded in Southampton in 2017/18, the fourth consecutive annual "
+                           "rise; up 8.9% on 2016/17 (29,000), a statistically significant change."]
+    # ... even when the latest change is small
+    a = base(total=total(31300, 31589, significant=False, run=("rise", 4)))
+    assert findings(a) == ["31,589 crimes were recorded in Southampton in 2017/18, the fourth consecutive annual "
+                           "rise; broadly unchanged from 2016/17 (31,300, +0.9%)."]
 
 
 def test_total_run_from_series_and_period_nouns():
@@ -157,34 +171,36 @@ def test_total_run_from_series_and_period_nouns():
     a = base(total=total(500, 400, series=series))
     a["period"] = {"label": "2015", "kind": "year"}
     a["compare"] = {"label": "2014", "kind": "year"}
-    assert findings(a) == ["400 crimes were recorded in Southampton in 2015, down 20.0% on 2014 (500); "
-                           "the fifth consecutive annual fall."]
+    assert findings(a) == ["400 crimes were recorded in Southampton in 2015, the fifth consecutive annual fall; "
+                           "down 20.0% on 2014 (500), a statistically significant change."]
     a["period"]["kind"] = "quarter"
-    assert findings(a)[0].endswith("the fifth consecutive quarterly fall.")
+    assert "2015, the fifth consecutive quarterly fall;" in findings(a)[0]
     a["period"]["kind"] = "month"
-    assert findings(a)[0].endswith("the fifth consecutive monthly fall.")
+    assert "2015, the fifth consecutive monthly fall;" in findings(a)[0]
     a["period"]["kind"] = "custom"
-    assert findings(a)[0].endswith("(500); the fifth consecutive fall.")
+    assert "2015, the fifth consecutive fall;" in findings(a)[0]
     a["total"]["run"] = {"direction": "fall", "length": 11}
-    assert findings(a)[0].endswith("the 11th consecutive fall.")
+    assert "2015, the 11th consecutive fall;" in findings(a)[0]
 
 
 def test_total_run_of_one_or_wrong_direction_is_not_mentioned():
     assert findings(base(total=total(29000, 31589, run=("rise", 1)))) == [
-        "31,589 crimes were recorded in Southampton in 2017/18, up 8.9% on 2016/17 (29,000)."]
-    assert findings(base(total=total(29000, 31589, run=("fall", 3))))[0].endswith("(29,000).")
+        "31,589 crimes were recorded in Southampton in 2017/18; up 8.9% on 2016/17 (29,000), a statistically "
+        "significant change."]
+    assert "consecutive" not in findings(base(total=total(29000, 31589, run=("fall", 3))))[0]
 
 
 def test_total_variants():
     assert findings(base(total=total(31460, 31589, significant=False))) == [
-        "31,589 crimes were recorded in Southampton in 2017/18, broadly unchanged from 2016/17 (31,460; +0.4%)."]
+        "31,589 crimes were recorded in Southampton in 2017/18; broadly unchanged from 2016/17 (31,460, +0.4%)."]
     assert findings(base(total=total(1030, 885, significant=True))) == [
-        "885 crimes were recorded in Southampton in 2017/18, down 14.1% on 2016/17 (1,030)."]
+        "885 crimes were recorded in Southampton in 2017/18; down 14.1% on 2016/17 (1,030), a statistically "
+        "significant change."]
     assert findings(base(total=total(100, 110, significant=False, run=("rise", 2)))) == [
-        "110 crimes were recorded in Southampton in 2017/18, up 10.0% on 2016/17 (100), not a statistically "
-        "significant change; the second consecutive annual rise."]
+        "110 crimes were recorded in Southampton in 2017/18, the second consecutive annual rise; up 10.0% on "
+        "2016/17 (100), within the range normal variation produces."]
     assert findings(base(total=total(3, 1, small=True, significant=False))) == [
-        "1 crime was recorded in Southampton in 2017/18, compared with 3 in 2016/17; too few to judge a change."]
+        "1 crime was recorded in Southampton in 2017/18; 3 in 2016/17, too few to judge a change."]
     assert findings(base(total=total(0, 40))) == [
         "40 crimes were recorded in Southampton in 2017/18, up from none in 2016/17."]
     assert findings(base(total=total(500, 500, significant=False))) == [
@@ -226,7 +242,7 @@ def test_theme_run_zero_base_and_cap():
         "Arson rose from 0 to 30.",
         "Vehicle crime rose 30.0% (1,000 to 1,300), the third consecutive annual rise.",
         "Shoplifting rose 13.3% (1,500 to 1,700).",
-        "Robbery and Drugs also rose significantly.",
+        "Robbery and drugs also rose significantly.",
         "Bicycle theft fell 25.0% (400 to 300).",
     ]
 
@@ -239,7 +255,7 @@ def test_non_significant_unchanged_small_and_unavailable_worded_honestly():
         theme("hate_crime_flag", "Hate crime (flagged)", None, None, available=False),
     ]
     assert findings(base(themes=themes)) == [
-        "Robbery rose 4.2% (120 to 125), not statistically significant.",
+        "Robbery rose 4.2% (120 to 125), within the range normal variation produces.",
         "Drugs was broadly unchanged (600 to 602).",
         "Modern slavery had too few crimes to judge a change (3 to 5).",
         "Hate crime (flagged) cannot be measured from these data.",
@@ -258,25 +274,25 @@ def test_lists_of_non_significant_themes():
         theme("h", "Domestic abuse", None, None, available=False),
     ]
     assert findings(base(themes=themes)) == [
-        "Changes in Bicycle theft (down 6.0%, 300 to 282) and Robbery (up 4.2%, 120 to 125) were not "
-        "statistically significant.",
-        "Drugs (600 to 602) and Shoplifting (900 to 900) were broadly unchanged.",
-        "Arson (0 to 4) and Weapons (2 to 0) had too few crimes to judge a change.",
-        "Hate crime and Domestic abuse cannot be measured from these data.",
+        "Bicycle theft (down 6.0%, 300 to 282) and robbery (up 4.2%, 120 to 125) changed within the range "
+        "normal variation produces.",
+        "Drugs (600 to 602) and shoplifting (900 to 900) were broadly unchanged.",
+        "Arson (0 to 4) and weapons (2 to 0) had too few crimes to judge a change.",
+        "Hate crime and domestic abuse cannot be measured from these data.",
     ]
 
 
 def test_long_lists_are_capped():
     themes = [theme(f"t{i}", f"Theme {i}", 1000, 1010 + i, significant=False, z=0.3) for i in range(7)]
     assert findings(base(themes=themes)) == [
-        "Theme 0 (1,000 to 1,010), Theme 1 (1,000 to 1,011), Theme 2 (1,000 to 1,012), Theme 3 (1,000 to "
-        "1,013), Theme 4 (1,000 to 1,014) and 2 other themes were broadly unchanged."
+        "Theme 0 (1,000 to 1,010), theme 1 (1,000 to 1,011), theme 2 (1,000 to 1,012), theme 3 (1,000 to "
+        "1,013), theme 4 (1,000 to 1,014) and 2 other themes were broadly unchanged."
     ]
 
 
 def test_theme_without_comparison():
     a = base(themes=[theme("a", "Robbery", None, 125)])
-    assert findings(a) == ["No comparison with 2016/17 is available for Robbery (125 in 2017/18)."]
+    assert findings(a) == ["No comparison with 2016/17 is available for robbery (125 in 2017/18)."]
 
 
 def test_categories_used_when_no_themes_and_caveat_by_id():
@@ -351,7 +367,7 @@ def test_wards_all_up_all_down_none_changed():
     ]
     same = [ward("A", 150, 150), ward("B", 210, 210)]
     assert findings(base(wards=same)) == ["Crime was unchanged in all 2 wards.",
-                                          "No ward's change was statistically significant."]
+                                          "No ward's change was outside the range normal variation produces."]
 
 
 def test_wards_with_unchanged_single_fall_and_missing():
@@ -359,19 +375,18 @@ def test_wards_with_unchanged_single_fall_and_missing():
              ward("E", 0, 20)]
     assert findings(base(wards=wards)) == [
         f"Crime fell in 1 of 4 wards, B ({M}5.0%), and was unchanged in 1; the largest rise was in A (+50, +50.0%).",
-        "No ward's change was statistically significant.",
+        "No ward's change was outside the range normal variation produces.",
         "Figures for 1 ward are not available.",
     ]
     no_falls = [ward("A", 100, 150), ward("C", 50, 50)]
     assert findings(base(wards=no_falls))[0] == \
-        "Crime rose in 1 of 2 wards and was unchanged in 1; the only rise was in A (+50, +50.0%)."
+        "Crime rose in 1 of 2 wards and was unchanged in 1; the largest rise was in A (+50, +50.0%)."
     no_rises = [ward("A", 150, 100), ward("B", 90, 80), ward("C", 50, 50)]
     assert findings(base(wards=no_rises))[0] == \
         f"Crime fell in 2 of 3 wards, most in A ({M}33.3%), and was unchanged in 1."
-    assert findings(base(wards=[ward("Bitterne", 1020, 960)])) == [
-        f"Crime fell in the only ward, Bitterne ({M}5.9%)."]
+    assert findings(base(wards=[ward("Bitterne", 1020, 960)])) == [f"Crime fell in Bitterne ({M}5.9%)."]
     assert findings(base(wards=[ward("A", 0, 12), ward("B", 5, 4)]))[0] == \
-        f"Crime fell in 1 of 2 wards, B ({M}20.0%); the only rise was in A (+12, from 0)."
+        f"Crime fell in 1 of 2 wards, B ({M}20.0%); the largest rise was in A (+12, from 0)."
 
 
 def test_wards_summary_fallback():
@@ -385,11 +400,11 @@ def test_wards_summary_fallback():
 def test_anti_social_behaviour_separately():
     asb = row("asb", 5600, 5000, True)
     assert findings(base(anti_social_behaviour=asb)) == [
-        "5,000 incidents of anti-social behaviour were recorded in 2017/18 (not counted as crime), "
-        "down 10.7% on 2016/17 (5,600)."]
+        "5,000 incidents of anti-social behaviour were recorded in 2017/18 (not counted as crime); "
+        "down 10.7% on 2016/17 (5,600), a statistically significant change."]
     assert findings(base(anti_social_behaviour=row("asb", 1, 1, False, small=True))) == [
-        "1 incident of anti-social behaviour was recorded in 2017/18 (not counted as crime), compared with 1 in "
-        "2016/17; too few to judge a change."]
+        "1 incident of anti-social behaviour was recorded in 2017/18 (not counted as crime); 1 in "
+        "2016/17, too few to judge a change."]
 
 
 def test_full_order():
@@ -400,9 +415,11 @@ def test_full_order():
         wards=SPEC_WARDS[:2],
         anti_social_behaviour=row("asb", 5600, 5000, True),
     )
-    a["coverage"].update(complete=False, current_months=11, missing_current=["2018-03"])
+    a["coverage"].update(complete=False, current_months=11, missing_current=["2018-03"], basis="matched_months",
+                         matched_months=[f"2017-{m:02d}" for m in range(4, 13)] + ["2018-01", "2018-02"],
+                         matched_previous_months=[f"2016-{m:02d}" for m in range(4, 13)] + ["2017-01", "2017-02"])
     out = findings(a)
-    assert [s.split(" ")[0] for s in out] == ["Coverage", "31,589", "Hate", "Crime", "The", "Increases",
+    assert [s.split(" ")[0] for s in out] == ["Coverage", "Changes", "31,589", "Hate", "In", "The", "Increases",
                                               "5,000", "Domestic"]
 
 
@@ -429,9 +446,10 @@ def test_statistics_computed_when_rows_lack_them():
                      {"id": "robbery", "label": "Robbery", "current": 125, "previous": 120}],
              total={"current": 31589, "previous": 29000})
     assert findings(a) == [
-        "31,589 crimes were recorded in Southampton in 2017/18, up 8.9% on 2016/17 (29,000).",
+        "31,589 crimes were recorded in Southampton in 2017/18; up 8.9% on 2016/17 (29,000), a statistically "
+        "significant change.",
         "Serious knife crime rose 28.9% (194 to 250).",
-        "Robbery rose 4.2% (120 to 125), not statistically significant.",
+        "Robbery rose 4.2% (120 to 125), within the range normal variation produces.",
     ]
 
 
@@ -464,4 +482,4 @@ def test_comparison_with_fewer_months_of_its_own_is_complete():
     assert findings(base(coverage=cov)) == []
     cov_short = dict(cov, previous_months=0, previous_months_expected=1, complete=False, missing_previous=["2023-10"])
     out = findings(base(coverage=cov_short))
-    assert out[0].startswith("Coverage is incomplete: 0 of 1 month are in the store for 2016/17 (missing 2023-10)")
+    assert out[0].startswith("Coverage is incomplete: the store holds 0 of the 1 month of 2016/17 (missing October 2023)")

@@ -121,9 +121,10 @@ def test_population_and_rates(geo_store: Store, shared_data: Path) -> None:
     a = assess("Southampton", "2017-05", "2017-04", geo_store, ward_vintage="WD17").to_dict()
     assert a["population"]["residents"] == res and a["population"]["households"] == hh
     assert a["population"]["year"] == 2011 and "Census" in a["population"]["source"]
-    assert a["total"]["rate_per_1000"] == round(a["total"]["current"] / res * 1000, 1)
+    # per 1,000 residents a year: one month's count times 12
+    assert a["total"]["rate_per_1000"] == round(a["total"]["current"] * 12 / res * 1000, 1)
     burg = next(t for t in a["themes"] if t["id"] == "burglary")
-    assert burg["rate_per_1000"] == round(burg["current"] / hh * 1000, 1) and burg["rate_base"] == "households"
+    assert burg["rate_per_1000"] == round(burg["current"] * 12 / hh * 1000, 1) and burg["rate_base"] == "households"
     assert sum(w["population"] for w in a["wards"]) == res
 
 

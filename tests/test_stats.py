@@ -8,6 +8,7 @@ import pytest
 from scipy.stats import false_discovery_control
 
 from crimeassess.assess.stats import (
+    TEST_NAMES,
     SMALL_NUMBER_THRESHOLD,
     Comparison,
     adjust_pvalues,
@@ -197,8 +198,9 @@ def test_annotate_table_alpha_threshold_and_errors():
 
 
 def test_statistics_block():
-    assert statistics_block() == {"test": "exact conditional binomial test for two Poisson counts",
+    assert statistics_block() == {"test": TEST_NAMES["quasi-poisson"], "test_id": "quasi-poisson",
                                   "alpha": 0.05, "adjustment": "holm", "small_number_threshold": 10}
+    assert statistics_block(test="exact")["test"] == "exact conditional binomial test for two Poisson counts"
     assert statistics_block("fdr_bh")["adjustment"] == "bh"
 
 

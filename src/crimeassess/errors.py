@@ -37,6 +37,10 @@ class PeriodError(CrimeAssessError):
     """A period string could not be understood."""
 
 
+class NoDataError(PeriodError):
+    """The store holds no data for the area in the period asked for."""
+
+
 class GeographyError(CrimeAssessError):
     """Geography is missing or does not cover what was asked (e.g. a ward vintage)."""
 

@@ -1,7 +1,9 @@
 """The assessment: counts for a period against a comparison period, by total, category, theme and ward."""
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,12 +12,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ..errors import CrimeAssessError, GeographyError, PeriodError
+from ..errors import CrimeAssessError, GeographyError, NoDataError, PeriodError
 from ..geography.areas import Area, boundary_vintages, resolve_area, ward_vintages
 from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
 from ..store import Store
-from . import stats
-from .periods import Period, comparison_for, parse_period
+from . import dispersion, stats, steps
+from .findings import findings
+from .quality import data_quality
+from .periods import Period, comparison_for, month_from_index, month_index, month_runs, parse_period
 from .runs import current_run
 
 SOURCE_PRIORITY = ["extract", "police-uk-street", "police-uk-api"]
@@ -165,14 +169,16 @@ def _choose_source(con: duckdb.DuckDBPyConnection, where: str, months: list[str]
 
 
 def _series_periods(period: Period, present: set[str]) -> list[Period]:
-    """The current period and those before it, back while the store has any data (oldest first)."""
+    """The current period and up to MAX_SERIES − 1 before it (oldest first), from the oldest that has any month
+    in the store. Periods in a gap stay in the series as incomplete (count None), so a run never spans a gap
+    and the comparison period is in the series whenever the store holds it."""
     out = [period]
     p = period
     for _ in range(MAX_SERIES - 1):
-        p = p.previous()
-        if not any(m in present for m in p.months):
-            break
+        p = p.series_step()
         out.append(p)
+    while len(out) > 1 and not any(m in present for m in out[-1].months):
+        out.pop()
     return out[::-1]
 
 
@@ -190,14 +196,28 @@ def _period_cond(p: Period) -> str:
     return f"(month IN {_in_list(p.months)})"
 
 
-def _period_table(con: duckdb.DuckDBPyConnection, periods: list[Period], cur: Period, cmp: Period, rows_where: str) -> None:
+def _window(cur: Period, present: set[str]) -> list[str]:
+    """Months held in the dispersion window: up to WINDOW_MONTHS ending at the current period's last month."""
+    end = month_index(cur.end)
+    return [m for m in (month_from_index(i) for i in range(end - dispersion.WINDOW_MONTHS + 1, end + 1))
+            if m in present]
+
+
+def _period_table(con: duckdb.DuckDBPyConnection, periods: list[Period], cur: Period, cmp: Period, rows_where: str,
+                  window: list[str], matched_cur: list[str], matched_prev: list[str]) -> None:
     """Materialise the area's rows once (table `area_rows`), then views `pc` (rows of the current and comparison
-    periods, column `which`) and `ps` (rows of the series periods, column `idx`) over it."""
+    periods, columns `which` and `matched`: the row's month is held in both periods) and `ps` (rows of the series
+    periods, column `idx`) over it."""
     cc, pcnd = _period_cond(cur), _period_cond(cmp)
-    any_cond = " OR ".join([_period_cond(p) for p in periods] + [cc, pcnd])
+    any_cond = " OR ".join([_period_cond(p) for p in periods] + [cc, pcnd, f"month IN {_in_list(window)}"])
     con.execute(f"CREATE OR REPLACE TEMP TABLE area_rows AS SELECT * FROM placed WHERE ({rows_where}) AND ({any_cond})")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW pc AS SELECT *, CASE WHEN {cc} THEN 'cur' ELSE 'prev' END AS which "
-                f"FROM area_rows WHERE {cc} OR {pcnd}")
+    if cur.by_day:
+        matched = "true" if matched_cur else "false"
+    else:
+        matched = (f"CASE WHEN {cc} THEN month IN {_in_list(matched_cur)} "
+                   f"ELSE month IN {_in_list(matched_prev)} END")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW pc AS SELECT *, CASE WHEN {cc} THEN 'cur' ELSE 'prev' END AS which, "
+                f"{matched} AS matched FROM area_rows WHERE {cc} OR {pcnd}")
     cases = " ".join(f"WHEN {_period_cond(p)} THEN {i}" for i, p in enumerate(periods))
     series_cond = " OR ".join(_period_cond(p) for p in periods)
     con.execute(f"CREATE OR REPLACE TEMP VIEW ps AS SELECT *, CASE {cases} END AS idx FROM area_rows WHERE {series_cond}")
@@ -216,6 +236,7 @@ def assess(
     area_file: str | Path | None = None,
     adjustment: str = stats.DEFAULT_METHOD,
     small_number_threshold: int = stats.SMALL_NUMBER_THRESHOLD,
+    test: str = stats.DEFAULT_TEST,
 ) -> Assessment:
     """Assess recorded crime in `area` for `period` against `compare` (default: same months a year earlier)."""
     st = store if isinstance(store, Store) else Store(store)
@@ -227,7 +248,7 @@ def assess(
     try:
         return _assess(con, st, area, cur, cmp, source=source, ward_vintage=ward_vintage, placement=placement,
                        theme_files=[Path(t) for t in themes or []], area_file=area_file, adjustment=adjustment,
-                       threshold=small_number_threshold)
+                       threshold=small_number_threshold, test=stats.check_test(test))
     finally:
         con.close()
 
@@ -291,45 +312,84 @@ def _pick_vintage(store: Store, con: duckdb.DuckDBPyConnection, a: Area, lad_cod
     return None
 
 
-def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source, ward_vintage, placement,
-            theme_files, area_file, adjustment, threshold) -> Assessment:
-    _register_offences(con)
+#: A force holding less than this share of an area's records is "stray" (e.g. a neighbouring force's few
+#: crimes in border LSOAs): its records are counted and listed in data quality, but its months never make the
+#: area's months "missing".
+FORCE_SHARE = 0.02
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What is assessed: the area, its local authorities, ward vintage and the SQL selecting its rows."""
+
+    area: Area
+    lad_codes: list[str]
+    vintage: str | None
+    where: str
+
+
+def _resolve_target(con, st: Store, area_text: str, area_file, ward_vintage: str | None) -> _Target:
     if area_file:
         from ..geography.placing import custom_area_uids
 
         code, name = custom_area_uids(con, Path(area_file))
         a = Area(code, name, "custom")
-        lad_codes: list[str] = []
         vintages = ward_vintages(st)
         vintage = ward_vintage.upper() if ward_vintage else (vintages[0] if vintages else None)
-    else:
-        a = resolve_area(area_text, st, con)
-        lad_codes = _lads_of(a, st, con)
-        vintage = _pick_vintage(st, con, a, lad_codes, ward_vintage)
-    point_info = _prepare_placed(con, st, vintage, placement)
-    where = _area_where(a, lad_codes)
-    kind = _choose_source(con, where, cur.months + cmp.months, source)
-    theme_list = _load_themes(theme_files)
+        return _Target(a, [], vintage, _area_where(a, []))
+    a = resolve_area(area_text, st, con)
+    lad_codes = _lads_of(a, st, con)
+    return _Target(a, lad_codes, _pick_vintage(st, con, a, lad_codes, ward_vintage), _area_where(a, lad_codes))
 
-    # Which forces' data feed this area, and which months the store holds for them.
-    if kind:
-        forces = [r[0] for r in con.execute(
-            f"SELECT DISTINCT coalesce(force, '') FROM placed WHERE {where} AND source_kind = ? ORDER BY 1", [kind]).fetchall()]
-        if kind == "police-uk-api":
-            present_rows = con.execute("SELECT DISTINCT month FROM live_slices WHERE source_kind = ?", [kind]).fetchall()
-            present = {r[0] for r in present_rows}
-        else:
-            per_force = {}
-            for f in forces:
-                per_force[f] = {r[0] for r in con.execute(
-                    "SELECT DISTINCT month FROM live_slices WHERE source_kind = ? AND scope = ?", [kind, f]).fetchall()}
-            present = set.intersection(*per_force.values()) if per_force else set()
-    else:
-        forces, present = [], set()
 
+def _forces(con, where: str, kind: str | None) -> tuple[list[str], list[dict[str, Any]]]:
+    """The forces whose data feed the area (at least FORCE_SHARE of its records) and the stray others."""
+    if not kind:
+        return [], []
+    rows = con.execute(f"SELECT coalesce(force, ''), count(*) FROM placed WHERE {where} AND source_kind = ? "
+                       "GROUP BY 1 ORDER BY 2 DESC, 1", [kind]).fetchall()
+    total = sum(n for _, n in rows) or 1
+    main = sorted(f for f, n in rows if n >= FORCE_SHARE * total)
+    stray = [{"force": f or None, "records": int(n), "share": round(n / total, 5)}
+             for f, n in rows if n < FORCE_SHARE * total]
+    return main, stray
+
+
+def _present_months(con, kind: str | None, forces: list[str]) -> set[str]:
+    """Months the store holds for every feeding force (any month, for the API, which has no force)."""
+    if not kind:
+        return set()
+    if kind == "police-uk-api":
+        return {r[0] for r in con.execute("SELECT DISTINCT month FROM live_slices WHERE source_kind = ?", [kind]).fetchall()}
+    per_force = [{r[0] for r in con.execute("SELECT DISTINCT month FROM live_slices WHERE source_kind = ? AND scope = ?",
+                                            [kind, f]).fetchall()} for f in forces]
+    return set.intersection(*per_force) if per_force else set()
+
+
+def _match(cur: Period, cmp: Period, present: set[str]) -> tuple[list[str], list[str], str]:
+    """Months compared like for like: (current months, comparison months, basis).
+
+    basis: "complete" (every month of both periods held), "matched_months" (only months held in both: the i-th
+    month of one period with the i-th of the other), "none" (no month held in both) or "unequal_lengths"
+    (periods of different lengths, never compared as a percentage)."""
+    if cur.by_day or cmp.by_day:
+        full = all(m in present for m in cur.months) and all(m in present for m in cmp.months)
+        return (cur.months, cmp.months, "complete") if full else ([], [], "none")
+    if cur.n_months != cmp.n_months:
+        return [], [], "unequal_lengths"
+    pairs = [(c, p) for c, p in zip(cur.months, cmp.months) if c in present and p in present]
+    if len(pairs) == cur.n_months:
+        return cur.months, cmp.months, "complete"
+    if not pairs:
+        return [], [], "none"
+    return [c for c, _ in pairs], [p for _, p in pairs], "matched_months"
+
+
+def _coverage(cur: Period, cmp: Period, present: set[str], kind: str | None) -> dict[str, Any]:
     missing_cur = [m for m in cur.months if m not in present]
     missing_prev = [m for m in cmp.months if m not in present]
-    coverage = {
+    mc, mp, basis = _match(cur, cmp, present)
+    return {
         "months_expected": cur.n_months,
         "current_months": cur.n_months - len(missing_cur),
         "previous_months": cmp.n_months - len(missing_prev),
@@ -337,124 +397,222 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
         "missing_current": missing_cur,
         "missing_previous": missing_prev,
         "previous_months_expected": cmp.n_months,
+        "basis": basis,
+        "matched_months": mc if basis != "complete" else cur.months,
+        "matched_previous_months": mp if basis != "complete" else cmp.months,
     }
-    # Rates of crime per month differ when months are missing: compare like with like in the tests.
-    exposure = 1.0
-    if coverage["current_months"] and coverage["previous_months"]:
-        exposure = coverage["current_months"] / coverage["previous_months"]
+
+
+def _no_data(a: Area, cur: Period, kind: str | None, present: set[str]) -> NoDataError:
+    if not kind or not present:
+        return NoDataError(f"no data for {a.name} in the store")
+    held = ", ".join(x if x == y else f"{x} to {y}" for x, y in month_runs(sorted(present)))
+    return NoDataError(f"no data for {a.name} in {cur.label}; the store holds {held} for it")
+
+
+def _exposure(cur: Period, cmp: Period) -> float:
+    """Current / comparison exposure of the like-for-like counts: 1 for matched months; days for day periods."""
     if cur.by_day:
-        if kind not in (None, "extract"):
-            raise PeriodError(f"period {cur.label} counts by recorded date, which only force extracts carry "
-                              f"(this area's data is {SOURCE_LABELS.get(kind, kind)}); use a month-based period")
-        exposure *= (cur.n_days or 1) / (cmp.n_days or cur.n_days or 1)
+        return (cur.n_days or 1) / (cmp.n_days or cur.n_days or 1)
+    return 1.0
+
+
+class _Counter:
+    """Counts of the current and comparison periods, in full and like for like, over view `pc`."""
+
+    def __init__(self, con, base: str, cov: dict[str, Any]) -> None:
+        self.con, self.base, self.cov = con, base, cov
+
+    @staticmethod
+    def select(pred: str, prefix: str = "") -> str:
+        return (f"count(*) FILTER (WHERE c.which = 'cur' AND ({pred})) AS \"{prefix}c\", "
+                f"count(*) FILTER (WHERE c.which = 'prev' AND ({pred})) AS \"{prefix}p\", "
+                f"count(*) FILTER (WHERE c.which = 'cur' AND c.matched AND ({pred})) AS \"{prefix}mc\", "
+                f"count(*) FILTER (WHERE c.which = 'prev' AND c.matched AND ({pred})) AS \"{prefix}mp\"")
+
+    def row(self, values: Sequence[int]) -> dict[str, Any]:
+        """current/previous (everything held) and matched_current/matched_previous (like for like)."""
+        c, p, mc, mp = (int(v) for v in values)
+        comparable = self.cov["basis"] in ("complete", "matched_months")
+        return {"current": None if self.cov["current_months"] == 0 else c,
+                "previous": None if self.cov["previous_months"] == 0 else p,
+                "matched_current": mc if comparable else None,
+                "matched_previous": mp if comparable else None}
+
+    def one(self, pred: str) -> dict[str, Any]:
+        return self.row(self.con.execute(f"SELECT {self.select(pred)} {self.base}").fetchall()[0])
+
+
+def _monthly(con, where: str, src_cond: str, total_pred: str, theme_preds: dict[str, str | None],
+             months: list[str]) -> dict[str, dict[str, dict[int, int]]]:
+    """Monthly counts over the months held (zeros filled): total, themes, categories and wards."""
+    idx = {m: month_index(m) for m in months}
+    out: dict[str, dict[str, dict[int, int]]] = {"total": {}, "themes": {}, "categories": {}, "wards": {}}
+    if not months:
+        return out
+    avail = [(tid, pred) for tid, pred in theme_preds.items() if pred]
+    sel = "".join(f", count(*) FILTER (WHERE {pred})" for _, pred in avail)
+    base = f"FROM area_rows WHERE {where} AND {src_cond} AND month IN {_in_list(months)}"
+    zero = {i: 0 for i in idx.values()}
+    out["total"]["total"] = dict(zero)
+    for tid, _ in avail:
+        out["themes"][tid] = dict(zero)
+    for r in con.execute(f"SELECT month, count(*) FILTER (WHERE {total_pred}){sel} {base} GROUP BY 1").fetchall():
+        out["total"]["total"][idx[r[0]]] = int(r[1])
+        for j, (tid, _) in enumerate(avail):
+            out["themes"][tid][idx[r[0]]] = int(r[2 + j])
+    for cat, m, n in con.execute(f"SELECT category_id, month, count(*) {base} AND is_crime GROUP BY 1, 2").fetchall():
+        out["categories"].setdefault(cat, dict(zero))[idx[m]] = int(n)
+    for code, m, n in con.execute(f"SELECT p_ward_code, month, count(*) {base} AND ({total_pred}) "
+                                  "AND p_ward_code IS NOT NULL GROUP BY 1, 2").fetchall():
+        out["wards"].setdefault(code, dict(zero))[idx[m]] = int(n)
+    return out
+
+
+def _dispersions(monthly: dict[str, dict[str, dict[int, int]]], asb_monthly: dict[int, int] | None
+                 ) -> dict[str, dispersion.Dispersion]:
+    """One dispersion per family of tests. The total uses its own series, or the categories' when short."""
+    cats = dispersion.estimate(monthly["categories"])
+    total = dispersion.estimate(monthly["total"])
+    if total.value is None and cats.value is not None:
+        total = dataclasses.replace(cats, note="the total's own series is short: the police.uk categories' "
+                                               "pooled dispersion was used")
+    themes = dispersion.estimate({k: v for k, v in monthly["themes"].items() if k != "total"})
+    wards = dispersion.estimate(monthly["wards"])
+    asb = dispersion.estimate({"asb": asb_monthly}) if asb_monthly else dispersion.estimate({})
+    return {"total": total, "categories": cats, "themes": themes, "wards": wards,
+            "ward_themes": dataclasses.replace(wards, note=wards.note or "ward totals' dispersion (conservative for "
+                                               "ward × theme counts, which are smaller and less overdispersed)"),
+            "anti_social_behaviour": asb}
+
+
+def _level_shifts(monthly: dict[str, dict[str, dict[int, int]]], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Step changes in the total, category and theme monthly series."""
+    out = []
+    for family in ("total", "categories", "themes"):
+        for sid, by_month in monthly[family].items():
+            if family == "themes" and sid == "total":
+                continue
+            for st_ in steps.level_shifts(by_month):
+                out.append({"series": sid, "family": family, "label": labels.get(sid, sid), **st_.to_dict()})
+    return out
+
+
+def _spanning(shifts: list[dict[str, Any]], family: str, sid: str, cur: Period, cmp: Period) -> dict[str, Any] | None:
+    """The step change in a series that lies between the comparison period's start and the current period's end."""
+    for s in shifts:
+        if s["family"] == family and s["series"] == sid and cmp.start < s["month"] <= cur.end:
+            return {k: s[k] for k in ("month", "direction", "before", "after", "ratio")}
+    return None
+
+
+def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source, ward_vintage, placement,
+            theme_files, area_file, adjustment, threshold, test) -> Assessment:
+    _register_offences(con)
+    tgt = _resolve_target(con, st, area_text, area_file, ward_vintage)
+    a, lad_codes, vintage, where = tgt.area, tgt.lad_codes, tgt.vintage, tgt.where
+    point_info = _prepare_placed(con, st, vintage, placement)
+    kind = _choose_source(con, where, cur.months + cmp.months, source)
+    theme_list = _load_themes(theme_files)
+    if cur.by_day and kind not in (None, "extract"):
+        raise PeriodError(f"period {cur.label} counts by recorded date, which only force extracts carry "
+                          f"(this area's data is {SOURCE_LABELS.get(kind, kind)}); use a month-based period")
+
+    forces, stray = _forces(con, where, kind)
+    present = _present_months(con, kind, forces)
+    coverage = _coverage(cur, cmp, present, kind)
+    if coverage["current_months"] == 0 or kind is None:
+        raise _no_data(a, cur, kind, present)
+    exposure = _exposure(cur, cmp)
 
     periods = _series_periods(cur, present)
-    src_cond = f"source_kind = {_q(kind)}" if kind else "false"
-    _period_table(con, periods, cur, cmp, f"{where} AND {src_cond}")
-    base = f"FROM pc c WHERE {where} AND {src_cond}"
-
-    def cnt(pred: str) -> str:
-        return (f"count(*) FILTER (WHERE c.which = 'cur' AND ({pred})) AS cur_n, "
-                f"count(*) FILTER (WHERE c.which = 'prev' AND ({pred})) AS prev_n")
+    window = _window(cur, present)
+    src_cond = f"source_kind = {_q(kind)}"
+    _period_table(con, periods, cur, cmp, f"{where} AND {src_cond}", window,
+                  coverage["matched_months"], coverage["matched_previous_months"])
+    counter = _Counter(con, f"FROM pc c WHERE {where} AND {src_cond}", coverage)
 
     total_pred = _theme_pred(theme_list, "total", kind) or "is_crime"
-    cur_n, prev_n = con.execute(f"SELECT {cnt(total_pred)} {base}").fetchall()[0]
-    asb_cur, asb_prev = con.execute(f"SELECT {cnt(f'category_id = {_q(ASB_ID)}')} {base}").fetchall()[0]
+    theme_preds = {t.id: (t.predicate(kind) if kind else None) for t in theme_list}
+    monthly = _monthly(con, where, src_cond, total_pred, theme_preds, window)
+    asb, asb_monthly = _asb_block(con, where, cur, cmp, kind, forces, counter, coverage, window)
+    disp = _dispersions(monthly, asb_monthly)
+    labels = {**{t.id: t.label for t in theme_list}, **CRIME_TYPES, "total": "Total recorded crime"}
+    shifts = _level_shifts(monthly, labels)
 
-    # police.uk categories (ASB apart)
-    cat_counts = {r[0]: (r[1], r[2]) for r in con.execute(
-        f"SELECT category_id, {cnt('is_crime')} {base} AND is_crime GROUP BY 1").fetchall()}
-    cat_ids = [c for c in CURRENT_CRIME_TYPES if c != ASB_ID] + sorted(
-        c for c in cat_counts if c not in CURRENT_CRIME_TYPES)
-    categories = [{"id": c, "label": CRIME_TYPES.get(c, c), "current": cat_counts.get(c, (0, 0))[0],
-                   "previous": cat_counts.get(c, (0, 0))[1], "exposure_ratio": exposure} for c in cat_ids]
+    def present_in(p: Period) -> tuple[bool, bool]:
+        held = [m in present for m in p.months]
+        return all(held), any(held)
 
-    # Themes: one pass over the rows for all themes, per series period
-    theme_rows = []
-    theme_preds = {}
-    for t in theme_list:
-        pred = t.predicate(kind) if kind else None
-        theme_preds[t.id] = pred
-    sel = ", ".join(f"count(*) FILTER (WHERE {pred}) AS \"{tid}\"" for tid, pred in theme_preds.items() if pred) or "0 AS dummy"
-    series_counts = {r[0]: r[1:] for r in con.execute(
-        f"SELECT pm.idx, count(*) FILTER (WHERE {total_pred}) AS total, {sel} FROM ps pm "
-        f"WHERE {where} AND {src_cond} GROUP BY 1").fetchall()}
-    avail_ids = [tid for tid, pred in theme_preds.items() if pred]
-    cmp_counts = {r[0]: r[1:] for r in con.execute(
-        f"SELECT c.which, {sel} FROM pc c WHERE {where} AND {src_cond} GROUP BY 1"
-    ).fetchall()} if avail_ids else {}
-
-    def series_of(col: int) -> list[dict[str, Any]]:
+    def series_from(counts: dict[int, int]) -> list[dict[str, Any]]:
         out = []
         for i, p in enumerate(periods):
-            complete = all(m in present for m in p.months)
-            out.append({"label": p.label, **_span(p),
-                        "count": int(series_counts.get(i, [0] * (len(avail_ids) + 1))[col]), "complete": complete})
+            complete, anyheld = present_in(p)
+            out.append({"label": p.label, **_span(p), "count": int(counts.get(i, 0)) if anyheld else None,
+                        "complete": complete})
         return out
 
-    total_series = series_of(0)
+    # Total and police.uk categories (ASB apart)
+    total = {**counter.one(total_pred), "exposure_ratio": exposure}
+    cat_counts = {r[0]: counter.row(r[1:]) for r in con.execute(
+        f"SELECT category_id, {counter.select('is_crime')} {counter.base} AND is_crime GROUP BY 1").fetchall()}
+    cat_ids = [c for c in CURRENT_CRIME_TYPES if c != ASB_ID] + sorted(c for c in cat_counts if c not in CURRENT_CRIME_TYPES)
+    empty = counter.row((0, 0, 0, 0))
+    categories = [{"id": c, "label": CRIME_TYPES.get(c, c), **cat_counts.get(c, empty), "exposure_ratio": exposure,
+                   "level_shift": _spanning(shifts, "categories", c, cur, cmp)} for c in cat_ids]
+
+    # Themes: one pass for all themes, then one per series period
+    avail_ids = [tid for tid, pred in theme_preds.items() if pred]
+    sel = ", ".join(counter.select(theme_preds[tid], f"{tid}_") for tid in avail_ids) or "0 AS dummy"
+    tc = con.execute(f"SELECT {sel} {counter.base}").fetchall()[0] if avail_ids else ()
+    ssel = ", ".join(f"count(*) FILTER (WHERE {theme_preds[tid]})" for tid in avail_ids)
+    series_counts = {r[0]: r[1:] for r in con.execute(
+        f"SELECT pm.idx, count(*) FILTER (WHERE {total_pred}){', ' + ssel if ssel else ''} FROM ps pm "
+        f"WHERE {where} AND {src_cond} GROUP BY 1").fetchall()}
+
+    def series_col(col: int) -> list[dict[str, Any]]:
+        return series_from({i: v[col] for i, v in series_counts.items()})
+
+    theme_rows = []
     for t in theme_list:
-        pred = theme_preds[t.id]
-        row: dict[str, Any] = {"id": t.id, "label": t.label, "available": pred is not None,
-                               "caveat": getattr(t, "caveat", None)}
-        if pred is None:
+        row: dict[str, Any] = {"id": t.id, "label": t.label, "available": theme_preds[t.id] is not None,
+                               "caveat": getattr(t, "caveat", None), "caveat_from": getattr(t, "caveat_from", None)}
+        if theme_preds[t.id] is None:
             row.update(current=None, previous=None)
         else:
             j = avail_ids.index(t.id)
-            row.update(current=int(cmp_counts.get("cur", [0] * len(avail_ids))[j]),
-                       previous=int(cmp_counts.get("prev", [0] * len(avail_ids))[j]), exposure_ratio=exposure)
-            row["series"] = series_of(j + 1)
+            row.update(counter.row(tc[4 * j:4 * j + 4]), exposure_ratio=exposure)
+            row["series"] = series_col(j + 1)
             row["run"] = current_run(row["series"]).to_dict()
+            row["level_shift"] = _spanning(shifts, "themes", t.id, cur, cmp)
         theme_rows.append(row)
 
-    # Wards: every ward of the area in the chosen vintage, even with no crime
-    wards = _ward_rows(con, a, lad_codes, vintage, where, src_cond, total_pred, theme_preds, exposure, periods, present)
+    wards = _ward_rows(con, tgt, src_cond, total_pred, theme_preds, exposure, periods, present, counter, series_from)
+    geography = _geography_block(con, counter, src_cond, kind, forces, cur, cmp, vintage, placement, point_info)
 
-    # Unplaced: crimes of the same forces and months that could not be put in any area
-    force_cond = f"coalesce(force, '') IN {_in_list(forces)}" if kind != "police-uk-api" else "true"
-    un_cur, un_prev = con.execute(
-        f"SELECT {cnt('is_crime')} FROM pc c "
-        f"WHERE {src_cond} AND {force_cond} AND p_lad_code IS NULL AND p_ward_code IS NULL").fetchall()[0]
-    placed_by = dict(con.execute(
-        f"SELECT coalesce(placed_by, 'unplaced'), count(*) {base} AND is_crime AND c.which = 'cur' GROUP BY 1").fetchall())
-    agreement = None
-    agree_row = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE point_ward_code = lsoa_ward_code) {base} AND is_crime "
-        "AND c.which = 'cur' AND point_ward_code IS NOT NULL AND lsoa_ward_code IS NOT NULL").fetchall()[0]
-    if agree_row[0]:
-        agreement = {"compared": agree_row[0], "agree": agree_row[1], "share": round(agree_row[1] / agree_row[0], 4)}
+    # significance: each family adjusted as a table, with its own dispersion
+    def ann(rows: list[dict[str, Any]], fam: str) -> list[dict[str, Any]]:
+        d = disp[fam].value
+        return stats.annotate_table([{**r, "dispersion": d} for r in rows], method=adjustment, threshold=threshold,
+                                    test=test)
 
-    population = _population(con, st, a, lad_codes, vintage)
-    total = {"current": cur_n, "previous": prev_n, "exposure_ratio": exposure}
-    asb = _asb_block(con, where, cur, cmp, kind, forces, (asb_cur, asb_prev), coverage, exposure)
-    # A period with no months in the store has no count at all: null, never zero.
-    if coverage["current_months"] == 0 or coverage["previous_months"] == 0:
-        key = "current" if coverage["current_months"] == 0 else "previous"
-        for r in [total, *categories, *theme_rows, *wards, *(t for w in wards for t in w["themes"])]:
-            if r.get("available", True):
-                r[key] = None
-        if coverage["current_months"] == 0 and coverage["previous_months"] == 0:
-            for r in [total, *categories, *theme_rows, *wards, *(t for w in wards for t in w["themes"])]:
-                if r.get("available", True):
-                    r["previous"] = None
-    # significance: each table adjusted as a family
-    total = stats.annotate_table([total], method=adjustment, threshold=threshold)[0]
-    asb = stats.annotate_table([asb], method=adjustment, threshold=threshold)[0] if asb["available"] else {
+    total = ann([total], "total")[0]
+    total["level_shift"] = _spanning(shifts, "total", "total", cur, cmp)
+    asb = ann([asb], "anti_social_behaviour")[0] if asb["available"] else {
         **asb, "change": None, "pct_change": None, "p_value": None, "p_adjusted": None, "z": None,
         "significant": False, "small_numbers": None}
-    categories = stats.annotate_table(categories, method=adjustment, threshold=threshold)
-    theme_rows = _annotate_available(theme_rows, adjustment, threshold)
-    wards = stats.annotate_table(wards, method=adjustment, threshold=threshold)
+    categories = ann(categories, "categories")
+    theme_rows = _annotate_available(theme_rows, lambda rows: ann(rows, "themes"))
+    wards = ann(wards, "wards")
     for w in wards:
-        w["themes"] = _annotate_available(w["themes"], adjustment, threshold)
-    total["series"] = total_series
-    total["run"] = current_run(total_series).to_dict()
-    _add_rates(total, categories, theme_rows, wards, population)
-    for r in [total, asb, *categories, *theme_rows, *wards]:
+        w["themes"] = _annotate_available(w["themes"], lambda rows: ann(rows, "ward_themes"))
+    total["series"] = series_col(0)
+    total["run"] = current_run(total["series"]).to_dict()
+    total["monthly"] = _monthly_line(con, counter.base, total_pred, cur, cmp, present)
+    population = _populations(con, st, tgt, cur, cmp)
+    _add_rates(total, categories, theme_rows, wards, population, coverage, cur, cmp)
+    for r in [total, asb, *categories, *theme_rows, *wards, *(t for w in wards for t in w["themes"])]:
         r.pop("exposure_ratio", None)
-    for w in wards:
-        for t in w["themes"]:
-            t.pop("exposure_ratio", None)
 
     ward_changes = [w["change"] for w in wards if w.get("change") is not None]
     data: dict[str, Any] = {
@@ -465,64 +623,122 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
         "compare": cmp.to_dict(),
         "source": {"kind": kind, "label": SOURCE_LABELS.get(kind or "", "no data"), "forces": [f for f in forces if f],
                    "inputs": _inputs_used(st, kind, forces)},
-        "geography": {"ward_vintage": vintage, "placement": placement,
-                      "placed_by": {k: placed_by.get(k, 0) for k in ("source", "lsoa", "point")},
-                      "unplaced": un_cur, "agreement": agreement, **point_info},
+        "geography": geography,
         "population": population["meta"] if population else None,
         "coverage": coverage,
         "total": total,
         "anti_social_behaviour": asb,
-        "unplaced": {"current": un_cur, "previous": un_prev,
-                     "note": "crimes in the same forces' data with no usable location; not counted in any area"},
+        "unplaced": geography.pop("_unplaced"),
         "categories": categories,
         "themes": theme_rows,
         "wards": wards,
         "wards_summary": {"up": sum(c > 0 for c in ward_changes), "down": sum(c < 0 for c in ward_changes),
-                          "unchanged": sum(c == 0 for c in ward_changes), "total": len(wards)},
-        "statistics": stats.statistics_block(adjustment, stats.ALPHA, threshold),
+                          "unchanged": sum(c == 0 for c in ward_changes), "total": len(wards),
+                          "compared": len(ward_changes)},
+        "statistics": {**stats.statistics_block(adjustment, stats.ALPHA, threshold, test),
+                       "families": FAMILIES, "dispersion": {k: v.to_dict() for k, v in disp.items()}},
     }
-    from .findings import findings
-    from .quality import data_quality
-
-    data["data_quality"] = data_quality(con, st, kind=kind, forces=[f for f in forces], periods=periods, cur=cur,
-                                        cmp=cmp, geography=data["geography"])
+    data["data_quality"] = data_quality(con, st, kind=kind, forces=forces, periods=periods, cur=cur,
+                                        cmp=cmp, geography=data["geography"], stray=stray, level_shifts=shifts,
+                                        coverage=coverage, asb=asb)
     data["findings"] = findings(data)
-    geo = None
-    if vintage:
-        from ..geography.placing import ward_geometry
+    # geopandas costs about half a second to import: only assessments with a ward vintage pay for it.
+    from ..geography.placing import ward_geometry
 
-        geo = ward_geometry(st, vintage, [w["code"] for w in wards])
+    geo = ward_geometry(st, vintage, [w["code"] for w in wards]) if vintage else None
     data["geography"]["ward_geometry"] = geo is not None
     return Assessment(data, ward_geometry=geo)
 
 
-def _asb_block(con, where: str, cur: Period, cmp: Period, kind: str | None, forces: list[str],
-               counts: tuple[int, int], coverage: dict[str, Any], exposure: float) -> dict[str, Any]:
-    """Anti-social behaviour, never counted as crime. Force extracts hold no ASB, so it then comes from the same
-    forces' police.uk street files, with that source's own month coverage."""
+#: The multiple-testing families: each is one table whose p-values are adjusted together. The same family
+#: (and so the same adjusted p-value and label) is used wherever its rows are shown.
+FAMILIES = {
+    "total": "the area's total (one test)",
+    "categories": "police.uk crime categories of the area",
+    "themes": "the available themes of the area",
+    "wards": "ward totals of the area",
+    "ward_themes": "the available themes within one ward",
+    "anti_social_behaviour": "anti-social behaviour (one test)",
+}
+
+
+def _monthly_line(con, base: str, total_pred: str, cur: Period, cmp: Period, present: set[str]) -> list[dict[str, Any]]:
+    """Crimes per month held, from the comparison period's first month to the current period's last."""
+    lo, hi = min(month_index(cmp.start), month_index(cur.start)), month_index(cur.end)
+    months = [month_from_index(i) for i in range(lo, hi + 1) if month_from_index(i) in present]
+    if cur.by_day or not months:
+        return []
+    got = dict(con.execute(f"SELECT month, count(*) FROM area_rows WHERE ({total_pred}) AND month IN {_in_list(months)} "
+                           "GROUP BY 1").fetchall())
+    return [{"month": m, "count": int(got.get(m, 0))} for m in months]
+
+
+def _geography_block(con, counter: _Counter, src_cond: str, kind: str, forces: list[str], cur: Period, cmp: Period,
+                     vintage: str | None, placement: str, point_info: dict[str, Any]) -> dict[str, Any]:
+    """Placement counts and agreement; `_unplaced` (popped by the caller) holds the unplaced block."""
+    force_cond = f"coalesce(force, '') IN {_in_list(forces)}" if kind != "police-uk-api" else "true"
+    un_cur, un_prev = con.execute(
+        f"SELECT count(*) FILTER (WHERE {_period_cond(cur)}), count(*) FILTER (WHERE {_period_cond(cmp)}) FROM placed "
+        f"WHERE {src_cond} AND {force_cond} AND is_crime AND p_lad_code IS NULL AND p_ward_code IS NULL").fetchall()[0]
+    placed_by = dict(con.execute(
+        f"SELECT coalesce(placed_by, 'unplaced'), count(*) {counter.base} AND is_crime AND c.which = 'cur' GROUP BY 1"
+    ).fetchall())
+    agreement = None
+    agree_row = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE point_ward_code = lsoa_ward_code) {counter.base} AND is_crime "
+        "AND c.which = 'cur' AND point_ward_code IS NOT NULL AND lsoa_ward_code IS NOT NULL").fetchall()[0]
+    if agree_row[0]:
+        agreement = {"compared": agree_row[0], "agree": agree_row[1], "share": round(agree_row[1] / agree_row[0], 4)}
+    return {"ward_vintage": vintage, "placement": placement,
+            "placed_by": {k: placed_by.get(k, 0) for k in ("source", "lsoa", "point")},
+            "unplaced": un_cur, "agreement": agreement, **point_info,
+            "_unplaced": {"current": un_cur, "previous": un_prev,
+                          "note": "crimes in the same forces' data with no usable location; not counted in any area"}}
+
+
+def _asb_block(con, where: str, cur: Period, cmp: Period, kind: str | None, forces: list[str], counter: _Counter,
+               coverage: dict[str, Any], window: list[str]) -> tuple[dict[str, Any], dict[int, int] | None]:
+    """Anti-social behaviour, never counted as crime, compared like for like on its own months, and its monthly
+    series (for its dispersion). Force extracts hold no ASB: it then comes from the same forces' police.uk
+    street files, with that source's own month coverage."""
+    asb_pred = f"category_id = {_q(ASB_ID)}"
     if kind != "extract":
-        cur_n, prev_n = counts
-        return {"current": None if coverage["current_months"] == 0 else cur_n,
-                "previous": None if coverage["previous_months"] == 0 else prev_n,
-                "exposure_ratio": exposure, "available": kind is not None, "source": kind}
+        row = counter.one(asb_pred)
+        got = dict(con.execute(f"SELECT month, count(*) FROM area_rows WHERE {asb_pred} AND month IN {_in_list(window)} "
+                               "GROUP BY 1").fetchall())
+        monthly = {month_index(m): int(got.get(m, 0)) for m in window}
+        return ({**row, "exposure_ratio": _exposure(cur, cmp), "available": kind is not None, "source": kind,
+                 "complete": coverage["complete"], "missing_months": coverage["missing_current"] + coverage["missing_previous"],
+                 "current_months": coverage["current_months"], "previous_months": coverage["previous_months"],
+                 "basis": coverage["basis"], "matched_months": coverage["matched_months"],
+                 "matched_previous_months": coverage["matched_previous_months"]}, monthly)
     alt = "police-uk-street"
     if cur.by_day or cmp.by_day:
-        return {"current": None, "previous": None, "available": False, "source": None,
-                "note": "anti-social behaviour comes from police.uk files, which have months, not recorded dates"}
-    months = {r[0] for r in con.execute(
-        f"SELECT DISTINCT month FROM live_slices WHERE source_kind = ? AND scope IN {_in_list(forces)}", [alt]).fetchall()}
+        return ({"current": None, "previous": None, "available": False, "source": None,
+                 "note": "anti-social behaviour comes from police.uk files, which have months, not recorded dates"}, None)
+    months = _present_months(con, alt, forces)
     have_cur = [m for m in cur.months if m in months]
     have_prev = [m for m in cmp.months if m in months]
     if not have_cur and not have_prev:
-        return {"current": None, "previous": None, "available": False, "source": None,
-                "note": "force extracts hold no anti-social behaviour; no police.uk street files for these months"}
-    cur_n, prev_n = con.execute(
-        f"SELECT count(*) FILTER (WHERE {_period_cond(cur)}), count(*) FILTER (WHERE {_period_cond(cmp)}) "
+        return ({"current": None, "previous": None, "available": False, "source": None,
+                 "note": "force extracts hold no anti-social behaviour; no police.uk street files for these months"}, None)
+    mc, mp, basis = _match(cur, cmp, months)
+    comparable = basis in ("complete", "matched_months")
+    c, p, xc, xp = con.execute(
+        f"SELECT count(*) FILTER (WHERE {_period_cond(cur)}), count(*) FILTER (WHERE {_period_cond(cmp)}), "
+        f"count(*) FILTER (WHERE month IN {_in_list(mc)}), count(*) FILTER (WHERE month IN {_in_list(mp)}) "
         f"FROM placed WHERE {where} AND source_kind = ? AND category_id = ?", [alt, ASB_ID]).fetchall()[0]
+    wmonths = [m for m in window if m in months]
+    got = dict(con.execute(f"SELECT month, count(*) FROM placed WHERE {where} AND source_kind = ? AND category_id = ? "
+                           f"AND month IN {_in_list(wmonths)} GROUP BY 1", [alt, ASB_ID]).fetchall())
     missing = [m for m in cur.months if m not in months] + [m for m in cmp.months if m not in months]
-    return {"current": cur_n if have_cur else None, "previous": prev_n if have_prev else None,
-            "exposure_ratio": (len(have_cur) / len(have_prev)) if have_cur and have_prev else 1.0,
-            "available": True, "source": alt, "complete": not missing, "missing_months": missing}
+    return ({"current": c if have_cur else None, "previous": p if have_prev else None,
+             "matched_current": xc if comparable else None, "matched_previous": xp if comparable else None,
+             "exposure_ratio": 1.0, "available": True, "source": alt, "complete": not missing,
+             "missing_months": missing, "current_months": len(have_cur), "previous_months": len(have_prev),
+             "basis": basis, "matched_months": mc if basis != "complete" else cur.months,
+             "matched_previous_months": mp if basis != "complete" else cmp.months},
+            {month_index(m): int(got.get(m, 0)) for m in wmonths})
 
 
 def _theme_pred(theme_list: list[Any], tid: str, kind: str | None) -> str | None:
@@ -532,10 +748,10 @@ def _theme_pred(theme_list: list[Any], tid: str, kind: str | None) -> str | None
     return None
 
 
-def _annotate_available(rows: list[dict[str, Any]], adjustment: str, threshold: int) -> list[dict[str, Any]]:
+def _annotate_available(rows: list[dict[str, Any]], annotate: Any) -> list[dict[str, Any]]:
     """Significance across the available themes; unavailable ones keep null counts and statistics."""
     avail = [r for r in rows if r.get("available", True)]
-    done = iter(stats.annotate_table(avail, method=adjustment, threshold=threshold))
+    done = iter(annotate(avail))
     out = []
     for r in rows:
         if r.get("available", True):
@@ -546,55 +762,54 @@ def _annotate_available(rows: list[dict[str, Any]], adjustment: str, threshold: 
     return out
 
 
-def _ward_rows(con, a: Area, lad_codes, vintage, where, src_cond, total_pred, theme_preds, exposure, periods, present):
+def _ward_rows(con, tgt: _Target, src_cond: str, total_pred: str, theme_preds: dict[str, str | None], exposure: float,
+               periods: list[Period], present: set[str], counter: _Counter, series_from: Any) -> list[dict[str, Any]]:
+    """Every ward of the area in the chosen vintage, even with no crime: counts, series, run and themes."""
+    a, lad_codes, vintage, where = tgt.area, tgt.lad_codes, tgt.vintage, tgt.where
     if vintage and a.level != "custom":
         names = con.execute(
             "SELECT DISTINCT ward_code, ward_name FROM lk WHERE "
             + (f"ward_code = {_q(a.code)}" if a.level == "ward" else f"lad_code IN {_in_list(lad_codes)}")
             + " ORDER BY 1").fetchall()
     elif vintage:
-        names = con.execute(f"SELECT DISTINCT p.p_ward_code, lk.ward_name FROM placed p JOIN (SELECT DISTINCT ward_code, "
-                            f"ward_name FROM lk) lk ON lk.ward_code = p.p_ward_code WHERE {where} AND {src_cond} ORDER BY 1"
-                            ).fetchall()
+        names = con.execute(f"SELECT DISTINCT p.p_ward_code, lk.ward_name FROM area_rows p JOIN (SELECT DISTINCT ward_code, "
+                            f"ward_name FROM lk) lk ON lk.ward_code = p.p_ward_code ORDER BY 1").fetchall()
     else:
-        names = con.execute(f"SELECT DISTINCT p_ward_code, any_value(ward_name) FROM placed WHERE {where} "
-                            f"AND p_ward_code IS NOT NULL AND {src_cond} GROUP BY 1 ORDER BY 1").fetchall()
+        names = con.execute("SELECT DISTINCT p_ward_code, any_value(ward_name) FROM area_rows "
+                            "WHERE p_ward_code IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
     avail = [(tid, pred) for tid, pred in theme_preds.items() if pred and tid != "total"]
-    sel = ", ".join(
-        f"count(*) FILTER (WHERE c.which = 'cur' AND ({pred})) AS \"c_{tid}\", "
-        f"count(*) FILTER (WHERE c.which = 'prev' AND ({pred})) AS \"p_{tid}\"" for tid, pred in avail)
-    q = (f"SELECT p_ward_code, count(*) FILTER (WHERE c.which = 'cur' AND ({total_pred})), "
-         f"count(*) FILTER (WHERE c.which = 'prev' AND ({total_pred})){', ' + sel if sel else ''} "
-         f"FROM pc c WHERE {where} AND {src_cond} GROUP BY 1")
-    counts = {r[0]: r[1:] for r in con.execute(q).fetchall()}
-    ser = {}
-    for code, idx, n in con.execute(
-        f"SELECT p_ward_code, pm.idx, count(*) FROM ps pm "
-        f"WHERE {where} AND {src_cond} AND ({total_pred}) GROUP BY 1, 2").fetchall():
-        ser[(code, idx)] = n
+    sel = "".join(", " + counter.select(pred, f"{tid}_") for tid, pred in avail)
+    counts = {r[0]: r[1:] for r in con.execute(
+        f"SELECT p_ward_code, {counter.select(total_pred)}{sel} {counter.base} GROUP BY 1").fetchall()}
+    ser: dict[str, dict[int, int]] = {}
+    for code, idx, n in con.execute(f"SELECT p_ward_code, pm.idx, count(*) FROM ps pm WHERE {where} AND {src_cond} "
+                                    f"AND ({total_pred}) GROUP BY 1, 2").fetchall():
+        ser.setdefault(code, {})[idx] = n
     rows = []
-    zero = [0] * (2 + 2 * len(avail))
+    zero = [0] * (4 + 4 * len(avail))
     for code, name in names:
         c = counts.get(code, zero)
-        series = [{"label": p.label, **_span(p), "count": int(ser.get((code, i), 0)),
-                   "complete": all(m in present for m in p.months)} for i, p in enumerate(periods)]
-        wt = [{"id": tid, "current": int(c[2 + 2 * j]), "previous": int(c[3 + 2 * j]), "exposure_ratio": exposure}
+        series = series_from(ser.get(code, {}))
+        wt = [{"id": tid, **counter.row(c[4 + 4 * j:8 + 4 * j]), "exposure_ratio": exposure}
               for j, (tid, _p) in enumerate(avail)]
-        rows.append({"code": code, "name": name, "current": int(c[0]), "previous": int(c[1]),
-                     "exposure_ratio": exposure, "series": series, "run": current_run(series).to_dict(), "themes": wt})
-    rows.sort(key=lambda r: (-r["current"], r["name"] or ""))
+        rows.append({"code": code, "name": name, **counter.row(c[:4]), "exposure_ratio": exposure, "series": series,
+                     "run": current_run(series).to_dict(), "themes": wt})
+    rows.sort(key=lambda r: (-(r["current"] or 0), r["name"] or ""))
     for i, r in enumerate(rows, 1):
         r["rank"] = i
     return rows
 
 
-def _population(con, st: Store, a: Area, lad_codes, vintage) -> dict[str, Any] | None:
-    """Residents and households for the area and each ward, from the newest loaded population table."""
-    entries = st.geography_entries("population")
-    if not entries or not vintage:
-        return None
-    e = sorted(entries, key=lambda e: (e.get("year") or 0, e.get("loaded_at", "")))[-1]
-    f = str(st.path / e["file"])
+def _mid_year(p: Period) -> float:
+    """The period's midpoint as a decimal year, to pick the nearest mid-year (30 June) population estimate."""
+    a, b = month_index(p.start), month_index(p.end) + 1
+    return (a + b) / 2 / 12
+
+
+def _population(con, st: Store, tgt: _Target, entry: dict[str, Any]) -> dict[str, Any] | None:
+    """Residents and households for the area and each ward from one loaded population table."""
+    f = str(st.path / entry["file"])
+    a, lad_codes = tgt.area, tgt.lad_codes
     cond = f"lk.ward_code = {_q(a.code)}" if a.level == "ward" else f"lk.lad_code IN {_in_list(lad_codes)}"
     rows = con.execute(
         f"SELECT lk.ward_code, sum(p.residents), sum(p.households), count(p.lsoa_code), count(*) FROM lk "
@@ -604,35 +819,81 @@ def _population(con, st: Store, a: Area, lad_codes, vintage) -> dict[str, Any] |
     wards = {r[0]: {"residents": r[1], "households": r[2]} for r in rows}
     res = sum(r[1] or 0 for r in rows)
     hh = sum(r[2] or 0 for r in rows) if all(r[2] is not None for r in rows) else None
-    complete = all(r[3] == r[4] for r in rows)
-    meta = {"source": e.get("source"), "year": e.get("year"), "residents": int(res),
-            "households": int(hh) if hh is not None else None, "complete": complete}
+    meta = {"source": entry.get("source"), "year": entry.get("year"), "residents": int(res),
+            "households": int(hh) if hh is not None else None, "complete": all(r[3] == r[4] for r in rows)}
     return {"meta": meta, "wards": wards}
+
+
+def _populations(con, st: Store, tgt: _Target, cur: Period, cmp: Period) -> dict[str, Any] | None:
+    """The population for each period: the loaded estimate whose year (mid-year, 30 June) is nearest the
+    period's midpoint. `meta` describes the current period's, with `previous_year`/`previous_residents`."""
+    entries = st.geography_entries("population")
+    if not entries or not tgt.vintage or tgt.area.level == "custom":
+        return None
+
+    def pick(p: Period) -> dict[str, Any]:
+        mid = _mid_year(p)
+        return sorted(entries, key=lambda e: (abs((e.get("year") or 0) + 0.5 - mid), -(e.get("year") or 0),
+                                              e.get("loaded_at", "")))[0]
+
+    ec, ep = pick(cur), pick(cmp)
+    now = _population(con, st, tgt, ec)
+    if now is None:
+        return None
+    before = now if ep is ec else (_population(con, st, tgt, ep) or now)
+    now["meta"].update(previous_year=before["meta"]["year"], previous_residents=before["meta"]["residents"],
+                       previous_households=before["meta"]["households"],
+                       rate_unit="per 1,000 residents a year (households for burglary)")
+    return {"meta": now["meta"], "wards": now["wards"], "previous_wards": before["wards"],
+            "previous_meta": before["meta"]}
 
 
 HOUSEHOLD_THEMES = {"burglary", "burglary_residential"}
 
 
-def _rate(n: int | None, base: int | float | None) -> float | None:
-    if n is None or not base:
+def _rate(n: int | None, base: int | float | None, years: float) -> float | None:
+    """Crimes per 1,000 of `base` a year, from a count over `years` years."""
+    if n is None or not base or not years:
         return None
-    return round(n / base * 1000, 1)
+    return round(n / years / base * 1000, 1)
 
 
-def _add_rates(total, categories, themes, wards, population) -> None:
-    """rate_per_1000 residents (households for residential burglary); null without population data."""
-    res = population["meta"]["residents"] if population else None
-    hh = population["meta"]["households"] if population else None
-    total["rate_per_1000"] = _rate(total["current"], res)
+def _rate_change(mc: int | None, mp: int | None, base_c: float | None, base_p: float | None) -> float | None:
+    """% change in the like-for-like rate (matched months; each period's own population)."""
+    if mc is None or not mp or not base_c or not base_p:
+        return None
+    return round(100.0 * ((mc / base_c) / (mp / base_p) - 1.0), 1)
+
+
+def _years(p: Period, months_held: int) -> float:
+    return (p.n_days or 0) / 365.25 if p.by_day else months_held / 12
+
+
+def _add_rates(total, categories, themes, wards, population, coverage, cur: Period, cmp: Period) -> None:
+    """rate_per_1000 (a year, over the months held), previous_rate_per_1000 and rate_change_pct (like for like,
+    each period with its own population); residents, or households for burglary; null without population."""
+    meta = population["meta"] if population else {}
+    prev_meta = population["previous_meta"] if population else {}
+    yc, yp = _years(cur, coverage["current_months"]), _years(cmp, coverage["previous_months"])
+
+    def put(row: dict[str, Any], res_c, res_p, hh_c=None, hh_p=None, households: bool = False) -> None:
+        bc, bp = (hh_c, hh_p) if households and hh_c else (res_c, res_p)
+        row["rate_per_1000"] = _rate(row.get("current"), bc, yc)
+        row["previous_rate_per_1000"] = _rate(row.get("previous"), bp, yp)
+        row["rate_change_pct"] = _rate_change(row.get("matched_current"), row.get("matched_previous"), bc, bp)
+        row["rate_base"] = "households" if households and hh_c else "residents"
+
+    rc, rp = meta.get("residents"), prev_meta.get("residents")
+    hc, hp = meta.get("households"), prev_meta.get("households")
+    put(total, rc, rp)
     for c in categories:
-        c["rate_per_1000"] = _rate(c["current"], hh if c["id"] == "burglary" and hh else res)
+        put(c, rc, rp, hc, hp, households=c["id"] == "burglary")
     for t in themes:
-        base = hh if (t["id"] in HOUSEHOLD_THEMES and hh) else res
-        t["rate_per_1000"] = _rate(t.get("current"), base)
-        t["rate_base"] = "households" if (t["id"] in HOUSEHOLD_THEMES and hh) else "residents"
+        put(t, rc, rp, hc, hp, households=t["id"] in HOUSEHOLD_THEMES)
     for w in wards:
-        wp = (population or {}).get("wards", {}).get(w["code"]) if population else None
-        w["rate_per_1000"] = _rate(w["current"], wp["residents"] if wp else None)
+        wp = (population or {}).get("wards", {}).get(w["code"])
+        wpp = (population or {}).get("previous_wards", {}).get(w["code"])
+        put(w, wp["residents"] if wp else None, wpp["residents"] if wpp else None)
         w["population"] = wp["residents"] if wp else None
 
 

@@ -3,15 +3,20 @@
 ``findings(assessment)`` returns an ordered list of sentences of the kind an executive summary or press
 release carries:
 
-1. incomplete coverage, always first;
-2. the total, its change on the comparison period and the current run of rises/falls;
+1. incomplete coverage, always first, with the months held and the like-for-like basis in words;
+2. the total: with complete periods, its count and the current run first ("31,589 crimes were recorded in
+   Southampton in 2017/18, the fourth consecutive annual rise"), then its change; with incomplete periods,
+   the count "held so far" and only the like-for-like change over the months held in both periods;
 3. the largest statistically significant rises and falls among themes (police.uk categories when there are
-   no themes), then honest wording for the rest: not statistically significant, broadly unchanged, or too
-   few to judge;
-4. wards: how many fell, where most, and the largest rise;
-5. ONS recording-practice caveats for themes whose trends recording drives;
+   no themes), then honest wording for the rest: "rose 30% (150 to 195), within the range normal variation
+   produces", broadly unchanged, or too few to judge; a step change in a series the periods span is named;
+4. wards: how many fell, where most, and the largest rise (like for like);
+5. caveats, once each, only for themes reported, and dated caveats only when the periods straddle the date;
 6. anti-social behaviour, separately (it is not counted as crime);
 7. themes the data cannot measure (never described as zero).
+
+Every change is the like-for-like one (``change``/``pct_change`` over ``matched_current``/``matched_previous``);
+totals of unequal coverage never get a percentage.
 
 Missing or None values are skipped or stated as unavailable; they never raise. Malformed values (a count
 that is text, a table that is not a list) raise InputError.
@@ -23,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from crimeassess.assess.periods import month_from_index, month_in_words, month_index, months_in_words, period_words
 from crimeassess.assess.runs import Run, current_run
 from crimeassess.assess.stats import (
     ALPHA,
@@ -107,13 +113,16 @@ def _bool(v: Any) -> bool | None:
 
 @dataclass(frozen=True)
 class _Row:
-    """One compared count, normalised for wording."""
+    """One compared count, normalised for wording. current/previous: everything held; mcur/mprev: the
+    like-for-like counts the change is computed on (equal to current/previous with complete coverage)."""
 
     id: str
     label: str
     available: bool
     current: int | None
     previous: int | None
+    mcur: int | None
+    mprev: int | None
     change: int | None
     pct: float | None
     z: float
@@ -121,14 +130,16 @@ class _Row:
     small: bool | None
     run: Run | None
     caveat: str | None
+    caveat_from: str | None = None
+    shift: Mapping[str, Any] | None = None
 
     @property
     def compared(self) -> bool:
-        return self.available and self.previous is not None
+        return self.available and self.mprev is not None and self.mcur is not None
 
     @property
     def counts(self) -> str:
-        return f"{format_int(self.previous)} to {format_int(self.current)}"
+        return f"{format_int(self.mprev)} to {format_int(self.mcur)}"
 
 
 def _run_of(row: Mapping[str, Any]) -> Run | None:
@@ -180,7 +191,7 @@ def _rows(table: Any, settings: _Settings, what: str) -> list[_Row]:
             raise InputError(f"assessment {what}[{i}] must be a dict, not {type(r).__name__}")
         rows.append(r)
     needs_stats = any(
-        _get(r, "current") is not None and _get(r, "previous") is not None
+        _get(r, "current") is not None and _get(r, "previous") is not None and "matched_current" not in r
         and (_bool(r.get("significant")) is None or _bool(r.get("small_numbers")) is None)
         for r in rows
     )
@@ -199,18 +210,26 @@ def _rows(table: Any, settings: _Settings, what: str) -> list[_Row]:
         cur = _as_count(r.get("current"), f"{label} current")
         prev = _as_count(r.get("previous"), f"{label} previous")
         available = r.get("available") is not False and cur is not None
-        change = cur - prev if cur is not None and prev is not None else None
+        if "matched_current" in r:  # like-for-like counts; None when no month is held in both periods
+            mcur = _as_count(r.get("matched_current"), f"{label} matched_current")
+            mprev = _as_count(r.get("matched_previous"), f"{label} matched_previous")
+        else:
+            mcur, mprev = cur, prev
+        change = mcur - mprev if mcur is not None and mprev is not None else None
         pct = r.get("pct_change")
         if isinstance(pct, bool) or not isinstance(pct, (int, float)) or not math.isfinite(pct):
-            pct = pct_change(cur, prev)
+            pct = pct_change(mcur, mprev)
         z = r.get("z")
         z = float(z) if isinstance(z, (int, float)) and not isinstance(z, bool) and math.isfinite(z) else 0.0
+        shift = r.get("level_shift")
         out.append(_Row(
             id=rid, label=label, available=available, current=cur if available else None,
-            previous=prev if available else None, change=change if available else None,
+            previous=prev if available else None, mcur=mcur if available else None,
+            mprev=mprev if available else None, change=change if available else None,
             pct=round(float(pct), 1) if available and pct is not None else None, z=z,
             significant=_bool(r.get("significant")), small=_bool(r.get("small_numbers")),
             run=_run_of(r) if available else None, caveat=_text(r.get("caveat")),
+            caveat_from=_text(r.get("caveat_from")), shift=shift if isinstance(shift, Mapping) else None,
         ))
     return out
 
@@ -264,86 +283,167 @@ def _listed(items: list[str], noun: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- sections
 
+#: How a change within normal variation is worded.
+NORMAL_VARIATION = "within the range normal variation produces"
 
-def _coverage_sentence(assessment: Mapping[str, Any], period: str, compare: str | None) -> list[str]:
+
+def _mid(label: str) -> str:
+    """A theme name mid-sentence: lower case, except acronyms and proper nouns ('ASB', 'Home Office')."""
+    first, _, rest = label.partition(" ")
+    if len(first) > 1 and (first.isupper() or any(ch.isupper() for ch in first[1:])):
+        return label
+    return label[:1].lower() + label[1:]
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """What the changes compare: the basis (complete | matched_months | none | unequal_lengths), the months
+    held in each period, and the words for them."""
+
+    basis: str
+    cur_months: list[str]
+    prev_months: list[str]
+    held: int | None
+    expected: int | None
+    held_months: list[str]
+    same_names: bool
+
+    @property
+    def complete(self) -> bool:
+        return self.basis == "complete"
+
+    @property
+    def comparable(self) -> bool:
+        return self.basis in ("complete", "matched_months")
+
+    @property
+    def when(self) -> str:
+        """' in March' for like-for-like changes over some months; '' with complete periods."""
+        if self.basis != "matched_months":
+            return ""
+        return " in " + months_in_words(self.cur_months, year=not self.same_names)
+
+    @property
+    def both(self) -> str:
+        """'March' (or 'March 2018 against February 2018')."""
+        if self.same_names:
+            return months_in_words(self.cur_months, year=False)
+        return f"{months_in_words(self.cur_months)} against {months_in_words(self.prev_months)}"
+
+
+def _basis(cov: Any, period_block: Any) -> _Basis:
+    cov = cov if isinstance(cov, Mapping) else {}
+    months = [str(m) for m in cov.get("matched_months") or []]
+    prev = [str(m) for m in cov.get("matched_previous_months") or []]
+    basis = _text(cov.get("basis"))
+    if basis is None:  # an assessment dict from before like-for-like matching: judge by the month counts
+        full = not cov.get("missing_current") and not cov.get("missing_previous")
+        basis = "complete" if full else "none"
+    p_months: list[str] = []
+    if isinstance(period_block, Mapping) and _text(period_block.get("start")) and _text(period_block.get("end")):
+        try:
+            a, b = month_index(period_block["start"]), month_index(period_block["end"])
+            p_months = [month_from_index(i) for i in range(a, b + 1)]
+        except ValueError:
+            p_months = []
+    missing = set(str(m) for m in cov.get("missing_current") or [])
+    held = cov.get("current_months") if isinstance(cov.get("current_months"), int) else None
+    expected = cov.get("months_expected") if isinstance(cov.get("months_expected"), int) else None
+    same = bool(months) and all(a[5:] == b[5:] for a, b in zip(months, prev))
+    return _Basis(basis, months, prev, held, expected, [m for m in p_months if m not in missing], same)
+
+
+def _coverage_sentence(assessment: Mapping[str, Any], period: str, compare: str | None, b: _Basis) -> list[str]:
     cov = _get(assessment, "coverage")
     if not isinstance(cov, Mapping):
         return []
+
     def _int(v: Any) -> int | None:
         return v if isinstance(v, int) and not isinstance(v, bool) else None
 
     expected = _int(cov.get("months_expected"))
-    # The comparison may span a different number of months (day-based periods): it has its own expectation.
     prev_expected = _int(cov.get("previous_months_expected")) or expected
-
-    def side(months: Any, missing: Any, exp: int | None) -> tuple[int | None, list[str]]:
-        miss = [str(m) for m in missing] if isinstance(missing, Sequence) and not isinstance(missing, str) else []
-        have = _int(months)
-        if have is None and exp is not None and miss:
-            have = exp - len(miss)
-        return have, miss
-
-    cur_have, cur_miss = side(cov.get("current_months"), cov.get("missing_current"), expected)
-    prev_have, prev_miss = side(cov.get("previous_months"), cov.get("missing_previous"), prev_expected)
-    cur_short = bool(cur_miss) or (cur_have is not None and expected is not None and cur_have < expected)
-    prev_short = compare is not None and (
-        bool(prev_miss) or (prev_have is not None and prev_expected is not None and prev_have < prev_expected))
-    if not cur_short and not prev_short:
-        if cov.get("complete") is False:
-            return ["Coverage is incomplete: not every month of the periods compared is in the store; "
-                    "changes below may compare unequal periods."]
-        return []
-
     parts: list[str] = []
-    for short, have, miss, label, exp in ((cur_short, cur_have, cur_miss, period, expected),
-                                          (prev_short, prev_have, prev_miss, compare, prev_expected)):
-        if not short:
+    for have, miss, label, exp in ((_int(cov.get("current_months")), cov.get("missing_current") or [], period, expected),
+                                   (_int(cov.get("previous_months")), cov.get("missing_previous") or [], compare,
+                                    prev_expected)):
+        if label is None or not (miss or (have is not None and exp is not None and have < exp)):
             continue
-        gap = f" (missing {', '.join(_month_ranges(miss))})" if miss else ""
+        gap = f" (missing {months_in_words([str(m) for m in miss])})" if miss else ""
         if have is not None and exp is not None:
-            if not parts:
-                verb = "is" if have == 1 else "are"
-                parts.append(f"{have} of {plural(exp, 'month')} {verb} in the store for {label}{gap}")
-            else:
-                parts.append(f"{have} of {exp} for {label}{gap}")
+            parts.append(f"{have} of the {plural(exp, 'month')} of {label}{gap}")
         else:
             parts.append(f"{label} is incomplete{gap}")
-    if compare is None:
-        tail = "the figures below do not cover the whole period"
-    elif cur_have is not None and cur_have == prev_have:
-        tail = "both periods are equally short, but the figures below do not cover either in full"
-    else:
-        tail = "changes below compare unequal periods"
-    return [f"Coverage is incomplete: {join_and(parts)}; {tail}."]
+    out = []
+    if parts:
+        out.append(f"Coverage is incomplete: the store holds {join_and(parts)}.")
+    if b.basis == "matched_months":
+        both = "years" if b.same_names else "periods"
+        out.append(f"Changes below compare only the months held for both {both}: {b.both}.")
+    elif b.basis == "none" and compare is not None and parts:
+        out.append("No month is held for both periods, so no change is given.")
+    elif b.basis == "unequal_lengths":
+        out.append(f"{sentence_case(period)} and {compare} are of different lengths, so no change is given.")
+    return out
 
 
-def _change_sentence(subject: str, row: _Row, compare: str | None, noun: str | None) -> str:
-    """'<subject>, up 8.9% on 2016/17 (29,000); the fourth consecutive annual rise.' and its variants."""
-    if row.previous is None:
-        if compare is None:
-            return f"{subject}; no comparison period is available."
-        return f"{subject}; no figure for {compare} is available for comparison."
-    compare = compare or "the previous period"
+def _judgement(row: _Row) -> str:
+    """Whether a change is more than normal variation, in words that follow the numbers shown."""
     if row.small:
-        return f"{subject}, compared with {format_int(row.previous)} in {compare}; too few to judge a change."
-    if row.change == 0:
-        return f"{subject}, the same as in {compare}."
+        return "too few to judge a change"
+    if row.significant:
+        return "a statistically significant change"
+    return NORMAL_VARIATION
+
+
+def _shift_clause(row: _Row) -> str:
+    if not row.shift or not _text(row.shift.get("month")):
+        return ""
+    try:
+        when = month_in_words(str(row.shift["month"]))
+    except (ValueError, IndexError):
+        return ""
+    return (f"; the series stepped {'up' if row.shift.get('direction') == 'up' else 'down'} in {when}, "
+            "which may reflect a change in recording")
+
+
+def _count_sentence(subject: str, partial_subject: str, row: _Row, compare: str | None, noun: str | None,
+                    b: _Basis, run_first: bool) -> str:
+    """A count and its like-for-like change: '31,589 crimes were recorded …, the fourth consecutive annual rise;
+    up 0.9% on 2016/17 (31,300), within the range normal variation produces.'"""
+    if not b.complete and b.held is not None and b.expected is not None and b.held < b.expected:
+        subject = partial_subject
+    if compare is None:
+        return f"{subject}; no comparison period is available."
+    if row.previous is None and row.mprev is None:
+        return f"{subject}; no figure for {compare} is available for comparison."
+    if b.basis == "unequal_lengths" or not b.comparable or not row.compared:
+        return f"{subject}; no months are held for both periods, so no change is given."
+    shift = _shift_clause(row)
+    if b.basis == "matched_months":
+        both = "years" if b.same_names else "periods"
+        pct = "" if row.pct is None else f", {format_pct(row.pct, signed=True)}"
+        return (f"{subject}. Comparing the months held for both {both}, {b.both}: {format_int(row.mcur)} against "
+                f"{format_int(row.mprev)}{pct}, {_judgement(row)}{shift}.")
     direction = "rise" if (row.change or 0) > 0 else "fall"
-    run = _run_clause(row.run, direction, noun)
-    run_txt = f"; {run}" if run else ""
-    if row.pct is None:  # from a zero base
-        return f"{subject}, up from none in {compare}{run_txt}."
-    if row.significant is False and abs(row.pct) < BROADLY_UNCHANGED_PCT:
-        return (f"{subject}, broadly unchanged from {compare} "
-                f"({format_int(row.previous)}; {format_pct(row.pct, signed=True)}).")
+    run = _run_clause(row.run, direction, noun) if run_first and row.change else None
+    lead = f"{subject}, {run}" if run else subject
+    if row.small:
+        return f"{lead}; {format_int(row.mprev)} in {compare}, too few to judge a change."
+    if row.change == 0:
+        return f"{lead}, the same as in {compare}."
+    if row.pct is None:
+        return f"{lead}, up from none in {compare}{shift}."
+    if row.significant is not True and abs(row.pct) < BROADLY_UNCHANGED_PCT:
+        return (f"{lead}; broadly unchanged from {compare} ({format_int(row.mprev)}, "
+                f"{format_pct(row.pct, signed=True)}){shift}.")
     updown = "up" if direction == "rise" else "down"
-    caution = ", not a statistically significant change" if row.significant is False else ""
-    return (f"{subject}, {updown} {format_pct(abs(row.pct))} on {compare} ({format_int(row.previous)})"
-            f"{caution}{run_txt}.")
+    return (f"{lead}; {updown} {format_pct(abs(row.pct))} on {compare} ({format_int(row.mprev)}), "
+            f"{_judgement(row)}{shift}.")
 
 
 def _total_sentences(assessment: Mapping[str, Any], settings: _Settings, area: str, period: str,
-                     compare: str | None, noun: str | None) -> list[str]:
+                     compare: str | None, noun: str | None, b: _Basis) -> list[str]:
     total = _get(assessment, "total")
     if not isinstance(total, Mapping):
         return []
@@ -352,25 +452,40 @@ def _total_sentences(assessment: Mapping[str, Any], settings: _Settings, area: s
         return [f"The number of crimes recorded in {area} in {period} is not available."]
     verb = "was" if row.current == 1 else "were"
     subject = f"{plural(row.current, 'crime')} {verb} recorded in {area} in {period}"
-    return [_change_sentence(subject, row, compare, noun)]
+    partial = (f"{plural(row.current, 'crime')} {verb} recorded in {area} in the {plural(b.held, 'month')} of "
+               f"{period} held so far ({months_in_words(b.held_months)})")
+    return [_count_sentence(subject, partial, row, compare, noun, b, run_first=True)]
 
 
 def _asb_sentences(assessment: Mapping[str, Any], settings: _Settings, period: str,
-                   compare: str | None, noun: str | None) -> list[str]:
+                   compare: str | None, noun: str | None, b: _Basis) -> list[str]:
     asb = _get(assessment, "anti_social_behaviour")
     if not isinstance(asb, Mapping):
         return []
     (row,) = _rows(asb, settings, "anti_social_behaviour")
     if row.current is None:
         return []
+    if _text(asb.get("basis")):  # its own months (police.uk beside a force extract) decide its basis
+        pm = _get(assessment, "period")
+        cm = _get(assessment, "compare")
+        missing = [str(m) for m in asb.get("missing_months") or []]
+        in_cur = set(_basis({}, pm).held_months)
+        in_cmp = set(_basis({}, cm).held_months)
+        b = _basis({"basis": asb.get("basis"), "matched_months": asb.get("matched_months"),
+                    "matched_previous_months": asb.get("matched_previous_months"),
+                    "missing_current": [m for m in missing if m in in_cur],
+                    "missing_previous": [m for m in missing if m in in_cmp],
+                    "current_months": asb.get("current_months"), "months_expected": len(in_cur) or None}, pm)
+    noun_txt = plural(row.current, 'incident of anti-social behaviour', 'incidents of anti-social behaviour')
     verb = "was" if row.current == 1 else "were"
-    subject = (f"{plural(row.current, 'incident of anti-social behaviour', 'incidents of anti-social behaviour')}"
-               f" {verb} recorded in {period} (not counted as crime)")
-    return [_change_sentence(subject, row, compare, noun)]
+    subject = f"{noun_txt} {verb} recorded in {period} (not counted as crime)"
+    partial = (f"{noun_txt} {verb} recorded in the {plural(b.held, 'month')} of {period} held so far "
+               f"({months_in_words(b.held_months)}; not counted as crime)")
+    return [_count_sentence(subject, partial, row, compare, noun, b, run_first=False)]
 
 
 def _theme_sentences(rows: list[_Row], period: str, compare: str | None, noun: str | None,
-                     item: str) -> list[str]:
+                     item: str, b: _Basis) -> list[str]:
     compared = [r for r in rows if r.compared]
     out: list[str] = []
     small = [r for r in compared if r.small]
@@ -381,70 +496,74 @@ def _theme_sentences(rows: list[_Row], period: str, compare: str | None, noun: s
     rest = [r for r in judged if r not in sig]
     unchanged = [r for r in rest if r.change == 0 or (r.pct is not None and abs(r.pct) < BROADLY_UNCHANGED_PCT)]
     moved = sorted((r for r in rest if r not in unchanged), key=_rank)
+    when = b.when
 
     for group, verb, direction in ((rises, "rose", "rise"), (falls, "fell", "fall")):
         for r in group[:MAX_HEADLINES]:
-            run = _run_clause(r.run, direction, noun)
+            run = _run_clause(r.run, direction, noun) if b.complete else None
             run_txt = f", {run}" if run else ""
             if r.pct is None:
-                out.append(f"{sentence_case(r.label)} {verb} from {format_int(r.previous)} to "
-                           f"{format_int(r.current)}{run_txt}.")
+                out.append(f"{sentence_case(r.label)} {verb}{when} from {format_int(r.mprev)} to "
+                           f"{format_int(r.mcur)}{run_txt}{_shift_clause(r)}.")
             else:
-                out.append(f"{sentence_case(r.label)} {verb} {format_pct(abs(r.pct))} ({r.counts}){run_txt}.")
+                out.append(f"{sentence_case(r.label)} {verb} {format_pct(abs(r.pct))}{when} ({r.counts})"
+                           f"{run_txt}{_shift_clause(r)}.")
         extra = group[MAX_HEADLINES:]
         if extra:
-            out.append(f"{sentence_case(_listed([r.label for r in extra], item))} also {verb} significantly.")
+            out.append(f"{sentence_case(_listed([_mid(r.label) for r in extra], item))} also {verb} "
+                       f"significantly{when}.")
 
     if len(moved) == 1:
         r = moved[0]
         verb = "rose" if (r.change or 0) > 0 else "fell"
         how = f"from {r.counts}" if r.pct is None else f"{format_pct(abs(r.pct))} ({r.counts})"
-        out.append(f"{sentence_case(r.label)} {verb} {how}, not statistically significant.")
+        out.append(f"{sentence_case(r.label)} {verb} {how}{when}, {NORMAL_VARIATION}{_shift_clause(r)}.")
     elif moved:
         items = []
         for r in moved:
             updown = "up" if (r.change or 0) > 0 else "down"
-            items.append(f"{r.label} ({r.counts})" if r.pct is None
-                         else f"{r.label} ({updown} {format_pct(abs(r.pct))}, {r.counts})")
-        out.append(f"Changes in {_listed(items, item)} were not statistically significant.")
+            items.append(f"{_mid(r.label)} ({r.counts})" if r.pct is None
+                         else f"{_mid(r.label)} ({updown} {format_pct(abs(r.pct))}, {r.counts})")
+        out.append(f"{sentence_case(_listed(items, item))} changed{when} {NORMAL_VARIATION}.")
 
     if len(unchanged) == 1:
-        out.append(f"{sentence_case(unchanged[0].label)} was broadly unchanged ({unchanged[0].counts}).")
+        out.append(f"{sentence_case(unchanged[0].label)} was broadly unchanged{when} ({unchanged[0].counts}).")
     elif unchanged:
-        items = [f"{r.label} ({r.counts})" for r in unchanged]
-        out.append(f"{sentence_case(_listed(items, item))} were broadly unchanged.")
+        items = [f"{_mid(r.label)} ({r.counts})" for r in unchanged]
+        out.append(f"{sentence_case(_listed(items, item))} were broadly unchanged{when}.")
 
     if small:
-        items = [f"{r.label} ({r.counts})" for r in small]
+        items = [f"{_mid(r.label)} ({r.counts})" for r in small]
         if len(small) == 1:
             out.append(f"{sentence_case(small[0].label)} had too few crimes to judge a change ({small[0].counts}).")
         else:
             out.append(f"{sentence_case(_listed(items, item))} had too few crimes to judge a change.")
 
-    uncompared = [r for r in rows if r.available and r.previous is None]
+    uncompared = [r for r in rows if r.available and not r.compared and r.previous is None and b.comparable]
     if uncompared:
-        items = [f"{r.label} ({format_int(r.current)} in {period})" for r in uncompared]
+        items = [f"{_mid(r.label)} ({format_int(r.current)} in {period})" for r in uncompared]
         against = f"with {compare} " if compare else ""
         out.append(f"No comparison {against}is available for {_listed(items, item)}.")
     return out
 
 
-def _ward_sentences(assessment: Mapping[str, Any], settings: _Settings) -> list[str]:
+def _ward_sentences(assessment: Mapping[str, Any], settings: _Settings, b: _Basis) -> list[str]:
     rows = _rows(_get(assessment, "wards"), settings, "wards")
     if not rows:
         return _ward_summary_sentence(_get(assessment, "wards_summary"))
     known = [r for r in rows if r.compared]
     missing = len(rows) - len(known)
-    missing_txt = [f"Figures for {plural(missing, 'ward')} are not available."] if missing else []
+    missing_txt = [f"Figures for {plural(missing, 'ward')} are not available."] if missing and b.comparable else []
     n = len(known)
     if n == 0:
-        return ["Ward figures are not available for comparison."]
+        return ["Ward figures are not available for comparison."] if b.comparable else []
     falls = sorted((r for r in known if (r.change or 0) < 0),
                    key=lambda r: (r.pct if r.pct is not None else 0.0, r.change or 0, r.label))
     rises = sorted((r for r in known if (r.change or 0) > 0),
                    key=lambda r: (-(r.change or 0), -(r.pct if r.pct is not None else math.inf), r.label))
     d, u = len(falls), len(rises)
     z = n - d - u
+    lead = f"In {b.both}, crime" if b.basis == "matched_months" else "Crime"
 
     def fall_txt(r: _Row) -> str:
         return f"{r.label} ({format_pct(r.pct)})"
@@ -456,34 +575,29 @@ def _ward_sentences(assessment: Mapping[str, Any], settings: _Settings) -> list[
     wards = plural(n, "ward")
     if n == 1:
         r = known[0]
-        if d:
-            s = f"Crime fell in the only ward, {fall_txt(r)}."
-        elif u:
-            s = f"Crime rose in the only ward, {rise_txt(r)}."
-        else:
-            s = f"Crime was unchanged in the only ward, {r.label}."
+        s = (f"{lead} fell in {fall_txt(r)}." if d else f"{lead} rose in {rise_txt(r)}." if u
+             else f"{lead} was unchanged in {r.label}.")
     elif z == n:
-        s = f"Crime was unchanged in all {wards}."
+        s = f"{lead} was unchanged in all {wards}."
     elif d == n:
-        s = f"Crime fell in all {wards}, most in {fall_txt(falls[0])}."
+        s = f"{lead} fell in all {wards}, most in {fall_txt(falls[0])}."
     elif u == n:
-        s = f"Crime rose in all {wards}; the largest rise was in {rise_txt(rises[0])}."
+        s = f"{lead} rose in all {wards}; the largest rise was in {rise_txt(rises[0])}."
     else:
-        largest_rise = "the only rise was in" if u == 1 else "the largest rise was in"
         if d:
             where = f", {fall_txt(falls[0])}" if d == 1 else f", most in {fall_txt(falls[0])}"
-            s = f"Crime fell in {d} of {wards}{where}"
+            s = f"{lead} fell in {d} of {wards}{where}"
             s += f", and was unchanged in {z}" if z else ""
-            s += f"; {largest_rise} {rise_txt(rises[0])}." if u else "."
+            s += f"; the largest rise was in {rise_txt(rises[0])}." if u else "."
         else:
-            s = f"Crime rose in {u} of {wards} and was unchanged in {z}; {largest_rise} {rise_txt(rises[0])}."
+            s = f"{lead} rose in {u} of {wards} and was unchanged in {z}; the largest rise was in {rise_txt(rises[0])}."
     out = [s]
 
     judged = [r for r in known if r.significant is not None]
     if judged and n > 1:
         sig = [r for r in judged if r.significant and r.change]
         if not sig:
-            out.append("No ward's change was statistically significant.")
+            out.append(f"No ward's change was outside the range normal variation produces.")
         else:
             up = sum(1 for r in sig if (r.change or 0) > 0)
             parts = [p for p in (plural(up, "rise") if up else "",
@@ -517,13 +631,26 @@ def _ward_summary_sentence(summary: Any) -> list[str]:
 RECORDING_DRIVEN = frozenset({"hate_crime", "sexual_offences", "rape", "domestic_abuse"})
 
 
-def _caveat_sentences(rows: list[_Row]) -> list[str]:
+def _straddles(month: str | None, assessment: Mapping[str, Any]) -> bool:
+    """True when the dated change falls after the comparison period starts and by the current period's end."""
+    if not month:
+        return True
+    start = _text(_get(_get(assessment, "compare"), "start"))
+    end = _text(_get(_get(assessment, "period"), "end"))
+    if not start or not end:
+        return True
+    return start < month <= end
+
+
+def _caveat_sentences(rows: list[_Row], assessment: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     for r in rows:
-        if not r.available:
+        if not r.compared or r.small:
             continue
         rising = r.pct is not None and r.pct >= BROADLY_UNCHANGED_PCT
         if not (r.significant or (r.id.replace("-", "_") in RECORDING_DRIVEN and rising)):
+            continue
+        if not _straddles(r.caveat_from, assessment):
             continue
         text = r.caveat or CAVEATS.get(r.id.replace("-", "_"))
         if not text:
@@ -538,7 +665,7 @@ def _unavailable_sentences(rows: list[_Row]) -> list[str]:
     gone = [r.label for r in rows if not r.available]
     if not gone:
         return []
-    return [f"{sentence_case(join_and(gone))} cannot be measured from these data."]
+    return [f"{sentence_case(join_and([_mid(g) for g in gone]))} cannot be measured from these data."]
 
 
 # ---------------------------------------------------------------------------------------------- public
@@ -557,11 +684,13 @@ def findings(assessment: Mapping[str, Any]) -> list[str]:
         raise InputError(f"findings needs an assessment dict, not {type(assessment).__name__}")
     settings = _settings(assessment)
     area = _text(_get(_get(assessment, "area"), "name")) or "the area"
-    period = _text(_get(_get(assessment, "period"), "label")) or "the current period"
+    period_block = _get(assessment, "period")
+    period = _words(period_block) or "the current period"
     compare_block = _get(assessment, "compare")
-    compare = _text(_get(compare_block, "label")) or ("the previous period" if compare_block else None)
-    kind = _text(_get(_get(assessment, "period"), "kind"))
+    compare = _words(compare_block) or ("the previous period" if compare_block else None)
+    kind = _text(_get(period_block, "kind"))
     noun = RUN_NOUNS.get(kind.lower()) if kind else None
+    b = _basis(_get(assessment, "coverage"), period_block)
 
     # The total and anti-social behaviour have sentences of their own.
     raw_themes = _get(assessment, "themes")
@@ -574,11 +703,22 @@ def findings(assessment: Mapping[str, Any]) -> list[str]:
         item = "crime type"
 
     out: list[str] = []
-    out += _coverage_sentence(assessment, period, compare)
-    out += _total_sentences(assessment, settings, area, period, compare, noun)
-    out += _theme_sentences(themes, period, compare, noun, item)
-    out += _ward_sentences(assessment, settings)
-    out += _caveat_sentences(themes)
-    out += _asb_sentences(assessment, settings, period, compare, noun)
+    out += _coverage_sentence(assessment, period, compare, b)
+    out += _total_sentences(assessment, settings, area, period, compare, noun, b)
+    out += _theme_sentences(themes, period, compare, noun, item, b)
+    out += _ward_sentences(assessment, settings, b)
+    out += _caveat_sentences(themes, assessment)
+    out += _asb_sentences(assessment, settings, period, compare, noun, b)
     out += _unavailable_sentences(themes)
     return out
+
+
+def _words(block: Any) -> str | None:
+    """A period block in words ('March 2018'); its label when it can't be read."""
+    label = _text(_get(block, "label"))
+    if not isinstance(block, Mapping) or not label:
+        return label
+    try:
+        return period_words(dict(block))
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError):
+        return label

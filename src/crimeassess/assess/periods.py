@@ -21,7 +21,7 @@ def add_months(m: str, n: int) -> str:
     return month_from_index(month_index(m) + n)
 
 
-DAY_KINDS = ("week", "28d", "ytd", "cytd")
+DAY_KINDS = ("week", "28d", "ytd", "cytd", "days")
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,23 @@ class Period:
         return day_period(self.kind, _shift_year(self.first_day, -1), _shift_year(self.last_day, -1))
 
     def previous(self) -> "Period":
-        """The period immediately before, of the same length (for series and `--compare previous`)."""
+        """The period immediately before, of the same length (`--compare previous`): the six months before a
+        six-month range, the 28 days before 28 days, the same number of days before a year to date."""
         if self.by_day:
-            if self.kind in ("week", "28d"):
-                n = self.n_days or 0
-                return day_period(self.kind, self.first_day - timedelta(days=n), self.last_day - timedelta(days=n))
+            n = self.n_days or 0
+            first, last = self.first_day - timedelta(days=n), self.last_day - timedelta(days=n)
+            if self.kind in ("ytd", "cytd"):  # the days before a year to date are not a year to date
+                return Period(f"{first.isoformat()}..{last.isoformat()}", first.strftime("%Y-%m"),
+                              last.strftime("%Y-%m"), "days", first, last)
+            return day_period(self.kind, first, last)
+        return self.shift(-self.n_months)
+
+    def series_step(self) -> "Period":
+        """The period before this one in a series: the one just before, except that a year to date steps back a
+        year (the same span of the previous financial or calendar year)."""
+        if self.kind in ("ytd", "cytd"):
             return self.year_earlier()
-        return self.shift(-self.n_months) if self.kind in ("fy", "year", "rolling12", "quarter", "month") else self.shift(-12)
+        return self.previous()
 
     def to_dict(self) -> dict[str, str]:
         d = {"label": self.label, "start": self.start, "end": self.end, "kind": self.kind}
@@ -186,3 +196,75 @@ def comparison_for(p: Period, text: str | None) -> Period:
     if text.strip().lower() in ("previous", "prior"):
         return p.previous()
     return parse_period(text)
+
+
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                "November", "December")
+
+
+def month_in_words(m: str, *, year: bool = True) -> str:
+    """'2018-03' -> 'March 2018' (or 'March')."""
+    i = month_index(m)
+    name = _MONTH_NAMES[i % 12]
+    return f"{name} {i // 12}" if year else name
+
+
+def month_runs(months: list[str]) -> list[tuple[str, str]]:
+    """Consecutive runs of months, oldest first: ['2017-02', '2017-03', '2017-05'] -> [('2017-02', '2017-03'),
+    ('2017-05', '2017-05')]."""
+    idx = sorted({month_index(m) for m in months})
+    runs: list[tuple[str, str]] = []
+    for i in idx:
+        if runs and month_index(runs[-1][1]) == i - 1:
+            runs[-1] = (runs[-1][0], month_from_index(i))
+        else:
+            runs.append((month_from_index(i), month_from_index(i)))
+    return runs
+
+
+def months_in_words(months: list[str], *, year: bool = True) -> str:
+    """Months as words, runs joined with an en dash: 'February–September 2017 and March–April 2018';
+    without years: 'April–September and March'."""
+    parts = []
+    for a, b in month_runs(months):
+        if a == b:
+            parts.append(month_in_words(a, year=year))
+        elif not year or a[:4] == b[:4]:
+            parts.append(f"{month_in_words(a, year=False)}–{month_in_words(b, year=year)}")
+        else:
+            parts.append(f"{month_in_words(a)}–{month_in_words(b)}")
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _day_words(d: date) -> str:
+    return f"{d.day} {_MONTH_NAMES[d.month - 1]} {d.year}"
+
+
+def period_words(p: "Period | dict") -> str:
+    """A period in words: 'March 2018', '2017/18', 'April–September 2017', 'the twelve months to March 2018',
+    'the 28 days to 31 March 2018', 'the week beginning 5 March 2018', 'the financial year to 31 March 2018'."""
+    if isinstance(p, dict):
+        first = date.fromisoformat(p["first_day"]) if p.get("first_day") else None
+        last = date.fromisoformat(p["last_day"]) if p.get("last_day") else None
+        p = Period(p["label"], p["start"], p["end"], p["kind"], first, last)
+    if p.kind in ("fy", "year"):
+        return p.label
+    if p.kind == "month":
+        return month_in_words(p.start)
+    if p.kind in ("range", "quarter"):
+        return months_in_words(p.months)
+    if p.kind == "rolling12":
+        return f"the twelve months to {month_in_words(p.end)}"
+    if p.kind == "week":
+        return f"the week beginning {_day_words(p.first_day)}"
+    if p.kind == "28d":
+        return f"the 28 days to {_day_words(p.last_day)}"
+    if p.kind == "ytd":
+        return f"the financial year to {_day_words(p.last_day)}"
+    if p.kind == "cytd":
+        return f"{p.last_day.year} to {_day_words(p.last_day)}"
+    if p.by_day:
+        return f"{_day_words(p.first_day)} to {_day_words(p.last_day)}"
+    return p.label

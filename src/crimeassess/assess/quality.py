@@ -16,6 +16,11 @@ from .periods import Period, month_from_index, month_index
 #: Poisson deviance (Wheeler's Z against the neighbours' median) exceeds Z_MIN. Neighbours: up to
 #: NEIGHBOURS present months on each side. Categories with a neighbour median below MIN_EXPECTED are skipped.
 LOW, HIGH, Z_MIN, NEIGHBOURS, MIN_EXPECTED = 0.6, 1.6, 4.0, 3, 30
+FORCE_SHARE_TEXT = "2%"
+
+
+def plural_records(n: int) -> str:
+    return f"{n:,} record" + ("" if n == 1 else "s")
 
 
 def _q(s: str) -> str:
@@ -56,7 +61,9 @@ def anomalies(counts: dict[str, dict[str, int]], months: list[str]) -> list[dict
 
 
 def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | None, forces: list[str],
-                 periods: list[Period], cur: Period, cmp: Period, geography: dict[str, Any]) -> dict[str, Any]:
+                 periods: list[Period], cur: Period, cmp: Period, geography: dict[str, Any],
+                 stray: list[dict[str, Any]] | None = None, level_shifts: list[dict[str, Any]] | None = None,
+                 coverage: dict[str, Any] | None = None, asb: dict[str, Any] | None = None) -> dict[str, Any]:
     """The assessment's `data_quality` block (see docs/report.md)."""
     if not kind:
         return {"notes": ["No data for this area in the store."]}
@@ -100,6 +107,17 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
     if kind.startswith("police-uk"):
         notes.append("police.uk locations are anonymised map points; crimes are placed in wards by their LSOA "
                      "(ONS best fit) where given.")
+    stray = stray or []
+    if stray:
+        names = ", ".join(f"{plural_records(s['records'])} from {s['force'] or 'no force'}" for s in stray)
+        notes.append(f"Records of other forces in this area ({names}) are counted, but those forces' months do not "
+                     f"decide which months are held (each holds under {FORCE_SHARE_TEXT} of the area's records).")
+    missing = {"crime": {"current": (coverage or {}).get("missing_current", []),
+                         "previous": (coverage or {}).get("missing_previous", [])}}
+    if asb and asb.get("available"):
+        missing["anti_social_behaviour"] = {
+            "current": [m for m in asb.get("missing_months", []) if m in cur.months],
+            "previous": [m for m in asb.get("missing_months", []) if m in cmp.months]}
     quarantined = sum(i["quarantined"] for i in inputs)
     geo_inputs = [{"kind": e["kind"], "name": e["name"], "file": _short(e.get("path", "")), "rows": e.get("rows"),
                    "loaded_at": e.get("loaded_at")} for e in store.geography_entries()]
@@ -114,5 +132,8 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
                       "agreement_share": (geography.get("agreement") or {}).get("share"),
                       "ward_vintage": geography.get("ward_vintage")},
         "anomalies": anomalies(counts, present),
+        "stray_forces": stray,
+        "missing_months": missing,
+        "level_shifts": level_shifts or [],
         "notes": notes,
     }

@@ -10,6 +10,11 @@ For each compared count (total, theme, ward, ward × theme) we report:
 * Wheeler's Poisson Z, Z = 2(√current − √previous) (with an exposure ratio, previous is first scaled to the
   current exposure: Z = 2(√current − √(r·previous))). |Z| > 3 is Wheeler's rule of thumb for a real change;
   it is reported for readers, the decision uses the exact test;
+* by default, the quasi-Poisson score test: the same conditional comparison with its variance multiplied by
+  the family's dispersion φ (see ``dispersion.py``), z = (C − nπ) / √(φ nπ(1 − π)), π = r / (1 + r),
+  n = C + P, two-sided normal p-value. For φ = 1 it is the score test of two Poisson rates
+  (statsmodels' ``test_poisson_2indep(method="score")``). Options: ``exact`` (the exact conditional test,
+  which assumes Poisson counts) and ``wheeler`` (Wheeler's Z read as a normal deviate);
 * the p-value adjusted across each table (Holm by default, Benjamini–Hochberg as an option), and
   ``significant`` = adjusted p < alpha (0.05), except that rows where both counts are below the small-number
   threshold are never significant and are flagged ``small_numbers``.
@@ -37,8 +42,16 @@ ALPHA = 0.05
 DEFAULT_METHOD = "holm"
 #: Accepted adjustment methods: Holm (family-wise error), Benjamini–Hochberg (false discovery rate), none.
 METHODS = ("holm", "bh", "none")
-#: Human-readable name of the test, for the assessment's "statistics" block.
-TEST_NAME = "exact conditional binomial test for two Poisson counts"
+#: The significance tests: quasi-Poisson score test (default), exact conditional Poisson test, Wheeler's Z.
+TESTS = ("quasi-poisson", "exact", "wheeler")
+DEFAULT_TEST = "quasi-poisson"
+#: Human-readable names of the tests, for the assessment's "statistics" block.
+TEST_NAMES = {
+    "quasi-poisson": "quasi-Poisson score test for two counts (variance scaled by the estimated dispersion)",
+    "exact": "exact conditional binomial test for two Poisson counts",
+    "wheeler": "Wheeler's Poisson Z, 2(√current − √previous), read as a normal deviate",
+}
+TEST_NAME = TEST_NAMES["exact"]
 #: Decimal places Z is reported to.
 Z_DECIMALS = 2
 
@@ -169,6 +182,26 @@ def binom_two_sided(k: int, n: int, p: float) -> float:
     return float(min(1.0, pval))
 
 
+def quasi_poisson_z(current: int, previous: int, exposure_ratio: float = 1.0, dispersion: float = 1.0) -> float:
+    """Score statistic for equal rates with variance scaled by ``dispersion``: (C − nπ)/√(φ nπ(1−π))."""
+    c = _as_count(current, "current")
+    p = _as_count(previous, "previous")
+    if c is None or p is None:
+        raise InputError("quasi_poisson_z needs two counts, got None")
+    r = _check_exposure(exposure_ratio)
+    phi = _check_exposure(dispersion)
+    n = c + p
+    if n == 0:
+        return 0.0
+    pi = r / (1.0 + r)
+    return (c - n * pi) / math.sqrt(phi * n * pi * (1.0 - pi))
+
+
+def normal_p(z: float) -> float:
+    """Two-sided normal p-value of a z statistic."""
+    return float(min(1.0, 2.0 * special.ndtr(-abs(z))))
+
+
 def poisson_z(current: int, previous: int, exposure_ratio: float = 1.0) -> float:
     """Wheeler's Poisson Z: 2(√current − √(exposure_ratio × previous)); unrounded."""
     c = _as_count(current, "current")
@@ -221,24 +254,49 @@ def compare(
     *,
     exposure_ratio: float = 1.0,
     threshold: int = SMALL_NUMBER_THRESHOLD,
+    test: str = DEFAULT_TEST,
+    dispersion: float | None = None,
 ) -> Comparison:
-    """Compare a current count with a previous one: change, pct_change, exact p-value, Poisson Z and the
-    small-numbers flag (both counts below ``threshold``). None counts give None statistics."""
+    """Compare a current count with a previous one: change, pct_change, p-value and z of ``test``, and the
+    small-numbers flag (both counts below ``threshold``). None counts give None statistics.
+
+    quasi-poisson with ``dispersion`` None (too little history to estimate it) falls back to the exact test.
+    ``z`` is the test's statistic (Wheeler's Z for the exact test, which has none of its own).
+    """
     c = _as_count(current, "current")
     p = _as_count(previous, "previous")
     r = _check_exposure(exposure_ratio)
     t = _check_threshold(threshold)
+    test = check_test(test)
     if c is None or p is None:
         return Comparison(c, p, None, None, None, None, None)
+    wz = poisson_z(c, p, r)
+    if test == "quasi-poisson" and dispersion is not None:
+        z = quasi_poisson_z(c, p, r, dispersion)
+        pv = normal_p(z)
+    elif test == "wheeler":
+        z, pv = wz, normal_p(wz)
+    else:
+        z, pv = wz, exact_p_value(c, p, r)
     return Comparison(
         current=c,
         previous=p,
         change=c - p,
         pct_change=pct_change(c, p),
-        p_value=exact_p_value(c, p, r),
-        z=round(poisson_z(c, p, r), Z_DECIMALS),
+        p_value=pv,
+        z=round(z, Z_DECIMALS),
         small_numbers=(c < t and p < t),
     )
+
+
+def check_test(test: Any) -> str:
+    """A test name from TESTS (case-insensitive), or InputError."""
+    key = str(test).strip().lower().replace("_", "-")
+    if key == "quasipoisson":
+        key = "quasi-poisson"
+    if key not in TESTS:
+        raise InputError(f"unknown significance test {test!r}; use one of: {', '.join(TESTS)}")
+    return key
 
 
 def adjust_pvalues(p: Iterable[float | None], method: str = DEFAULT_METHOD) -> list[float | None]:
@@ -285,13 +343,17 @@ def annotate_table(
     alpha: float = ALPHA,
     threshold: int = SMALL_NUMBER_THRESHOLD,
     exposure_ratio: float = 1.0,
+    test: str = DEFAULT_TEST,
+    dispersion: float | None = None,
 ) -> list[dict[str, Any]]:
     """Return copies of ``rows`` (dicts with ``current``/``previous``) with change, pct_change, p_value,
     p_adjusted, z, significant and small_numbers added.
 
+    A row holding ``matched_current``/``matched_previous`` (the like-for-like counts over the months held in
+    both periods) is compared on those; its ``current``/``previous`` (everything held) are kept as they are.
     p-values are adjusted across the whole table (rows with None counts are left out of the family and get
     None statistics, significant False). Small-number rows are kept in the family (conservative) but are
-    never significant. A row may carry its own ``exposure_ratio``, overriding the argument.
+    never significant. A row may carry its own ``exposure_ratio`` and ``dispersion``, overriding the arguments.
     """
     m_name = _check_method(method)
     a = _check_alpha(alpha)
@@ -304,9 +366,12 @@ def annotate_table(
         missing = [k for k in ("current", "previous") if k not in row]
         if missing:
             raise InputError(f"table row {i} has no {' or '.join(repr(k) for k in missing)} key")
+        matched = "matched_current" in row
+        cur_v = row["matched_current"] if matched else row["current"]
+        prev_v = row.get("matched_previous") if matched else row["previous"]
         try:
-            comps.append(compare(row["current"], row["previous"],
-                                 exposure_ratio=row.get("exposure_ratio", exposure_ratio), threshold=t))
+            comps.append(compare(cur_v, prev_v, exposure_ratio=row.get("exposure_ratio", exposure_ratio),
+                                 threshold=t, test=test, dispersion=row.get("dispersion", dispersion)))
         except InputError as exc:
             label = row.get("id") or row.get("code") or row.get("name") or f"row {i}"
             raise InputError(f"{label}: {exc}") from None
@@ -314,7 +379,11 @@ def annotate_table(
     out: list[dict[str, Any]] = []
     for row, comp, p_adj in zip(rows, comps, adjusted):
         new = dict(row)
-        new.update(comp.to_dict())
+        d = comp.to_dict()
+        if "matched_current" in row:
+            d.pop("current")
+            d.pop("previous")
+        new.update(d)
         new["p_adjusted"] = p_adj
         new["significant"] = bool(p_adj is not None and not comp.small_numbers and p_adj < a)
         out.append(new)
@@ -322,7 +391,8 @@ def annotate_table(
 
 
 def statistics_block(method: str = DEFAULT_METHOD, alpha: float = ALPHA,
-                     threshold: int = SMALL_NUMBER_THRESHOLD) -> dict[str, Any]:
+                     threshold: int = SMALL_NUMBER_THRESHOLD, test: str = DEFAULT_TEST) -> dict[str, Any]:
     """The assessment's ``statistics`` object describing how significance was judged."""
-    return {"test": TEST_NAME, "alpha": _check_alpha(alpha), "adjustment": _check_method(method),
+    t = check_test(test)
+    return {"test": TEST_NAMES[t], "test_id": t, "alpha": _check_alpha(alpha), "adjustment": _check_method(method),
             "small_number_threshold": _check_threshold(threshold)}

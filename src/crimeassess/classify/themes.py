@@ -30,7 +30,7 @@ FLAGS: dict[str, str] = {"knife": "knife_flag", "hate": "hate_flag", "domestic":
 RECORD_TYPES = ("crime", "asb")
 
 _LIST_KEYS = ("codes", "groups", "subgroups", "policeuk_categories", "flags", "sources")
-_STR_KEYS = ("label", "description", "caveat", "record_type")
+_STR_KEYS = ("label", "description", "caveat", "caveat_from", "record_type")
 _BOOL_KEYS = ("in_total",)
 ALLOWED_KEYS = frozenset(_LIST_KEYS + _STR_KEYS + _BOOL_KEYS)
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -43,6 +43,14 @@ def sql_literal(value: str) -> str:
 
 def _in_list(column: str, values: Iterable[str]) -> str:
     return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
+
+
+def _caveat_from(theme_id: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value.strip()):
+        raise ThemeError(f"theme {theme_id!r}: caveat_from must be a month YYYY-MM, not {value!r}")
+    return value.strip()
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,8 @@ class Theme:
     record_type: str = "crime"
     sources: tuple[str, ...] | None = None  # explicit restriction; None = every source that can support it
     caveat: str | None = None
+    #: YYYY-MM of a dated change the caveat describes: shown only when the compared periods straddle it.
+    caveat_from: str | None = None
     origin: str = "built-in"
 
     # -- what data can support the theme ------------------------------------------------------------
@@ -234,6 +244,7 @@ def _validate(theme_id: str, raw: Mapping[str, Any], origin: str) -> Theme:
         record_type=record_type,
         sources=tuple(sources) if sources is not None else None,
         caveat=(raw.get("caveat") or "").strip() or None,
+        caveat_from=_caveat_from(theme_id, raw.get("caveat_from")),
         origin=origin,
     )
     if sources is not None:

@@ -1,0 +1,98 @@
+"""Golden tests of the overdispersion estimate and the quasi-Poisson test against statsmodels, and the
+calibration of the whole test family on overdispersed synthetic wards."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from statsmodels.stats.rates import test_poisson_2indep as poisson_2indep
+
+from crimeassess.assess import dispersion
+from crimeassess.assess.stats import annotate_table, compare, normal_p, quasi_poisson_z
+
+# A fixed monthly series (36 months) with trend, seasonality and extra-Poisson noise.
+SERIES = [212, 198, 240, 251, 266, 290, 301, 288, 255, 241, 220, 230,
+          225, 210, 262, 270, 281, 322, 318, 296, 270, 250, 236, 248,
+          240, 231, 275, 296, 300, 351, 340, 318, 280, 266, 244, 261]
+
+
+def _sm_design(t: np.ndarray, seasonal: bool) -> np.ndarray:
+    cols = [np.ones_like(t), (t - t.mean()) / 12.0]
+    if seasonal:
+        cols += [(t % 12 == k).astype(float) for k in range(1, 12)]
+    return np.column_stack(cols)
+
+
+def test_pearson_dispersion_matches_statsmodels_quasi_poisson() -> None:
+    t = np.arange(36, dtype=float) + 2017 * 12
+    y = np.array(SERIES, dtype=float)
+    res = sm.GLM(y, _sm_design(t, True), family=sm.families.Poisson()).fit(scale="X2")
+    got = dispersion.estimate({"s": {int(m): int(c) for m, c in zip(t, y)}})
+    assert got.df == 36 - 13
+    assert got.raw == pytest.approx(res.scale, rel=1e-9)  # statsmodels' quasi-Poisson scale: Pearson X²/df
+    # Short series (no seasonality): level and trend only
+    y9 = y[:9]
+    res9 = sm.GLM(y9, _sm_design(t[:9], False), family=sm.families.Poisson()).fit(scale="X2")
+    got9 = dispersion.estimate({"s": {int(m): int(c) for m, c in zip(t[:9], y9)}})
+    assert got9.df == 7 and got9.raw == pytest.approx(res9.scale, rel=1e-9)
+
+
+def test_pooled_dispersion_is_sum_chi2_over_sum_df() -> None:
+    t = np.arange(12, dtype=float)
+    a = np.array(SERIES[:12], dtype=float)
+    b = np.array(SERIES[12:24], dtype=float) / 3
+    b = np.round(b)
+    chi, df = 0.0, 0
+    for y in (a, b):
+        r = sm.GLM(y, _sm_design(t, False), family=sm.families.Poisson()).fit()
+        chi += r.pearson_chi2
+        df += r.df_resid
+    got = dispersion.estimate({"a": dict(enumerate(a.astype(int))), "b": dict(enumerate(b.astype(int)))})
+    assert got.raw == pytest.approx(chi / df, rel=1e-9) and got.df == df
+
+
+def test_too_little_history_falls_back_to_exact() -> None:
+    d = dispersion.estimate({"s": {1: 100, 2: 110, 3: 95}})
+    assert d.value is None and "exact Poisson test" in d.note
+    # quasi-poisson without a dispersion is the exact test
+    assert compare(150, 120, dispersion=None).p_value == compare(150, 120, test="exact").p_value
+
+
+def test_dispersion_never_below_one() -> None:
+    flat = {i: 100 for i in range(24)}
+    d = dispersion.estimate({"s": flat})
+    assert d.raw == pytest.approx(0.0, abs=1e-9) and d.value == 1.0
+
+
+@pytest.mark.parametrize("c,p,phi", [(250, 194, 1.0), (2682, 2367, 5.8), (1211, 1044, 2.6), (10, 40, 3.0)])
+def test_quasi_poisson_score_test_matches_statsmodels(c: int, p: int, phi: float) -> None:
+    """With φ = 1 the statistic is statsmodels' score test of two Poisson rates; with φ it is divided by √φ."""
+    st, pv = poisson_2indep(c, 1.0, p, 1.0, method="score")
+    z = quasi_poisson_z(c, p, 1.0, 1.0)
+    assert z == pytest.approx(st, rel=1e-9) and normal_p(z) == pytest.approx(pv, rel=1e-9)
+    zq = quasi_poisson_z(c, p, 1.0, phi)
+    assert zq == pytest.approx(st / math.sqrt(phi), rel=1e-9)
+    comp = compare(c, p, dispersion=phi)
+    assert comp.p_value == pytest.approx(2 * (1 - 0.5 * (1 + math.erf(abs(zq) / math.sqrt(2)))), abs=1e-12)
+
+
+def test_quasi_poisson_glm_wald_agrees_in_direction_and_size() -> None:
+    """The score test and statsmodels' quasi-Poisson GLM (Wald) on the same two counts tell the same story."""
+    c, p, phi = 2682, 2367, 5.8
+    res = sm.GLM(np.array([c, p], float), np.array([[1, 1], [1, 0]], float),
+                 family=sm.families.Poisson()).fit(scale=phi)
+    z_wald = res.params[1] / res.bse[1]
+    assert quasi_poisson_z(c, p, 1.0, phi) == pytest.approx(z_wald, rel=0.02)
+
+
+def test_annotate_uses_matched_counts_and_keeps_held_totals() -> None:
+    rows = [{"id": "a", "current": 18611, "previous": 4486, "matched_current": 2682, "matched_previous": 2367,
+             "dispersion": 5.8}]
+    (out,) = annotate_table(rows)
+    assert out["current"] == 18611 and out["previous"] == 4486
+    assert out["change"] == 315 and out["pct_change"] == 13.3
+    z = (2682 - 2367) / math.sqrt(5.8 * (2682 + 2367))
+    assert out["z"] == round(z, 2) and out["p_value"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), rel=1e-9)
+    assert out["significant"] is False

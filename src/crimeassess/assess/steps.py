@@ -2,7 +2,8 @@
 
 Each series (a police.uk category or a theme, months the store holds, oldest first) is put on the log scale,
 log(count + 1), and searched for changes in mean with ruptures' PELT (``model="l2"``). The penalty is a
-BIC-style ``PENALTY_FACTOR × σ² × log n``, σ being a robust estimate of the month-to-month noise (the median
+BIC-style ``PENALTY_FACTOR × σ² × log n`` (month-of-year effects removed first when the series
+spans two years or more), σ being a robust estimate of the month-to-month noise (the median
 absolute first difference, scaled to a standard deviation). A change is reported only when both sides hold at
 least ``MIN_SIZE`` months, the levels differ by at least ``MIN_RATIO`` (in either direction) and the higher
 side's 10th percentile is above the lower side's 90th, so ordinary seasonality and noise are not flagged.
@@ -20,6 +21,8 @@ from .periods import month_from_index
 
 #: Fewest months in a series before it is searched, and fewest on each side of a step.
 MIN_MONTHS, MIN_SIZE = 6, 2
+#: With two years or more, month-of-year effects are removed first and each side needs this many months.
+SEASONAL_MONTHS, MIN_SIZE_LONG = 24, 4
 #: Smallest ratio between the mean levels either side of a step (e.g. 1.3 = 30% higher or lower).
 MIN_RATIO = 1.3
 #: Series with a mean below this many crimes a month are not searched.
@@ -64,6 +67,12 @@ def level_shifts(by_month: Mapping[int, int]) -> list[Step]:
     if y.mean() < MIN_MEAN:
         return []
     x = np.log(y + 1.0)
+    moy = np.array(months) % 12
+    seasonal = len(months) >= SEASONAL_MONTHS and len(set(moy.tolist())) == 12
+    if seasonal:  # remove month-of-year effects so that a winter peak is not read as a step
+        effects = {k: float(x[moy == k].mean()) for k in range(12)}
+        x = x - np.array([effects[k] for k in moy]) + float(x.mean())
+    min_size = MIN_SIZE_LONG if seasonal else MIN_SIZE
     diffs = np.abs(np.diff(x))
     sigma = 1.4826 * float(np.median(diffs)) / math.sqrt(2.0)
     # Poisson noise on the log scale is at least 1/√mean: a floor for series that move very smoothly.
@@ -72,18 +81,19 @@ def level_shifts(by_month: Mapping[int, int]) -> list[Step]:
     # ruptures costs about a second to import: only assessments that scan series pay for it.
     import ruptures
 
-    ends = ruptures.Pelt(model="l2", min_size=MIN_SIZE, jump=1).fit(x.reshape(-1, 1)).predict(pen=pen)
+    ends = ruptures.Pelt(model="l2", min_size=min_size, jump=1).fit(x.reshape(-1, 1)).predict(pen=pen)
     out: list[Step] = []
     bounds = [0, *ends]
     for i in range(1, len(bounds) - 1):
         a, b, c = bounds[i - 1], bounds[i], bounds[i + 1]
-        before, after = float(y[a:b].mean()), float(y[b:c].mean())
+        # A recording change moves the whole level: nearly every month on one side lies beyond nearly every
+        # month on the other (10th/90th percentiles). Seasonal swings and noise rarely do.
+        ya = np.exp(x) - 1.0  # counts, deseasonalised when seasonality was removed
+        before, after = float(ya[a:b].mean()), float(ya[b:c].mean())
         if before <= 0:
             continue
         ratio = after / before
-        # A recording change moves the whole level: nearly every month on one side lies beyond nearly every
-        # month on the other (10th/90th percentiles). Seasonal swings and noise rarely do.
-        lo_side, hi_side = (y[a:b], y[b:c]) if ratio > 1 else (y[b:c], y[a:b])
+        lo_side, hi_side = (ya[a:b], ya[b:c]) if ratio > 1 else (ya[b:c], ya[a:b])
         separated = float(np.quantile(hi_side, 0.1)) > float(np.quantile(lo_side, 0.9))
         if separated and (ratio >= MIN_RATIO or ratio <= 1 / MIN_RATIO):
             out.append(Step(month_from_index(months[b]), "up" if ratio > 1 else "down", before, after, ratio))

@@ -127,3 +127,120 @@ def test_ambiguous_area_lists_the_candidates(real_store: Store, shared_data: Pat
     with pytest.raises(AreaNotFoundError, match="ambiguous") as exc:
         assess("Abbey", "2018-03", store=real_store)
     assert set(exc.value.suggestions) == codes
+
+
+# ------------------------------------------------------------------------------------------ like for like
+
+
+def _monthly_totals(shared: Path, months: list[str]) -> dict[str, int]:
+    out = {}
+    for m in months:
+        out[m] = _recount(shared, m)[1]
+    return out
+
+
+def test_unequal_periods_are_compared_like_for_like(real_store: Store, shared_data: Path) -> None:
+    """2017/18 holds 7 months against 2 for 2016/17: every change is March 2018 against March 2017."""
+    res = assess("Southampton", "2017/18", store=real_store).to_dict()
+    cov = res["coverage"]
+    assert cov["basis"] == "matched_months"
+    assert cov["matched_months"] == ["2018-03"] and cov["matched_previous_months"] == ["2017-03"]
+    cur_w, cur_t, _, names = _recount(shared_data, "2018-03")
+    prev_w, prev_t, _, _ = _recount(shared_data, "2017-03")
+    held = [m for m in cov["matched_months"]]
+    assert held == ["2018-03"]
+    t = res["total"]
+    assert (t["matched_current"], t["matched_previous"]) == (cur_t, prev_t)
+    assert t["change"] == cur_t - prev_t and t["pct_change"] == round(100 * (cur_t - prev_t) / prev_t, 1)
+    fy_held = [f"2017-{m:02d}" for m in range(4, 10)] + ["2018-03"]
+    assert t["current"] == sum(_monthly_totals(shared_data, fy_held).values())
+    for w in res["wards"]:
+        assert (w["matched_current"], w["matched_previous"]) == (cur_w[w["code"]], prev_w[w["code"]])
+        assert w["change"] == cur_w[w["code"]] - prev_w[w["code"]]
+    assert res["wards_summary"]["down"] == sum(cur_w[c] < prev_w[c] for c in names)
+    assert res["wards_summary"]["up"] == sum(cur_w[c] > prev_w[c] for c in names)
+    text = " ".join(res["findings"])
+    raw_pct = round(100 * (t["current"] - t["previous"]) / t["previous"], 1)
+    assert f"{raw_pct}%" not in text and "314.9" not in text
+    assert "Comparing the months held for both years, March: " in text
+    assert "Crime rose in all 16 wards" not in text
+    # the raw totals are never given a change anywhere in the JSON
+    for r in [t, *res["categories"], *[x for x in res["themes"] if x["available"]], *res["wards"]]:
+        if r.get("pct_change") is not None:
+            assert r["pct_change"] == round(100 * (r["matched_current"] - r["matched_previous"])
+                                            / r["matched_previous"], 1)
+
+
+def test_significance_against_an_independent_quasi_poisson(real_store: Store, shared_data: Path) -> None:
+    """z, p and significance of the total, recomputed from csv counts with statsmodels."""
+    import math
+
+    import numpy as np
+    import statsmodels.api as sm
+
+    res = assess("Southampton", "2017/18", store=real_store).to_dict()
+    held = sorted(m for m in (p.name for p in (shared_data / "police-uk/archive").iterdir())
+                  if (shared_data / f"police-uk/archive/{m}/{m}-hampshire-street.csv").exists() and m <= "2018-03")
+    totals = _monthly_totals(shared_data, held)
+    t = np.array([int(m[:4]) * 12 + int(m[5:]) - 1 for m in held], dtype=float)
+    y = np.array([totals[m] for m in held], dtype=float)
+    x = np.column_stack([np.ones_like(t), (t - t.mean()) / 12])
+    phi = max(1.0, sm.GLM(y, x, family=sm.families.Poisson()).fit(scale="X2").scale)
+    disp = res["statistics"]["dispersion"]["total"]
+    assert disp["value"] == round(phi, 3) and disp["months"] == len(held)
+    c, p = totals["2018-03"], totals["2017-03"]
+    z = (c - p) / math.sqrt(phi * (c + p))
+    pv = math.erfc(abs(z) / math.sqrt(2))
+    assert res["total"]["z"] == round(z, 2)
+    assert res["total"]["p_value"] == pytest.approx(pv, rel=1e-6)
+    assert res["total"]["significant"] is (pv < 0.05)
+    # the exact Poisson test (the old default) would call this highly significant; quasi-Poisson does not
+    exact = assess("Southampton", "2017/18", store=real_store, test="exact").to_dict()
+    assert exact["total"]["p_value"] < 1e-4 and res["total"]["p_value"] > 0.05
+
+
+def test_a_stray_row_of_another_force_leaves_coverage_complete(shared_data: Path, tmp_path: Path) -> None:
+    st = Store(tmp_path / "s")
+    src = shared_data / "police-uk/archive"
+    ingest([src / "2017-03/2017-03-hampshire-street.csv", src / "2018-03/2018-03-hampshire-street.csv"], st)
+    lsoa = None
+    with open(src / "2018-03/2018-03-hampshire-street.csv", newline="", encoding="utf-8-sig") as fh:
+        for r in csv.DictReader(fh):
+            if r["LSOA name"].startswith("Southampton"):
+                lsoa = (r["LSOA code"], r["LSOA name"], r["Longitude"], r["Latitude"])
+                break
+    stray = tmp_path / "2018-03-dorset-street.csv"
+    stray.write_text(
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+        "Last outcome category,Context\n"
+        f"{'a' * 64},2018-03,Dorset Police,Dorset Police,{lsoa[2]},{lsoa[3]},On or near X,{lsoa[0]},{lsoa[1]},"
+        "Burglary,Under investigation,\n", encoding="utf-8")
+    ingest([stray], st)
+    load_geography([shared_data / "geography/lookups/LSOA11_WD17_LAD17_EW_LU.csv"], st)
+    res = assess("Southampton", "2018-03", store=st).to_dict()
+    assert res["coverage"]["complete"] is True and res["coverage"]["missing_previous"] == []
+    _, cur_t, _, _ = _recount(shared_data, "2018-03")
+    assert res["total"]["current"] == cur_t + 1  # the stray crime is counted ...
+    assert res["data_quality"]["stray_forces"] == [{"force": "dorset", "records": 1, "share": pytest.approx(
+        1 / (res["total"]["current"] + res["total"]["previous"] + res["anti_social_behaviour"]["current"]
+             + res["anti_social_behaviour"]["previous"]), abs=1e-5)}]  # ... and listed
+
+
+def test_compare_previous_and_no_data_period(real_store: Store) -> None:
+    res = assess("Southampton", "2017-04..2017-09", "previous", store=real_store).to_dict()
+    assert res["compare"]["start"] == "2016-10" and res["compare"]["end"] == "2017-03"
+    runner = CliRunner()
+    out = runner.invoke(app, ["assess", "--area", "Southampton", "--period", "2019-01", "--store", str(real_store.path)])
+    assert out.exit_code == 2
+    line = out.output.strip()
+    assert len(line.splitlines()) == 1 and "Traceback" not in line
+    assert "no data for Southampton in 2019-01" in line and "2017-02 to 2017-09" in line and "2018-03" in line
+
+
+def test_step_change_is_listed_and_attached(real_store: Store) -> None:
+    res = assess("Southampton", "2017/18", store=real_store).to_dict()
+    shifts = [s for s in res["data_quality"]["level_shifts"] if s["series"] == "violence-and-sexual-offences"]
+    assert shifts and shifts[0]["month"] == "2017-04" and shifts[0]["direction"] == "up"
+    vso = next(c for c in res["categories"] if c["id"] == "violence-and-sexual-offences")
+    assert vso["level_shift"]["month"] == "2017-04"
+    assert any("stepped up in April 2017, which may reflect a change in recording" in f for f in res["findings"])

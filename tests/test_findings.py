@@ -482,4 +482,4 @@ def test_comparison_with_fewer_months_of_its_own_is_complete():
     assert findings(base(coverage=cov)) == []
     cov_short = dict(cov, previous_months=0, previous_months_expected=1, complete=False, missing_previous=["2023-10"])
     out = findings(base(coverage=cov_short))
-    assert out[0].startswith("Coverage is incomplete: the store holds 0 of the 1 month of 2016/17 (missing October 2023)")
+    assert out[0].startswith("Coverage is incomplete: the store holds no month of 2016/17.")

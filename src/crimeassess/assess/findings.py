@@ -370,7 +370,9 @@ def _coverage_sentence(assessment: Mapping[str, Any], period: str, compare: str 
         if label is None or not (miss or (have is not None and exp is not None and have < exp)):
             continue
         gap = f" (missing {months_in_words([str(m) for m in miss])})" if miss else ""
-        if have is not None and exp is not None:
+        if have == 0:
+            parts.append(f"no month of {label}")
+        elif have is not None and exp is not None:
             parts.append(f"{have} of the {plural(exp, 'month')} of {label}{gap}")
         else:
             parts.append(f"{label} is incomplete{gap}")

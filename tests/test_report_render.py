@@ -446,15 +446,26 @@ def test_bad_input_raises_named_errors(tmp_path, assessment):
 def test_ward_classes_centred_on_zero():
     assert nice_step(29) == 10 and nice_step(7.4) == 2.5 and nice_step(0.5) == 0.2
     c = make_classes([16.0, -4.0, 29.0, None, 0.0])
-    assert c.step == 10
-    assert classify(16.0, c) == "r2" and classify(-4.0, c) == "f1" and classify(29.0, c) == "r3"
-    assert classify(-25.0, c) == "f3" and classify(0.0, c) == "zero" and classify(None, c) == "none"
+    assert c.step == 10 and c.step_down == 2  # rises and falls each scaled to their own largest change
+    assert classify(16.0, c) == "r2" and classify(-1.0, c) == "f1" and classify(29.0, c) == "r3"
+    assert classify(-4.0, c) == "f3" and classify(0.0, c) == "zero" and classify(None, c) == "none"
     # symmetric: the same magnitude lands in mirrored classes with mirrored RdBu colours
     red, blue = c.colours[classify(15, c)], c.colours[classify(-15, c)]
     r_rgb = tuple(int(red[i:i + 2], 16) for i in (1, 3, 5))
     b_rgb = tuple(int(blue[i:i + 2], 16) for i in (1, 3, 5))
     assert r_rgb[0] > r_rgb[2] and b_rgb[2] > b_rgb[0]
     assert make_classes([None, None]) is None
+
+
+def test_ward_classes_never_go_below_minus_100():
+    """A +300% rise must not stretch the fall classes past −100% (a count can't fall by more than all of it)."""
+    c = make_classes([300.0, 16.8, -21.5, -3.0])
+    for key in c.order:
+        for num in re.findall(r"[-−](\d+(?:\.\d+)?)%", c.labels[key]):
+            assert float(num) <= 100
+    c = make_classes([-100.0, -90.0, 40.0])
+    assert all("-200" not in lab and "−200" not in lab for lab in c.labels.values())
+    assert classify(-100.0, c).startswith("f")
 
 
 def test_ward_map_reports_unmatched(assessment, wards_geo):

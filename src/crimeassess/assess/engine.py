@@ -540,17 +540,13 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
     labels = {**{t.id: t.label for t in theme_list}, **CRIME_TYPES, "total": "Total recorded crime"}
     shifts = _level_shifts(monthly, labels)
 
-    def present_in(p: Period) -> tuple[bool, bool]:
-        held = [m in present for m in p.months]
-        return all(held), any(held)
+    held_in = [sum(m in present for m in p.months) for p in periods]
 
     def series_from(counts: dict[int, int]) -> list[dict[str, Any]]:
-        out = []
-        for i, p in enumerate(periods):
-            complete, anyheld = present_in(p)
-            out.append({"label": p.label, **_span(p), "count": int(counts.get(i, 0)) if anyheld else None,
-                        "complete": complete})
-        return out
+        """Counts per series period; None where the store holds none of its months."""
+        return [{"label": p.label, **_span(p), "count": int(counts.get(i, 0)) if held_in[i] else None,
+                 "complete": held_in[i] == p.n_months, "months_held": held_in[i], "months": p.n_months}
+                for i, p in enumerate(periods)]
 
     # Total and police.uk categories (ASB apart)
     total = {**counter.one(total_pred), "exposure_ratio": exposure}

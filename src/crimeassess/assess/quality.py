@@ -112,12 +112,13 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
         names = ", ".join(f"{plural_records(s['records'])} from {s['force'] or 'no force'}" for s in stray)
         notes.append(f"Records of other forces in this area ({names}) are counted, but those forces' months do not "
                      f"decide which months are held (each holds under {FORCE_SHARE_TEXT} of the area's records).")
-    missing = {"crime": {"current": (coverage or {}).get("missing_current", []),
-                         "previous": (coverage or {}).get("missing_previous", [])}}
+    missing = [{"series": "crime", "period": cur.label, "months": (coverage or {}).get("missing_current", [])},
+               {"series": "crime", "period": cmp.label, "months": (coverage or {}).get("missing_previous", [])}]
     if asb and asb.get("available"):
-        missing["anti_social_behaviour"] = {
-            "current": [m for m in asb.get("missing_months", []) if m in cur.months],
-            "previous": [m for m in asb.get("missing_months", []) if m in cmp.months]}
+        am = asb.get("missing_months", [])
+        missing += [{"series": "anti-social behaviour", "period": cur.label, "months": [m for m in am if m in cur.months]},
+                    {"series": "anti-social behaviour", "period": cmp.label, "months": [m for m in am if m in cmp.months]}]
+    missing = [m for m in missing if m["months"]]
     quarantined = sum(i["quarantined"] for i in inputs)
     geo_inputs = [{"kind": e["kind"], "name": e["name"], "file": _short(e.get("path", "")), "rows": e.get("rows"),
                    "loaded_at": e.get("loaded_at")} for e in store.geography_entries()]

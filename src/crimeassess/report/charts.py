@@ -95,7 +95,10 @@ def trend_chart_svg(
         n = len(items)
         fig = _new_figure(TEXT_WIDTH_IN, 2.7 if n > 1 else 2.2)
         ax = fig.add_subplot(1, 1, 1)
-        labels = [str(s.get("label") or s.get("start") or "?") for s in items]
+        labels = [str(s.get("label") or s.get("start") or "?")
+                  + (f"\n{s['months_held']} of {s['months']} months" if isinstance(s.get("months_held"), int)
+                     and isinstance(s.get("months"), int) and 0 < s["months_held"] < s["months"] else "")
+                  for s in items]
         counts = [s.get("count") for s in items]
         known = [c for c in counts if isinstance(c, (int, float))]
         top = max(known) if known else 1
@@ -145,6 +148,58 @@ def trend_chart_svg(
         return figure_to_svg(fig)
 
 
+def monthly_chart_svg(
+    monthly: Sequence[dict[str, Any]],
+    period: dict[str, Any] | None = None,
+    compare: dict[str, Any] | None = None,
+) -> str | None:
+    """Line of crimes per month held (``total.monthly``), broken where months are missing; the current and
+    comparison periods shaded. ``None`` with fewer than two months."""
+    items = [m for m in monthly or [] if isinstance(m, dict) and isinstance(m.get("count"), (int, float))]
+    if len(items) < 2:
+        return None
+
+    def idx(m: str) -> int:
+        return int(m[:4]) * 12 + int(m[5:7]) - 1
+
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(TEXT_WIDTH_IN, 2.3)
+        ax = fig.add_subplot(1, 1, 1)
+        xs = [idx(str(m["month"])) for m in items]
+        ys = [m["count"] for m in items]
+        for p, colour, name in ((compare, NAVY_MID, "comparison period"), (period, NAVY, "current period")):
+            if p and p.get("start") and p.get("end"):
+                ax.axvspan(idx(p["start"]) - 0.5, idx(p["end"]) + 0.5, color=colour, alpha=0.10, lw=0,
+                           label=f"{name} ({p.get('label', '')})")
+        # one line per run of consecutive months: a gap is never drawn as a straight line
+        run_x: list[int] = []
+        run_y: list[float] = []
+        for x, y in zip(xs, ys):
+            if run_x and x != run_x[-1] + 1:
+                ax.plot(run_x, run_y, color=NAVY, lw=1.4, marker="o", ms=2.8, zorder=3)
+                run_x, run_y = [], []
+            run_x.append(x)
+            run_y.append(y)
+        ax.plot(run_x, run_y, color=NAVY, lw=1.4, marker="o", ms=2.8, zorder=3, label="crimes per month held")
+        top = max(ys)
+        ax.set_ylim(0, top * 1.15)
+        lo, hi = min(xs), max(xs)
+        step = max(1, (hi - lo + 1) // 12)
+        ticks = list(range(lo, hi + 1, step))
+        ax.set_xticks(ticks, [f"{_MONTH_ABBR[t % 12]} {t // 12 % 100:02d}" for t in ticks], fontsize=7)
+        ax.set_xlim(lo - 0.8, hi + 0.8)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_int(v)))
+        ax.set_ylabel("Crimes a month")
+        ax.grid(axis="y", color="#e3e7ec", linewidth=0.6, zorder=0)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False, fontsize=7.5)
+        return figure_to_svg(fig)
+
+
+_MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def theme_change_chart_svg(themes: Sequence[dict[str, Any]], *, small_mark: str = "\u2020") -> str | None:
     """Diverging horizontal bars of % change per theme, sorted; significant changes solid, others pale
     and hatched; small-number themes marked with ``small_mark`` after the label.
@@ -177,8 +232,9 @@ def theme_change_chart_svg(themes: Sequence[dict[str, Any]], *, small_mark: str 
                 ax.barh(i, v, height=0.62, facecolor=RISE_PALE if rise else FALL_PALE, edgecolor=edge,
                         hatch="///", linewidth=0.5, zorder=2)
             label = fmt_pct(v)
-            if t.get("current") is not None:
-                label += f"  ({fmt_int(t.get('current'))})"
+            shown = t.get("matched_current", t.get("current"))  # the count the change was computed on
+            if shown is not None:
+                label += f"  ({fmt_int(shown)})"
             offset = span * 0.02
             ax.text(v + (offset if v >= 0 else -offset), i, label, va="center",
                     ha="left" if v >= 0 else "right", fontsize=7.5, color=INK)
@@ -191,7 +247,7 @@ def theme_change_chart_svg(themes: Sequence[dict[str, Any]], *, small_mark: str 
         ax.set_xlim(-span * 1.45, span * 1.45)
         ax.axvline(0, color=INK, linewidth=0.8, zorder=3)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_pct(v, digits=0)))
-        ax.set_xlabel("% change on the comparison period (current count in brackets)")
+        ax.set_xlabel("% change, like for like (current count compared in brackets)")
         ax.grid(axis="x", color="#e3e7ec", linewidth=0.6, zorder=0)
         ax.set_axisbelow(True)
         for side in ("top", "right", "left"):

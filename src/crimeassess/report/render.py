@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 
 import jinja2
 
+from ..assess.periods import months_in_words
 from ..errors import InputError, CrimeAssessError
 from . import formatting as fmt
 
@@ -107,6 +108,9 @@ _DQ_TITLES = {
     "blank_lsoa_rate": "Records with a blank LSOA",
     "placement": "How crimes were placed in wards",
     "anomalies": "Anomalous months",
+    "stray_forces": "Records of other forces (not deciding coverage)",
+    "missing_months": "Missing months, by series and period",
+    "level_shifts": "Step changes in monthly series (may reflect recording changes)",
     "notes": "Notes",
 }
 _DQ_COLUMNS = {
@@ -114,6 +118,8 @@ _DQ_COLUMNS = {
     "inputs": ["path", "kind", "force", "months", "rows", "quarantined", "live", "superseded_by"],
     "geography_inputs": ["kind", "name", "file", "rows"],
     "anomalies": ["month", "category", "count", "expected", "note"],
+    "missing_months": ["series", "period", "months"],
+    "level_shifts": ["label", "month", "direction", "before", "after", "ratio"],
 }
 
 
@@ -180,6 +186,49 @@ def _run_text(run: Any, noun: str = "Recorded crime") -> str | None:
     return f"{noun} has {word} in each of the last {int(length)} periods in the series (a run of {int(length)})."
 
 
+def like_for_like(coverage: Mapping[str, Any], period: Mapping[str, Any], compare: Mapping[str, Any]) -> dict[str, Any]:
+    """How the changes shown were compared: the basis, column labels and one sentence for readers.
+
+    matched: True when only some months are held in both periods; the change columns then compare those
+    months (``cur_label`` against ``prev_label``) and the period's own total is shown as held so far."""
+    basis = coverage.get("basis") or ("complete" if coverage.get("complete", True) is not False else "none")
+    mc = [str(m) for m in coverage.get("matched_months") or []]
+    mp = [str(m) for m in coverage.get("matched_previous_months") or []]
+    matched = basis == "matched_months" and bool(mc)
+    held, expected = coverage.get("current_months"), coverage.get("months_expected")
+    short = isinstance(held, int) and isinstance(expected, int) and held < expected
+    held_label = f"{period.get('label') or 'Current'} so far" if short else (period.get("label") or "Current")
+    held_note = f"{held} of {expected} months held" if short else None
+    sentence = None
+    if matched:
+        sentence = (f"Changes compare only the months held for both periods: {months_in_words(mc)} against "
+                    f"{months_in_words(mp)}.")
+    elif basis == "none" and coverage.get("complete") is False:
+        sentence = "No month is held for both periods, so no change is given."
+    elif basis == "unequal_lengths":
+        sentence = "The periods are of different lengths, so no change is given."
+    def col(months: list[str], p: Mapping[str, Any], default: str) -> str:
+        words = months_in_words(months)
+        return words if len(words) <= 22 else f"{p.get('label') or default}, months in both"
+
+    return {"basis": basis, "matched": matched, "held_label": held_label, "held_note": held_note,
+            "cur_label": col(mc, period, "Current") if matched else (period.get("label") or "Current"),
+            "prev_label": col(mp, compare, "Previous") if matched else (compare.get("label") or "Previous"),
+            "sentence": sentence}
+
+
+def _asb_coverage(asb: Mapping[str, Any] | None, coverage: Mapping[str, Any], period: Mapping[str, Any],
+                  compare: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Anti-social behaviour's own coverage (police.uk files beside a force extract may differ from crime's)."""
+    if not asb or not asb.get("basis"):
+        return coverage
+    missing = [str(m) for m in asb.get("missing_months") or []]
+    return {"basis": asb.get("basis"), "matched_months": asb.get("matched_months"),
+            "matched_previous_months": asb.get("matched_previous_months"),
+            "current_months": asb.get("current_months"), "months_expected": coverage.get("months_expected"),
+            "complete": not missing}
+
+
 def _check(assessment: Any) -> Mapping[str, Any]:
     if not isinstance(assessment, Mapping):
         raise InputError("assessment must be a dict as documented in docs/assessment-schema.md")
@@ -191,7 +240,7 @@ def _check(assessment: Any) -> Mapping[str, Any]:
 
 def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[str, Any]:
     """Everything the template needs, derived from the assessment (charts and map included as data URIs)."""
-    from .charts import theme_change_chart_svg, trend_chart_svg
+    from .charts import monthly_chart_svg, theme_change_chart_svg, trend_chart_svg
 
     a = _check(assessment)
     area, period, compare = _d(a.get("area")), _d(a.get("period")), _d(a.get("compare"))
@@ -275,6 +324,11 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         "total": total,
         "run_text": _run_text(total.get("run")),
         "trend_svg": svg_data_uri(trend_chart_svg(_list(total.get("series")), period, compare)),
+        "monthly_svg": svg_data_uri(monthly_chart_svg(_list(total.get("monthly")), period, compare)),
+        "lfl": like_for_like(coverage, period, compare),
+        "asb_lfl": like_for_like(_asb_coverage(asb, coverage, period, compare), period, compare),
+        "dispersion": _d(_d(stats.get("dispersion")).get("total")),
+        "level_shifts": [_d(x) for x in _list(_d(a.get("data_quality")).get("level_shifts"))],
         "series": [_d(s) for s in _list(total.get("series"))],
         "themes": themes,
         "themes_no_pct": themes_no_pct,

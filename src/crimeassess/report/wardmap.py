@@ -1,5 +1,5 @@
-"""Ward choropleth of % change: symmetric diverging classes centred on zero, labels, legend, north arrow
-and scale bar, as SVG text."""
+"""Ward choropleth of % change: diverging classes centred on zero (rises and falls each scaled to their own
+largest change, falls never past −100%), labels, legend, north arrow and scale bar, as SVG text."""
 from __future__ import annotations
 
 import math
@@ -29,12 +29,14 @@ _NICE_STEPS = (1, 2, 2.5, 5)
 
 @dataclass
 class WardClasses:
-    """Symmetric classes: ``step`` wide, three each side of zero, the outer ones open-ended."""
+    """Three classes each side of zero: rises ``step`` wide, falls ``step_down`` wide (the outer ones
+    open-ended); a fall can't pass −100%, so its classes are scaled to the falls in the data."""
 
     step: float
     colours: dict[str, str]  # class key -> hex colour
     labels: dict[str, str]   # class key -> legend label
     order: list[str]         # legend order, largest rise first
+    step_down: float | None = None
 
 
 @dataclass
@@ -68,24 +70,30 @@ def make_classes(values: Sequence[float | None]) -> WardClasses | None:
     nums = [float(v) for v in values if isinstance(v, (int, float)) and not math.isnan(float(v))]
     if not nums:
         return None
-    step = nice_step(max(abs(v) for v in nums) or 1.0)
+    rises = [v for v in nums if v > 0]
+    falls = [-v for v in nums if v < 0]
+    step = nice_step(max(rises or falls or [1.0]))
+    down = nice_step(min(max(falls or rises or [1.0]), 100.0))
     cmap = colormaps["RdBu_r"]
     # Sample away from the extremes and the white centre so every class is distinguishable.
     positions = {"f3": 0.06, "f2": 0.2, "f1": 0.36, "r1": 0.64, "r2": 0.8, "r3": 0.94}
     colours = {k: to_hex(cmap(p)) for k, p in positions.items()}
     colours["zero"] = NO_CHANGE
     s1, s2 = step, 2 * step
+    d1, d2 = down, min(2 * down, 100.0)
     labels = {
         "r3": f"{_pct_text(s2)} or more",
         "r2": f"{_pct_text(s1)} to {_pct_text(s2)}",
         "r1": f"0% to {_pct_text(s1)}",
         "zero": "no change",
-        "f1": f"0% to {_pct_text(-s1)}",
-        "f2": f"{_pct_text(-s1)} to {_pct_text(-s2)}",
-        "f3": f"{_pct_text(-s2)} or less",
+        "f1": f"0% to {_pct_text(-d1)}",
+        "f2": f"{_pct_text(-d1)} to {_pct_text(-d2)}" if d2 > d1 else f"{_pct_text(-d1)}",
+        "f3": f"{_pct_text(-d2)} or less" if d2 < 100 else f"{_pct_text(-100.0)}",
     }
-    return WardClasses(step=step, colours=colours, labels=labels,
-                       order=["r3", "r2", "r1", "zero", "f1", "f2", "f3"])
+    order = ["r3", "r2", "r1", "zero", "f1", "f2", "f3"]
+    if d1 >= 100:  # a single fall class reaches −100%
+        order = ["r3", "r2", "r1", "zero", "f1"]
+    return WardClasses(step=step, colours=colours, labels=labels, order=order, step_down=down)
 
 
 def classify(value: float | None, classes: WardClasses | None) -> str:
@@ -95,7 +103,8 @@ def classify(value: float | None, classes: WardClasses | None) -> str:
     v = float(value)
     if v == 0:
         return "zero"
-    band = 1 if abs(v) < classes.step else 2 if abs(v) < 2 * classes.step else 3
+    step = classes.step if v > 0 or classes.step_down is None else classes.step_down
+    band = 1 if abs(v) < step else 2 if abs(v) < 2 * step else 3
     return f"{'r' if v > 0 else 'f'}{band}"
 
 

@@ -147,8 +147,10 @@ def test_every_builtin_theme_by_area_for_two_years(extract_store: Store, extract
     asb = themes["anti_social_behaviour"]
     assert asb["available"] is False and asb["current"] is None and asb["previous"] is None
     assert a["total"]["series"][-2:] == [
-        {"label": "2016/17", "start": "2016-04", "end": "2017-03", "count": exp["total"]["2016/17"], "complete": True},
-        {"label": "2017/18", "start": "2017-04", "end": "2018-03", "count": exp["total"]["2017/18"], "complete": True}]
+        {"label": "2016/17", "start": "2016-04", "end": "2017-03", "count": exp["total"]["2016/17"], "complete": True,
+         "months_held": 12, "months": 12},
+        {"label": "2017/18", "start": "2017-04", "end": "2018-03", "count": exp["total"]["2017/18"], "complete": True,
+         "months_held": 12, "months": 12}]
 
 
 def test_every_builtin_theme_by_ward(extract_store: Store, extract_rows: list[dict[str, str]]) -> None:

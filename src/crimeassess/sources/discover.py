@@ -182,7 +182,9 @@ def detect_kind(data: bytes, display: str, *, mapping: Path | None = None) -> st
         if looks_like_api_json(data):
             return "police-uk-api"
         raise InputError(f"{display}: JSON but not a police.uk API crimes-street response")
-    if b"\x00" in data[:4096]:
+    head = data[:4096]
+    if b"\x00" in head.split(b"\n", 1)[0] or head.count(b"\x00") > max(2, len(head) // 100):
+        # a NUL in a data row is quarantined with that row; in the header, or many, it is not a text file
         raise InputError(f"{display}: binary file, not police.uk data")
     text = decode(data[:65536])
     header = header_of(text)

@@ -355,7 +355,8 @@ def read_extract_bytes(
         data = data[3:]
     if not data.strip():
         raise InputError(f"{display_name}: file is empty")
-    if b"\x00" in data[:4096]:
+    head = data[:4096]
+    if b"\x00" in head.split(b"\n", 1)[0] or head.count(b"\x00") > max(2, len(head) // 100):
         raise InputError(f"{display_name}: binary file, not a CSV extract")
     text = data.decode("utf-8", errors="surrogateescape")
     tap = _StrippedTap(text)

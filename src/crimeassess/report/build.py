@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..store import Store
+from ..store import Store, _pause_point
 
 TABLE_COLUMNS = ["current", "previous", "change", "pct_change", "rate_per_1000", "p_value", "p_adjusted", "z",
                  "significant", "small_numbers"]
@@ -123,6 +123,7 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
         (tmp / "assessment.json").write_text(json.dumps(a, indent=2, ensure_ascii=False), encoding="utf-8")
         written.append("assessment.json")
         written.extend(write_tables(a, tmp))
+        _pause_point(out_dir.parent, "report-before-move")
         _move_into_place(tmp, out_dir, written)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

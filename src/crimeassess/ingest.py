@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -54,6 +55,11 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"store": self.store, "inputs": [i.to_dict() for i in self.inputs]}
+
+
+def reason_key(reason: str) -> str:
+    """A quarantine reason without its details: 'invalid month', 'wrong number of fields', 'date out of range'."""
+    return re.split(r": | \(| '", reason, maxsplit=1)[0]
 
 
 def _input_id(sha: str, kind: str, options: dict[str, Any]) -> str:
@@ -178,7 +184,7 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
         del data
         reasons: dict[str, int] = {}
         for q in res.quarantine:
-            key = q["reason"].split(" (")[0].split(" '")[0]
+            key = reason_key(q["reason"])
             reasons[key] = reasons.get(key, 0) + 1
         entry = {
             "input_id": iid, "path": c.display, "sha256": sha, "kind": kind, "force": res.force,

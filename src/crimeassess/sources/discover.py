@@ -182,6 +182,8 @@ def detect_kind(data: bytes, display: str, *, mapping: Path | None = None) -> st
         if looks_like_api_json(data):
             return "police-uk-api"
         raise InputError(f"{display}: JSON but not a police.uk API crimes-street response")
+    if data.lstrip()[:1] == b"{" and data.rstrip()[-1:] == b"}":
+        raise InputError(f"{display}: JSON but not a police.uk API crimes-street response (expected a JSON list)")
     head = data[:4096]
     if b"\x00" in head.split(b"\n", 1)[0] or head.count(b"\x00") > max(2, len(head) // 100):
         # a NUL in a data row is quarantined with that row; in the header, or many, it is not a text file
@@ -201,4 +203,10 @@ def detect_kind(data: bytes, display: str, *, mapping: Path | None = None) -> st
         looks_like_extract = None
     if looks_like_extract is not None and looks_like_extract(header, mapping=mapping):
         return "extract"
+    if looks_like_extract is not None:
+        from .extract import REQUIRED_COLUMNS, missing_columns
+
+        missing = missing_columns(header, mapping)
+        if len(missing) < len(REQUIRED_COLUMNS):  # some extract columns: say which are missing
+            raise InputError(f"{display}: not a force extract: missing required column(s) {', '.join(missing)}")
     raise InputError(f"{display}: not police.uk data or a force extract (header starts {header[:3]})")

@@ -218,6 +218,11 @@ def _resolve_columns(header: list[str], mapping: ExtractMapping) -> tuple[dict[s
     return index, missing
 
 
+def missing_columns(header: list[str], mapping: Path | str | ExtractMapping | None = None) -> list[str]:
+    """Required extract columns a CSV header lacks (after applying ``mapping``)."""
+    return _resolve_columns(list(header), _as_mapping(mapping))[1]
+
+
 def looks_like_extract(header: list[str], mapping: Path | str | ExtractMapping | None = None) -> bool:
     """True when a CSV header has the required extract columns (after applying ``mapping``).
 

@@ -18,6 +18,8 @@ OUTCOMES_HEADER_START = ["Crime ID", "Month", "Reported by", "Falls within", "Lo
 STOP_SEARCH_HEADER_START = ["Type", "Date", "Part of a policing operation"]
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+# A plain decimal number (no 'nan', 'inf', underscores): the same rule as the vectorised reader's.
+_FLOAT_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 # A generous box around the UK (incl. Northern Ireland, Scilly, Shetland).
 UK_LON = (-8.75, 1.90)
 UK_LAT = (49.75, 60.95)
@@ -63,10 +65,9 @@ def _coords(lon_s: str, lat_s: str) -> tuple[float | None, float | None, str | N
     lon_s, lat_s = lon_s.strip(), lat_s.strip()
     if not lon_s and not lat_s:
         return None, None, None
-    try:
-        lon, lat = float(lon_s), float(lat_s)
-    except ValueError:
+    if not (_FLOAT_RE.match(lon_s) and _FLOAT_RE.match(lat_s)):
         return None, None, f"invalid coordinates ({lon_s!r}, {lat_s!r})"
+    lon, lat = float(lon_s), float(lat_s)
     if not (UK_LON[0] <= lon <= UK_LON[1] and UK_LAT[0] <= lat <= UK_LAT[1]):
         return None, None, f"coordinates outside the UK ({lon}, {lat})"
     return lon, lat, None

@@ -55,6 +55,8 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
     if b"\n\n" in data or b"\n\r\n" in data or b"\r\r" in data or _quoted_newline(data):
         return None
     n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if len(data) > FIELD_LIMIT and _longest_line(data) > FIELD_LIMIT:
+        return None  # the row reader quarantines rows with a field over the csv module's limit
     try:
         # pyarrow checks UTF-8: a file with invalid bytes raises here and goes to the row reader
         table, bad = _read(data, header, threads=True)
@@ -177,6 +179,16 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
                      rows_read=out.num_rows + len(quarantine), months=months, force_name=", ".join(names) or None)
     res.check()
     return res
+
+
+#: Longest field the row reader's csv module accepts (csv.field_size_limit()); longer rows are quarantined.
+FIELD_LIMIT = 131072
+
+
+def _longest_line(data: bytes) -> int:
+    nl = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+    bounds = np.concatenate([[-1], nl, [len(data)]])
+    return int(np.diff(bounds).max()) - 1
 
 
 def _const(value: str, n: int) -> pa.Array:

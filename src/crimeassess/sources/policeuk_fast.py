@@ -54,6 +54,12 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
     latest = latest_month(today)
     if b"\n\n" in data or b"\n\r\n" in data or b"\r\r" in data or _quoted_newline(data):
         return None
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None  # a lone CR is a line break to both parsers, but not to the line count here
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # invalid UTF-8: the row reader quarantines the rows (pyarrow cannot even show them)
     n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     if len(data) > FIELD_LIMIT and _longest_line(data) > FIELD_LIMIT:
         return None  # the row reader quarantines rows with a field over the csv module's limit

@@ -23,3 +23,16 @@ def shared_data_path() -> Path:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     return shared_data_path()
+
+
+def require_tool(name: str, why: str = "") -> None:
+    """Skip (with the reason) when a command-line tool is missing; fail instead under CI=true, so no test's
+    assertions are dropped silently in CI."""
+    import shutil
+
+    if shutil.which(name):
+        return
+    msg = f"{name} is not installed{' (' + why + ')' if why else ''}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(msg + "; CI=true requires it", pytrace=False)
+    pytest.skip(msg)

@@ -29,12 +29,13 @@ def test_line_endings_bom_asb_no_location(tmp_path: Path, crlf: bool, bom: bool)
         row("", "2018-03", "Anti-social behaviour", outcome=""),
         row("abc3", "2018-03", "Drugs", lsoa="", lon="", lat=""),  # No Location
         row("abc4", "2018-03", "Shoplifting", context="Some context"),
+        row("dec5", "2017-12", "Burglary"),  # December is a month like any other
     ], crlf=crlf, bom=bom))
     st = Store(tmp_path / "s")
     rep = ingest([f], st)
     (r,) = rep.inputs
-    assert (r.status, r.kind, r.rows_read, r.rows_loaded, r.rows_quarantined) == ("loaded", "police-uk-street", 4, 4, 0)
-    assert r.force == "testshire" and r.months == ["2018-03"]
+    assert (r.status, r.kind, r.rows_read, r.rows_loaded, r.rows_quarantined) == ("loaded", "police-uk-street", 5, 5, 0)
+    assert r.force == "testshire" and r.months == ["2017-12", "2018-03"]
     con = st.connect()
     rows = con.execute("SELECT record_id, is_crime, lsoa_code, longitude, context, line FROM records ORDER BY line").fetchall()
     assert rows[0] == ("abc1", True, "E01000001", -1.4, None, 2)
@@ -176,18 +177,21 @@ def _api_item(i: int, cat: str = "burglary", month: str = "2018-06") -> dict:
 def test_api_json_slugs_and_overlap_dedupe(tmp_path: Path) -> None:
     a = tmp_path / "area_A_0.json"
     b = tmp_path / "area_B_0.json"
-    a.write_text(json.dumps([_api_item(1, "violent-crime"), _api_item(2, "anti-social-behaviour"), _api_item(3)]))
+    a.write_text(json.dumps([_api_item(1, "violent-crime"), _api_item(2, "anti-social-behaviour"), _api_item(3),
+                             _api_item(6, "drugs", month="2017-12")]))
     b.write_text(json.dumps([_api_item(3), _api_item(4, "bicycle-theft"), {**_api_item(5), "category": "made-up"}]))
     empty = tmp_path / "area_C_1.json"
     empty.write_text("[]")
     st = Store(tmp_path / "s")
     rep = ingest([a, b, empty], st)
-    assert [r.rows_read for r in rep.inputs] == [3, 3, 0]
-    assert rep.inputs[1].rows_quarantined == 1
+    assert [r.rows_read for r in rep.inputs] == [4, 3, 0]
+    assert rep.inputs[1].rows_quarantined == 1 and rep.inputs[0].rows_quarantined == 0
+    assert rep.inputs[0].months == ["2017-12", "2018-06"]
     con = st.connect()
     got = dict(con.execute("SELECT category_id, count(*) FROM records GROUP BY 1").fetchall())
     # item 3 was fetched through both polygons: counted once
-    assert got == {"violence-and-sexual-offences": 1, "anti-social-behaviour": 1, "burglary": 1, "bicycle-theft": 1}
+    assert got == {"violence-and-sexual-offences": 1, "anti-social-behaviour": 1, "burglary": 1, "bicycle-theft": 1,
+                   "drugs": 1}
 
 
 def test_unknown_force_name_in_file(tmp_path: Path) -> None:

@@ -5,13 +5,13 @@ import copy
 import math
 import random
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require_tool
 
 from crimeassess.errors import GeographyError, InputError
 from crimeassess.report import render_html, render_report
@@ -226,15 +226,13 @@ class _Refs(HTMLParser):
 
 
 def pdftotext(pdf: Path) -> str:
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+    require_tool("pdftotext", "poppler-utils")
     return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
                           text=True).stdout
 
 
 def pdf_pages(pdf: Path) -> int:
-    if shutil.which("pdfinfo") is None:
-        pytest.skip("pdfinfo (poppler-utils) is not installed")
+    require_tool("pdfinfo", "poppler-utils")
     info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
     return int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
 
@@ -343,8 +341,7 @@ def test_pdf_pages_and_text(rendered, assessment):
 
 
 def test_pdf_pages_render_non_blank(rendered, tmp_path):
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    require_tool("pdftoppm", "poppler-utils")
     subprocess.run(["pdftoppm", "-r", "30", "-png", str(rendered.pdf), str(tmp_path / "p")], check=True)
     pngs = sorted(tmp_path.glob("p-*.png"))
     assert len(pngs) == pdf_pages(rendered.pdf)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from crimeassess.ingest import ingest
-from crimeassess.store import Store
+from crimeassess.store import Store, check_store, gc_store
 from policeuk_fixtures import row, street_csv
 
 
@@ -56,6 +56,8 @@ def test_kill_before_manifest_leaves_store_unchanged(tmp_path: Path) -> None:
     proc.wait(timeout=30)
     assert st.manifest_path.read_bytes() == manifest_before
     assert _count(st) == 50  # orphan files are never read
+    check = check_store(st)  # the store is sound; the killed writer's two files are listed as orphans
+    assert check.ok and len(check.orphans) == 2
     # the store still works, and the same ingest then succeeds exactly once
     rep = ingest(_files(tmp_path / "b", ["2018-02", "2018-03"]), st)
     assert [r.status for r in rep.inputs] == ["loaded", "loaded"]
@@ -74,5 +76,9 @@ def test_kill_at_random_moments_never_corrupts(tmp_path: Path) -> None:
         # whatever moment it died, the manifest is whole JSON and counts are all-or-nothing per commit
         n = _count(st)
         assert n in (0, 12 * 400)
+        assert not st.exists() or check_store(st).ok  # killed before its first manifest: no store yet
     ingest(files, st)
     assert _count(st) == 12 * 400
+    gc_store(st)
+    final = check_store(st)
+    assert final.ok and final.orphans == [] and final.inputs_checked == 12

@@ -153,7 +153,14 @@ def test_api_areas_and_inputs(client: TestClient, web_store: Store) -> None:
     assert [w["code"] for w in wards if w["lad_code"] == SOUTHAMPTON] == ["E05002455"]
     assert client.get("/api/areas", params={"level": "county"}).status_code == 400
     ins = client.get("/api/inputs").json()
-    assert ins == json.loads(json.dumps(web_store.inputs()))
+    stored = json.loads(json.dumps(web_store.inputs()))
+    # the manifest's entries, with paths shown as file names only (never the server's folders)
+    assert [{k: v for k, v in i.items() if k != "path"} for i in ins] == [
+        {k: v for k, v in i.items() if k != "path"} for i in stored]
+    assert [i["path"] for i in ins] == [Path(i["path"]).name for i in stored]
+    assert all("/" not in i["path"] for i in ins)
+    health = client.get("/healthz").json()
+    assert health["store"] == web_store.path.name and str(web_store.path.parent) not in json.dumps(health)
     assert sorted(m for i in ins for m in i["months"]) == ["2017-03", "2018-03"]
 
 

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -20,12 +21,17 @@ geography_app = typer.Typer(no_args_is_help=True, help="Load ONS lookups, bounda
 app.add_typer(geography_app, name="geography")
 download_app = typer.Typer(no_args_is_help=True, help="Download real data from the publishers, then ingest or load it.")
 app.add_typer(download_app, name="download")
+store_app = typer.Typer(no_args_is_help=True, help="Check the store's integrity and remove orphan files.")
+app.add_typer(store_app, name="store")
 
 # Off a terminal (pipes, CI logs) Rich would wrap tables at 80 columns; give them room.
 out = Console() if sys.stdout.isatty() else Console(width=140)
 err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 
 StoreOpt = typer.Option(None, "--store", help="Store folder (default $CRIMEASSESS_STORE or ./crimeassess-store).")
+PublicOpt = typer.Option(False, "--public", help="Public-safe output: counts below the threshold shown as <5, with "
+                         "secondary suppression (docs/report.md).")
+ThresholdOpt = typer.Option(5, "--public-threshold", help="Suppression threshold for --public (default 5).")
 
 
 def clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -36,7 +42,8 @@ def clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except CrimeAssessError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            # escape: a message quoting user text ('[columns]', '[/x]') is shown as it is, never read as markup
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper
@@ -126,17 +133,33 @@ def assess(
     placement: str = typer.Option("auto", "--placement", help="lsoa, point or auto (LSOA best fit, then points)."),
     themes: list[Path] = typer.Option(None, "--themes", help="Extra theme definitions (TOML)."),
     adjustment: str = typer.Option("holm", "--adjustment", help="p-value adjustment: holm or bh."),
+    public: bool = PublicOpt,
+    public_threshold: int = ThresholdOpt,
 ) -> None:
     """Assess recorded crime in an area for a period against a comparison period."""
     from .assess.engine import assess as do_assess
 
-    if fmt not in ("text", "json"):
-        raise CrimeAssessError(f"--format must be text or json, not {fmt!r}")
+    if fmt not in ("text", "json", "csv"):
+        raise CrimeAssessError(f"--format must be text, json or csv, not {fmt!r}")
+    if public and fmt == "text":
+        raise CrimeAssessError("--public applies to --format json or csv (and to report and serve)")
     if not area and not area_file:
         raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
     res = do_assess(area or "", period, compare, store, source=source, ward_vintage=ward_vintage, placement=placement,
                     themes=themes, area_file=area_file, adjustment=adjustment)
-    if fmt == "json":
+    if public or fmt == "csv":
+        a = res.to_dict()
+        if public:
+            from .suppress import suppress_assessment
+
+            a = suppress_assessment(a, threshold=public_threshold)
+        if fmt == "csv":
+            from .report.build import assessment_csv
+
+            sys.stdout.write(assessment_csv(a))
+        else:
+            print(json.dumps(a, indent=2, ensure_ascii=False))
+    elif fmt == "json":
         print(res.to_json())
     else:
         from .assess.text import print_assessment
@@ -158,6 +181,8 @@ def report(
     placement: str = typer.Option("auto", "--placement", help="lsoa, point or auto."),
     themes: list[Path] = typer.Option(None, "--themes", help="Extra theme definitions (TOML)."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Write the HTML report only."),
+    public: bool = PublicOpt,
+    public_threshold: int = ThresholdOpt,
 ) -> None:
     """Write the strategic assessment report (HTML, PDF, JSON, CSV) for an area and period."""
     from .report.build import build_report
@@ -165,7 +190,8 @@ def report(
     if not area and not area_file:
         raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
     res = build_report(area, period, out_dir, store, compare=compare, pdf=not no_pdf, area_file=area_file, source=source,
-                       ward_vintage=ward_vintage, placement=placement, themes=themes)
+                       ward_vintage=ward_vintage, placement=placement, themes=themes, public=public,
+                       threshold=public_threshold)
     out.print(f"Report for {res.assessment['area']['name']} {res.assessment['period']['label']} written to {res.out_dir}:")
     for name in res.files:
         out.print(f"  {name}")
@@ -217,6 +243,8 @@ def serve(
     store: Path = StoreOpt,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    public: bool = PublicOpt,
+    public_threshold: int = ThresholdOpt,
 ) -> None:
     """Serve the read-only web dashboard over the store (FastAPI + htmx, no external requests)."""
     from .store import Store
@@ -225,8 +253,10 @@ def serve(
     st = Store(store)
     if not st.exists():
         raise CrimeAssessError(f"{st.path}: no store here; ingest data first or give --store")
-    err.print(f"Dashboard on http://{host}:{port}/ (store {st.path}); Ctrl-C stops it.")
-    run_server(st, host=host, port=port)
+    if public and public_threshold < 1:
+        raise CrimeAssessError(f"--public-threshold must be at least 1, not {public_threshold}")
+    err.print(f"Dashboard on http://{host}:{port}/ (store {st.path}{', public-safe' if public else ''}); Ctrl-C stops it.")
+    run_server(st, host=host, port=port, public=public, threshold=public_threshold)
 
 
 @app.command()
@@ -269,6 +299,44 @@ def quarantine(store: Path = StoreOpt, limit: int = typer.Option(50, "--limit", 
     for r in rows:
         t.add_row(Path(r["file"].split("!")[-1]).name, str(r["line"]), r["reason"], (r["raw"] or "")[:120])
     out.print(t)
+
+
+@store_app.command("check")
+@clean_errors
+def store_check(store: Path = StoreOpt, json_out: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+    """Verify every manifest entry (files, row counts, reconciliation, live slices) and list orphan files.
+
+    Exit 0 when the store is sound (orphans alone are harmless; `store gc` removes them), 1 when not.
+    """
+    from .store import check_store
+
+    rep = check_store(store)
+    if json_out:
+        print(json.dumps(rep.to_dict(), indent=2))
+    else:
+        out.print(f"Store {rep.store}: {rep.inputs_checked} input(s) and {rep.geography_checked} geography table(s) "
+                  f"checked; {len(rep.problems)} problem(s); {len(rep.orphans)} orphan file(s).", highlight=False)
+        for p in rep.problems:
+            out.print(f"  problem: {p}", highlight=False)
+        for o in rep.orphans:
+            out.print(f"  orphan: {o}", highlight=False)
+    if not rep.ok:
+        raise typer.Exit(1)
+
+
+@store_app.command("gc")
+@clean_errors
+def store_gc(store: Path = StoreOpt, dry_run: bool = typer.Option(False, "--dry-run", help="List what would be removed."),
+             json_out: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+    """Remove orphan files (left by killed writers or replaced geography) under the store's write lock."""
+    from .store import gc_store
+
+    rep = gc_store(store, dry_run=dry_run)
+    if json_out:
+        print(json.dumps(rep, indent=2))
+        return
+    verb = "Would remove" if dry_run else "Removed"
+    out.print(f"{verb} {len(rep['removed'])} orphan file(s), {rep['bytes']:,} bytes, from {rep['store']}.", highlight=False)
 
 
 class _ByteBar:

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, UnsafeArchiveError
 from .sources.base import ReadResult
-from .sources.discover import INGESTIBLE, Candidate, detect_kind, expand
+from .sources.discover import INGESTIBLE, ArchiveLimits, Candidate, detect_kind, expand
 from .sources.policeuk import read_api_json, read_street_csv
 from .store import NewInput, Store
 
@@ -34,6 +35,8 @@ class InputReport:
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     supersedes: list[dict] = field(default_factory=list)
     reason: str | None = None
+    live_months: list[str] = field(default_factory=list)  # months this input is live for after the commit
+    superseded_by: list[dict] = field(default_factory=list)  # later inputs that replaced some of its months
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,12 +57,17 @@ class IngestReport:
         return {"store": self.store, "inputs": [i.to_dict() for i in self.inputs]}
 
 
+def reason_key(reason: str) -> str:
+    """A quarantine reason without its details: 'invalid month', 'wrong number of fields', 'date out of range'."""
+    return re.split(r": | \(| '", reason, maxsplit=1)[0]
+
+
 def _input_id(sha: str, kind: str, options: dict[str, Any]) -> str:
     h = hashlib.sha256(f"{sha}|{kind}|{json.dumps(options, sort_keys=True)}".encode()).hexdigest()
     return h[:16]
 
 
-def _read(kind: str, data: bytes, display: str, input_id: str, *, mapping: Path | None, force: str | None) -> ReadResult:
+def _read(kind: str, data: bytes, display: str, input_id: str, *, mapping: Any, force: str | None) -> ReadResult:
     if kind == "police-uk-street":
         return read_street_csv(data, input_id=input_id, display_name=display)
     if kind == "police-uk-api":
@@ -94,29 +102,56 @@ def ingest(
     mapping: str | Path | None = None,
     force: str | None = None,
     progress: ProgressFn | None = None,
+    archive_limits: ArchiveLimits | None = None,
 ) -> IngestReport:
     """Ingest police.uk files/folders/zips, API JSON and force extracts into the store.
 
     Files named directly must be recognisable; a bad one raises InputError and nothing is written.
-    Files found inside folders or zips that are not ingestible are reported as skipped.
+    Files found inside folders or zips that are not ingestible (or corrupt zips in a folder) are reported as
+    skipped. Unsafe archives (escaping names, over `archive_limits`) raise UnsafeArchiveError; a bad mapping
+    raises MappingError. The whole run holds the store's write lock, so concurrent ingests are serialised
+    (the second waits with a message, or fails with StoreError after the lock timeout); the report says what
+    was committed: `live_months` and `superseded_by` of each loaded input.
     """
     st = store if isinstance(store, Store) else Store(store)
     mapping_p = Path(mapping) if mapping else None
-    if mapping_p is not None and not mapping_p.is_file():
-        raise InputError(f"{mapping_p}: mapping file not found")
-    cands: list[Candidate] = expand([Path(p) for p in paths])
+    mapping_obj = None
+    if mapping_p is not None:
+        if not mapping_p.is_file():
+            raise InputError(f"{mapping_p}: mapping file not found")
+        from .sources.extract import load_mapping
+
+        mapping_obj = load_mapping(mapping_p)  # MappingError now, with its line and key
+    cands: list[Candidate] = expand([Path(p) for p in paths], archive_limits)
     if not cands:
         raise InputError("no files found under " + ", ".join(str(p) for p in paths))
+    with st.lock():
+        return _ingest_locked(st, cands, mapping_p, mapping_obj, force, progress)
+
+
+def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping_obj: Any, force: str | None,
+                   progress: ProgressFn | None) -> IngestReport:
     reports: list[InputReport] = []
     new: list[NewInput] = []
     seen_ids: set[str] = set()
-    existing = {i["input_id"] for i in st.inputs()}
+    existing = {i["input_id"]: i for i in st._read_manifest()["inputs"]}
     for n, c in enumerate(cands):
         if progress:
             progress(n, len(cands), c.display)
-        data = c.load()
+        if c.error:
+            reports.append(InputReport(c.display, "skipped", reason=c.error))
+            continue
         try:
-            kind = detect_kind(data, c.display, mapping=mapping_p)
+            data = c.load()
+        except UnsafeArchiveError:
+            raise
+        except InputError as exc:
+            if c.explicit:
+                raise
+            reports.append(InputReport(c.display, "skipped", reason=str(exc).split(": ", 1)[-1]))
+            continue
+        try:
+            kind = detect_kind(data, c.display, mapping=mapping_obj)
         except InputError as exc:
             if c.explicit:
                 raise
@@ -133,22 +168,23 @@ def ingest(
             opts = {"force": force}
         iid = _input_id(sha, kind, opts)
         if iid in existing or iid in seen_ids:
-            prev = next((i for i in st.inputs() if i["input_id"] == iid), None)
+            prev = existing.get(iid)
             reports.append(InputReport(
                 c.display, "unchanged", kind=kind, input_id=iid, sha256=sha,
                 force=(prev or {}).get("force"), months=(prev or {}).get("months", []),
                 reason="already in the store" if prev else "duplicate of another input in this run"))
             continue
         try:
-            res = _read(kind, data, c.display, iid, mapping=mapping_p, force=force)
+            res = _read(kind, data, c.display, iid, mapping=mapping_obj, force=force)
         except InputError as exc:
             if c.explicit:
                 raise
             reports.append(InputReport(c.display, "skipped", kind=kind, reason=str(exc).split(": ", 1)[-1]))
             continue
+        del data
         reasons: dict[str, int] = {}
         for q in res.quarantine:
-            key = q["reason"].split(" (")[0].split(" '")[0]
+            key = reason_key(q["reason"])
             reasons[key] = reasons.get(key, 0) + 1
         entry = {
             "input_id": iid, "path": c.display, "sha256": sha, "kind": kind, "force": res.force,
@@ -165,6 +201,13 @@ def ingest(
         progress(len(cands), len(cands), "writing")
     committed = {e["input_id"]: e for e in st.commit_inputs(new)}
     for r in reports:
-        if r.status == "loaded" and r.input_id in committed:
-            r.supersedes = committed[r.input_id].get("supersedes", [])
+        if r.status != "loaded":
+            continue
+        e = committed.get(r.input_id)
+        if e is None:  # cannot happen under the lock; say so rather than claim a load
+            r.status, r.reason = "unchanged", "committed by another writer first"
+            continue
+        r.supersedes = e.get("supersedes", [])
+        r.live_months = e.get("live_months", [])
+        r.superseded_by = e.get("superseded_by", [])
     return IngestReport(str(st.path), reports)

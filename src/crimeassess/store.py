@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
+import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +40,22 @@ from .schema import QUARANTINE_SCHEMA, RECORD_SCHEMA
 DEFAULT_STORE = "crimeassess-store"
 DEFAULT_MEMORY_LIMIT = "2GB"
 MANIFEST_VERSION = 1
+#: Seconds a second writer waits for the store's lock before giving up ($CRIMEASSESS_LOCK_TIMEOUT).
+DEFAULT_LOCK_TIMEOUT = 600.0
+
+
+def _lock_timeout() -> float:
+    v = os.environ.get("CRIMEASSESS_LOCK_TIMEOUT")
+    if not v:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        return max(0.0, float(v))
+    except ValueError:
+        raise StoreError(f"CRIMEASSESS_LOCK_TIMEOUT={v!r} is not a number of seconds") from None
+
+
+def _print_wait(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def resolve_store_path(path: str | os.PathLike | None = None) -> Path:
@@ -104,10 +124,14 @@ class NewInput:
 class Store:
     """A crimeassess store folder. Cheap to construct; nothing is created until something is written."""
 
-    def __init__(self, path: str | os.PathLike | None = None, *, memory_limit: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike | None = None, *, memory_limit: str | None = None,
+                 lock_timeout: float | None = None, on_lock_wait: Callable[[str], None] | None = None) -> None:
         self.path = resolve_store_path(path)
         self.memory_limit = memory_limit or os.environ.get("CRIMEASSESS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
         self._manifest_cache: tuple[tuple[int, int], dict[str, Any]] | None = None
+        self.lock_timeout = lock_timeout
+        self.on_lock_wait = on_lock_wait or _print_wait
+        self._held = threading.local()
 
     # ---- manifest -------------------------------------------------------------------------------------
     @property
@@ -147,15 +171,63 @@ class Store:
         atomic_write_bytes(self.manifest_path, json.dumps(m, indent=1, sort_keys=False).encode("utf-8"))
 
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the store's write lock (blocks while another writer holds it)."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.path / ".lock", "a+") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    def lock(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the store's write lock. Re-entrant within one thread.
+
+        A second writer says once that it is waiting (``on_lock_wait``, default stderr), then waits up to
+        ``timeout`` seconds (else the store's ``lock_timeout``, else $CRIMEASSESS_LOCK_TIMEOUT, default 600)
+        and raises StoreError naming the holder's process when the time is up.
+        """
+        depth = getattr(self._held, "depth", 0)
+        if depth:
+            self._held.depth = depth + 1
             try:
                 yield
             finally:
+                self._held.depth -= 1
+            return
+        limit = timeout if timeout is not None else (self.lock_timeout if self.lock_timeout is not None else _lock_timeout())
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fh = open(self.path / ".lock", "a+")
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot open the store for writing ({exc.strerror or exc})") from None
+        with fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = self._lock_holder()
+                self.on_lock_wait(f"waiting for another writer to finish with {self.path} ({holder}); "
+                                  f"giving up after {limit:g}s")
+                deadline = time.monotonic() + limit
+                while True:
+                    try:
+                        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() >= deadline:
+                            raise StoreError(
+                                f"{self.path}: the store is locked by another writer ({self._lock_holder()}); gave up "
+                                f"after {limit:g}s (nothing was written; set CRIMEASSESS_LOCK_TIMEOUT to wait longer)"
+                            ) from None
+                        time.sleep(0.1)
+            try:
+                fh.seek(0)
+                fh.truncate()
+                fh.write(json.dumps({"pid": os.getpid(), "since": _now(), "argv": sys.argv[:3]}))
+                fh.flush()
+                self._held.depth = 1
+                yield
+            finally:
+                self._held.depth = 0
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def _lock_holder(self) -> str:
+        try:
+            info = json.loads((self.path / ".lock").read_text("utf-8") or "{}")
+            return f"process {info.get('pid')} since {info.get('since')}"
+        except (OSError, ValueError, AttributeError):
+            return "process unknown"
 
     # ---- inputs ---------------------------------------------------------------------------------------
     def inputs(self, *, live_only: bool = False) -> list[dict[str, Any]]:
@@ -212,15 +284,28 @@ class Store:
 
     def put_geography(self, kind: str, name: str, table: pa.Table, entry: dict[str, Any]) -> dict[str, Any]:
         """Store a geography table (replacing one of the same kind and name) and record it in the manifest."""
-        rel = f"geography/{kind}/{name}.parquet"
+        return self.put_geography_many([(kind, name, table, entry)])[0]
+
+    def put_geography_many(self, items: list[tuple[str, str, pa.Table, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Store several geography tables in one commit: every file is written under a new name first, then
+        the manifest once, so a crash leaves either all of them loaded or none (replaced files become
+        orphans for `store gc`)."""
+        if not items:
+            return []
         with self.lock():
-            atomic_write_parquet(self.path / rel, table)
             m = self._read_manifest()
-            m["geography"] = [e for e in m["geography"] if not (e["kind"] == kind and e["name"] == name)]
-            e = {"kind": kind, "name": name, "file": rel, "rows": table.num_rows, "loaded_at": _now(), **entry}
-            m["geography"].append(e)
+            entries = []
+            for kind, name, table, entry in items:
+                token = hashlib.sha256(f"{kind}|{name}|{time.time_ns()}|{os.getpid()}".encode()).hexdigest()[:10]
+                rel = f"geography/{_safe_name(kind)}/{_safe_name(name)}.{token}.parquet"
+                atomic_write_parquet(self.path / rel, table)
+                e = {"kind": kind, "name": name, "file": rel, "rows": table.num_rows, "loaded_at": _now(), **entry}
+                m["geography"] = [g for g in m["geography"] if not (g["kind"] == kind and g["name"] == name)]
+                m["geography"].append(e)
+                entries.append(e)
+                _pause_point(self.path, "geography-between-files")
             self._save_manifest(m)
-        return e
+        return entries
 
     def geography_file(self, kind: str, name: str) -> Path | None:
         for e in self.geography_entries(kind):
@@ -275,6 +360,13 @@ class Store:
             con.execute("CREATE VIEW quarantine AS SELECT CAST(NULL AS VARCHAR) input_id, CAST(NULL AS VARCHAR) file, "
                         "CAST(NULL AS BIGINT) line, CAST(NULL AS VARCHAR) reason, CAST(NULL AS VARCHAR) raw WHERE false")
         return con
+
+
+def _safe_name(name: str) -> str:
+    """A name from data made safe as one file-name component (no separators, no leading dot)."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)).lstrip(".") or "unnamed"
 
 
 def _sql_str(s: str) -> str:
@@ -332,3 +424,139 @@ def quarantined_rows(store: Store | str | os.PathLike | None = None, *, limit: i
         return [dict(zip(cols, r)) for r in con.execute(q).fetchall()]
     finally:
         con.close()
+
+
+# ---- store check and garbage collection ------------------------------------------------------------------
+@dataclass
+class StoreCheckReport:
+    """What `check_store` found: problems with manifest entries and files no manifest entry refers to."""
+
+    store: str
+    inputs_checked: int
+    geography_checked: int
+    problems: list[str]
+    orphans: list[str]  # paths relative to the store
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong (orphan files are harmless leftovers of killed writers, listed apart)."""
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"store": self.store, "ok": self.ok, "inputs_checked": self.inputs_checked,
+                "geography_checked": self.geography_checked, "problems": self.problems, "orphans": self.orphans}
+
+
+def _referenced(m: dict[str, Any]) -> set[str]:
+    refs = {"manifest.json", ".lock"}
+    for i in m["inputs"]:
+        refs.add(i["records_file"])
+        if i.get("quarantine_file"):
+            refs.add(i["quarantine_file"])
+    refs.update(g["file"] for g in m["geography"])
+    return refs
+
+
+def _orphans(st: Store, m: dict[str, Any]) -> list[str]:
+    """Data and temporary files in the store that the manifest does not refer to."""
+    refs = _referenced(m)
+    out = []
+    for p in sorted(st.path.rglob("*")):
+        rel = p.relative_to(st.path).as_posix()
+        if p.is_dir() and not p.is_symlink():
+            continue
+        ours = rel.split("/")[0] in ("records", "quarantine", "geography") or (
+            rel.startswith(".manifest.json.") and rel.endswith(".tmp"))
+        if ours and rel not in refs:
+            out.append(rel)
+    return out
+
+
+def _parquet_rows(path: Path) -> int:
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def check_store(store: Store | str | os.PathLike | None = None) -> StoreCheckReport:
+    """Verify a store: every manifest entry's files exist and hold the rows it says, each input reconciles
+    (read = loaded + quarantined), live slices are what the manifest's order gives, no Crime ID appears twice
+    in a live police.uk street force-month; and list orphan files (left by killed writers; `gc_store` removes)."""
+    st = store if isinstance(store, Store) else Store(store)
+    if not st.exists():
+        raise StoreError(f"{st.path}: no store here (no manifest.json)")
+    m = st._read_manifest()
+    problems: list[str] = []
+    ids: set[str] = set()
+    for i in m["inputs"]:
+        iid = i.get("input_id", "?")
+        name = f"input {iid} ({Path(str(i.get('path', '?')).split('!')[-1]).name})"
+        if iid in ids:
+            problems.append(f"{name}: listed twice in the manifest")
+        ids.add(iid)
+        if i.get("rows_read") != (i.get("rows_loaded") or 0) + (i.get("rows_quarantined") or 0):
+            problems.append(f"{name}: rows read {i.get('rows_read')} != loaded {i.get('rows_loaded')} + "
+                            f"quarantined {i.get('rows_quarantined')}")
+        for key, want in (("records_file", i.get("rows_loaded")), ("quarantine_file", i.get("rows_quarantined"))):
+            rel = i.get(key)
+            if not rel:
+                if key == "records_file" or want:
+                    problems.append(f"{name}: no {key.replace('_', ' ')} for {want} rows")
+                continue
+            f = st.path / rel
+            try:
+                got = _parquet_rows(f)
+            except FileNotFoundError:
+                problems.append(f"{name}: {rel} is missing")
+                continue
+            except Exception as exc:  # noqa: BLE001 - any unreadable Parquet is a finding, not a crash
+                problems.append(f"{name}: {rel} is unreadable ({type(exc).__name__}: {exc})")
+                continue
+            if got != want:
+                problems.append(f"{name}: {rel} holds {got} rows, the manifest says {want}")
+    expected = json.loads(json.dumps(m))
+    _recompute_live(expected)
+    for a, b in zip(m["inputs"], expected["inputs"]):
+        if [list(x) for x in a.get("live_slices", [])] != [list(x) for x in b.get("live_slices", [])]:
+            problems.append(f"input {a.get('input_id')}: live slices differ from what the input order gives")
+    for g in m["geography"]:
+        f = st.path / g["file"]
+        try:
+            got = _parquet_rows(f)
+        except FileNotFoundError:
+            problems.append(f"geography {g['kind']}/{g['name']}: {g['file']} is missing")
+            continue
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"geography {g['kind']}/{g['name']}: {g['file']} is unreadable ({type(exc).__name__})")
+            continue
+        if got != g.get("rows"):
+            problems.append(f"geography {g['kind']}/{g['name']}: {g['file']} holds {got} rows, the manifest says {g.get('rows')}")
+    if not problems and any(i.get("live") for i in m["inputs"]):
+        con = st.connect()
+        try:
+            dups = con.execute("""
+                SELECT force, month, record_id, count(*) n FROM records
+                WHERE source_kind = 'police-uk-street' AND record_id IS NOT NULL
+                GROUP BY ALL HAVING count(*) > 1 ORDER BY n DESC LIMIT 5""").fetchall()
+        finally:
+            con.close()
+        for force, month, rid, n in dups:
+            problems.append(f"Crime ID {rid!r} is live {n} times in {force or '(no force)'} {month}")
+    return StoreCheckReport(str(st.path), len(m["inputs"]), len(m["geography"]), problems, _orphans(st, m))
+
+
+def gc_store(store: Store | str | os.PathLike | None = None, *, dry_run: bool = False) -> dict[str, Any]:
+    """Delete orphan files (data no manifest entry refers to, temporary files of killed writers) under the
+    store's write lock. Returns {"store", "removed": [relative paths], "bytes", "dry_run"}."""
+    st = store if isinstance(store, Store) else Store(store)
+    if not st.exists():
+        raise StoreError(f"{st.path}: no store here (no manifest.json)")
+    with st.lock():
+        m = st._read_manifest()
+        orphans = _orphans(st, m)
+        freed = 0
+        for rel in orphans:
+            p = st.path / rel
+            with contextlib.suppress(OSError):
+                freed += p.lstat().st_size
+                if not dry_run:
+                    p.unlink()
+    return {"store": str(st.path), "removed": orphans, "bytes": freed, "dry_run": dry_run}

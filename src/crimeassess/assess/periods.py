@@ -130,11 +130,32 @@ def _label(kind: str, start: str, end: str) -> str:
 
 
 _MONTH = r"(\d{4})-(0[1-9]|1[0-2])"
+#: The longest period accepted: ten years of months (a range such as 1940-01..2020-12 is refused).
+MAX_PERIOD_MONTHS = 120
+#: Years a period may fall in (police recorded crime in these sources starts in the 2000s).
+MIN_YEAR, MAX_YEAR = 1990, 2100
 
 
 def parse_period(text: str) -> Period:
-    """Parse '2018-03', '2017-04..2017-09', '2017/18', '2017', '2017Q3' or '12m-2018-03'."""
-    s = text.strip()
+    """Parse '2018-03', '2017-04..2017-09', '2017/18', '2017', '2017Q3' or '12m-2018-03'.
+
+    A period longer than MAX_PERIOD_MONTHS or outside MIN_YEAR..MAX_YEAR raises PeriodError.
+    """
+    try:
+        p = _parse_period(text)
+        years = (int(p.start[:4]), int(p.end[:4])) if p.start[:1].isdigit() else (MIN_YEAR - 1, MIN_YEAR - 1)
+    except (ValueError, OverflowError) as exc:  # dates at the edge of the calendar (year 1, 9999)
+        raise PeriodError(f"period {str(text).strip()!r} is not a usable date range ({exc})") from None
+    if not (MIN_YEAR <= years[0] and years[1] <= MAX_YEAR):
+        raise PeriodError(f"period {text.strip()!r} is outside the years {MIN_YEAR} to {MAX_YEAR}")
+    if p.n_months > MAX_PERIOD_MONTHS:
+        raise PeriodError(f"period {text.strip()!r} spans {p.n_months} months; the longest period is "
+                          f"{MAX_PERIOD_MONTHS} months ({MAX_PERIOD_MONTHS // 12} years)")
+    return p
+
+
+def _parse_period(text: str) -> Period:
+    s = str(text).strip()
     if m := re.fullmatch(_MONTH, s):
         return Period(s, s, s, "month")
     if m := re.fullmatch(rf"({_MONTH})\s*\.\.\s*({_MONTH})", s):

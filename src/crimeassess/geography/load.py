@@ -41,11 +41,19 @@ def load_geography(paths: list[str | Path], store: Store | str | Path | None = N
     """Load ONS lookups (LSOA→ward→LAD, LAD→CSP→PFA), boundaries and population tables into the store.
 
     Files inside a folder that are not geography are skipped; a file named directly must be recognisable.
+    Every file is read first and the tables are committed together (one manifest write): an error or a
+    killed process leaves the store's geography as it was.
     """
     from . import lookups
 
     st = store if isinstance(store, Store) else Store(store)
     reports: list[GeographyLoadReport] = []
+    batch: list[tuple[str, str, pa.Table, dict[str, Any]]] = []
+
+    def put(kind: str, name: str, table: pa.Table, entry: dict[str, Any]) -> dict[str, Any]:
+        batch.append((kind, name, table, entry))
+        return {"rows": table.num_rows}
+
     explicit = {Path(p) for p in paths if Path(p).is_file()}
     for f in _files([Path(p) for p in paths]):
         try:
@@ -59,12 +67,12 @@ def load_geography(paths: list[str | Path], store: Store | str | Path | None = N
         src = {"path": str(f), "sha256": sha}
         if kind == "lsoa-ward-lookup":
             df, vintage = lookups.read_lsoa_ward_lookup(f)
-            e = st.put_geography("lsoa_ward", vintage, pa.Table.from_pandas(df, preserve_index=False), src | {"vintage": vintage})
+            e = put("lsoa_ward", vintage, pa.Table.from_pandas(df, preserve_index=False), src | {"vintage": vintage})
             reports.append(GeographyLoadReport(str(f), kind, vintage, e["rows"],
                            f"{df['lsoa_code'].nunique():,} LSOAs in {df['ward_code'].nunique():,} wards ({vintage})"))
         elif kind == "lad-csp-pfa-lookup":
             df, vintage = lookups.read_lad_csp_pfa_lookup(f)
-            e = st.put_geography("lad_csp_pfa", vintage, pa.Table.from_pandas(df, preserve_index=False), src | {"vintage": vintage})
+            e = put("lad_csp_pfa", vintage, pa.Table.from_pandas(df, preserve_index=False), src | {"vintage": vintage})
             reports.append(GeographyLoadReport(str(f), kind, vintage, e["rows"],
                            f"{df['lad_code'].nunique():,} local authorities, {df['csp_code'].nunique():,} CSPs, "
                            f"{df['pfa_code'].nunique():,} police force areas"))
@@ -76,22 +84,23 @@ def load_geography(paths: list[str | Path], store: Store | str | Path | None = N
             vintage = next((v for v in gdf["vintage"].dropna().unique()), None) if "vintage" in gdf else None
             name = f"{level}-{vintage or 'unknown'}"
             tbl = pa.Table.from_pandas(gdf.to_wkb(), preserve_index=False)
-            e = st.put_geography("boundaries", name, tbl, src | {"level": level, "vintage": vintage, "crs": "EPSG:27700"})
+            e = put("boundaries", name, tbl, src | {"level": level, "vintage": vintage, "crs": "EPSG:27700"})
             reports.append(GeographyLoadReport(str(f), kind, name, e["rows"], f"{len(gdf)} {level} polygons ({vintage or 'no vintage'})"))
         elif kind == "population":
             from .population import read_population
 
             df, meta = read_population(f)
             name = f"{meta.get('year')}-{hashlib.sha1(str(meta.get('source')).encode()).hexdigest()[:6]}"
-            e = st.put_geography("population", name, pa.Table.from_pandas(df, preserve_index=False), src | meta)
+            e = put("population", name, pa.Table.from_pandas(df, preserve_index=False), src | meta)
             reports.append(GeographyLoadReport(str(f), kind, name, e["rows"],
                            f"{meta.get('source')} {meta.get('year')}: {len(df):,} LSOAs"))
         elif kind == "ward-codes":
             df = lookups.read_ward_codes(f)
             name = f"ward-codes-{sha[:8]}"
-            e = st.put_geography("ward_lad", name, pa.Table.from_pandas(df, preserve_index=False), src)
+            e = put("ward_lad", name, pa.Table.from_pandas(df, preserve_index=False), src)
             reports.append(GeographyLoadReport(str(f), kind, name, e["rows"],
                            f"{df['ward_code'].nunique():,} wards with their local authority"))
         else:
             reports.append(GeographyLoadReport(str(f), "skipped", "", 0, f"{kind} is not loaded"))
+    st.put_geography_many(batch)
     return reports

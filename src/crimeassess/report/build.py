@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..store import Store
+from ..store import Store, _pause_point
 
 TABLE_COLUMNS = ["current", "previous", "change", "pct_change", "rate_per_1000", "p_value", "p_adjusted", "z",
                  "significant", "small_numbers"]
@@ -26,13 +30,38 @@ class ReportResult:
         return {"out_dir": str(self.out_dir), "files": {k: str(v) for k, v in self.files.items()}}
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> Path:
+#: Characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A CSV cell safe to open in a spreadsheet: text starting with = + - @ tab or CR gets a leading ' (OWASP).
+
+    Numbers are never changed, whether Python numbers or number-shaped text (-5.9, +3, -1e-3), so figures
+    stay figures; None becomes an empty cell.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, (bool, int, float)):
+        return value
+    text = str(value)
+    if text.startswith(FORMULA_START) and not _NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> Path:
+    """Write rows as CSV (UTF-8, header first) with every cell neutralised against formula injection."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         w.writeheader()
         for r in rows:
-            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
+            w.writerow({k: neutralise_cell(r.get(k)) for k in columns})
     return path
+
+
+_write_csv = write_csv  # the name used before write_csv was public
 
 
 def write_tables(a: dict[str, Any], out: Path) -> dict[str, Path]:
@@ -41,40 +70,124 @@ def write_tables(a: dict[str, Any], out: Path) -> dict[str, Path]:
     tot = [{"measure": "total_recorded_crime", **a["total"]},
            {"measure": "anti_social_behaviour", **(a.get("anti_social_behaviour") or {})},
            {"measure": "unplaced", **(a.get("unplaced") or {})}]
-    files["totals.csv"] = _write_csv(out / "totals.csv", tot, ["measure", *TABLE_COLUMNS])
-    files["categories.csv"] = _write_csv(out / "categories.csv", a.get("categories", []), ["id", "label", *TABLE_COLUMNS])
-    files["themes.csv"] = _write_csv(out / "themes.csv", a.get("themes", []), ["id", "label", "available", *TABLE_COLUMNS, "rate_base"])
+    files["totals.csv"] = write_csv(out / "totals.csv", tot, ["measure", *TABLE_COLUMNS])
+    files["categories.csv"] = write_csv(out / "categories.csv", a.get("categories", []), ["id", "label", *TABLE_COLUMNS])
+    files["themes.csv"] = write_csv(out / "themes.csv", a.get("themes", []), ["id", "label", "available", *TABLE_COLUMNS, "rate_base"])
     wards = [{**w, "run_direction": (w.get("run") or {}).get("direction"), "run_length": (w.get("run") or {}).get("length")}
              for w in a.get("wards", [])]
-    files["wards.csv"] = _write_csv(out / "wards.csv", wards, ["rank", "code", "name", *TABLE_COLUMNS, "population",
+    files["wards.csv"] = write_csv(out / "wards.csv", wards, ["rank", "code", "name", *TABLE_COLUMNS, "population",
                                                                  "run_direction", "run_length"])
     wt = [{"ward_code": w["code"], "ward_name": w["name"], "theme": t["id"], **t} for w in a.get("wards", []) for t in w.get("themes", [])]
-    files["ward_themes.csv"] = _write_csv(out / "ward_themes.csv", wt, ["ward_code", "ward_name", "theme", *TABLE_COLUMNS])
+    files["ward_themes.csv"] = write_csv(out / "ward_themes.csv", wt, ["ward_code", "ward_name", "theme", *TABLE_COLUMNS])
     series = [{"measure": "total", **s} for s in a["total"].get("series", [])]
     series += [{"measure": t["id"], **s} for t in a.get("themes", []) for s in t.get("series", []) or []]
-    files["series.csv"] = _write_csv(out / "series.csv", series, ["measure", "label", "start", "end", "count", "complete"])
+    files["series.csv"] = write_csv(out / "series.csv", series, ["measure", "label", "start", "end", "count", "complete"])
     return files
 
 
 def build_report(area: str | None, period: str, out: str | Path, store: Store | str | Path | None = None, *,
-                 compare: str | None = None, pdf: bool = True, **assess_options: Any) -> ReportResult:
-    """Assess `area` for `period` and write the report files into `out` (created if needed)."""
+                 compare: str | None = None, pdf: bool = True, public: bool = False,
+                 threshold: int | None = None, **assess_options: Any) -> ReportResult:
+    """Assess `area` for `period` and write the report files into `out` (created if needed).
+
+    Everything is written into a temporary folder beside `out` first and moved into place only when complete,
+    so a failed or killed run leaves an earlier report as it was. With `public`, small counts are suppressed
+    (see `crimeassess.suppress`) in every file written.
+    """
     from ..assess.engine import assess
     from .render import render_report
 
     out_dir = Path(out)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise InputError(f"{out_dir}: exists and is not a folder")
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
     res = assess(area or "", period, compare, store, **assess_options)
     a = res.to_dict()
-    files = render_report(a, out_dir, wards_geo=res.ward_geometry, pdf=pdf)
+    if public:
+        from ..suppress import DEFAULT_THRESHOLD, suppress_assessment
+
+        a = suppress_assessment(a, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
+    try:
+        written: list[str] = []
+        files = render_report(a, tmp, wards_geo=res.ward_geometry, pdf=pdf)
+        written.append("report.html")
+        if files.pdf:
+            written.append("report.pdf")
+        (tmp / "assessment.json").write_text(json.dumps(a, indent=2, ensure_ascii=False), encoding="utf-8")
+        written.append("assessment.json")
+        written.extend(write_tables(a, tmp))
+        _pause_point(out_dir.parent, "report-before-move")
+        _move_into_place(tmp, out_dir, written)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     result = ReportResult(out_dir, assessment=a)
-    result.files["report.html"] = files.html
-    if files.pdf:
-        result.files["report.pdf"] = files.pdf
-    (out_dir / "assessment.json").write_text(json.dumps(a, indent=2, ensure_ascii=False), encoding="utf-8")
-    result.files["assessment.json"] = out_dir / "assessment.json"
-    result.files.update(write_tables(a, out_dir))
+    for name in written:
+        result.files[name] = out_dir / name
     return result
+
+
+#: Every file a report run may write (an --out folder holding only these is replaced as a whole).
+REPORT_FILES = ("report.html", "report.pdf", "assessment.json", "totals.csv", "categories.csv", "themes.csv",
+                "wards.csv", "ward_themes.csv", "series.csv")
+
+
+def _move_into_place(tmp: Path, out_dir: Path, names: list[str]) -> None:
+    """Rename the finished temporary folder to `out_dir`; when `out_dir` already holds other files of the
+    user's, move each report file in with an atomic rename instead (their files are never touched)."""
+    try:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(tmp, 0o777 & ~mask)  # mkdtemp makes it private; the report folder is an ordinary folder
+        if not out_dir.exists():
+            os.rename(tmp, out_dir)
+            return
+        if all(p.name in REPORT_FILES for p in out_dir.iterdir()):
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
+            os.rename(out_dir, old / "previous")
+            os.rename(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+            return
+        for name in names:
+            os.replace(tmp / name, out_dir / name)
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot write the report ({exc.strerror or exc})") from None
+
+
+#: Columns of `assessment_csv`: one long table holding every table of the assessment.
+LONG_COLUMNS = ["table", "id", "label", "ward_code", "ward_name", *TABLE_COLUMNS]
+
+
+def assessment_rows(a: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every table of an assessment dict as rows of one long table (`table` = total, anti_social_behaviour,
+    unplaced, category, theme, ward or ward_theme)."""
+    rows: list[dict[str, Any]] = [{"table": "total", "id": "total_recorded_crime", **a.get("total", {})}]
+    for key in ("anti_social_behaviour", "unplaced"):
+        if isinstance(a.get(key), dict):
+            rows.append({"table": key, "id": key, **a[key]})
+    rows += [{"table": "category", **r} for r in a.get("categories", [])]
+    rows += [{"table": "theme", **r} for r in a.get("themes", [])]
+    for w in a.get("wards", []):
+        rows.append({**w, "table": "ward", "id": w.get("code"), "label": w.get("name"),
+                     "ward_code": w.get("code"), "ward_name": w.get("name")})
+        rows += [{**t, "table": "ward_theme", "ward_code": w.get("code"), "ward_name": w.get("name")}
+                 for t in w.get("themes", [])]
+    return rows
+
+
+def assessment_csv(a: dict[str, Any]) -> str:
+    """The assessment's tables as one CSV text (`crimeassess assess --format csv`), cells neutralised."""
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=LONG_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in assessment_rows(a):
+        w.writerow({k: neutralise_cell(r.get(k)) for k in LONG_COLUMNS})
+    return buf.getvalue()

@@ -1,7 +1,10 @@
 """Find inputs under the paths a user gives (files, folders at any depth, zips) and recognise their kind."""
 from __future__ import annotations
 
+import os
+import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -13,6 +16,53 @@ from .policeuk import csv_kind, decode, header_of, looks_like_api_json
 INGESTIBLE = ("police-uk-street", "police-uk-api", "extract")
 
 
+MIB = 1 << 20
+GIB = 1 << 30
+
+
+def parse_size(text: str) -> int:
+    """'256MB', '1GiB', '500k' or a plain number of bytes -> bytes (binary multiples)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", str(text), flags=re.I)
+    if not m:
+        raise InputError(f"size {text!r} not understood; use bytes or a number with KB, MB or GB")
+    return int(float(m.group(1)) * (1 << (10 * " kmgt".index(m.group(2).lower() or " "))))
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Limits on zip archives, checked against the declared sizes and again while members are streamed.
+
+    A member over `max_member_bytes` uncompressed, or expanding more than `max_ratio` times its compressed
+    size (once over `ratio_floor_bytes`), or an archive over `max_archive_bytes` in all, is refused
+    (UnsafeArchiveError). Environment: CRIMEASSESS_ZIP_MAX_MEMBER, CRIMEASSESS_ZIP_MAX_ARCHIVE (sizes such
+    as 512MB), CRIMEASSESS_ZIP_MAX_RATIO (a number).
+    """
+
+    max_member_bytes: int = 256 * MIB
+    max_archive_bytes: int = 32 * GIB
+    max_ratio: float = 100.0
+    ratio_floor_bytes: int = 1 * MIB
+
+    @classmethod
+    def from_env(cls) -> "ArchiveLimits":
+        """Defaults, overridden by the CRIMEASSESS_ZIP_* environment variables."""
+        d = cls()
+        env = os.environ
+        try:
+            ratio = float(env["CRIMEASSESS_ZIP_MAX_RATIO"]) if env.get("CRIMEASSESS_ZIP_MAX_RATIO") else d.max_ratio
+        except ValueError:
+            raise InputError(f"CRIMEASSESS_ZIP_MAX_RATIO={env['CRIMEASSESS_ZIP_MAX_RATIO']!r} is not a number") from None
+        return cls(
+            max_member_bytes=parse_size(env["CRIMEASSESS_ZIP_MAX_MEMBER"]) if env.get("CRIMEASSESS_ZIP_MAX_MEMBER") else d.max_member_bytes,
+            max_archive_bytes=parse_size(env["CRIMEASSESS_ZIP_MAX_ARCHIVE"]) if env.get("CRIMEASSESS_ZIP_MAX_ARCHIVE") else d.max_archive_bytes,
+            max_ratio=ratio,
+        )
+
+
+def _mib(n: int) -> str:
+    return f"{n / MIB:,.1f} MiB" if n < GIB else f"{n / GIB:,.2f} GiB"
+
+
 @dataclass
 class Candidate:
     """One file found under a user's path: where it is, and how to read its bytes."""
@@ -20,6 +70,7 @@ class Candidate:
     display: str  # path as shown to the user (zip members as 'archive.zip!member')
     load: Callable[[], bytes]
     explicit: bool  # named directly by the user (errors are fatal) rather than found in a folder/zip
+    error: str | None = None  # set when the file could not be opened at all (e.g. a corrupt zip in a folder)
 
 
 def _safe_member(name: str) -> bool:
@@ -27,22 +78,61 @@ def _safe_member(name: str) -> bool:
     return not (p.is_absolute() or ".." in p.parts or (p.parts and p.parts[0].endswith(":")))
 
 
-def _zip_candidates(path: Path) -> Iterator[Candidate]:
+def _check_member(path: Path, info: zipfile.ZipInfo, size: int, limits: ArchiveLimits) -> None:
+    """Refuse a member whose (declared or actual) uncompressed size breaks the limits."""
+    where = f"{path}: refused: zip member {info.filename!r}"
+    if size > limits.max_member_bytes:
+        raise UnsafeArchiveError(f"{where} expands to more than {_mib(limits.max_member_bytes)} "
+                                 "(limit CRIMEASSESS_ZIP_MAX_MEMBER)")
+    if size > limits.ratio_floor_bytes and size > limits.max_ratio * max(info.compress_size, 1):
+        raise UnsafeArchiveError(f"{where} expands more than {limits.max_ratio:g} times its compressed size "
+                                 f"({_mib(info.compress_size)} -> {_mib(size)}+; limit CRIMEASSESS_ZIP_MAX_RATIO)")
+
+
+def read_member(path: Path, name: str, limits: ArchiveLimits) -> bytes:
+    """Stream one zip member into memory, refusing it as soon as it breaks the limits."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo(name)
+            _check_member(path, info, info.file_size, limits)
+            chunks: list[bytes] = []
+            size = 0
+            with z.open(info) as fh:
+                while chunk := fh.read(MIB):
+                    size += len(chunk)
+                    _check_member(path, info, size, limits)
+                    chunks.append(chunk)
+            return b"".join(chunks)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError,
+            RuntimeError, zlib.error, KeyError) as exc:  # corrupt data, CRC mismatch, encrypted, vanished
+        raise InputError(f"{path}!{name}: unreadable zip member ({exc})") from None
+
+
+def _zip_candidates(path: Path, limits: ArchiveLimits, *, explicit: bool) -> Iterator[Candidate]:
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{path}: unreadable zip archive ({exc})") from None
-    with zf:
-        bad = [i.filename for i in zf.infolist() if not _safe_member(i.filename)]
-        if bad:
-            raise UnsafeArchiveError(f"{path}: refused: zip member {bad[0]!r} escapes the target folder")
-        names = sorted(i.filename for i in zf.infolist() if not i.is_dir())
+        with zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        msg = f"{path}: unreadable zip archive ({exc})"
+        if explicit:
+            raise InputError(msg) from None
+        yield Candidate(str(path), lambda: b"", explicit=False, error=f"unreadable zip archive ({exc})")
+        return
+    bad = [i.filename for i in infos if not _safe_member(i.filename)]
+    if bad:
+        raise UnsafeArchiveError(f"{path}: refused: zip member {bad[0]!r} escapes the target folder")
+    files = [i for i in infos if not i.is_dir()]
+    for i in files:
+        _check_member(path, i, i.file_size, limits)
+    total = sum(i.file_size for i in files)
+    if total > limits.max_archive_bytes:
+        raise UnsafeArchiveError(f"{path}: refused: archive expands to {_mib(total)}, more than "
+                                 f"{_mib(limits.max_archive_bytes)} (limit CRIMEASSESS_ZIP_MAX_ARCHIVE)")
+    names = sorted(i.filename for i in files)
 
     def loader(n: str) -> Callable[[], bytes]:
-        def load() -> bytes:
-            with zipfile.ZipFile(path) as z:
-                return z.read(n)
-        return load
+        return lambda: read_member(path, n, limits)
 
     for n in names:
         yield Candidate(f"{path}!{n}", loader(n), explicit=False)
@@ -57,8 +147,11 @@ def _file_loader(p: Path) -> Callable[[], bytes]:
     return load
 
 
-def expand(paths: list[Path]) -> list[Candidate]:
-    """Expand user paths into candidate files, in a stable order. Missing paths raise InputError."""
+def expand(paths: list[Path], limits: ArchiveLimits | None = None) -> list[Candidate]:
+    """Expand user paths into candidate files, in a stable order. Missing paths raise InputError; unsafe zips
+    (escaping names, over the `limits`) raise UnsafeArchiveError; a corrupt zip inside a folder becomes a
+    candidate with `error` set (listed as skipped)."""
+    limits = limits or ArchiveLimits.from_env()
     out: list[Candidate] = []
     for path in paths:
         path = Path(path)
@@ -67,11 +160,11 @@ def expand(paths: list[Path]) -> list[Candidate]:
         if path.is_dir():
             for p in sorted(q for q in path.rglob("*") if q.is_file()):
                 if p.suffix.lower() == ".zip":
-                    out.extend(_zip_candidates(p))
+                    out.extend(_zip_candidates(p, limits, explicit=False))
                 else:
                     out.append(Candidate(str(p), _file_loader(p), explicit=False))
         elif path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
-            out.extend(_zip_candidates(path))
+            out.extend(_zip_candidates(path, limits, explicit=True))
         else:
             out.append(Candidate(str(path), _file_loader(path), explicit=True))
     return out
@@ -89,7 +182,11 @@ def detect_kind(data: bytes, display: str, *, mapping: Path | None = None) -> st
         if looks_like_api_json(data):
             return "police-uk-api"
         raise InputError(f"{display}: JSON but not a police.uk API crimes-street response")
-    if b"\x00" in data[:4096]:
+    if data.lstrip()[:1] == b"{" and data.rstrip()[-1:] == b"}":
+        raise InputError(f"{display}: JSON but not a police.uk API crimes-street response (expected a JSON list)")
+    head = data[:4096]
+    if b"\x00" in head.split(b"\n", 1)[0] or head.count(b"\x00") > max(2, len(head) // 100):
+        # a NUL in a data row is quarantined with that row; in the header, or many, it is not a text file
         raise InputError(f"{display}: binary file, not police.uk data")
     text = decode(data[:65536])
     header = header_of(text)
@@ -106,4 +203,10 @@ def detect_kind(data: bytes, display: str, *, mapping: Path | None = None) -> st
         looks_like_extract = None
     if looks_like_extract is not None and looks_like_extract(header, mapping=mapping):
         return "extract"
+    if looks_like_extract is not None:
+        from .extract import REQUIRED_COLUMNS, missing_columns
+
+        missing = missing_columns(header, mapping)
+        if len(missing) < len(REQUIRED_COLUMNS):  # some extract columns: say which are missing
+            raise InputError(f"{display}: not a force extract: missing required column(s) {', '.join(missing)}")
     raise InputError(f"{display}: not police.uk data or a force extract (header starts {header[:3]})")

@@ -54,6 +54,7 @@ R_FLAG = "invalid flag value"
 R_COORDS = "invalid coordinates"
 R_OUTSIDE = "coordinates outside the UK"
 R_DUPLICATE = "duplicate crime_id"
+R_NUL = "NUL byte in row"
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.+\-Z]*)?$")
 
@@ -92,10 +93,11 @@ def _str_list(value: Any, where: str) -> tuple[str, ...]:
     raise MappingError(f"{where}: expected a string or a non-empty list of strings")
 
 
-def _flag_values(table: Mapping[str, Any], where: str) -> FlagValues:
+def _flag_values(table: Mapping[str, Any], where: str, *, text: str | None = None, table_name: str = "") -> FlagValues:
     unknown = sorted(set(table) - _FLAG_KEYS - set(FLAG_COLUMNS))
     if unknown:
-        raise MappingError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_FLAG_KEYS))}")
+        raise MappingError(f"{where}{_line_of(text, unknown[0], table_name)}: unknown key(s) {', '.join(repr(k) for k in unknown)}; "
+                           f"allowed: {', '.join(sorted(_FLAG_KEYS))}")
 
     def get(key: str) -> frozenset[str]:
         if key not in table:
@@ -111,43 +113,65 @@ def _flag_values(table: Mapping[str, Any], where: str) -> FlagValues:
     return fv
 
 
+def _line_of(text: str | None, key: str, table: str = "") -> str:
+    """': line N' where `key = ...` is written inside [table] of a TOML text (empty when not found)."""
+    if not text:
+        return ""
+    current = ""
+    for n, line in enumerate(text.splitlines(), start=1):
+        t = line.strip()
+        if t.startswith("["):
+            current = t.strip("[] \t").split("]")[0].strip()
+            continue
+        m = re.match(r"""^("([^"]*)"|'([^']*)'|[A-Za-z0-9_\-]+)\s*=""", t)
+        if m and current == table and (m.group(2) or m.group(3) or m.group(1)) == key:
+            return f": line {n}"
+    return ""
+
+
 def load_mapping(path: Path | str) -> ExtractMapping:
-    """Parse and validate a TOML mapping file; MappingError (one line) when it is unusable."""
+    """Parse and validate a TOML mapping file; MappingError (one line, with the line and key) when unusable."""
     path = Path(path)
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        doc = tomllib.loads(text)
     except FileNotFoundError:
         raise MappingError(f"mapping file {path} does not exist") from None
+    except IsADirectoryError:
+        raise MappingError(f"mapping file {path} is a folder, not a TOML file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(f"mapping file {path} cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"mapping file {path}: not valid TOML: {exc}") from None
-    return parse_mapping(doc, origin=str(path))
+    return parse_mapping(doc, origin=str(path), text=text)
 
 
-def parse_mapping(doc: Mapping[str, Any], *, origin: str = "mapping") -> ExtractMapping:
-    """Validate a mapping document already parsed from TOML."""
+def parse_mapping(doc: Mapping[str, Any], *, origin: str = "mapping", text: str | None = None) -> ExtractMapping:
+    """Validate a mapping document already parsed from TOML (`text`, when given, locates bad keys by line)."""
     unknown = sorted(set(doc) - _MAPPING_KEYS)
     if unknown:
-        raise MappingError(f"{origin}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_MAPPING_KEYS))}")
+        raise MappingError(f"{origin}{_line_of(text, unknown[0])}: unknown key(s) {', '.join(repr(k) for k in unknown)}; "
+                           f"allowed: {', '.join(sorted(_MAPPING_KEYS))}")
     columns: dict[str, tuple[str, ...]] = {}
     cols = doc.get("columns", {})
     if not isinstance(cols, dict):
         raise MappingError(f"{origin}: [columns] must be a table")
     for canon, names in cols.items():
         if canon not in CANONICAL_COLUMNS:
-            raise MappingError(f"{origin}: [columns] {canon!r} is not a canonical column; expected one of {', '.join(CANONICAL_COLUMNS)}")
+            raise MappingError(f"{origin}{_line_of(text, canon, 'columns')}: [columns] {canon!r} is not a canonical "
+                               f"column; expected one of {', '.join(CANONICAL_COLUMNS)}")
         columns[canon] = tuple(n.strip().lower() for n in _str_list(names, f"{origin}: [columns] {canon}"))
     flags: dict[str, FlagValues] = {}
     ftab = doc.get("flags", {})
     if not isinstance(ftab, dict):
         raise MappingError(f"{origin}: [flags] must be a table")
-    flags["*"] = _flag_values({k: v for k, v in ftab.items() if k not in FLAG_COLUMNS}, f"{origin}: [flags]")
+    flags["*"] = _flag_values({k: v for k, v in ftab.items() if k not in FLAG_COLUMNS}, f"{origin}: [flags]",
+                              text=text, table_name="flags")
     for fc in FLAG_COLUMNS:
         if fc in ftab:
             if not isinstance(ftab[fc], dict):
                 raise MappingError(f"{origin}: [flags.{fc}] must be a table")
-            flags[fc] = _flag_values(ftab[fc], f"{origin}: [flags.{fc}]")
+            flags[fc] = _flag_values(ftab[fc], f"{origin}: [flags.{fc}]", text=text, table_name=f"flags.{fc}")
     formats: tuple[str, ...] = ()
     if "date_format" in doc:
         formats = _str_list(doc["date_format"], f"{origin}: date_format")
@@ -194,12 +218,17 @@ def _resolve_columns(header: list[str], mapping: ExtractMapping) -> tuple[dict[s
     return index, missing
 
 
+def missing_columns(header: list[str], mapping: Path | str | ExtractMapping | None = None) -> list[str]:
+    """Required extract columns a CSV header lacks (after applying ``mapping``)."""
+    return _resolve_columns(list(header), _as_mapping(mapping))[1]
+
+
 def looks_like_extract(header: list[str], mapping: Path | str | ExtractMapping | None = None) -> bool:
-    """True when a CSV header has the required extract columns (after applying ``mapping``)."""
-    try:
-        m = _as_mapping(mapping)
-    except MappingError:
-        return False
+    """True when a CSV header has the required extract columns (after applying ``mapping``).
+
+    A bad mapping raises MappingError: it is reported as a bad mapping, never as "not an extract".
+    """
+    m = _as_mapping(mapping)
     _, missing = _resolve_columns(list(header), m)
     return not missing
 
@@ -331,7 +360,8 @@ def read_extract_bytes(
         data = data[3:]
     if not data.strip():
         raise InputError(f"{display_name}: file is empty")
-    if b"\x00" in data[:4096]:
+    head = data[:4096]
+    if b"\x00" in head.split(b"\n", 1)[0] or head.count(b"\x00") > max(2, len(head) // 100):
         raise InputError(f"{display_name}: binary file, not a CSV extract")
     text = data.decode("utf-8", errors="surrogateescape")
     tap = _StrippedTap(text)
@@ -436,6 +466,8 @@ def _parse_row(
     """One data row -> a partial canonical record; raises _RowError with the quarantine reason."""
     if _has_surrogates(raw):
         raise _RowError(R_UTF8)
+    if "\x00" in raw:
+        raise _RowError(R_NUL)
     if len(row) != ncols:
         raise _RowError(f"{R_FIELDS}: expected {ncols}, got {len(row)}")
 

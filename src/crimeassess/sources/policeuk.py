@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from datetime import date, datetime, timezone
 
 from ..errors import InputError
 from ..schema import ASB_ID, CRIME_TYPES, api_slug_to_id, crime_type_id, force_slug
@@ -17,6 +18,8 @@ OUTCOMES_HEADER_START = ["Crime ID", "Month", "Reported by", "Falls within", "Lo
 STOP_SEARCH_HEADER_START = ["Type", "Date", "Part of a policing operation"]
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+# A plain decimal number (no 'nan', 'inf', underscores): the same rule as the vectorised reader's.
+_FLOAT_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 # A generous box around the UK (incl. Northern Ireland, Scilly, Shetland).
 UK_LON = (-8.75, 1.90)
 UK_LAT = (49.75, 60.95)
@@ -62,10 +65,9 @@ def _coords(lon_s: str, lat_s: str) -> tuple[float | None, float | None, str | N
     lon_s, lat_s = lon_s.strip(), lat_s.strip()
     if not lon_s and not lat_s:
         return None, None, None
-    try:
-        lon, lat = float(lon_s), float(lat_s)
-    except ValueError:
+    if not (_FLOAT_RE.match(lon_s) and _FLOAT_RE.match(lat_s)):
         return None, None, f"invalid coordinates ({lon_s!r}, {lat_s!r})"
+    lon, lat = float(lon_s), float(lat_s)
     if not (UK_LON[0] <= lon <= UK_LON[1] and UK_LAT[0] <= lat <= UK_LAT[1]):
         return None, None, f"coordinates outside the UK ({lon}, {lat})"
     return lon, lat, None
@@ -76,22 +78,48 @@ def valid_month(m: str) -> bool:
     return bool(mm) and 2000 <= int(mm.group(1)) <= 2100 and 1 <= int(mm.group(2)) <= 12
 
 
-def read_street_csv(data: bytes, *, input_id: str, display_name: str) -> ReadResult:
-    """Read a police.uk `*-street.csv` (bytes) into canonical records, quarantining bad rows."""
+def latest_month(today: date | None = None) -> str:
+    """The latest month a record may carry: the current month (UTC), as force extracts bound recorded dates."""
+    d = today or datetime.now(timezone.utc).date()
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def future_reason(month: str, latest: str) -> str:
+    """Quarantine reason for a month after `latest` (shared by every police.uk reader)."""
+    return f"month in the future {month!r} (latest accepted {latest})"
+
+
+def duplicate_reason(crime_id: str, first_line: int) -> str:
+    """Quarantine reason for a repeated Crime ID within one street file."""
+    return f"duplicate Crime ID {crime_id!r} (first loaded from line {first_line})"
+
+
+NUL_REASON = "NUL byte in row"
+
+
+def read_street_csv(data: bytes, *, input_id: str, display_name: str, today: date | None = None) -> ReadResult:
+    """Read a police.uk `*-street.csv` (bytes) into canonical records, quarantining bad rows.
+
+    Rows are quarantined for a bad month, a month after the current one (``today`` bounds it, default today),
+    an unknown crime type, bad or non-UK coordinates, a NUL byte, or a Crime ID repeated within the file.
+    """
     text = decode(data)
     header = header_of(text)
     if csv_kind(header) != "street":
         raise InputError(f"{display_name}: not a police.uk street-level crime file (header {header[:4]}...)")
     from .policeuk_fast import read_street_csv_fast
 
-    fast = read_street_csv_fast(data, header, input_id=input_id, display_name=display_name)
+    fast = read_street_csv_fast(data, header, input_id=input_id, display_name=display_name, today=today)
     if fast is not None:
         return fast
-    return read_street_csv_rows(text, header, input_id=input_id, display_name=display_name)
+    return read_street_csv_rows(text, header, input_id=input_id, display_name=display_name, today=today)
 
 
-def read_street_csv_rows(text: str, header: list[str], *, input_id: str, display_name: str) -> ReadResult:
+def read_street_csv_rows(text: str, header: list[str], *, input_id: str, display_name: str,
+                         today: date | None = None) -> ReadResult:
     """The row-by-row reader: exact line numbers and quarantine for any file (invalid UTF-8, quoted newlines)."""
+    latest = latest_month(today)
+    first_seen: dict[str, int] = {}
     ncols = len(header)
     cols: dict[str, list] = {k: [] for k in (
         "uid", "record_id", "input_id", "source_kind", "force", "force_name", "month", "category_id",
@@ -128,6 +156,9 @@ def read_street_csv_rows(text: str, header: list[str], *, input_id: str, display
         if _has_surrogates(raw_text):
             bad("invalid UTF-8")
             continue
+        if "\x00" in raw_text:
+            bad(NUL_REASON)
+            continue
         if len(row) != ncols:
             bad(f"wrong number of fields: expected {ncols}, got {len(row)}")
             continue
@@ -137,6 +168,9 @@ def read_street_csv_rows(text: str, header: list[str], *, input_id: str, display
         if not valid_month(month):
             bad(f"invalid month {month!r}")
             continue
+        if month > latest:
+            bad(future_reason(month, latest))
+            continue
         cid = crime_type_id(ctype)
         if cid is None:
             bad(f"unknown crime type {ctype!r}")
@@ -145,6 +179,12 @@ def read_street_csv_rows(text: str, header: list[str], *, input_id: str, display
         if err:
             bad(err)
             continue
+        crime_key = crime_id.strip()
+        if crime_key:
+            if crime_key in first_seen:
+                bad(duplicate_reason(crime_key, first_seen[crime_key]))
+                continue
+            first_seen[crime_key] = line
         falls = falls.strip()
         cols["uid"].append(f"{input_id}:{line}")
         cols["record_id"].append(crime_id.strip() or None)
@@ -177,13 +217,37 @@ def read_street_csv_rows(text: str, header: list[str], *, input_id: str, display
     return res
 
 
+def _bad_text(obj: object) -> str | None:
+    """A quarantine reason if any string (key or value) in a parsed JSON value holds a NUL character or is not
+    valid UTF-8 (undecodable bytes, lone surrogate escapes); None when all text is clean."""
+    if isinstance(obj, str):
+        if "\x00" in obj:
+            return NUL_REASON
+        if any("\ud800" <= ch <= "\udfff" for ch in obj):
+            return "invalid UTF-8"
+        return None
+    if isinstance(obj, dict):
+        return next((r for k, v in obj.items() for r in (_bad_text(k), _bad_text(v)) if r), None)
+    if isinstance(obj, list):
+        return next((r for v in obj if (r := _bad_text(v))), None)
+    return None
+
+
+def _load_json(data: bytes) -> object:
+    """json.loads that turns absurd nesting into ValueError."""
+    try:
+        return json.loads(decode(data))
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def looks_like_api_json(data: bytes) -> bool:
     """True if bytes are a police.uk API crimes-street response (a JSON list of crimes, possibly empty)."""
     head = data.lstrip()[:1]
     if head != b"[":
         return False
     try:
-        obj = json.loads(decode(data))
+        obj = _load_json(data)
     except ValueError:
         return False
     if not isinstance(obj, list):
@@ -191,14 +255,17 @@ def looks_like_api_json(data: bytes) -> bool:
     return all(isinstance(o, dict) and "category" in o and "month" in o and "location" in o for o in obj[:50])
 
 
-def read_api_json(data: bytes, *, input_id: str, display_name: str, force: str | None = None) -> ReadResult:
+def read_api_json(data: bytes, *, input_id: str, display_name: str, force: str | None = None,
+                  today: date | None = None) -> ReadResult:
     """Read a police.uk API `crimes-street` JSON list into canonical records.
 
     Items are keyed by the API's numeric `id` (uid 'api:<month>:<id>') so the same crime fetched through
-    two overlapping polygons is counted once.
+    two overlapping polygons is counted once. Items with a bad or future month (after ``today``'s), an
+    unknown category, bad coordinates or a NUL character are quarantined with their reason.
     """
+    latest = latest_month(today)
     try:
-        items = json.loads(decode(data))
+        items = _load_json(data)
     except ValueError as exc:
         raise InputError(f"{display_name}: not valid JSON ({exc})") from None
     if not isinstance(items, list):
@@ -208,7 +275,10 @@ def read_api_json(data: bytes, *, input_id: str, display_name: str, force: str |
         "is_crime", "outcome", "longitude", "latitude", "location", "location_type", "context", "line")}
     quarantine: list[dict] = []
     for i, it in enumerate(items, start=1):
-        raw = json.dumps(it, ensure_ascii=False)[:2000]
+        try:
+            raw = json.dumps(it, ensure_ascii=False)[:2000].encode("utf-8", "backslashreplace").decode("utf-8")
+        except RecursionError:
+            raw = "(nested too deeply to show)"
 
         def bad(reason: str) -> None:
             quarantine.append({"file": display_name, "line": i, "reason": reason, "raw": raw})
@@ -216,9 +286,19 @@ def read_api_json(data: bytes, *, input_id: str, display_name: str, force: str |
         if not isinstance(it, dict):
             bad("item is not an object")
             continue
+        try:
+            text_problem = _bad_text(it)
+        except RecursionError:
+            text_problem = "item nested too deeply"
+        if text_problem:
+            bad(text_problem)
+            continue
         month = str(it.get("month") or "").strip()
         if not valid_month(month):
             bad(f"invalid month {month!r}")
+            continue
+        if month > latest:
+            bad(future_reason(month, latest))
             continue
         cid = api_slug_to_id(str(it.get("category") or ""))
         if cid is None:
@@ -236,6 +316,13 @@ def read_api_json(data: bytes, *, input_id: str, display_name: str, force: str |
         outcome = it.get("outcome_status")
         api_id = it.get("id")
         pid = str(it.get("persistent_id") or "").strip()
+        texts = {"outcome": outcome.get("category") if isinstance(outcome, dict) else None,
+                 "location": street.get("name") if isinstance(street, dict) else None,
+                 "location_type": it.get("location_type") or None, "context": it.get("context") or None}
+        wrong = [k for k, v in texts.items() if v is not None and not isinstance(v, str)]
+        if wrong:
+            bad(f"{wrong[0]} is not text")
+            continue
         cols["uid"].append(f"api:{month}:{api_id}" if api_id is not None else f"{input_id}:{i}")
         cols["record_id"].append(pid or None)
         cols["input_id"].append(input_id)
@@ -245,12 +332,12 @@ def read_api_json(data: bytes, *, input_id: str, display_name: str, force: str |
         cols["category_id"].append(cid)
         cols["crime_type"].append(CRIME_TYPES[cid])
         cols["is_crime"].append(cid != ASB_ID)
-        cols["outcome"].append(outcome.get("category") if isinstance(outcome, dict) else None)
+        cols["outcome"].append(texts["outcome"])
         cols["longitude"].append(lon)
         cols["latitude"].append(lat)
-        cols["location"].append(street.get("name") if isinstance(street, dict) else None)
-        cols["location_type"].append(it.get("location_type") or None)
-        cols["context"].append(it.get("context") or None)
+        cols["location"].append(texts["location"])
+        cols["location_type"].append(texts["location_type"])
+        cols["context"].append(texts["context"])
         cols["line"].append(i)
     res = ReadResult(
         kind="police-uk-api", force=force, records=records_table(cols), quarantine=quarantine,

@@ -4,6 +4,7 @@ blank lines, quoted newlines — and the row-by-row reader in `policeuk.py` hand
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import numpy as np
 import pyarrow as pa
@@ -12,7 +13,7 @@ import pyarrow.csv as pacsv
 
 from ..schema import ASB_ID, CRIME_TYPES, RECORD_SCHEMA, force_slug
 from .base import ReadResult
-from .policeuk import UK_LAT, UK_LON
+from .policeuk import UK_LAT, UK_LON, duplicate_reason, future_reason, latest_month
 
 _MONTH = r"^(20\d\d|2100)-(0[1-9]|1[0-2])$"
 _FLOAT = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
@@ -43,13 +44,25 @@ def _nullify_empty(a: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)
 
 
-def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, display_name: str) -> ReadResult | None:
+def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, display_name: str,
+                         today: date | None = None) -> ReadResult | None:
     """Read a police.uk street CSV (header already recognised) or return None to defer to the slow reader."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if b"\x00" in data:
+        return None  # the row reader quarantines rows holding NUL bytes
+    latest = latest_month(today)
     if b"\n\n" in data or b"\n\r\n" in data or b"\r\r" in data or _quoted_newline(data):
         return None
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None  # a lone CR is a line break to both parsers, but not to the line count here
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # invalid UTF-8: the row reader quarantines the rows (pyarrow cannot even show them)
     n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if len(data) > FIELD_LIMIT and _longest_line(data) > FIELD_LIMIT:
+        return None  # the row reader quarantines rows with a field over the csv module's limit
     try:
         # pyarrow checks UTF-8: a file with invalid bytes raises here and goes to the row reader
         table, bad = _read(data, header, threads=True)
@@ -70,7 +83,8 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
 
     col = {name: table.column(f"c{i}") for i, name in enumerate(header)}
     month = pc.utf8_trim_whitespace(col["Month"])
-    month_ok = pc.match_substring_regex(month, _MONTH)
+    month_valid = pc.match_substring_regex(month, _MONTH)
+    month_ok = pc.and_(month_valid, pc.less_equal(month, pa.scalar(latest)))
     ctype_idx = pc.index_in(pc.utf8_lower(pc.utf8_trim_whitespace(col["Crime type"])),
                             value_set=pa.array([lab.lower() for lab in _LABELS]))
     type_ok = pc.is_valid(ctype_idx)
@@ -83,6 +97,23 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
                     pc.and_(pc.greater_equal(lat, UK_LAT[0]), pc.less_equal(lat, UK_LAT[1])))
     coords_ok = pc.or_(both_empty, pc.fill_null(in_uk, False))
     ok = pc.and_(pc.and_(month_ok, type_ok), coords_ok).to_numpy(zero_copy_only=False)
+    # A Crime ID repeated within the file: the first valid row keeps it, later ones are quarantined.
+    dup_of: dict[int, int] = {}  # row index -> line that first loaded the same Crime ID
+    cid = pc.utf8_trim_whitespace(col["Crime ID"])
+    ok_idx = np.flatnonzero(ok)
+    cid_ok = pc.take(cid, pa.array(ok_idx, pa.int64()))
+    nonblank = pc.sum(pc.not_equal(cid_ok, "")).as_py() or 0
+    if pc.count_distinct(pc.filter(cid_ok, pc.not_equal(cid_ok, ""))).as_py() < nonblank:
+        first: dict[str, int] = {}
+        for i, v in zip(ok_idx.tolist(), cid_ok.to_pylist()):
+            if not v:
+                continue
+            if v in first:
+                dup_of[i] = first[v]
+            else:
+                first[v] = int(lines[i])
+        ok = ok.copy()
+        ok[list(dup_of)] = False
 
     if not ok.all():
         starts = np.concatenate([[0], np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1])
@@ -91,14 +122,19 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
             a, b = starts[line - 1], (starts[line] if line < len(starts) else len(data))
             return data[a:b].decode("utf-8").rstrip("\r\n")
 
-        m_ok = month_ok.to_numpy(zero_copy_only=False)
+        m_ok = month_valid.to_numpy(zero_copy_only=False)
+        f_ok = month_ok.to_numpy(zero_copy_only=False)
         t_ok = type_ok.to_numpy(zero_copy_only=False)
         num_ok = numeric.to_numpy(zero_copy_only=False)
         for i in np.flatnonzero(~ok):
             line = int(lines[i])
             raw = raw_line(line)
-            if not m_ok[i]:
+            if int(i) in dup_of:
+                reason = duplicate_reason(cid[int(i)].as_py(), dup_of[int(i)])
+            elif not m_ok[i]:
                 reason = f"invalid month {month[int(i)].as_py()!r}"
+            elif not f_ok[i]:
+                reason = future_reason(month[int(i)].as_py(), latest)
             elif not t_ok[i]:
                 reason = f"unknown crime type {col['Crime type'][int(i)].as_py()!r}"
             elif not num_ok[i]:
@@ -149,6 +185,16 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
                      rows_read=out.num_rows + len(quarantine), months=months, force_name=", ".join(names) or None)
     res.check()
     return res
+
+
+#: Longest field the row reader's csv module accepts (csv.field_size_limit()); longer rows are quarantined.
+FIELD_LIMIT = 131072
+
+
+def _longest_line(data: bytes) -> int:
+    nl = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+    bounds = np.concatenate([[-1], nl, [len(data)]])
+    return int(np.diff(bounds).max()) - 1
 
 
 def _const(value: str, n: int) -> pa.Array:

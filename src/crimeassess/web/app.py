@@ -206,8 +206,11 @@ def _svg_uri(svg: str | None) -> str | None:
 class Dashboard:
     """The store behind the app, with caches keyed by the manifest's mtime (a changed store is re-read)."""
 
-    def __init__(self, store: Store, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
+    def __init__(self, store: Store, cache_size: int = DEFAULT_CACHE_SIZE, *, public: bool = False,
+                 threshold: int | None = None) -> None:
         self.store = store
+        self.public = public  # public-safe mode: every assessment is suppressed (crimeassess.suppress)
+        self.threshold = threshold
         self.assessments = LRUCache(cache_size)
         self.pages = LRUCache(cache_size * 2)   # rendered panels and reports
         self.meta = LRUCache(8)                 # catalogue, areas with data
@@ -242,6 +245,10 @@ class Dashboard:
             res = assess(q.area, q.period, q.compare, self.store, source=q.source, ward_vintage=q.ward_vintage,
                          placement=q.placement)
             self.timings["last_assess_ms"] = round((time.perf_counter() - t) * 1000, 1)
+            if self.public:
+                from ..suppress import DEFAULT_THRESHOLD, SuppressedAssessment
+
+                return SuppressedAssessment(res, DEFAULT_THRESHOLD if self.threshold is None else self.threshold)
             return res
 
         return self._cached(self.assessments, ("assess", q, self.stamp()), build)
@@ -423,15 +430,18 @@ def _error_payload(exc: CrimeAssessError) -> dict[str, Any]:
     return body
 
 
-def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEFAULT_CACHE_SIZE) -> FastAPI:
+def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEFAULT_CACHE_SIZE,
+               public: bool = False, threshold: int | None = None) -> FastAPI:
     """Build the read-only dashboard app over ``store`` (a Store, a folder, or None for the default store).
+
+    ``public`` serves public-safe figures only (small counts suppressed, see ``crimeassess.suppress``).
 
     Routes: ``/`` (dashboard page), ``/panel`` (assessment fragment), ``/area-options`` (picker fragment),
     ``/report`` (full HTML report), ``/api/assessment``, ``/api/areas``, ``/api/inputs``,
     ``/api/wards.geojson``, ``/healthz`` and ``/static/*``.
     """
     st = store if isinstance(store, Store) else Store(store)
-    dash = Dashboard(st, cache_size=cache_size)
+    dash = Dashboard(st, cache_size=cache_size, public=public, threshold=threshold)
     env = _environment()
     app = FastAPI(title="crimeassess dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.dashboard = dash
@@ -517,7 +527,7 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
         months = store_months(st)
         options = dash.area_options() if dash.catalogue() else []
         return {
-            "store_path": str(st.path),
+            "store_path": st.path.name if public else str(st.path),
             "store_exists": st.exists(),
             "n_inputs": len(inputs),
             "forces": sorted({i.get("force_name") or i.get("force") or "" for i in inputs} - {""}),
@@ -617,8 +627,9 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
 
     @app.get("/api/inputs")
     def api_inputs() -> Response:
-        """The store manifest's input entries, live or superseded (read-only)."""
-        return JSONResponse(st.inputs())
+        """The store manifest's input entries, live or superseded (read-only). Paths are shown as file names
+        (a zip member as 'archive.zip!member'), never as absolute paths on the server."""
+        return JSONResponse([_public_input(i) for i in st.inputs()])
 
     @app.get("/api/wards.geojson")
     def api_wards_geojson(area: str | None = None, period: str | None = None, compare: str | None = None,
@@ -640,7 +651,7 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
     def healthz() -> Response:
         """Liveness and a summary of the store and caches."""
         return JSONResponse({
-            "status": "ok", "store": str(st.path), "store_exists": st.exists(),
+            "status": "ok", "store": st.path.name, "store_exists": st.exists(), "public": public,
             "inputs": len(st.inputs()) if st.exists() else 0,
             "cache": {"assessments": len(dash.assessments), "hits": dash.assessments.hits,
                       "misses": dash.assessments.misses},
@@ -674,10 +685,27 @@ def wards_feature_collection(res: Assessment, to_wgs84: Callable[[Any], Any]) ->
             "area": a["area"], "period": a["period"], "compare": a["compare"], "features": feats}
 
 
+def _public_input(entry: dict[str, Any]) -> dict[str, Any]:
+    """A manifest input entry with every path shown as a file name."""
+    e = {**entry, "path": display_name(entry.get("path"))}
+    if isinstance(e.get("supersedes"), list):
+        e["supersedes"] = [{**x, "path": display_name(x.get("path"))} if isinstance(x, dict) else x
+                           for x in e["supersedes"]]
+    return e
+
+
+def display_name(path: Any) -> Any:
+    """A stored input path as shown publicly: the file name, or 'archive.zip!member/name' for a zip member."""
+    if not isinstance(path, str):
+        return path
+    outer, sep, member = path.partition("!")
+    return Path(outer).name + (sep + member if sep else "")
+
+
 def serve(store: Store | str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, *,
-          log_level: str = "info") -> None:
+          log_level: str = "info", public: bool = False, threshold: int | None = None) -> None:
     """Run the dashboard with uvicorn until interrupted (binds to localhost by default)."""
     import uvicorn
 
-    uvicorn.run(create_app(store), host=host, port=port, log_level=log_level)
+    uvicorn.run(create_app(store, public=public, threshold=threshold), host=host, port=port, log_level=log_level)
 

@@ -67,7 +67,8 @@ def fetch_police_uk_api(area: str, month: str, store: Store | str | Path | None 
         f = st.geography_file("lsoa_ward", vintage)
         cond = "ward_code = ?" if a.level == "ward" else "lad_code IN (SELECT unnest(?))"
         arg = a.code if a.level == "ward" else lads
-        codes = [r[0] for r in con.execute(f"SELECT DISTINCT ward_code FROM read_parquet('{f}') WHERE {cond}", [arg]).fetchall()]
+        codes = [r[0] for r in con.execute(f"SELECT DISTINCT ward_code FROM read_parquet(?) WHERE {cond}",
+                                           [str(f), arg]).fetchall()]
     finally:
         con.close()
     geo = ward_geometry(st, vintage, codes)

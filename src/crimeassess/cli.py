@@ -1,9 +1,14 @@
-"""The `crimeassess` command line: a thin shell over the library. Library errors become one line, exit 2."""
+"""The `crimeassess` command line: a thin shell over the library. Library errors become one line, exit 2.
+
+Library modules are imported inside the commands that use them: `crimeassess --help` and the light commands
+then start without loading DuckDB, geopandas, matplotlib and WeasyPrint (start-up cost).
+"""
 from __future__ import annotations
 
 import functools
 import json
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable
 
@@ -12,13 +17,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .assess.options import Adjustment, OutputFormat, Placement, Source
 from .errors import CrimeAssessError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Turn police recorded crime into a community-safety strategic assessment.")
-geography_app = typer.Typer(no_args_is_help=True, help="Load ONS lookups, boundaries and population.")
+# Plain (click-style) help: flags are listed as flags, without a "<bool>" type column.
+_TYPER = {"rich_markup_mode": None, "no_args_is_help": True}
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                  help="Turn police recorded crime into a community-safety strategic assessment.", **_TYPER)
+geography_app = typer.Typer(help="Load ONS lookups, boundaries and population.", **_TYPER)
 app.add_typer(geography_app, name="geography")
-download_app = typer.Typer(no_args_is_help=True, help="Download real data from the publishers, then ingest or load it.")
+download_app = typer.Typer(help="Download real data from the publishers, then ingest or load it.", **_TYPER)
 app.add_typer(download_app, name="download")
 
 # Off a terminal (pipes, CI logs) Rich would wrap tables at 80 columns; give them room.
@@ -26,6 +34,39 @@ out = Console() if sys.stdout.isatty() else Console(width=140)
 err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 
 StoreOpt = typer.Option(None, "--store", help="Store folder (default $CRIMEASSESS_STORE or ./crimeassess-store).")
+
+# Options shared by `assess` and `report`, declared once.
+AreaOpt = typer.Option(None, "--area", help="Area name or GSS code: ward, local authority, CSP or force area.")
+PeriodOpt = typer.Option(..., "--period", help="2018-03, 2017-04..2017-09, 2017/18, 2017, 2017Q3, 12m-2018-03; "
+                         "with recorded dates also 2018-W10, 28d-2018-03-31, ytd-2018-03-31.")
+CompareOpt = typer.Option(None, "--compare", help="Comparison period, or 'previous' (default: the same months a year earlier).")
+AreaFileOpt = typer.Option(None, "--area-file", help="A user-drawn area (GeoJSON, GeoPackage, Shapefile) instead of --area.")
+SourceOpt = typer.Option(None, "--source", help="Source kind (default: the best available).")
+WardVintageOpt = typer.Option(None, "--ward-vintage", help="Ward lookup vintage, e.g. WD17 (default: newest covering the area).")
+PlacementOpt = typer.Option(Placement.auto, "--placement", help="auto (LSOA best fit, then points), lsoa or point.")
+ThemesOpt = typer.Option(None, "--themes", help="Extra theme definitions (TOML).")
+AdjustmentOpt = typer.Option(Adjustment.holm, "--adjustment", help="p-value adjustment: holm or bh (Benjamini-Hochberg).")
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            v = version("crimeassess")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+            v = "unknown"
+        print(f"crimeassess {v}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version_: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                        help="Print the version and exit.")) -> None:
+    """Turn police recorded crime into a community-safety strategic assessment."""
+
+
+def _value(choice: Any) -> Any:
+    """An Enum choice as the plain string the library takes (None stays None)."""
+    return getattr(choice, "value", choice)
 
 
 def clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -43,9 +84,11 @@ def clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class _Bar:
-    """A Rich progress bar fed by the library's progress callbacks (shown only on a terminal)."""
+    """A Rich progress bar fed by the library's progress callbacks ``(done, total, what)``, shown only on a
+    terminal: files for ingest, stages for demo and report."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, *, files: bool = True) -> None:
+        self.files = files
         self.progress = Progress(TextColumn("[bold]" + label), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
                                  transient=True, disable=not err.is_terminal)
@@ -61,7 +104,8 @@ class _Bar:
     def __call__(self, done: int, total: int, what: str) -> None:
         if self.task is None:
             self.task = self.progress.add_task("", total=total)
-        self.progress.update(self.task, completed=done, total=total, description=Path(what.split("!")[-1]).name[-40:])
+        text = Path(what.split("!")[-1]).name[-40:] if self.files else what
+        self.progress.update(self.task, completed=done, total=total, description=text)
 
 
 @app.command()
@@ -115,48 +159,46 @@ def geography_load(
 @app.command()
 @clean_errors
 def assess(
-    area: str = typer.Option(None, "--area", help="Area name or GSS code: ward, local authority, CSP or force area."),
-    period: str = typer.Option(..., "--period", help="2018-03, 2017-04..2017-09, 2017/18, 2017, 2017Q3 or 12m-2018-03."),
-    compare: str = typer.Option(None, "--compare", help="Comparison period (default: the same months a year earlier)."),
+    area: str = AreaOpt,
+    period: str = PeriodOpt,
+    compare: str = CompareOpt,
     store: Path = StoreOpt,
-    fmt: str = typer.Option("text", "--format", help="text or json."),
-    area_file: Path = typer.Option(None, "--area-file", help="A user-drawn area (GeoJSON, GeoPackage, Shapefile) instead of --area."),
-    source: str = typer.Option(None, "--source", help="extract, police-uk-street or police-uk-api (default: best available)."),
-    ward_vintage: str = typer.Option(None, "--ward-vintage", help="Ward lookup vintage, e.g. WD17 (default: newest covering the area)."),
-    placement: str = typer.Option("auto", "--placement", help="lsoa, point or auto (LSOA best fit, then points)."),
-    themes: list[Path] = typer.Option(None, "--themes", help="Extra theme definitions (TOML)."),
-    adjustment: str = typer.Option("holm", "--adjustment", help="p-value adjustment: holm or bh."),
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text or json."),
+    area_file: Path = AreaFileOpt,
+    source: Source = SourceOpt,
+    ward_vintage: str = WardVintageOpt,
+    placement: Placement = PlacementOpt,
+    themes: list[Path] = ThemesOpt,
+    adjustment: Adjustment = AdjustmentOpt,
 ) -> None:
     """Assess recorded crime in an area for a period against a comparison period."""
     from .assess.engine import assess as do_assess
+    from .assess.text import print_assessment
 
-    if fmt not in ("text", "json"):
-        raise CrimeAssessError(f"--format must be text or json, not {fmt!r}")
     if not area and not area_file:
         raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
-    res = do_assess(area or "", period, compare, store, source=source, ward_vintage=ward_vintage, placement=placement,
-                    themes=themes, area_file=area_file, adjustment=adjustment)
-    if fmt == "json":
+    res = do_assess(area or "", period, compare, store, source=_value(source), ward_vintage=ward_vintage,
+                    placement=_value(placement), themes=themes, area_file=area_file, adjustment=_value(adjustment))
+    if fmt is OutputFormat.json:
         print(res.to_json())
     else:
-        from .assess.text import print_assessment
-
         print_assessment(res.to_dict(), out)
 
 
 @app.command()
 @clean_errors
 def report(
-    area: str = typer.Option(None, "--area", help="Area name or GSS code: ward, local authority, CSP or force area."),
-    period: str = typer.Option(..., "--period", help="2017/18, 2018-03, 2017Q3, 12m-2018-03, ..."),
+    area: str = AreaOpt,
+    period: str = PeriodOpt,
     out_dir: Path = typer.Option(..., "--out", help="Folder for report.html, report.pdf, assessment.json and CSVs."),
-    compare: str = typer.Option(None, "--compare", help="Comparison period (default: the same months a year earlier)."),
+    compare: str = CompareOpt,
     store: Path = StoreOpt,
-    area_file: Path = typer.Option(None, "--area-file", help="A user-drawn area instead of --area."),
-    source: str = typer.Option(None, "--source", help="extract, police-uk-street or police-uk-api."),
-    ward_vintage: str = typer.Option(None, "--ward-vintage", help="Ward lookup vintage, e.g. WD17."),
-    placement: str = typer.Option("auto", "--placement", help="lsoa, point or auto."),
-    themes: list[Path] = typer.Option(None, "--themes", help="Extra theme definitions (TOML)."),
+    area_file: Path = AreaFileOpt,
+    source: Source = SourceOpt,
+    ward_vintage: str = WardVintageOpt,
+    placement: Placement = PlacementOpt,
+    themes: list[Path] = ThemesOpt,
+    adjustment: Adjustment = AdjustmentOpt,
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Write the HTML report only."),
 ) -> None:
     """Write the strategic assessment report (HTML, PDF, JSON, CSV) for an area and period."""
@@ -164,8 +206,10 @@ def report(
 
     if not area and not area_file:
         raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
-    res = build_report(area, period, out_dir, store, compare=compare, pdf=not no_pdf, area_file=area_file, source=source,
-                       ward_vintage=ward_vintage, placement=placement, themes=themes)
+    with _Bar("report", files=False) as bar:
+        res = build_report(area, period, out_dir, store, compare=compare, pdf=not no_pdf, area_file=area_file,
+                           source=_value(source), ward_vintage=ward_vintage, placement=_value(placement),
+                           themes=themes, adjustment=_value(adjustment), progress=bar)
     out.print(f"Report for {res.assessment['area']['name']} {res.assessment['period']['label']} written to {res.out_dir}:")
     for name in res.files:
         out.print(f"  {name}")
@@ -181,8 +225,8 @@ def demo(
     """Generate the synthetic demo city, load it into a fresh store and write its full report (no internet)."""
     from .demo.run import run_demo
 
-    with err.status("") as status:
-        res = run_demo(out_dir, seed=seed, pdf=not no_pdf, step=lambda s: status.update(s + "…"))
+    with _Bar("demo", files=False) as bar:
+        res = run_demo(out_dir, seed=seed, pdf=not no_pdf, progress=bar)
     out.print("[bold]Key findings[/]")
     for f in res.findings[:6]:
         out.print(f" • {f}", highlight=False)

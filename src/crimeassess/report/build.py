@@ -3,12 +3,19 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..assess.engine import assess
 from ..errors import InputError
 from ..store import Store
+from .render import render_report
+
+#: ``progress(done, total, stage)``: called before each stage and once at the end.
+ProgressFn = Callable[[int, int, str], None]
+STAGES = ("assessing", "rendering the HTML report", "printing the PDF", "writing JSON and CSV tables")
 
 TABLE_COLUMNS = ["current", "previous", "change", "pct_change", "rate_per_1000", "p_value", "p_adjusted", "z",
                  "significant", "small_numbers"]
@@ -57,24 +64,34 @@ def write_tables(a: dict[str, Any], out: Path) -> dict[str, Path]:
 
 
 def build_report(area: str | None, period: str, out: str | Path, store: Store | str | Path | None = None, *,
-                 compare: str | None = None, pdf: bool = True, **assess_options: Any) -> ReportResult:
-    """Assess `area` for `period` and write the report files into `out` (created if needed)."""
-    from ..assess.engine import assess
-    from .render import render_report
+                 compare: str | None = None, pdf: bool = True, progress: ProgressFn | None = None,
+                 **assess_options: Any) -> ReportResult:
+    """Assess `area` for `period` and write the report files into `out` (created if needed).
+
+    ``progress(done, total, stage)`` is told each stage of :data:`STAGES` as it starts.
+    """
+    stages = [st for st in STAGES if pdf or st != "printing the PDF"]
+
+    def say(stage: str | None) -> None:
+        if progress:
+            progress(stages.index(stage) if stage else len(stages), len(stages), stage or "done")
 
     out_dir = Path(out)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
+    say("assessing")
     res = assess(area or "", period, compare, store, **assess_options)
     a = res.to_dict()
-    files = render_report(a, out_dir, wards_geo=res.ward_geometry, pdf=pdf)
+    files = render_report(a, out_dir, wards_geo=res.ward_geometry, pdf=pdf, on_stage=say)
     result = ReportResult(out_dir, assessment=a)
     result.files["report.html"] = files.html
     if files.pdf:
         result.files["report.pdf"] = files.pdf
+    say("writing JSON and CSV tables")
     (out_dir / "assessment.json").write_text(json.dumps(a, indent=2, ensure_ascii=False), encoding="utf-8")
     result.files["assessment.json"] = out_dir / "assessment.json"
     result.files.update(write_tables(a, out_dir))
+    say(None)
     return result

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -285,8 +287,7 @@ def render_html(assessment: Mapping[str, Any], *, wards_geo: Any = None) -> str:
 
 def html_to_pdf(html: str, pdf_path: Path) -> Path:
     """Print HTML to PDF with WeasyPrint; only ``data:`` URLs may be fetched (nothing leaves the machine)."""
-    import logging
-
+    # WeasyPrint takes seconds to import: only when a PDF is asked for (the dashboard never does).
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
@@ -304,23 +305,28 @@ def render_report(
     *,
     wards_geo: Any = None,
     pdf: bool = True,
+    on_stage: Callable[[str], None] | None = None,
 ) -> ReportFiles:
     """Write ``report.html`` (self-contained) and, if ``pdf``, ``report.pdf`` into ``out_dir``.
 
     ``wards_geo`` is a GeoDataFrame with columns code, name, geometry (EPSG:27700) for the assessment's
     wards; without it the report shows a note instead of the ward map. Raises :class:`InputError` for an
     assessment without area/period/total and :class:`GeographyError` for unusable ward boundaries.
+    ``on_stage`` is told each stage ("rendering the HTML report", "printing the PDF") as it starts.
     """
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create report folder {out}: {exc.strerror}") from exc
+    say = on_stage or (lambda stage: None)
+    say("rendering the HTML report")
     html = render_html(assessment, wards_geo=wards_geo)
     html_path = out / "report.html"
     html_path.write_text(html, encoding="utf-8")
     pdf_path = None
     if pdf:
+        say("printing the PDF")
         try:
             pdf_path = html_to_pdf(html, out / "report.pdf")
         except CrimeAssessError:

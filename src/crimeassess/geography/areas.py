@@ -6,10 +6,12 @@ import re
 from dataclasses import dataclass, field
 
 import duckdb
+import pyarrow.parquet as pq
 
 from ..errors import AreaNotFoundError, GeographyError
 from ..sources.registry import area_code_kinds
 from ..store import Store
+from .placing import boundary_ward_table
 
 LEVEL_ORDER = {"lad": 0, "csp": 1, "pfa": 2, "ward": 3}
 LEVEL_NAMES = {"lad": "local authority", "csp": "community safety partnership", "pfa": "police force area",
@@ -42,8 +44,6 @@ def boundary_vintages(store: Store) -> dict[str, str]:
     Such a ward set (e.g. Southampton's 17 wards of May 2023, WD25 boundaries) is usable when every ward's local
     authority is known, from the boundary file itself (LADyyCD) or a loaded ward list.
     """
-    import pyarrow.parquet as pq
-
     lookups = set(ward_vintages(store))
     ward_lad: set[str] = set()
     for e in store.geography_entries("ward_lad"):
@@ -80,8 +80,6 @@ def area_catalogue(store: Store, con: duckdb.DuckDBPyConnection) -> list[tuple[s
             rows.add(("pfa", pfa, pfan, lad))
     # Ward sets defined by boundaries alone (see boundary_vintages)
     if store.geography_entries("boundaries"):
-        from .placing import boundary_ward_table
-
         for name in boundary_vintages(store).values():
             for wd, wdn, lad, ladn in boundary_ward_table(store, name).itertuples(index=False):
                 rows.add(("ward", wd, wdn, lad))

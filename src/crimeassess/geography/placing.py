@@ -14,6 +14,7 @@ import shapely
 
 from ..errors import GeographyError
 from ..store import Store
+from .boundaries import read_boundaries
 from .placement import place_points
 
 
@@ -176,8 +177,6 @@ def ward_geometry(store: Store, vintage: str | None, ward_codes: list[str]) -> g
 
 def custom_area_uids(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, str]:
     """Register temp table `custom_area(uid)` with records inside a user-drawn polygon file; returns (code, name)."""
-    from .boundaries import read_boundaries
-
     gdf = read_boundaries(path, level="custom")
     geom = shapely.union_all(gdf.geometry.values)
     one = gpd.GeoDataFrame({"code": ["custom"]}, geometry=[geom], crs=27700)

@@ -69,6 +69,13 @@ def _value(choice: Any) -> Any:
     return getattr(choice, "value", choice)
 
 
+def _assess_options(area: str | None, area_file: Path | None, **choices: Any) -> dict[str, Any]:
+    """The shared options of `assess` and `report` as the library's keyword arguments."""
+    if not area and not area_file:
+        raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
+    return {"area_file": area_file, **{k: _value(v) for k, v in choices.items()}}
+
+
 def clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a library error into one clean line on stderr and exit code 2 (no traceback)."""
 
@@ -175,10 +182,9 @@ def assess(
     from .assess.engine import assess as do_assess
     from .assess.text import print_assessment
 
-    if not area and not area_file:
-        raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
-    res = do_assess(area or "", period, compare, store, source=_value(source), ward_vintage=ward_vintage,
-                    placement=_value(placement), themes=themes, area_file=area_file, adjustment=_value(adjustment))
+    options = _assess_options(area, area_file, source=source, ward_vintage=ward_vintage, placement=placement,
+                              themes=themes, adjustment=adjustment)
+    res = do_assess(area or "", period, compare, store, **options)
     if fmt is OutputFormat.json:
         print(res.to_json())
     else:
@@ -204,12 +210,10 @@ def report(
     """Write the strategic assessment report (HTML, PDF, JSON, CSV) for an area and period."""
     from .report.build import build_report
 
-    if not area and not area_file:
-        raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
+    options = _assess_options(area, area_file, source=source, ward_vintage=ward_vintage, placement=placement,
+                              themes=themes, adjustment=adjustment)
     with _Bar("report", files=False) as bar:
-        res = build_report(area, period, out_dir, store, compare=compare, pdf=not no_pdf, area_file=area_file,
-                           source=_value(source), ward_vintage=ward_vintage, placement=_value(placement),
-                           themes=themes, adjustment=_value(adjustment), progress=bar)
+        res = build_report(area, period, out_dir, store, compare=compare, pdf=not no_pdf, progress=bar, **options)
     out.print(f"Report for {res.assessment['area']['name']} {res.assessment['period']['label']} written to {res.out_dir}:")
     for name in res.files:
         out.print(f"  {name}")

@@ -6,8 +6,10 @@ then start without loading DuckDB, geopandas, matplotlib and WeasyPrint (start-u
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable
@@ -35,17 +37,59 @@ err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, widt
 
 StoreOpt = typer.Option(None, "--store", help="Store folder (default $CRIMEASSESS_STORE or ./crimeassess-store).")
 
-# Options shared by `assess` and `report`, declared once.
-AreaOpt = typer.Option(None, "--area", help="Area name or GSS code: ward, local authority, CSP or force area.")
-PeriodOpt = typer.Option(..., "--period", help="2018-03, 2017-04..2017-09, 2017/18, 2017, 2017Q3, 12m-2018-03; "
-                         "with recorded dates also 2018-W10, 28d-2018-03-31, ytd-2018-03-31.")
-CompareOpt = typer.Option(None, "--compare", help="Comparison period, or 'previous' (default: the same months a year earlier).")
-AreaFileOpt = typer.Option(None, "--area-file", help="A user-drawn area (GeoJSON, GeoPackage, Shapefile) instead of --area.")
-SourceOpt = typer.Option(None, "--source", help="Source kind (default: the best available).")
-WardVintageOpt = typer.Option(None, "--ward-vintage", help="Ward lookup vintage, e.g. WD17 (default: newest covering the area).")
-PlacementOpt = typer.Option(Placement.auto, "--placement", help="auto (LSOA best fit, then points), lsoa or point.")
-ThemesOpt = typer.Option(None, "--themes", help="Extra theme definitions (TOML).")
-AdjustmentOpt = typer.Option(Adjustment.holm, "--adjustment", help="p-value adjustment: holm or bh (Benjamini-Hochberg).")
+
+@dataclass(frozen=True)
+class AssessArgs:
+    """The options `assess` and `report` share: what to assess, and ``options`` as ``assess()`` keywords."""
+
+    area: str
+    period: str
+    compare: str | None
+    store: Path | None
+    options: dict[str, Any]
+
+
+# The options shared by `assess` and `report`, declared once: (name, type, option).
+_SHARED = (
+    ("area", str, typer.Option(None, "--area", help="Area name or GSS code: ward, local authority, CSP or force area.")),
+    ("period", str, typer.Option(..., "--period", help="2018-03, 2017-04..2017-09, 2017/18, 2017, 2017Q3, "
+                                 "12m-2018-03; with recorded dates also 2018-W10, 28d-2018-03-31, ytd-2018-03-31.")),
+    ("compare", str, typer.Option(None, "--compare", help="Comparison period, or 'previous' (default: the same "
+                                  "months a year earlier).")),
+    ("store", Path, StoreOpt),
+    ("area_file", Path, typer.Option(None, "--area-file", help="A user-drawn area (GeoJSON, GeoPackage, "
+                                     "Shapefile) instead of --area.")),
+    ("source", Source, typer.Option(None, "--source", help="Source kind (default: the best available).")),
+    ("ward_vintage", str, typer.Option(None, "--ward-vintage", help="Ward lookup vintage, e.g. WD17 (default: "
+                                       "newest covering the area).")),
+    ("placement", Placement, typer.Option(Placement.auto, "--placement", help="auto (LSOA best fit, then points), "
+                                          "lsoa or point.")),
+    ("themes", list[Path], typer.Option(None, "--themes", help="Extra theme definitions (TOML).")),
+    ("adjustment", Adjustment, typer.Option(Adjustment.holm, "--adjustment", help="p-value adjustment: holm or bh "
+                                            "(Benjamini-Hochberg).")),
+)
+
+
+def assess_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command the shared options of :data:`_SHARED` (before its own), passed to it as ``args``."""
+    own = [p for p in inspect.signature(fn).parameters.values() if p.name != "args"]
+    shared = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=t) for n, t, opt in _SHARED]
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> Any:
+        got = {n: kwargs.pop(n) for n, _t, _o in _SHARED}
+        if not got["area"] and not got["area_file"]:
+            raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
+        options = {n: getattr(got[n], "value", got[n])  # Enum choices as the plain strings the library takes
+                   for n in ("area_file", "source", "ward_vintage", "placement", "themes", "adjustment")}
+        args = AssessArgs(got["area"] or "", got["period"], got["compare"], got["store"], options)
+        return fn(args, **kwargs)
+
+    del command.__wrapped__  # typer must see the signature below, not fn's
+    command.__signature__ = inspect.Signature(shared + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own])
+    command.__annotations__ = {**{n: t for n, t, _o in _SHARED},
+                               **{k: v for k, v in fn.__annotations__.items() if k != "args"}}
+    return command
 
 
 def _version(value: bool) -> None:
@@ -62,18 +106,6 @@ def _version(value: bool) -> None:
 def _main(version_: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                         help="Print the version and exit.")) -> None:
     """Turn police recorded crime into a community-safety strategic assessment."""
-
-
-def _value(choice: Any) -> Any:
-    """An Enum choice as the plain string the library takes (None stays None)."""
-    return getattr(choice, "value", choice)
-
-
-def _assess_options(area: str | None, area_file: Path | None, **choices: Any) -> dict[str, Any]:
-    """The shared options of `assess` and `report` as the library's keyword arguments."""
-    if not area and not area_file:
-        raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
-    return {"area_file": area_file, **{k: _value(v) for k, v in choices.items()}}
 
 
 def clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -165,26 +197,16 @@ def geography_load(
 
 @app.command()
 @clean_errors
+@assess_options
 def assess(
-    area: str = AreaOpt,
-    period: str = PeriodOpt,
-    compare: str = CompareOpt,
-    store: Path = StoreOpt,
+    args: AssessArgs,
     fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text or json."),
-    area_file: Path = AreaFileOpt,
-    source: Source = SourceOpt,
-    ward_vintage: str = WardVintageOpt,
-    placement: Placement = PlacementOpt,
-    themes: list[Path] = ThemesOpt,
-    adjustment: Adjustment = AdjustmentOpt,
 ) -> None:
     """Assess recorded crime in an area for a period against a comparison period."""
     from .assess.engine import assess as do_assess
     from .assess.text import print_assessment
 
-    options = _assess_options(area, area_file, source=source, ward_vintage=ward_vintage, placement=placement,
-                              themes=themes, adjustment=adjustment)
-    res = do_assess(area or "", period, compare, store, **options)
+    res = do_assess(args.area, args.period, args.compare, args.store, **args.options)
     if fmt is OutputFormat.json:
         print(res.to_json())
     else:
@@ -193,27 +215,18 @@ def assess(
 
 @app.command()
 @clean_errors
+@assess_options
 def report(
-    area: str = AreaOpt,
-    period: str = PeriodOpt,
+    args: AssessArgs,
     out_dir: Path = typer.Option(..., "--out", help="Folder for report.html, report.pdf, assessment.json and CSVs."),
-    compare: str = CompareOpt,
-    store: Path = StoreOpt,
-    area_file: Path = AreaFileOpt,
-    source: Source = SourceOpt,
-    ward_vintage: str = WardVintageOpt,
-    placement: Placement = PlacementOpt,
-    themes: list[Path] = ThemesOpt,
-    adjustment: Adjustment = AdjustmentOpt,
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Write the HTML report only."),
 ) -> None:
     """Write the strategic assessment report (HTML, PDF, JSON, CSV) for an area and period."""
     from .report.build import build_report
 
-    options = _assess_options(area, area_file, source=source, ward_vintage=ward_vintage, placement=placement,
-                              themes=themes, adjustment=adjustment)
     with _Bar("report", files=False) as bar:
-        res = build_report(area, period, out_dir, store, compare=compare, pdf=not no_pdf, progress=bar, **options)
+        res = build_report(args.area, args.period, out_dir, args.store, compare=args.compare, pdf=not no_pdf,
+                           progress=bar, **args.options)
     out.print(f"Report for {res.assessment['area']['name']} {res.assessment['period']['label']} written to {res.out_dir}:")
     for name in res.files:
         out.print(f"  {name}")

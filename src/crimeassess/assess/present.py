@@ -33,8 +33,7 @@ _ORDINAL_WORDS = ["first", "second", "third", "fourth", "fifth", "sixth", "seven
 _MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 #: Period kind -> the adjective in "the fourth consecutive annual rise".
-RUN_NOUNS: dict[str, str] = {"fy": "annual", "year": "annual", "quarter": "quarterly", "month": "monthly",
-                             "rolling12": "annual", "week": "weekly"}
+RUN_NOUNS: dict[str, str] = {"fy": "annual", "year": "annual", "quarter": "quarterly", "month": "monthly"}
 #: Words kept as written mid-sentence (besides all-capital acronyms such as ASB).
 PROPER_WORDS = frozenset({"Home", "Office", "ONS", "Police.uk", "England", "Wales", "British", "Transport", "Police"})
 

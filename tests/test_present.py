@@ -14,7 +14,7 @@ from rich.console import Console
 from crimeassess.assess import present
 from crimeassess.assess.periods import parse_period
 from crimeassess.assess.present import BLANK, MINUS
-from crimeassess.assess.text import print_assessment
+from crimeassess.assess.present import print_assessment
 from crimeassess.errors import InputError
 from crimeassess.report.build import write_tables
 from crimeassess.report.render import render_html
@@ -101,3 +101,9 @@ def test_words() -> None:
     assert present.significance({"significant": False, "p_adjusted": 0.4}) == "not significant"
     assert present.date_label(date(2026, 11, 25)) == "25 November 2026"
     assert present.compress_months(["2017-03", "2017-02", "2018-03"]) == "Feb 2017 \u2013 Mar 2017, Mar 2018"
+
+
+def test_significance_follows_the_test_direction() -> None:
+    # months missing from the comparison: the count rose, the monthly rate fell significantly
+    row = {"current": 5020, "previous": 4988, "change": 32, "z": -5.83, "significant": True}
+    assert present.significance(row) == "significant fall"

@@ -204,7 +204,7 @@ def assess(
 ) -> None:
     """Assess recorded crime in an area for a period against a comparison period."""
     from .assess.engine import assess as do_assess
-    from .assess.text import print_assessment
+    from .assess.present import print_assessment
 
     res = do_assess(args.area, args.period, args.compare, args.store, **args.options)
     if fmt is OutputFormat.json:

@@ -6,7 +6,8 @@ signed changes "+145" / "−145"; periods in words ("March 2018", "2017/18", "Ap
 theme names lower case mid-sentence except acronyms and proper nouns; ordinals in words up to tenth
 ("fourth") and in figures after ("11th"); UK-style lists without an Oxford comma ("A, B and C").
 
-The strict functions (:func:`count`, :func:`pct`, …) raise :class:`InputError` for a value that is not a
+:func:`print_assessment` writes an assessment for the terminal with these functions. The strict functions
+(:func:`count`, :func:`pct`, …) raise :class:`InputError` for a value that is not a
 number; :data:`FILTERS` holds lenient versions for Jinja templates, which also take Jinja's Undefined and
 pass unexpected text through unchanged.
 """
@@ -18,6 +19,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from numbers import Real
 from typing import Any
+
+from rich.console import Console
+from rich.table import Table
 
 from ..errors import InputError
 
@@ -227,13 +231,17 @@ def run_phrase(run: Any, period_kind: str | None = None, direction_word: str | N
 
 
 def significance(row: Mapping[str, Any]) -> str:
-    """The one significance label of a compared count: 'significant rise', 'significant fall',
-    'not significant', 'small numbers' (too few to test) or '' (no test)."""
+    """The one significance label of a compared count: 'significant rise', 'significant fall' (by the sign
+    of the test statistic ``z`` when given, else of the change), 'not significant', 'small numbers' (too few
+    to test) or '' (no test)."""
     if not isinstance(row, Mapping):
         return ""
     if row.get("significant"):
-        ch = row.get("change")
-        return "significant fall" if isinstance(ch, Real) and ch < 0 else "significant rise"
+        # The test's direction (Wheeler's Z) is the rate's: with months missing, a count can rise while the
+        # monthly rate falls significantly.
+        z, ch = row.get("z"), row.get("change")
+        d = z if isinstance(z, Real) and z != 0 else ch
+        return "significant fall" if isinstance(d, Real) and d < 0 else "significant rise"
     if row.get("small_numbers"):
         return "small numbers"
     if row.get("significant") is False or row.get("p_adjusted") is not None:
@@ -412,3 +420,68 @@ FILTERS: dict[str, Callable[..., str]] = {
     "period_words": period_words,
     "span": lambda p: month_span((p or {}).get("start"), (p or {}).get("end")) if isinstance(p, Mapping) else BLANK,
 }
+
+
+# ------------------------------------------------------------------------------------------------ terminal
+_COLUMNS = ("current", "previous", "change", "%", "per 1,000", "test")
+
+
+def compared_cells(row: Mapping[str, Any] | None) -> list[str]:
+    """A compared count as every table writes it: current, previous, change, % change, rate per 1,000 and
+    significance."""
+    r = row if isinstance(row, Mapping) else {}
+    return [count(r.get("current")), count(r.get("previous")), change(r.get("change")), pct_change(r.get("pct_change")),
+            rate(r.get("rate_per_1000")), significance(r)]
+
+
+def _table(title: str, first: Sequence[str]) -> Table:
+    t = Table(title=title, title_justify="left")
+    for c in first:
+        t.add_column(c, justify="left" if c in ("", "ward", "code") else "right")
+    for c in _COLUMNS:
+        t.add_column(c, justify="left" if c == "test" else "right")
+    return t
+
+
+def print_assessment(a: Mapping[str, Any], console: Console) -> None:
+    """Print an assessment dict for the terminal: coverage warning, findings, then totals, categories, themes
+    and wards as Rich tables."""
+    cov = a["coverage"]
+    console.rule(f"[bold]{a['area']['name']} ({a['area']['code']}): {period_words(a['period'])} against "
+                 f"{period_words(a['compare'])}")
+    if not cov["complete"]:
+        miss = list(cov.get("missing_current", [])) + list(cov.get("missing_previous", []))
+        console.print(f"[bold yellow]Coverage incomplete:[/] {cov['current_months']} of {cov['months_expected']} months "
+                      f"in the current period and {cov['previous_months']} in the comparison are in the store"
+                      + (f" (missing {compress_months(miss)})" if miss else "") + ". Changes compare unequal periods.")
+    src = a.get("source") or {}
+    console.print(f"Source: {src.get('label')}; ward vintage: {a['geography'].get('ward_vintage') or 'none'}")
+    if a.get("findings"):
+        console.print("\n[bold]Findings[/]")
+        for f in a["findings"]:
+            console.print(f" • {f}", highlight=False)
+    t = _table("Total recorded crime", [""])
+    t.add_row("Total recorded crime", *compared_cells(a["total"]))
+    t.add_row("Anti-social behaviour (not crime)", *compared_cells({**(a.get("anti_social_behaviour") or {}),
+                                                                    "rate_per_1000": None}))
+    un = a.get("unplaced") or {}
+    t.add_row("Unplaced (force-wide, no location)", count(un.get("current")), count(un.get("previous")), "", "", "", "")
+    console.print(t)
+    for key, title in (("categories", "police.uk crime types"), ("themes", "Themes")):
+        rows = a.get(key) or []
+        if not rows:
+            continue
+        t = _table(title, [""])
+        for r in rows:
+            if r.get("available") is not False:
+                t.add_row(r["label"], *compared_cells(r))
+        console.print(t)
+        gone = [r["label"] for r in rows if r.get("available") is False]
+        if gone:
+            console.print(f"Not available from this source: {', '.join(gone)}.", highlight=False)
+    ws = a["wards_summary"]
+    t = _table(f"Wards ({a['geography'].get('ward_vintage')}): {ws['up']} up, {ws['down']} down, "
+               f"{ws['unchanged']} unchanged", ["rank", "ward", "code"])
+    for w in a["wards"]:
+        t.add_row(str(w.get("rank", "")), w["name"] or "", w["code"], *compared_cells(w))
+    console.print(t)

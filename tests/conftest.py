@@ -1,10 +1,15 @@
 """Shared fixtures. Real-data tests read ../shared/data; they skip when it is absent, but fail under CI=true."""
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from crimeassess.assess.engine import Assessment, assess
+from crimeassess.demo.run import DemoStore, build_demo_store
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CRIMEASSESS_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -36,3 +41,23 @@ def require_tool(name: str, why: str = "") -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(msg + "; CI=true requires it", pytrace=False)
     pytest.skip(msg)
+
+
+# ---- the demo city: one store and one assessment for the whole session ------------------------------------
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> DemoStore:
+    """The seeded demo city (seed 2018) loaded into a store, built once per session. Read-only: tests that
+    write to a store make their own."""
+    return build_demo_store(tmp_path_factory.mktemp("demo-city"), seed=2018)
+
+
+@pytest.fixture(scope="session")
+def demo_result(demo_store: DemoStore) -> Assessment:
+    """``assess`` of the demo city's local authority for its latest financial year (the demo report's)."""
+    return assess(demo_store.area, demo_store.period, store=demo_store.store)
+
+
+@pytest.fixture()
+def demo_assessment(demo_result: Assessment) -> dict[str, Any]:
+    """The demo assessment's dict (docs/assessment-schema.md), a fresh copy for each test to change freely."""
+    return copy.deepcopy(demo_result.to_dict())

@@ -82,3 +82,19 @@ def test_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
         lines = r.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error:"), (args, r.output)
         assert "Traceback" not in r.output
+
+
+def test_version_and_help_show_flags_as_flags() -> None:
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0 and r.stdout.startswith("crimeassess ")
+    for cmd in ([], ["assess"], ["report"], ["demo"], ["ingest"], ["download", "police-uk"]):
+        text = runner.invoke(app, [*cmd, "--help"]).stdout
+        assert "<bool>" not in text, cmd
+    text = runner.invoke(app, ["report", "--help"]).stdout
+    assert "--no-pdf " in text and "<auto|lsoa|point>" in text and "<holm|bh>" in text
+
+
+def test_choices_are_checked(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["assess", "--area", "X", "--period", "2018-03", "--placement", "nowhere",
+                            "--store", str(tmp_path / "s")])
+    assert r.exit_code == 2 and "nowhere" in r.output

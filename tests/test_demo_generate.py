@@ -49,8 +49,9 @@ def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> DemoCity:
-    return generate_city(tmp_path_factory.mktemp("demo") / "city", seed=2018)
+def city(demo_store) -> DemoCity:
+    """The seed-2018 city of the session's demo store (conftest.py); read only."""
+    return demo_store.city
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ def test_format_int():
     assert format_int(167, signed=True) == "+167"
     assert format_int(0, signed=True) == "0"
     assert format_int(1234567) == "1,234,567"
-    assert format_int(None) == "n/a"
+    assert format_int(None) == "\u2013"  # the one blank mark
     with pytest.raises(InputError):
         format_int("12")
 
@@ -31,7 +31,7 @@ def test_format_pct():
     assert format_pct(-14.06, signed=True) == M + "14.1%"
     assert format_pct(-0.04, signed=True) == "0.0%"
     assert format_pct(1234.5) == "1,234.5%"
-    assert format_pct(None) == "n/a"
+    assert format_pct(None) == "\u2013"
     with pytest.raises(InputError):
         format_pct(float("inf"))
 

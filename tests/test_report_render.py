@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import copy
-import math
-import random
 import re
 import subprocess
 from html.parser import HTMLParser
@@ -12,181 +10,26 @@ from typing import Any
 
 import pytest
 from conftest import require_tool
+from markupsafe import escape
 
 from crimeassess.errors import GeographyError, InputError
 from crimeassess.report import render_html, render_report
-from crimeassess.report.formatting import fmt_int, fmt_pct
-from crimeassess.report.render import compress_months
+from crimeassess.assess.present import compress_months, count, share
 from crimeassess.report.wardmap import classify, make_classes, nice_step, ward_map_svg
 
-WARD_NAMES = [
-    "Bargate", "Bassett", "Bevois", "Bitterne", "Bitterne Park", "Coxford", "Freemantle", "Harefield",
-    "Millbrook", "Peartree", "Portswood", "Redbridge", "Shirley", "Sholing", "Swaythling", "Woolston",
-]
-WARD_CODES = [f"E050024{55 + i}" for i in range(16)]
 EVIL = "<script>alert(1)</script> & \"quotes\" 'single' $x_1$ {{ 7*7 }}"
 
 
 # --------------------------------------------------------------------------------------------- fixtures
-def _stats(rng: random.Random, current: int, previous: int, pop: int | None) -> dict[str, Any]:
-    change = current - previous
-    pct = None if previous == 0 else round(100.0 * change / previous, 1)
-    # A crude normal approximation is enough to make a fixture look plausible.
-    z = change / math.sqrt(max(current + previous, 1))
-    p = math.erfc(abs(z) / math.sqrt(2))
-    return {
-        "current": current, "previous": previous, "change": change, "pct_change": pct,
-        "rate_per_1000": None if pop is None else round(1000.0 * current / pop, 1),
-        "p_value": round(p, 4), "p_adjusted": round(min(1.0, p * 3), 4), "z": round(z, 2),
-        "significant": p * 3 < 0.05, "small_numbers": min(current, previous) < 10,
-    }
-
-
-def make_assessment(*, wards: int = 16, population: bool = True, seed: int = 7) -> dict[str, Any]:
-    """A realistic hand-built assessment dict following docs/assessment-schema.md."""
-    rng = random.Random(seed)
-    residents = 236882 if population else None
-    themes_def = [
-        ("violence", "Violence against the person", True),
-        ("knife_crime", "Serious knife crime", True),
-        ("domestic_abuse", "Domestic abuse", False),
-        ("hate_crime", "Hate crime", False),
-        ("burglary", "Burglary", True),
-        ("vehicle", "Vehicle crime", True),
-        ("shoplifting", "Shoplifting", True),
-        ("robbery", "Robbery", True),
-        ("drugs", "Drugs", True),
-        ("weapons", "Possession of weapons", True),
-    ]
-    themes = []
-    for tid, label, available in themes_def:
-        if not available:
-            themes.append({"id": tid, "label": label, "available": False, "current": None, "previous": None,
-                           "change": None, "pct_change": None, "rate_per_1000": None, "p_value": None,
-                           "p_adjusted": None, "z": None, "significant": None, "small_numbers": None,
-                           "caveat": "Needs a force extract with flags." if tid == "hate_crime" else None,
-                           "run": None, "series": []})
-            continue
-        prev = rng.randint(8, 3000)
-        cur = max(0, int(prev * rng.uniform(0.7, 1.35)))
-        t = {"id": tid, "label": label, "available": True, **_stats(rng, cur, prev, residents),
-             "caveat": None, "run": {"direction": "rise" if cur > prev else "fall", "length": 2}, "series": []}
-        themes.append(t)
-    # one theme with nothing last year: % change is null
-    themes.append({"id": "new_theme", "label": "Modern slavery", "available": True,
-                   **_stats(rng, 4, 0, residents), "caveat": None, "run": None, "series": []})
-    ward_rows = []
-    for i in range(wards):
-        prev = rng.randint(600, 3200)
-        cur = int(prev * rng.uniform(0.8, 1.25))
-        w = {"code": WARD_CODES[i % 16] if i < 16 else f"E0599{i:04d}", "name": WARD_NAMES[i % 16],
-             **_stats(rng, cur, prev, None if residents is None else 14800),
-             "run": {"direction": "none", "length": 0}}
-        w["themes"] = [
-            {"id": t["id"], **_stats(rng, max(0, (t["current"] or 0) // wards + rng.randint(-5, 5)),
-                                     max(0, (t["previous"] or 0) // wards + rng.randint(-5, 5)), None)}
-            for t in themes if t["available"]
-        ]
-        ward_rows.append(w)
-    ward_rows.sort(key=lambda w: -w["current"])
-    for r, w in enumerate(ward_rows, 1):
-        w["rank"] = r
-    cur_total = sum(w["current"] for w in ward_rows) + 85
-    prev_total = sum(w["previous"] for w in ward_rows) + 70
-    total = _stats(rng, cur_total, prev_total, residents)
-    total["run"] = {"direction": "rise", "length": 3}
-    total["series"] = [
-        {"label": "2013/14", "start": "2013-04", "end": "2014-03", "count": int(prev_total * 0.71), "complete": True},
-        {"label": "2014/15", "start": "2014-04", "end": "2015-03", "count": int(prev_total * 0.68), "complete": False},
-        {"label": "2015/16", "start": "2015-04", "end": "2016-03", "count": int(prev_total * 0.86), "complete": True},
-        {"label": "2016/17", "start": "2016-04", "end": "2017-03", "count": prev_total, "complete": True},
-        {"label": "2017/18", "start": "2017-04", "end": "2018-03", "count": cur_total, "complete": True},
-    ]
-    cats = []
-    for cid, label in [("violence-and-sexual-offences", "Violence and sexual offences"), ("burglary", "Burglary"),
-                       ("criminal-damage-arson", "Criminal damage and arson"), ("bicycle-theft", "Bicycle theft"),
-                       ("shoplifting", "Shoplifting"), ("other-crime", "Other crime"), ("drugs", "Drugs")]:
-        prev = rng.randint(5, 9000)
-        cats.append({"id": cid, "label": label, **_stats(rng, int(prev * rng.uniform(0.75, 1.3)), prev, residents)})
-    up = sum(1 for w in ward_rows if w["change"] > 0)
-    down = sum(1 for w in ward_rows if w["change"] < 0)
-    return {
-        "schema_version": 1,
-        "generated_at": "2026-11-25T08:00:00Z",
-        "area": {"code": "E06000045", "name": "Southampton", "level": "lad"},
-        "period": {"label": "2017/18", "start": "2017-04", "end": "2018-03", "kind": "fy"},
-        "compare": {"label": "2016/17", "start": "2016-04", "end": "2017-03", "kind": "fy"},
-        "source": {"kind": "police-uk-street", "forces": ["hampshire"], "inputs": 24},
-        "geography": {"ward_vintage": "WD17", "placement": "auto",
-                      "placed_by": {"lsoa": 31000, "point": 12, "source": 0}, "unplaced": 85,
-                      "agreement": {"compared": 30000, "agree": 29400, "share": 0.98}},
-        "population": ({"source": "Census 2011 usual residents", "year": 2011, "residents": residents,
-                        "households": 98000} if population else None),
-        "coverage": {"months_expected": 12, "current_months": 12, "previous_months": 11, "complete": False,
-                     "missing_current": [], "missing_previous": ["2016-09"]},
-        "total": total,
-        "anti_social_behaviour": {**_stats(rng, 5000, 5600, residents)},
-        "unplaced": {"current": 85, "previous": 70},
-        "categories": cats,
-        "themes": themes,
-        "wards": ward_rows,
-        "wards_summary": {"up": up, "down": down, "unchanged": wards - up - down, "total": wards},
-        "statistics": {"test": "exact conditional binomial test for two Poisson counts", "alpha": 0.05,
-                       "adjustment": "holm", "small_number_threshold": 10},
-        "findings": [
-            f"{fmt_int(cur_total)} crimes were recorded in Southampton in 2017/18, "
-            f"{fmt_pct(total['pct_change'])} on 2016/17.",
-            "Serious knife crime rose significantly.",
-            "Burglary fell for the second year running.",
-        ],
-        "data_quality": {
-            "months": [
-                {"source": "police-uk-street", "force": "hampshire",
-                 "months_present": [f"2016-{m:02d}" for m in range(4, 13) if m != 9]
-                 + [f"2017-{m:02d}" for m in range(1, 13)] + ["2018-01", "2018-02", "2018-03"],
-                 "months_missing": ["2016-09"]},
-            ],
-            "inputs": [
-                {"path": "archive/2017-04/2017-04-hampshire-street.csv", "kind": "police-uk-street",
-                 "force": "hampshire", "months": ["2017-04"], "live": True, "superseded_by": None},
-                {"path": "old/2017-04-hampshire-street.csv", "kind": "police-uk-street", "force": "hampshire",
-                 "months": ["2017-04"], "live": False, "superseded_by": "archive/2017-04/2017-04-hampshire-street.csv"},
-            ],
-            "unplaced": 85,
-            "blank_lsoa_rate": 0.0123,
-            "placement": {"method": "auto", "lsoa": 31000, "point": 12},
-            "anomalies": [{"month": "2018-04", "category": "anti-social-behaviour", "count": 1200,
-                           "expected": 4800, "note": "far fewer incidents than other months"}],
-        },
-    }
-
-
-def synthetic_wards_geo(codes: list[str], names: list[str]):
-    """Voronoi wards clipped to a disc, in British National Grid coordinates near Southampton."""
-    import geopandas as gpd
-    import shapely
-    from shapely.geometry import Point
-
-    rng = random.Random(3)
-    cx, cy = 442000.0, 113000.0
-    pts = [(cx + rng.uniform(-4500, 4500), cy + rng.uniform(-3500, 3500)) for _ in codes]
-    boundary = Point(cx, cy).buffer(5200).intersection(shapely.box(cx - 6000, cy - 4200, cx + 6000, cy + 4200))
-    cells = shapely.voronoi_polygons(shapely.MultiPoint(pts), extend_to=boundary.buffer(2000))
-    geoms = []
-    for x, y in pts:
-        cell = next(c for c in cells.geoms if c.contains(Point(x, y)))
-        geoms.append(cell.intersection(boundary))
-    return gpd.GeoDataFrame({"code": codes, "name": names}, geometry=geoms, crs="EPSG:27700")
+@pytest.fixture(scope="module")
+def assessment(demo_result) -> dict[str, Any]:
+    """The demo city's assessment (conftest.py); tests that change it change a deep copy."""
+    return demo_result.to_dict()
 
 
 @pytest.fixture(scope="module")
-def assessment() -> dict[str, Any]:
-    return make_assessment()
-
-
-@pytest.fixture(scope="module")
-def wards_geo(assessment):
-    return synthetic_wards_geo([w["code"] for w in assessment["wards"]], [w["name"] for w in assessment["wards"]])
+def wards_geo(demo_result):
+    return demo_result.ward_geometry
 
 
 @pytest.fixture(scope="module")
@@ -284,18 +127,22 @@ def test_html_sections_and_content(rendered, assessment):
     assert "Contains public sector information licensed under the Open Government Licence v3.0." in html
     assert "Contains OS data © Crown copyright and database right." in html
     for w in assessment["wards"]:
-        assert f">{w['name']}</th>" in html
+        assert f">{escape(w['name'])}</th>" in html
     unavailable = [t for t in assessment["themes"] if not t["available"]]
     assert html.count("not available from this source") == len(unavailable) + html.count(
         "cannot identify is shown as <em>not available from this source")
-    # missing previous month shown, compressed month list rendered
-    assert "Sep 2016" in html
-    assert "1.23%" in html  # blank LSOA rate as a percentage
+    # the month missing from the police.uk files shown as a compressed month list
+    missing = next(m for m in assessment["data_quality"]["months"] if m["months_missing"])["months_missing"]
+    assert compress_months(missing) in html
+    assert share(assessment["data_quality"]["blank_lsoa_rate"], digits=2) in html  # a rate as a percentage
     assert "Significant" in html
 
 
 def test_unavailable_theme_never_zero(assessment):
-    html = render_html(assessment)
+    a = copy.deepcopy(assessment)
+    t = next(t for t in a["themes"] if t["id"] == "domestic_abuse")
+    t.update({"available": False, "current": None, "previous": None, "change": None, "pct_change": None})
+    html = render_html(a)
     row = re.search(r"<tr class=\"unavailable\">\s*<th[^>]*>Domestic abuse.*?</tr>", html, re.S)
     assert row is not None
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)
@@ -336,7 +183,7 @@ def test_pdf_pages_and_text(rendered, assessment):
     toc = re.search(r"Crime by ward\s*\.{3,}\s*(\d+)", text)
     assert toc is not None and 2 <= int(toc.group(1)) <= pages
     assert "not available from this source" in text
-    assert fmt_int(assessment["total"]["current"]) in text
+    assert count(assessment["total"]["current"]) in text
     assert "Open Government Licence v3.0" in text
 
 
@@ -394,9 +241,12 @@ def test_chromium_network_check_detects_leaks(tmp_path):
     assert "http://example.invalid/x.png" in urls and "https://fonts.example.invalid/a.css" in urls
 
 
-def test_sparse_assessment_police_uk_only(tmp_path):
+def test_sparse_assessment_police_uk_only(assessment, tmp_path):
     """No population, no wards_geo, all themes unavailable, a single-period series, no data_quality."""
-    a = make_assessment(population=False)
+    a = copy.deepcopy(assessment)
+    a["population"] = None
+    for row in [a["total"], *a["categories"], *a["wards"]]:
+        row["rate_per_1000"] = None
     for t in a["themes"]:
         t.update({"available": False, "current": None, "previous": None, "change": None, "pct_change": None,
                   "significant": None, "small_numbers": None})
@@ -488,7 +338,7 @@ def test_compress_months():
 
 
 @pytest.mark.realdata
-def test_real_southampton_wards(shared_data, tmp_path):
+def test_real_southampton_wards(shared_data, demo_assessment, tmp_path):
     """The 16 real Southampton ward polygons (ONS WD22CD/WD22NM columns) drive the map."""
     import geopandas as gpd
 
@@ -496,10 +346,9 @@ def test_real_southampton_wards(shared_data, tmp_path):
     geo = gpd.read_file(path)
     codes = [str(c) for c in geo["WD22CD"]]
     names = [str(n) for n in geo["WD22NM"]]
-    a = make_assessment()
-    by_name = {w["name"]: w for w in a["wards"]}
-    for code, name in zip(codes, names):
-        by_name[name]["code"] = code  # the fixture's names are the real ward names
+    a = copy.deepcopy(demo_assessment)
+    for w, code, name in zip(a["wards"], codes, names):  # the demo city's 16 wards take the real codes and names
+        w["code"], w["name"] = code, name
     m = ward_map_svg(a["wards"], geo)  # ONS column names are accepted
     assert m.missing_geometry == [] and m.without_data == []
     assert len(m.ward_class) == len(codes) == 16

@@ -1,9 +1,16 @@
-"""The `crimeassess` command line: a thin shell over the library. Library errors become one line, exit 2."""
+"""The `crimeassess` command line: a thin shell over the library. Library errors become one line, exit 2.
+
+Library modules are imported inside the commands that use them: `crimeassess --help` and the light commands
+then start without loading DuckDB, geopandas, matplotlib and WeasyPrint (start-up cost).
+"""
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable
 
@@ -13,13 +20,16 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .assess.options import Adjustment, OutputFormat, Placement, SignificanceTest, Source
 from .errors import CrimeAssessError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Turn police recorded crime into a community-safety strategic assessment.")
-geography_app = typer.Typer(no_args_is_help=True, help="Load ONS lookups, boundaries and population.")
+# Plain (click-style) help: flags are listed as flags, without a "<bool>" type column.
+_TYPER = {"rich_markup_mode": None, "no_args_is_help": True}
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                  help="Turn police recorded crime into a community-safety strategic assessment.", **_TYPER)
+geography_app = typer.Typer(help="Load ONS lookups, boundaries and population.", **_TYPER)
 app.add_typer(geography_app, name="geography")
-download_app = typer.Typer(no_args_is_help=True, help="Download real data from the publishers, then ingest or load it.")
+download_app = typer.Typer(help="Download real data from the publishers, then ingest or load it.", **_TYPER)
 app.add_typer(download_app, name="download")
 store_app = typer.Typer(no_args_is_help=True, help="Check the store's integrity and remove orphan files.")
 app.add_typer(store_app, name="store")
@@ -32,6 +42,79 @@ StoreOpt = typer.Option(None, "--store", help="Store folder (default $CRIMEASSES
 PublicOpt = typer.Option(False, "--public", help="Public-safe output: counts below the threshold shown as <5, with "
                          "secondary suppression (docs/report.md).")
 ThresholdOpt = typer.Option(5, "--public-threshold", help="Suppression threshold for --public (default 5).")
+
+
+@dataclass(frozen=True)
+class AssessArgs:
+    """The options `assess` and `report` share: what to assess, and ``options`` as ``assess()`` keywords."""
+
+    area: str
+    period: str
+    compare: str | None
+    store: Path | None
+    options: dict[str, Any]
+
+
+# The options shared by `assess` and `report`, declared once: (name, type, option).
+_SHARED = (
+    ("area", str, typer.Option(None, "--area", help="Area name or GSS code: ward, local authority, CSP or force area.")),
+    ("period", str, typer.Option(..., "--period", help="2018-03, 2017-04..2017-09, 2017/18, 2017, 2017Q3, "
+                                 "12m-2018-03; with recorded dates also 2018-W10, 28d-2018-03-31, ytd-2018-03-31.")),
+    ("compare", str, typer.Option(None, "--compare", help="Comparison period, or 'previous' (default: the same "
+                                  "months a year earlier).")),
+    ("store", Path, StoreOpt),
+    ("area_file", Path, typer.Option(None, "--area-file", help="A user-drawn area (GeoJSON, GeoPackage, "
+                                     "Shapefile) instead of --area.")),
+    ("source", Source, typer.Option(None, "--source", help="Source kind (default: the best available).")),
+    ("ward_vintage", str, typer.Option(None, "--ward-vintage", help="Ward lookup vintage, e.g. WD17 (default: "
+                                       "newest covering the area).")),
+    ("placement", Placement, typer.Option(Placement.auto, "--placement", help="auto (LSOA best fit, then points), "
+                                          "lsoa or point.")),
+    ("themes", list[Path], typer.Option(None, "--themes", help="Extra theme definitions (TOML).")),
+    ("adjustment", Adjustment, typer.Option(Adjustment.holm, "--adjustment", help="p-value adjustment: holm or bh "
+                                            "(Benjamini-Hochberg).")),
+    ("test", SignificanceTest, typer.Option(SignificanceTest.quasi_poisson, "--test", help="Significance test: "
+                                            "quasi-poisson (allows for month-to-month overdispersion), exact "
+                                            "(Poisson) or wheeler (Wheeler's Z).")),
+)
+
+
+def assess_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command the shared options of :data:`_SHARED` (before its own), passed to it as ``args``."""
+    own = [p for p in inspect.signature(fn).parameters.values() if p.name != "args"]
+    shared = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=t) for n, t, opt in _SHARED]
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> Any:
+        got = {n: kwargs.pop(n) for n, _t, _o in _SHARED}
+        if not got["area"] and not got["area_file"]:
+            raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
+        options = {n: getattr(got[n], "value", got[n])  # Enum choices as the plain strings the library takes
+                   for n in ("area_file", "source", "ward_vintage", "placement", "themes", "adjustment", "test")}
+        args = AssessArgs(got["area"] or "", got["period"], got["compare"], got["store"], options)
+        return fn(args, **kwargs)
+
+    del command.__wrapped__  # typer must see the signature below, not fn's
+    command.__signature__ = inspect.Signature(shared + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own])
+    command.__annotations__ = {**{n: t for n, t, _o in _SHARED},
+                               **{k: v for k, v in fn.__annotations__.items() if k != "args"}}
+    return command
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            v = version("crimeassess")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+            v = "unknown"
+        print(f"crimeassess {v}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version_: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                        help="Print the version and exit.")) -> None:
+    """Turn police recorded crime into a community-safety strategic assessment."""
 
 
 def clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -50,9 +133,11 @@ def clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class _Bar:
-    """A Rich progress bar fed by the library's progress callbacks (shown only on a terminal)."""
+    """A Rich progress bar fed by the library's progress callbacks ``(done, total, what)``, shown only on a
+    terminal: files for ingest, stages for demo and report."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, *, files: bool = True) -> None:
+        self.files = files
         self.progress = Progress(TextColumn("[bold]" + label), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
                                  transient=True, disable=not err.is_terminal)
@@ -68,7 +153,8 @@ class _Bar:
     def __call__(self, done: int, total: int, what: str) -> None:
         if self.task is None:
             self.task = self.progress.add_task("", total=total)
-        self.progress.update(self.task, completed=done, total=total, description=Path(what.split("!")[-1]).name[-40:])
+        text = Path(what.split("!")[-1]).name[-40:] if self.files else what
+        self.progress.update(self.task, completed=done, total=total, description=text)
 
 
 @app.command()
@@ -121,65 +207,44 @@ def geography_load(
 
 @app.command()
 @clean_errors
+@assess_options
 def assess(
-    area: str = typer.Option(None, "--area", help="Area name or GSS code: ward, local authority, CSP or force area."),
-    period: str = typer.Option(..., "--period", help="2018-03, 2017-04..2017-09, 2017/18, 2017, 2017Q3 or 12m-2018-03."),
-    compare: str = typer.Option(None, "--compare", help="Comparison period (default: the same months a year earlier)."),
-    store: Path = StoreOpt,
-    fmt: str = typer.Option("text", "--format", help="text or json."),
-    area_file: Path = typer.Option(None, "--area-file", help="A user-drawn area (GeoJSON, GeoPackage, Shapefile) instead of --area."),
-    source: str = typer.Option(None, "--source", help="extract, police-uk-street or police-uk-api (default: best available)."),
-    ward_vintage: str = typer.Option(None, "--ward-vintage", help="Ward lookup vintage, e.g. WD17 (default: newest covering the area)."),
-    placement: str = typer.Option("auto", "--placement", help="lsoa, point or auto (LSOA best fit, then points)."),
-    themes: list[Path] = typer.Option(None, "--themes", help="Extra theme definitions (TOML)."),
-    adjustment: str = typer.Option("holm", "--adjustment", help="p-value adjustment: holm or bh."),
+    args: AssessArgs,
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text, json or csv."),
     public: bool = PublicOpt,
     public_threshold: int = ThresholdOpt,
 ) -> None:
     """Assess recorded crime in an area for a period against a comparison period."""
     from .assess.engine import assess as do_assess
+    from .assess.present import print_assessment
 
-    if fmt not in ("text", "json", "csv"):
-        raise CrimeAssessError(f"--format must be text, json or csv, not {fmt!r}")
-    if public and fmt == "text":
+    if public and fmt is OutputFormat.text:
         raise CrimeAssessError("--public applies to --format json or csv (and to report and serve)")
-    if not area and not area_file:
-        raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
-    res = do_assess(area or "", period, compare, store, source=source, ward_vintage=ward_vintage, placement=placement,
-                    themes=themes, area_file=area_file, adjustment=adjustment)
-    if public or fmt == "csv":
+    res = do_assess(args.area, args.period, args.compare, args.store, **args.options)
+    if public or fmt is OutputFormat.csv:
         a = res.to_dict()
         if public:
             from .suppress import suppress_assessment
 
             a = suppress_assessment(a, threshold=public_threshold)
-        if fmt == "csv":
+        if fmt is OutputFormat.csv:
             from .report.build import assessment_csv
 
             sys.stdout.write(assessment_csv(a))
         else:
             print(json.dumps(a, indent=2, ensure_ascii=False))
-    elif fmt == "json":
+    elif fmt is OutputFormat.json:
         print(res.to_json())
     else:
-        from .assess.text import print_assessment
-
         print_assessment(res.to_dict(), out)
 
 
 @app.command()
 @clean_errors
+@assess_options
 def report(
-    area: str = typer.Option(None, "--area", help="Area name or GSS code: ward, local authority, CSP or force area."),
-    period: str = typer.Option(..., "--period", help="2017/18, 2018-03, 2017Q3, 12m-2018-03, ..."),
+    args: AssessArgs,
     out_dir: Path = typer.Option(..., "--out", help="Folder for report.html, report.pdf, assessment.json and CSVs."),
-    compare: str = typer.Option(None, "--compare", help="Comparison period (default: the same months a year earlier)."),
-    store: Path = StoreOpt,
-    area_file: Path = typer.Option(None, "--area-file", help="A user-drawn area instead of --area."),
-    source: str = typer.Option(None, "--source", help="extract, police-uk-street or police-uk-api."),
-    ward_vintage: str = typer.Option(None, "--ward-vintage", help="Ward lookup vintage, e.g. WD17."),
-    placement: str = typer.Option("auto", "--placement", help="lsoa, point or auto."),
-    themes: list[Path] = typer.Option(None, "--themes", help="Extra theme definitions (TOML)."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Write the HTML report only."),
     public: bool = PublicOpt,
     public_threshold: int = ThresholdOpt,
@@ -187,11 +252,9 @@ def report(
     """Write the strategic assessment report (HTML, PDF, JSON, CSV) for an area and period."""
     from .report.build import build_report
 
-    if not area and not area_file:
-        raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
-    res = build_report(area, period, out_dir, store, compare=compare, pdf=not no_pdf, area_file=area_file, source=source,
-                       ward_vintage=ward_vintage, placement=placement, themes=themes, public=public,
-                       threshold=public_threshold)
+    with _Bar("report", files=False) as bar:
+        res = build_report(args.area, args.period, out_dir, args.store, compare=args.compare, pdf=not no_pdf,
+                           progress=bar, public=public, threshold=public_threshold, **args.options)
     out.print(f"Report for {res.assessment['area']['name']} {res.assessment['period']['label']} written to {res.out_dir}:")
     for name in res.files:
         out.print(f"  {name}")
@@ -207,8 +270,8 @@ def demo(
     """Generate the synthetic demo city, load it into a fresh store and write its full report (no internet)."""
     from .demo.run import run_demo
 
-    with err.status("") as status:
-        res = run_demo(out_dir, seed=seed, pdf=not no_pdf, step=lambda s: status.update(s + "…"))
+    with _Bar("demo", files=False) as bar:
+        res = run_demo(out_dir, seed=seed, pdf=not no_pdf, progress=bar)
     out.print("[bold]Key findings[/]")
     for f in res.findings[:6]:
         out.print(f" • {f}", highlight=False)

@@ -11,8 +11,8 @@ from typing import Any
 
 from .errors import InputError, UnsafeArchiveError
 from .sources.base import ReadResult
-from .sources.discover import INGESTIBLE, ArchiveLimits, Candidate, detect_kind, expand
-from .sources.policeuk import read_api_json, read_street_csv
+from .sources.discover import ArchiveLimits, Candidate, detect_kind, expand
+from .sources.registry import SourceKind, get_kind
 from .store import NewInput, Store
 
 ProgressFn = Callable[[int, int, str], None]
@@ -67,31 +67,29 @@ def _input_id(sha: str, kind: str, options: dict[str, Any]) -> str:
     return h[:16]
 
 
-def _read(kind: str, data: bytes, display: str, input_id: str, *, mapping: Any, force: str | None) -> ReadResult:
-    if kind == "police-uk-street":
-        return read_street_csv(data, input_id=input_id, display_name=display)
-    if kind == "police-uk-api":
-        return read_api_json(data, input_id=input_id, display_name=display, force=force)
-    if kind == "extract":
-        from .sources.extract import read_extract_bytes
-
-        return read_extract_bytes(data, input_id=input_id, display_name=display, mapping=mapping, force=force)
-    raise InputError(f"{display}: kind {kind} cannot be ingested")
+def _options(kind: SourceKind, mapping: Path | None, force: str | None) -> dict[str, Any]:
+    """The ingest options that change what the kind's reader produces (they are part of the input id)."""
+    opts: dict[str, Any] = {}
+    if "mapping" in kind.read_options:
+        opts["mapping"] = hashlib.sha256(mapping.read_bytes()).hexdigest() if mapping else None
+    if "force" in kind.read_options:
+        opts["force"] = force
+    return opts
 
 
-def _slice_keys(kind: str, display: str, res: ReadResult) -> list[tuple[str, str, str]]:
+def _slice_keys(kind: SourceKind, display: str, res: ReadResult) -> list[tuple[str, str, str]]:
     """Supersession slices: a later input replaces an earlier one for the same key."""
     uniq = res.records.select(["force", "month"]).group_by(["force", "month"]).aggregate([])
     pairs = sorted({(f or "", m) for f, m in zip(uniq.column("force").to_pylist(), uniq.column("month").to_pylist())})
     keys = []
     for force, month in pairs:
-        if kind == "police-uk-api":
+        if kind.scope == "file":
             # API responses are per polygon: a re-download of the same polygon file replaces it,
             # sibling polygons for the same month do not.
             scope_key = Path(display.split("!")[-1]).name
-            keys.append((f"{kind}|{scope_key}|{month}", "", month))
+            keys.append((f"{kind.id}|{scope_key}|{month}", "", month))
         else:
-            keys.append((f"{kind}|{force}|{month}", force, month))
+            keys.append((f"{kind.id}|{force}|{month}", force, month))
     return keys
 
 
@@ -151,21 +149,19 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
             reports.append(InputReport(c.display, "skipped", reason=str(exc).split(": ", 1)[-1]))
             continue
         try:
-            kind = detect_kind(data, c.display, mapping=mapping_obj)
+            kind_id = detect_kind(data, c.display, mapping=mapping_obj)
         except InputError as exc:
             if c.explicit:
                 raise
             reports.append(InputReport(c.display, "skipped", reason=str(exc).split(": ", 1)[-1]))
             continue
-        if kind not in INGESTIBLE:
+        sk = get_kind(kind_id)
+        kind = sk.id
+        if not sk.ingestible:
             reports.append(InputReport(c.display, "skipped", kind=kind, reason=f"{kind} file (not ingested)"))
             continue
         sha = hashlib.sha256(data).hexdigest()
-        opts: dict[str, Any] = {}
-        if kind == "extract":
-            opts = {"mapping": hashlib.sha256(mapping_p.read_bytes()).hexdigest() if mapping_p else None, "force": force}
-        elif kind == "police-uk-api":
-            opts = {"force": force}
+        opts = _options(sk, mapping_p, force)
         iid = _input_id(sha, kind, opts)
         if iid in existing or iid in seen_ids:
             prev = existing.get(iid)
@@ -175,7 +171,7 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
                 reason="already in the store" if prev else "duplicate of another input in this run"))
             continue
         try:
-            res = _read(kind, data, c.display, iid, mapping=mapping_obj, force=force)
+            res = sk.read(data, input_id=iid, display_name=c.display, mapping=mapping_obj, force=force)
         except InputError as exc:
             if c.explicit:
                 raise
@@ -191,7 +187,7 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
             "force_name": res.force_name, "months": res.months, "rows_read": res.rows_read,
             "rows_loaded": res.records.num_rows, "rows_quarantined": len(res.quarantine), "options": opts,
         }
-        new.append(NewInput(entry, res.records, res.quarantine, _slice_keys(kind, c.display, res)))
+        new.append(NewInput(entry, res.records, res.quarantine, _slice_keys(sk, c.display, res)))
         seen_ids.add(iid)
         reports.append(InputReport(
             c.display, "loaded", kind=kind, input_id=iid, sha256=sha, force=res.force, months=res.months,

@@ -5,6 +5,8 @@ null; later stages (geography, classification) fill ward/area/offence informatio
 """
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 
 #: Canonical record columns, in order, with their meaning.
@@ -104,8 +106,6 @@ def api_slug_to_id(slug: str) -> str | None:
 
 def force_slug(name: str) -> str:
     """'Hampshire Constabulary' -> 'hampshire'; 'West Yorkshire Police' -> 'west-yorkshire'."""
-    import re
-
     s = name.strip().lower()
     s = re.sub(r"\b(constabulary|police service|police force|police)\b", "", s)
     s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from .errors import StoreError
 from .schema import QUARANTINE_SCHEMA, RECORD_SCHEMA
+from .sql import list_literal
 
 DEFAULT_STORE = "crimeassess-store"
 DEFAULT_MEMORY_LIMIT = "2GB"
@@ -310,8 +311,23 @@ class Store:
     def geography_file(self, kind: str, name: str) -> Path | None:
         for e in self.geography_entries(kind):
             if e["name"] == name:
-                return self.path / e["file"]
+                return self.geography_path(e)
         return None
+
+    # ---- layout: callers ask for paths, never join them ----------------------------------------------
+    def geography_path(self, entry: dict[str, Any]) -> Path:
+        """The Parquet file of a geography entry (from :meth:`geography_entries`)."""
+        return self.path / entry["file"]
+
+    def geography_paths(self, kind: str) -> list[Path]:
+        """The Parquet files of every geography table of ``kind`` (e.g. 'lsoa_ward')."""
+        return [self.geography_path(e) for e in self.geography_entries(kind)]
+
+    def input_path(self, entry: dict[str, Any], *, quarantine: bool = False) -> Path | None:
+        """The records (or quarantine) Parquet file of an input entry (from :meth:`inputs`); None when the
+        input has no quarantine file."""
+        rel = entry.get("quarantine_file") if quarantine else entry["records_file"]
+        return self.path / rel if rel else None
 
     # ---- querying -------------------------------------------------------------------------------------
     def connect(self) -> duckdb.DuckDBPyConnection:
@@ -326,14 +342,14 @@ class Store:
         files = []
         for i in m["inputs"]:
             if i.get("live_slices"):
-                files.append(str(self.path / i["records_file"]))
+                files.append(self.input_path(i))
                 for _key, scope, month in i["live_slices"]:
                     live_rows.append((i["input_id"], i["kind"], scope, month))
         con.execute("CREATE TABLE live_slices(input_id VARCHAR, source_kind VARCHAR, scope VARCHAR, month VARCHAR)")
         if live_rows:
             con.executemany("INSERT INTO live_slices VALUES (?, ?, ?, ?)", live_rows)
         if files:
-            flist = "[" + ",".join(_sql_str(f) for f in files) + "]"
+            flist = list_literal(files)
             con.execute(f"""
                 CREATE VIEW raw_records AS
                 SELECT r.* FROM read_parquet({flist}, union_by_name=true) r
@@ -353,9 +369,9 @@ class Store:
         else:
             cols = ", ".join(f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}" for f in RECORD_SCHEMA)
             con.execute(f"CREATE VIEW records AS SELECT {cols} WHERE false")
-        qfiles = [str(self.path / i["quarantine_file"]) for i in m["inputs"] if i.get("quarantine_file")]
+        qfiles = [self.input_path(i, quarantine=True) for i in m["inputs"] if i.get("quarantine_file")]
         if qfiles:
-            con.execute("CREATE VIEW quarantine AS SELECT * FROM read_parquet([" + ",".join(_sql_str(f) for f in qfiles) + "])")
+            con.execute(f"CREATE VIEW quarantine AS SELECT * FROM read_parquet({list_literal(qfiles)})")
         else:
             con.execute("CREATE VIEW quarantine AS SELECT CAST(NULL AS VARCHAR) input_id, CAST(NULL AS VARCHAR) file, "
                         "CAST(NULL AS BIGINT) line, CAST(NULL AS VARCHAR) reason, CAST(NULL AS VARCHAR) raw WHERE false")
@@ -367,10 +383,6 @@ def _safe_name(name: str) -> str:
     import re
 
     return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)).lstrip(".") or "unnamed"
-
-
-def _sql_str(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def _duck_type(t: pa.DataType) -> str:
@@ -418,10 +430,12 @@ def quarantined_rows(store: Store | str | os.PathLike | None = None, *, limit: i
     con = st.connect()
     try:
         q = "SELECT input_id, file, line, reason, raw FROM quarantine ORDER BY file, line"
+        params: list[int] = []
         if limit:
-            q += f" LIMIT {int(limit)}"
+            q += " LIMIT ?"
+            params.append(int(limit))
         cols = ["input_id", "file", "line", "reason", "raw"]
-        return [dict(zip(cols, r)) for r in con.execute(q).fetchall()]
+        return [dict(zip(cols, r)) for r in con.execute(q, params).fetchall()]
     finally:
         con.close()
 

@@ -22,10 +22,12 @@ from typing import Any
 
 from ..errors import ThemeError
 from ..schema import CRIME_TYPES
+from ..sources.registry import find_kind, ingestible_kinds
+from ..sql import in_list, literal
 from . import offences as ho
 
-SOURCE_KINDS: tuple[str, ...] = ("police-uk-street", "police-uk-api", "extract")
-POLICE_UK_KINDS: tuple[str, ...] = ("police-uk-street", "police-uk-api")
+#: Ingestible source kinds (from ``sources.registry``); a theme's support is decided by their capabilities.
+SOURCE_KINDS: tuple[str, ...] = tuple(k.id for k in ingestible_kinds())
 FLAGS: dict[str, str] = {"knife": "knife_flag", "hate": "hate_flag", "domestic": "domestic_flag"}
 RECORD_TYPES = ("crime", "asb")
 
@@ -36,13 +38,11 @@ ALLOWED_KEYS = frozenset(_LIST_KEYS + _STR_KEYS + _BOOL_KEYS)
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def sql_literal(value: str) -> str:
-    """Quote a string as a SQL literal (single quotes doubled)."""
-    return "'" + str(value).replace("'", "''") + "'"
+sql_literal = literal  # the old name, kept for callers
 
 
 def _in_list(column: str, values: Iterable[str]) -> str:
-    return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
+    return f"{column} IN {in_list(values)}"
 
 
 def _caveat_from(theme_id: str, value: Any) -> str | None:
@@ -81,19 +81,19 @@ class Theme:
 
     def _why_unsupported(self, source_kind: str) -> str | None:
         """Reason ``source_kind`` cannot support this theme, or None when it can."""
-        if source_kind not in SOURCE_KINDS:
+        kind = find_kind(source_kind)
+        if kind is None or not kind.ingestible:
             raise ThemeError(f"unknown source kind {source_kind!r}; expected one of {', '.join(SOURCE_KINDS)}")
         if self.sources is not None and source_kind not in self.sources:
             return "the theme is restricted to other sources"
         if self.record_type == "asb":
-            if source_kind == "extract":
-                return "force extracts hold recorded crime only, no anti-social behaviour"
+            if not kind.asb:
+                return f"{kind.label} holds recorded crime only, no anti-social behaviour"
             return None
-        if source_kind in POLICE_UK_KINDS:
-            if self.flags:
-                return "police.uk data carry no knife/hate/domestic flags"
-            if self.has_offence_selectors and not self.policeuk_categories:
-                return "police.uk data carry no Home Office offence codes"
+        if self.flags and not kind.flags:
+            return f"{kind.label} carries no knife/hate/domestic flags"
+        if self.has_offence_selectors and not self.policeuk_categories and not kind.offence_codes:
+            return f"{kind.label} carries no Home Office offence codes"
         return None
 
     def available(self, source_kind: str) -> bool:
@@ -119,7 +119,7 @@ class Theme:
             cats = self.policeuk_categories or ("anti-social-behaviour",)
             return f"(NOT is_crime AND {_in_list('category_id', cats)})"
         parts = ["is_crime"]
-        if source_kind == "extract":
+        if find_kind(source_kind).offence_codes:
             alternatives = []
             if self.codes:
                 alternatives.append(_in_list("offence_code", self.codes))
@@ -151,7 +151,7 @@ class Theme:
             return (not is_crime) and category in (self.policeuk_categories or ("anti-social-behaviour",))
         if not is_crime:
             return False
-        if kind != "extract":
+        if not find_kind(kind).offence_codes:
             return not self.policeuk_categories or category in self.policeuk_categories
         code = record.get("offence_code")
         if "ho_group" in record:

@@ -160,7 +160,7 @@ def _pct(cur: int, prev: int) -> float | None:
 
 def _p_value(cur: int, prev: int) -> float:
     """Exact conditional binomial test of two Poisson counts (two-sided)."""
-    from scipy.stats import binomtest
+    from scipy.stats import binomtest  # only when generating: scipy is slow to load
 
     n = cur + prev
     return 1.0 if n == 0 else float(binomtest(cur, n, 0.5).pvalue)

@@ -8,11 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..geography.load import load_geography
+from ..ingest import ingest
+from ..report.build import STAGES as REPORT_STAGES
+from ..report.build import build_report
 from ..schema import force_slug
 from ..store import Store
 from .generate import DemoCity, generate_city
 
 StepFn = Callable[[str], None]
+#: ``progress(done, total, stage)``, as for ingest and build_report.
+ProgressFn = Callable[[int, int, str], None]
+STAGES = ("generating the demo city", "loading geography and population", "ingesting the force extract",
+          "ingesting police.uk street files")
 
 
 @dataclass
@@ -45,10 +53,9 @@ class DemoResult:
 
 
 def build_demo_store(out_dir: str | Path, *, seed: int = 2018, step: StepFn | None = None) -> DemoStore:
-    """Generate the city under out_dir/data and ingest it, with its geography and population, into out_dir/store."""
-    from ..geography.load import load_geography
-    from ..ingest import ingest
+    """Generate the city under out_dir/data and ingest it, with its geography and population, into out_dir/store.
 
+    ``step(stage)`` is told each stage of :data:`STAGES` as it starts."""
     out = Path(out_dir)
     say = step or (lambda s: None)
     say("generating the demo city")
@@ -68,14 +75,27 @@ def build_demo_store(out_dir: str | Path, *, seed: int = 2018, step: StepFn | No
 
 
 def run_demo(out_dir: str | Path | None = None, *, seed: int = 2018, pdf: bool = True,
-             step: StepFn | None = None) -> DemoResult:
-    """Build the demo store and write the strategic assessment report for the demo city's latest year."""
-    from ..report.build import build_report
+             step: StepFn | None = None, progress: ProgressFn | None = None) -> DemoResult:
+    """Build the demo store and write the strategic assessment report for the demo city's latest year.
 
+    ``step(stage)`` and ``progress(done, total, stage)`` are told each stage (the demo's, then the report's)."""
     out = Path(out_dir) if out_dir else Path("crimeassess-demo")
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder")
-    ds = build_demo_store(out, seed=seed, step=step)
-    (step or (lambda s: None))("writing the report")
-    rep = build_report(ds.area, ds.period, out / "report", ds.store, pdf=pdf)
+    total = len(STAGES) + len(REPORT_STAGES) - (0 if pdf else 1)
+
+    def say(stage: str) -> None:
+        if step:
+            step(stage)
+        if progress:
+            progress(STAGES.index(stage), total, stage)
+
+    def report_progress(done: int, _total: int, stage: str) -> None:
+        if step and done < _total:
+            step(stage)
+        if progress:
+            progress(len(STAGES) + done, total, stage)
+
+    ds = build_demo_store(out, seed=seed, step=say)
+    rep = build_report(ds.area, ds.period, out / "report", ds.store, pdf=pdf, progress=report_progress)
     return DemoResult(out, ds.store.path, out / "report", ds.area, ds.period, rep.files, rep.assessment.get("findings", []), ds.city.stories)

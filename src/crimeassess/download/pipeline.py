@@ -6,9 +6,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GeographyError
+from ..geography.areas import resolve_area
+from ..geography.load import load_geography
+from ..geography.placing import ward_geometry
+from ..ingest import ingest
 from ..store import Store
 from .http import ProgressCallback
 from .manifest import DownloadResult
+from .ons import download_geography
+from .policeuk import download_police_uk
+from .policeuk_api import download_police_uk_api, polygons_from_frame
+from .population import download_population
 
 
 @dataclass
@@ -36,9 +44,6 @@ def fetch_police_uk(force: str, start: str, end: str, store: Store | str | Path 
                     dest: str | Path | None = None, base_url: str | None = None, layout: str = "auto",
                     progress: ProgressCallback | None = None) -> FetchReport:
     """Download police.uk street files for a force and months, then ingest them."""
-    from ..ingest import ingest
-    from .policeuk import download_police_uk
-
     st = _store(store)
     res = download_police_uk(force, start, end, _dest(st, "police-uk", dest), base_url=base_url, layout=layout,
                              progress=progress)
@@ -50,11 +55,8 @@ def fetch_police_uk_api(area: str, month: str, store: Store | str | Path | None 
                         dest: str | Path | None = None, api_url: str | None = None, rate: float = 15.0,
                         ward_vintage: str | None = None, progress: ProgressCallback | None = None) -> FetchReport:
     """Download police.uk API crimes for each ward polygon of an area (ward boundaries must be loaded), then ingest."""
+    # Private engine helpers, imported here until area/vintage resolution moves into geography/ (issue 10).
     from ..assess.engine import _lads_of, _pick_vintage
-    from ..geography.areas import resolve_area
-    from ..geography.placing import ward_geometry
-    from ..ingest import ingest
-    from .policeuk_api import download_police_uk_api, polygons_from_frame
 
     st = _store(store)
     con = st.connect()
@@ -67,7 +69,8 @@ def fetch_police_uk_api(area: str, month: str, store: Store | str | Path | None 
         f = st.geography_file("lsoa_ward", vintage)
         cond = "ward_code = ?" if a.level == "ward" else "lad_code IN (SELECT unnest(?))"
         arg = a.code if a.level == "ward" else lads
-        codes = [r[0] for r in con.execute(f"SELECT DISTINCT ward_code FROM read_parquet('{f}') WHERE {cond}", [arg]).fetchall()]
+        codes = [r[0] for r in con.execute(f"SELECT DISTINCT ward_code FROM read_parquet(?) WHERE {cond}",
+                                           [str(f), arg]).fetchall()]
     finally:
         con.close()
     geo = ward_geometry(st, vintage, codes)
@@ -83,9 +86,6 @@ def fetch_geography(ward_vintage: str, store: Store | str | Path | None = None, 
                     base_url: str | None = None, area: str | None = None,
                     progress: ProgressCallback | None = None) -> FetchReport:
     """Download the ONS lookups and boundaries for a ward vintage, then load them."""
-    from ..geography.load import load_geography
-    from .ons import download_geography
-
     st = _store(store)
     res = download_geography(ward_vintage, _dest(st, "geography", dest), area=area, base_url=base_url, progress=progress)
     loaded = [r.to_dict() for r in load_geography(res.files, st)] if res.files else []
@@ -95,9 +95,6 @@ def fetch_geography(ward_vintage: str, store: Store | str | Path | None = None, 
 def fetch_population(store: Store | str | Path | None = None, *, dest: str | Path | None = None,
                      base_url: str | None = None, progress: ProgressCallback | None = None) -> FetchReport:
     """Download the Census 2011 LSOA population table, then load it."""
-    from ..geography.load import load_geography
-    from .population import download_population
-
     st = _store(store)
     res = download_population(_dest(st, "population", dest), base_url=base_url, progress=progress)
     loaded = [r.to_dict() for r in load_geography(res.files, st)] if res.files else []

@@ -20,6 +20,7 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
+from ..assess import periods
 from ..errors import DownloadError, InputError, PeriodError, UnsafeArchiveError
 from ..schema import force_slug
 from .config import join_url, resolve_base
@@ -48,10 +49,9 @@ def parse_month(value: str) -> tuple[int, int]:
 
 
 def add_months(month: str, n: int) -> str:
-    """'2017-04' + 35 -> '2020-03'."""
+    """'2017-04' + 35 -> '2020-03' (checked: PeriodError for anything but YYYY-MM)."""
     y, m = parse_month(month)
-    idx = y * 12 + (m - 1) + n
-    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+    return periods.add_months(f"{y:04d}-{m:02d}", n)
 
 
 def month_range(start: str, end: str) -> list[str]:

@@ -6,9 +6,12 @@ import re
 from dataclasses import dataclass, field
 
 import duckdb
+import pyarrow.parquet as pq
 
 from ..errors import AreaNotFoundError, GeographyError
+from ..sources.registry import area_code_kinds
 from ..store import Store
+from .placing import boundary_ward_table
 
 LEVEL_ORDER = {"lad": 0, "csp": 1, "pfa": 2, "ward": 3}
 LEVEL_NAMES = {"lad": "local authority", "csp": "community safety partnership", "pfa": "police force area",
@@ -41,19 +44,18 @@ def boundary_vintages(store: Store) -> dict[str, str]:
     Such a ward set (e.g. Southampton's 17 wards of May 2023, WD25 boundaries) is usable when every ward's local
     authority is known, from the boundary file itself (LADyyCD) or a loaded ward list.
     """
-    import pyarrow.parquet as pq
-
     lookups = set(ward_vintages(store))
     ward_lad: set[str] = set()
     for e in store.geography_entries("ward_lad"):
-        ward_lad |= set(pq.read_table(store.path / e["file"], columns=["ward_code"]).column(0).to_pylist())
+        ward_lad |= set(pq.read_table(store.geography_path(e), columns=["ward_code"]).column(0).to_pylist())
     out: dict[str, str] = {}
     for e in store.geography_entries("boundaries"):
         v = e.get("vintage")
         if e.get("level") != "ward" or not v or v in lookups:
             continue
-        cols = pq.read_schema(store.path / e["file"]).names
-        t = pq.read_table(store.path / e["file"], columns=[c for c in ("code", "lad_code") if c in cols]).to_pydict()
+        f = store.geography_path(e)
+        cols = pq.read_schema(f).names
+        t = pq.read_table(f, columns=[c for c in ("code", "lad_code") if c in cols]).to_pydict()
         lads = t.get("lad_code") or [None] * len(t["code"])
         if all(lad or code in ward_lad for code, lad in zip(t["code"], lads)):
             out[v] = e["name"]
@@ -63,25 +65,21 @@ def boundary_vintages(store: Store) -> dict[str, str]:
 def area_catalogue(store: Store, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str]]:
     """Every known area as (level, code, name, lad_code) from lookups and from extracts' own codes."""
     rows: set[tuple[str, str, str, str]] = set()
-    for e in store.geography_entries("lsoa_ward"):
-        f = str(store.path / e["file"])
+    for f in store.geography_paths("lsoa_ward"):
         for lad, ladn, wd, wdn in con.execute(
-            "SELECT DISTINCT lad_code, lad_name, ward_code, ward_name FROM read_parquet(?)", [f]
+            "SELECT DISTINCT lad_code, lad_name, ward_code, ward_name FROM read_parquet(?)", [str(f)]
         ).fetchall():
             rows.add(("lad", lad, ladn, lad))
             rows.add(("ward", wd, wdn, lad))
-    for e in store.geography_entries("lad_csp_pfa"):
-        f = str(store.path / e["file"])
+    for f in store.geography_paths("lad_csp_pfa"):
         for lad, ladn, csp, cspn, pfa, pfan in con.execute(
-            "SELECT DISTINCT lad_code, lad_name, csp_code, csp_name, pfa_code, pfa_name FROM read_parquet(?)", [f]
+            "SELECT DISTINCT lad_code, lad_name, csp_code, csp_name, pfa_code, pfa_name FROM read_parquet(?)", [str(f)]
         ).fetchall():
             rows.add(("lad", lad, ladn, lad))
             rows.add(("csp", csp, cspn, lad))
             rows.add(("pfa", pfa, pfan, lad))
     # Ward sets defined by boundaries alone (see boundary_vintages)
     if store.geography_entries("boundaries"):
-        from .placing import boundary_ward_table
-
         for name in boundary_vintages(store).values():
             for wd, wdn, lad, ladn in boundary_ward_table(store, name).itertuples(index=False):
                 rows.add(("ward", wd, wdn, lad))
@@ -89,7 +87,7 @@ def area_catalogue(store: Store, con: duckdb.DuckDBPyConnection) -> list[tuple[s
     # Extracts may carry their own local authority and ward names and codes.
     for lad, ladn, wd, wdn in con.execute(
         "SELECT DISTINCT lad_code, lad_name, ward_code, ward_name FROM records "
-        "WHERE source_kind = 'extract' AND lad_code IS NOT NULL"
+        "WHERE list_contains(?, source_kind) AND lad_code IS NOT NULL", [area_code_kinds()]
     ).fetchall():
         rows.add(("lad", lad, ladn or lad, lad))
         if wd:
@@ -133,3 +131,26 @@ def resolve_area(text: str, store: Store, con: duckdb.DuckDBPyConnection, *, lev
     name = next(r[2] for r in chosen if r[1] == code) or code
     lads = sorted({r[3] for r in chosen if r[1] == code})
     return Area(code, name, lv, lad_codes=lads, ward_codes=[code] if lv == "ward" else [])
+
+
+def records_per_lad(store: Store) -> dict[str, int]:
+    """Live records per local authority code (through the loaded LSOA lookups, or the codes a record carries).
+
+    For ordering pickers by where the data is, never for counting crime (assessments come from ``assess``).
+    """
+    if not store.exists() or not store.inputs(live_only=True):
+        return {}
+    files = [str(f) for f in store.geography_paths("lsoa_ward")]
+    con = store.connect()
+    try:
+        counts = dict(con.execute(
+            "SELECT lad_code, count(*) FROM records WHERE lad_code IS NOT NULL GROUP BY 1").fetchall())
+        if files:
+            for lad, n in con.execute(
+                "SELECT lk.lad_code, sum(r.n) FROM (SELECT lsoa_code, count(*) AS n FROM records "
+                "WHERE lad_code IS NULL GROUP BY 1) r JOIN (SELECT DISTINCT lsoa_code, lad_code FROM "
+                "read_parquet(?)) lk ON lk.lsoa_code = r.lsoa_code GROUP BY 1", [files]).fetchall():
+                counts[lad] = counts.get(lad, 0) + int(n)
+        return counts
+    finally:
+        con.close()

@@ -200,7 +200,7 @@ def _read_json(path: Path, data: bytes, layer: str | None) -> gpd.GeoDataFrame:
 
 
 def _read_ogr(path: Path, layer: str | None, vsi: str | None = None) -> gpd.GeoDataFrame:
-    import pyogrio
+    import pyogrio  # only for GeoPackage/Shapefile input: GDAL bindings are slow to load
 
     target = vsi or str(path)
     try:

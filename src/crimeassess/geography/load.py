@@ -10,6 +10,9 @@ import pyarrow as pa
 
 from ..errors import GeographyError, InputError
 from ..store import Store
+from . import lookups
+from .boundaries import read_boundaries
+from .population import read_population
 
 
 @dataclass
@@ -44,8 +47,6 @@ def load_geography(paths: list[str | Path], store: Store | str | Path | None = N
     Every file is read first and the tables are committed together (one manifest write): an error or a
     killed process leaves the store's geography as it was.
     """
-    from . import lookups
-
     st = store if isinstance(store, Store) else Store(store)
     reports: list[GeographyLoadReport] = []
     batch: list[tuple[str, str, pa.Table, dict[str, Any]]] = []
@@ -77,8 +78,6 @@ def load_geography(paths: list[str | Path], store: Store | str | Path | None = N
                            f"{df['lad_code'].nunique():,} local authorities, {df['csp_code'].nunique():,} CSPs, "
                            f"{df['pfa_code'].nunique():,} police force areas"))
         elif kind == "boundaries":
-            from .boundaries import read_boundaries
-
             gdf = read_boundaries(f)
             level = str(gdf["level"].iloc[0]) if len(gdf) else "custom"
             vintage = next((v for v in gdf["vintage"].dropna().unique()), None) if "vintage" in gdf else None
@@ -87,8 +86,6 @@ def load_geography(paths: list[str | Path], store: Store | str | Path | None = N
             e = put("boundaries", name, tbl, src | {"level": level, "vintage": vintage, "crs": "EPSG:27700"})
             reports.append(GeographyLoadReport(str(f), kind, name, e["rows"], f"{len(gdf)} {level} polygons ({vintage or 'no vintage'})"))
         elif kind == "population":
-            from .population import read_population
-
             df, meta = read_population(f)
             name = f"{meta.get('year')}-{hashlib.sha1(str(meta.get('source')).encode()).hexdigest()[:6]}"
             e = put("population", name, pa.Table.from_pandas(df, preserve_index=False), src | meta)

@@ -14,6 +14,7 @@ import shapely
 
 from ..errors import GeographyError
 from ..store import Store
+from .boundaries import read_boundaries
 from .placement import place_points
 
 
@@ -37,7 +38,7 @@ def boundary_ward_table(store: Store, name: str) -> pd.DataFrame:
                        "lad_code": g["lad_code"] if "lad_code" in g else None,
                        "lad_name": g["lad_name"] if "lad_name" in g else None})
     for e in store.geography_entries("ward_lad"):
-        wl = pq.read_table(store.path / e["file"]).to_pandas().drop_duplicates("ward_code").set_index("ward_code")
+        wl = pq.read_table(store.geography_path(e)).to_pandas().drop_duplicates("ward_code").set_index("ward_code")
         miss = df["lad_code"].isna() & df["ward_code"].isin(wl.index)
         df.loc[miss, "lad_code"] = df.loc[miss, "ward_code"].map(wl["lad_code"])
         miss_n = df["lad_name"].isna() & df["ward_code"].isin(wl.index)
@@ -79,7 +80,8 @@ def matching_boundaries(store: Store, con: duckdb.DuckDBPyConnection, level: str
     for e in store.geography_entries("boundaries"):
         if e.get("level") != level:
             continue
-        codes = {r[0] for r in con.execute(f"SELECT DISTINCT code FROM read_parquet('{store.path / e['file']}')").fetchall()}
+        codes = {r[0] for r in con.execute("SELECT DISTINCT code FROM read_parquet(?)",
+                                           [str(store.geography_path(e))]).fetchall()}
         if not codes or not want:
             continue
         share = len(codes & want) / len(codes)
@@ -175,8 +177,6 @@ def ward_geometry(store: Store, vintage: str | None, ward_codes: list[str]) -> g
 
 def custom_area_uids(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, str]:
     """Register temp table `custom_area(uid)` with records inside a user-drawn polygon file; returns (code, name)."""
-    from .boundaries import read_boundaries
-
     gdf = read_boundaries(path, level="custom")
     geom = shapely.union_all(gdf.geometry.values)
     one = gpd.GeoDataFrame({"code": ["custom"]}, geometry=[geom], crs=27700)

@@ -7,12 +7,19 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..assess.engine import assess
 from ..errors import InputError
 from ..store import Store, _pause_point
+from .render import render_report
+
+#: ``progress(done, total, stage)``: called before each stage and once at the end.
+ProgressFn = Callable[[int, int, str], None]
+STAGES = ("assessing", "rendering the HTML report", "printing the PDF", "writing JSON and CSV tables")
 
 TABLE_COLUMNS = ["current", "previous", "change", "pct_change", "rate_per_1000", "p_value", "p_adjusted", "z",
                  "significant", "small_numbers"]
@@ -87,15 +94,20 @@ def write_tables(a: dict[str, Any], out: Path) -> dict[str, Path]:
 
 def build_report(area: str | None, period: str, out: str | Path, store: Store | str | Path | None = None, *,
                  compare: str | None = None, pdf: bool = True, public: bool = False,
-                 threshold: int | None = None, **assess_options: Any) -> ReportResult:
+                 threshold: int | None = None, progress: ProgressFn | None = None,
+                 **assess_options: Any) -> ReportResult:
     """Assess `area` for `period` and write the report files into `out` (created if needed).
 
     Everything is written into a temporary folder beside `out` first and moved into place only when complete,
     so a failed or killed run leaves an earlier report as it was. With `public`, small counts are suppressed
-    (see `crimeassess.suppress`) in every file written.
+    (see `crimeassess.suppress`) in every file written. ``progress(done, total, stage)`` is told each stage of
+    :data:`STAGES` as it starts.
     """
-    from ..assess.engine import assess
-    from .render import render_report
+    stages = [st for st in STAGES if pdf or st != "printing the PDF"]
+
+    def say(stage: str | None) -> None:
+        if progress:
+            progress(stages.index(stage) if stage else len(stages), len(stages), stage or "done")
 
     out_dir = Path(out)
     try:
@@ -104,6 +116,7 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
             raise InputError(f"{out_dir}: exists and is not a folder")
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
+    say("assessing")
     res = assess(area or "", period, compare, store, **assess_options)
     a = res.to_dict()
     if public:
@@ -116,10 +129,11 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
         raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
     try:
         written: list[str] = []
-        files = render_report(a, tmp, wards_geo=res.ward_geometry, pdf=pdf)
+        files = render_report(a, tmp, wards_geo=res.ward_geometry, pdf=pdf, on_stage=say)
         written.append("report.html")
         if files.pdf:
             written.append("report.pdf")
+        say("writing JSON and CSV tables")
         (tmp / "assessment.json").write_text(json.dumps(a, indent=2, ensure_ascii=False), encoding="utf-8")
         written.append("assessment.json")
         written.extend(write_tables(a, tmp))
@@ -130,6 +144,7 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
     result = ReportResult(out_dir, assessment=a)
     for name in written:
         result.files[name] = out_dir / name
+    say(None)
     return result
 
 

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import jinja2
 
+from ..assess import present as fmt
 from ..assess.periods import months_in_words
-from ..errors import InputError, CrimeAssessError
-from . import formatting as fmt
+from ..assess.present import SMALL_MARK, compress_months, run_phrase, sentence_case, significance
+from ..errors import CrimeAssessError, InputError
+from ..sources.registry import source_description
+from .charts import monthly_chart_svg, theme_change_chart_svg, trend_chart_svg
+from .wardmap import ward_map_svg
 
 TEMPLATES = Path(__file__).with_name("templates")
 ATTRIBUTION = (
@@ -25,12 +31,6 @@ ATTRIBUTION = (
     "Contains OS data \u00a9 Crown copyright and database right."
 )
 OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
-SMALL_MARK = "\u2020"  # dagger after a % change from small numbers
-SOURCE_NAMES = {
-    "police-uk-street": "police.uk street-level crime files (data.police.uk archive)",
-    "police-uk-api": "police.uk API (data.police.uk crimes-street)",
-    "extract": "police force crime extract",
-}
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -64,30 +64,6 @@ def svg_data_uri(svg: str | None) -> str | None:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def compress_months(months: Iterable[Any]) -> str:
-    """['2017-02','2017-03','2017-04','2018-03'] -> 'Feb 2017 – Apr 2017, Mar 2018'."""
-    items = sorted({str(m) for m in months if m is not None})
-    if not items:
-        return "none"
-    if not all(_MONTH_RE.match(m) for m in items):
-        return ", ".join(items)
-
-    def idx(m: str) -> int:
-        return int(m[:4]) * 12 + int(m[5:]) - 1
-
-    runs: list[list[str]] = []
-    for m in items:
-        if runs and idx(m) == idx(runs[-1][-1]) + 1:
-            runs[-1].append(m)
-        else:
-            runs.append([m])
-    parts = [
-        fmt.fmt_month_short(r[0]) if len(r) == 1 else f"{fmt.fmt_month_short(r[0])} \u2013 {fmt.fmt_month_short(r[-1])}"
-        for r in runs
-    ]
-    return ", ".join(parts)
-
-
 def _cell(key: str, value: Any) -> str:
     """Format one data-quality cell: month lists compressed, rates/shares as %, the rest generic."""
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) and _MONTH_RE.match(v) for v in value):
@@ -95,8 +71,8 @@ def _cell(key: str, value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         k = key.lower()
         if ("rate" in k or "share" in k) and 0 <= float(value) <= 1:
-            return fmt.fmt_share(value, digits=2)
-    return fmt.fmt_value(value)
+            return fmt.share(value, digits=2)
+    return fmt.value(value)
 
 
 _DQ_TITLES = {
@@ -147,43 +123,34 @@ def _dq_block(key: str, value: Any) -> dict[str, Any] | None:
             ]
             return {"title": title, "kind": "table", "columns": [fmt.humanise_key(c) for c in cols],
                     "numeric": numeric, "rows": rows}
-        return {"title": title, "kind": "list", "items": [fmt.fmt_value(v) for v in value]}
+        return {"title": title, "kind": "list", "items": [fmt.value(v) for v in value]}
     if isinstance(value, Mapping):
         return {"title": title, "kind": "kv", "items": [(fmt.humanise_key(k), _cell(str(k), v)) for k, v in value.items()]}
     return {"title": title, "kind": "text", "text": _cell(key, value)}
 
 
+_SIG_MARKS = {"significant rise": "\u25b2 ", "significant fall": "\u25bc "}
+
+
 def _sig_info(item: Mapping[str, Any]) -> dict[str, str]:
-    """Significance marker text and CSS class for a stats row."""
-    sig = item.get("significant")
-    change = item.get("change")
-    if sig is None:
-        return {"text": fmt.DASH, "cls": ""}
-    if sig:
-        if isinstance(change, (int, float)) and change < 0:
-            return {"text": "\u25bc Significant fall", "cls": "sig-fall"}
-        return {"text": "\u25b2 Significant rise", "cls": "sig-rise"}
-    return {"text": "Not significant", "cls": "sig-none"}
+    """Significance text (present.significance, with an arrow for a significant change) and CSS class."""
+    label = significance(item)
+    if not label:
+        return {"text": fmt.BLANK, "cls": ""}
+    return {"text": _SIG_MARKS.get(label, "") + sentence_case(label), "cls": fmt.significance_class(item)}
 
 
 def _stat_row(item: Any) -> dict[str, Any]:
     d = _d(item)
     d["sig"] = _sig_info(d)
-    d["dir"] = fmt.direction_word(d.get("change"))
+    d["dir"] = fmt.direction(d.get("change"))
     return d
 
 
-def _run_text(run: Any, noun: str = "Recorded crime") -> str | None:
-    r = _d(run)
-    direction, length = r.get("direction"), r.get("length")
-    if not direction:
-        return None
-    if direction == "none" or not length:
-        return f"{noun} has not risen or fallen for consecutive periods: there is no run."
-    word = "risen" if direction == "rise" else "fallen"
-    if length == 1:
-        return f"{noun} has {word} in the latest period only (a run of 1)."
-    return f"{noun} has {word} in each of the last {int(length)} periods in the series (a run of {int(length)})."
+def _run_text(run: Any, period_kind: str | None, noun: str = "recorded crime") -> str | None:
+    """'The fourth consecutive annual rise in recorded crime.' (None without a run of two or more)."""
+    phrase = run_phrase(_d(run), period_kind)
+    return f"{sentence_case(phrase)} in {noun}." if phrase else None
 
 
 def like_for_like(coverage: Mapping[str, Any], period: Mapping[str, Any], compare: Mapping[str, Any]) -> dict[str, Any]:
@@ -240,8 +207,6 @@ def _check(assessment: Any) -> Mapping[str, Any]:
 
 def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[str, Any]:
     """Everything the template needs, derived from the assessment (charts and map included as data URIs)."""
-    from .charts import monthly_chart_svg, theme_change_chart_svg, trend_chart_svg
-
     a = _check(assessment)
     area, period, compare = _d(a.get("area")), _d(a.get("period")), _d(a.get("compare"))
     source, geography, population = _d(a.get("source")), _d(a.get("geography")), _d(a.get("population"))
@@ -274,8 +239,6 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
     ward_map = None
     map_note = None
     if wards and wards_geo is not None:
-        from .wardmap import ward_map_svg
-
         ward_map = ward_map_svg(wards, wards_geo)
     elif wards:
         map_note = "No ward boundaries were supplied, so the ward map is not shown; the table below gives the figures."
@@ -291,10 +254,10 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
             if block:
                 dq_blocks.append(block)
     elif dq_raw is not None:
-        dq_blocks.append({"title": "Data quality", "kind": "text", "text": fmt.fmt_value(dq_raw)})
+        dq_blocks.append({"title": "Data quality", "kind": "text", "text": fmt.value(dq_raw)})
 
     forces = _list(source.get("forces"))
-    source_text = SOURCE_NAMES.get(source.get("kind"), source.get("kind") or "not stated")
+    source_text = source_description(source.get("kind"))
 
     toc = [
         ("sec-findings", "Key findings"),
@@ -322,7 +285,7 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         "coverage": coverage,
         "generated": generated,
         "total": total,
-        "run_text": _run_text(total.get("run")),
+        "run_text": _run_text(total.get("run"), period.get("kind")),
         "trend_svg": svg_data_uri(trend_chart_svg(_list(total.get("series")), period, compare)),
         "monthly_svg": svg_data_uri(monthly_chart_svg(_list(total.get("monthly")), period, compare)),
         "lfl": like_for_like(coverage, period, compare),
@@ -366,10 +329,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.ChainableUndefined,
     )
     env.filters.update(fmt.FILTERS)
-    env.filters["months"] = compress_months
-    env.filters["pstat"] = lambda p: "p " + ("< 0.001" if fmt.fmt_p(p) == "<0.001" else "= " + fmt.fmt_p(p))
-    env.filters["span"] = lambda p: fmt.month_span(_d(p).get("start"), _d(p).get("end"))
-    env.globals["DASH"] = fmt.DASH
+    env.globals["DASH"] = fmt.BLANK
     return env
 
 
@@ -381,8 +341,7 @@ def render_html(assessment: Mapping[str, Any], *, wards_geo: Any = None) -> str:
 
 def html_to_pdf(html: str, pdf_path: Path) -> Path:
     """Print HTML to PDF with WeasyPrint; only ``data:`` URLs may be fetched (nothing leaves the machine)."""
-    import logging
-
+    # WeasyPrint takes seconds to import: only when a PDF is asked for (the dashboard never does).
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
@@ -400,23 +359,28 @@ def render_report(
     *,
     wards_geo: Any = None,
     pdf: bool = True,
+    on_stage: Callable[[str], None] | None = None,
 ) -> ReportFiles:
     """Write ``report.html`` (self-contained) and, if ``pdf``, ``report.pdf`` into ``out_dir``.
 
     ``wards_geo`` is a GeoDataFrame with columns code, name, geometry (EPSG:27700) for the assessment's
     wards; without it the report shows a note instead of the ward map. Raises :class:`InputError` for an
     assessment without area/period/total and :class:`GeographyError` for unusable ward boundaries.
+    ``on_stage`` is told each stage ("rendering the HTML report", "printing the PDF") as it starts.
     """
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create report folder {out}: {exc.strerror}") from exc
+    say = on_stage or (lambda stage: None)
+    say("rendering the HTML report")
     html = render_html(assessment, wards_geo=wards_geo)
     html_path = out / "report.html"
     html_path.write_text(html, encoding="utf-8")
     pdf_path = None
     if pdf:
+        say("printing the PDF")
         try:
             pdf_path = html_to_pdf(html, out / "report.pdf")
         except CrimeAssessError:

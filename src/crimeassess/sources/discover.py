@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError, UnsafeArchiveError
-from .policeuk import csv_kind, decode, header_of, looks_like_api_json
+from .policeuk import decode, header_of
+from .registry import Sample, detect, source_priority
 
-# Kinds the store ingests; other recognised police.uk files are listed as skipped.
-INGESTIBLE = ("police-uk-street", "police-uk-api", "extract")
+# Kinds the store ingests (from the registry); other recognised police.uk files are listed as skipped.
+INGESTIBLE = tuple(source_priority())
 
 
 MIB = 1 << 20
@@ -171,42 +172,28 @@ def expand(paths: list[Path], limits: ArchiveLimits | None = None) -> list[Candi
 
 
 def detect_kind(data: bytes, display: str, *, mapping: Path | None = None) -> str:
-    """Recognise an input by content. Returns a kind; raises InputError if not recognised/empty.
-
-    Kinds: 'police-uk-street', 'police-uk-api', 'extract' (ingested); 'police-uk-outcomes',
-    'police-uk-stop-and-search' (recognised, skipped).
-    """
+    """Recognise an input by content: the id of the first kind in ``sources.registry`` that recognises it
+    (ingested or only recognised, such as police.uk outcomes). Raises InputError if empty or unrecognised."""
     if not data.strip():
         raise InputError(f"{display}: file is empty")
     if data.lstrip()[:1] in (b"[",):
-        if looks_like_api_json(data):
-            return "police-uk-api"
-        raise InputError(f"{display}: JSON but not a police.uk API crimes-street response")
+        kind = detect(Sample(data, [], mapping))
+        if kind is None:
+            raise InputError(f"{display}: JSON but not a police.uk API crimes-street response")
+        return kind.id
     if data.lstrip()[:1] == b"{" and data.rstrip()[-1:] == b"}":
         raise InputError(f"{display}: JSON but not a police.uk API crimes-street response (expected a JSON list)")
     head = data[:4096]
     if b"\x00" in head.split(b"\n", 1)[0] or head.count(b"\x00") > max(2, len(head) // 100):
         # a NUL in a data row is quarantined with that row; in the header, or many, it is not a text file
         raise InputError(f"{display}: binary file, not police.uk data")
-    text = decode(data[:65536])
-    header = header_of(text)
-    kind = csv_kind(header)
-    if kind == "street":
-        return "police-uk-street"
-    if kind == "outcomes":
-        return "police-uk-outcomes"
-    if kind == "stop-and-search":
-        return "police-uk-stop-and-search"
-    try:
-        from .extract import looks_like_extract
-    except ImportError:  # pragma: no cover - extract reader not installed
-        looks_like_extract = None
-    if looks_like_extract is not None and looks_like_extract(header, mapping=mapping):
-        return "extract"
-    if looks_like_extract is not None:
-        from .extract import REQUIRED_COLUMNS, missing_columns
+    header = header_of(decode(data[:65536]))
+    kind = detect(Sample(data, header, mapping))
+    if kind is not None:
+        return kind.id
+    from .extract import REQUIRED_COLUMNS, missing_columns
 
-        missing = missing_columns(header, mapping)
-        if len(missing) < len(REQUIRED_COLUMNS):  # some extract columns: say which are missing
-            raise InputError(f"{display}: not a force extract: missing required column(s) {', '.join(missing)}")
+    missing = missing_columns(header, mapping)
+    if len(missing) < len(REQUIRED_COLUMNS):  # some extract columns: say which are missing
+        raise InputError(f"{display}: not a force extract: missing required column(s) {', '.join(missing)}")
     raise InputError(f"{display}: not police.uk data or a force extract (header starts {header[:3]})")

@@ -315,7 +315,7 @@ def _bng_to_wgs84(points: list[tuple[float, float]]) -> list[tuple[float, float]
     """British National Grid (EPSG:27700) easting/northing -> WGS84 (lon, lat)."""
     if not points:
         return []
-    from pyproj import Transformer
+    from pyproj import Transformer  # only for grid references: pyproj is slow to load
 
     tr = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
     lons, lats = tr.transform([p[0] for p in points], [p[1] for p in points])

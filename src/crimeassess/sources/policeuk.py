@@ -107,7 +107,7 @@ def read_street_csv(data: bytes, *, input_id: str, display_name: str, today: dat
     header = header_of(text)
     if csv_kind(header) != "street":
         raise InputError(f"{display_name}: not a police.uk street-level crime file (header {header[:4]}...)")
-    from .policeuk_fast import read_street_csv_fast
+    from .policeuk_fast import read_street_csv_fast  # here, not at the top: policeuk_fast imports this module
 
     fast = read_street_csv_fast(data, header, input_id=input_id, display_name=display_name, today=today)
     if fast is not None:

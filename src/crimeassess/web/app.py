@@ -23,14 +23,22 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+import uvicorn
+from shapely.geometry import mapping
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..assess.engine import SOURCE_PRIORITY, Assessment, assess
-from ..assess.periods import add_months
-from ..errors import AreaNotFoundError, CrimeAssessError, InputError, PeriodError
-from ..geography.areas import LEVEL_NAMES, LEVEL_ORDER, area_catalogue, ward_vintages
-from ..report import formatting as fmt
+from ..assess import present
+from ..assess.available import default_period, period_suggestions, store_months
+from ..assess.engine import Assessment, assess
+from ..assess.options import Placement
+from ..errors import AreaNotFoundError, CrimeAssessError, GeographyError, InputError, PeriodError
+from ..geography.areas import LEVEL_NAMES, LEVEL_ORDER, area_catalogue, records_per_lad, ward_vintages
+from ..geography.boundaries import to_wgs84
+from ..report.render import build_context, render_html
+from ..sources.registry import source_priority, source_titles
 from ..store import Store
+
+__all__ = ["Dashboard", "create_app", "default_period", "period_suggestions", "serve", "store_months"]
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES = WEB_DIR / "templates"
@@ -50,9 +58,8 @@ ASB_THEME = "anti_social_behaviour"
 MAX_PARAM = 200           # longest query value accepted (area names are far shorter)
 AREA_OPTIONS_LIMIT = 60   # options sent to the area picker per search
 DEFAULT_CACHE_SIZE = 16   # assessments kept in memory (each a few hundred kB with its ward polygons)
-PLACEMENTS = ("auto", "lsoa", "point")
-SOURCE_CHOICES = {"extract": "Force extract", "police-uk-street": "police.uk street files",
-                  "police-uk-api": "police.uk API"}
+PLACEMENTS = tuple(p.value for p in Placement)
+SOURCE_CHOICES = source_titles()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -121,83 +128,13 @@ def _clean(value: str | None, name: str) -> str | None:
     return v or None
 
 
-def store_months(store: Store) -> list[str]:
-    """Months (YYYY-MM) with live data in the store, oldest first."""
-    months: set[str] = set()
-    for i in store.inputs(live_only=True):
-        months.update(i.get("live_months") or i.get("months") or [])
-    return sorted(m for m in months if re.fullmatch(r"\d{4}-\d{2}", str(m)))
-
-
-def default_period(store: Store) -> str | None:
-    """The latest complete financial year the store holds, else its latest month that has the same month a
-    year earlier (so the default view has a comparison), else its latest month; None for an empty store."""
-    months = store_months(store)
-    if not months:
-        return None
-    have = set(months)
-    last = months[-1]
-    end_year = int(last[:4]) if int(last[5:]) >= 3 else int(last[:4]) - 1
-    for y in range(end_year, int(months[0][:4]) - 1, -1):
-        fy = [add_months(f"{y - 1}-04", k) for k in range(12)]
-        if all(m in have for m in fy):
-            return f"{y - 1}/{y % 100:02d}"
-    for m in reversed(months):
-        if add_months(m, -12) in have:
-            return m
-    return last
-
-
-def period_suggestions(store: Store, limit: int = 40) -> list[tuple[str, str]]:
-    """(value, description) suggestions for the period picker from the months the store holds."""
-    months = store_months(store)
-    have = set(months)
-    out: list[tuple[str, str]] = []
-    if not months:
-        return out
-    first_y, last_y = int(months[0][:4]), int(months[-1][:4])
-    for y in range(last_y, first_y - 1, -1):
-        fy = [add_months(f"{y}-04", k) for k in range(12)]
-        if all(m in have for m in fy):
-            out.append((f"{y}/{(y + 1) % 100:02d}", "financial year"))
-        if all(f"{y}-{k:02d}" in have for k in range(1, 13)):
-            out.append((str(y), "calendar year"))
-    last = months[-1]
-    if all(add_months(last, -k) in have for k in range(12)):
-        out.append((f"12m-{last}", "rolling twelve months"))
-    for y in range(last_y, first_y - 1, -1):
-        for q in range(4, 0, -1):
-            qm = [f"{y}-{3 * q - 2 + k:02d}" for k in range(3)]
-            if all(m in have for m in qm):
-                out.append((f"{y}Q{q}", "quarter"))
-    for m in reversed(months):
-        out.append((m, fmt.fmt_month(m)))
-    return out[:limit]
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "area"
 
 
-def _run_text(run: Any) -> str | None:
-    if not isinstance(run, dict) or run.get("direction") not in ("rise", "fall") or not run.get("length"):
-        return None
-    n = int(run["length"])
-    if n < 2:
-        return None
-    return f"{'rising' if run['direction'] == 'rise' else 'falling'} {n} periods running"
-
-
 def _direction(value: Any) -> str:
-    if not isinstance(value, (int, float)) or value == 0:
-        return "flat"
-    return "up" if value > 0 else "down"
-
-
-def _svg_uri(svg: str | None) -> str | None:
-    from ..report.render import svg_data_uri
-
-    return svg_data_uri(svg)
+    """CSS class of a change: up, down or flat."""
+    return {"up": "up", "down": "down"}.get(present.direction(value), "flat")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -267,27 +204,8 @@ class Dashboard:
         return self._cached(self.meta, ("catalogue", self.stamp()), build)
 
     def lad_counts(self) -> dict[str, int]:
-        """Live records per local authority (through the loaded LSOA lookups, or the codes extracts carry).
-        Only used to order the area picker, never to count crime: assessments come from ``assess``."""
-        def build() -> dict[str, int]:
-            if not self.store.exists() or not self.store.inputs(live_only=True):
-                return {}
-            files = [str(self.store.path / e["file"]) for e in self.store.geography_entries("lsoa_ward")]
-            con = self.store.connect()
-            try:
-                counts = dict(con.execute(
-                    "SELECT lad_code, count(*) FROM records WHERE lad_code IS NOT NULL GROUP BY 1").fetchall())
-                if files:
-                    for lad, n in con.execute(
-                        "SELECT lk.lad_code, sum(r.n) FROM (SELECT lsoa_code, count(*) AS n FROM records "
-                        "WHERE lad_code IS NULL GROUP BY 1) r JOIN (SELECT DISTINCT lsoa_code, lad_code FROM "
-                        "read_parquet(?)) lk ON lk.lsoa_code = r.lsoa_code GROUP BY 1", [files]).fetchall():
-                        counts[lad] = counts.get(lad, 0) + int(n)
-                return counts
-            finally:
-                con.close()
-
-        return self._cached(self.meta, ("lad_counts", self.stamp()), build)
+        """``records_per_lad``, cached: only used to order the area picker, never to count crime."""
+        return self._cached(self.meta, ("lad_counts", self.stamp()), lambda: records_per_lad(self.store))
 
     def _index(self) -> dict[str, Any]:
         """The catalogue grouped for the picker: one row per (level, code) with its local authorities, the
@@ -374,30 +292,23 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.ChainableUndefined,
     )
-    env.filters.update(fmt.FILTERS)
+    env.filters.update(present.FILTERS)
     env.filters["direction_class"] = _direction
-    env.filters["run_text"] = _run_text
-    env.filters["span"] = lambda p: fmt.month_span((p or {}).get("start"), (p or {}).get("end"))
-    env.globals.update(DASH=fmt.DASH, LEVEL_NAMES=LEVEL_NAMES, SOURCE_CHOICES=SOURCE_CHOICES, PLACEMENTS=PLACEMENTS)
+    env.globals.update(DASH=present.BLANK, LEVEL_NAMES=LEVEL_NAMES, SOURCE_CHOICES=SOURCE_CHOICES,
+                       PLACEMENTS=PLACEMENTS, run_phrase=present.run_phrase)
     return env
 
 
 def _panel_context(dash: Dashboard, q: AssessQuery, res: Assessment) -> dict[str, Any]:
-    """What panel.html.j2 needs: the assessment dict plus charts, map and links."""
-    from ..report.charts import theme_change_chart_svg, trend_chart_svg
-
-    a = res.to_dict()
-    ward_map = map_note = None
-    if a.get("wards") and res.ward_geometry is not None and len(res.ward_geometry):
-        from ..report.wardmap import ward_map_svg
-
-        ward_map = ward_map_svg(a["wards"], res.ward_geometry)
-    elif a.get("wards"):
-        map_note = "No ward boundaries are loaded for these wards, so the map is not shown."
+    """What panel.html.j2 needs: the report's context (``build_context``: the same figures, words, charts
+    and map) plus the dashboard's links."""
+    geo = res.ward_geometry if res.ward_geometry is not None and len(res.ward_geometry) else None
+    ctx = build_context(res.to_dict(), geo)
+    a = ctx["a"]
     # Total and ASB have their own sections; available themes first, the unavailable ones listed after.
-    themes = [t for t in a.get("themes", []) if t.get("id") not in ("total", ASB_THEME)]
-    themes.sort(key=lambda t: t.get("available") is False)
-    asb_theme = next((t for t in a.get("themes", []) if t.get("id") == ASB_THEME), None)
+    themes = [t for t in ctx["themes"] if t.get("id") not in ("total", ASB_THEME)]
+    themes.sort(key=lambda t: not t["available"])
+    asb_theme = next((t for t in ctx["themes"] if t.get("id") == ASB_THEME), None)
     area = a["area"]
     value = dash.submit_value(area["level"], area["code"], area["name"]) if area["level"] != "custom" else q.area
     base = AssessQuery(**{**asdict(q), "area": value})
@@ -407,11 +318,12 @@ def _panel_context(dash: Dashboard, q: AssessQuery, res: Assessment) -> dict[str
         "q": q,
         "qs": base.qs(),
         "themes": themes,
-        "trend_svg": _svg_uri(trend_chart_svg(a["total"].get("series") or [], a.get("period"), a.get("compare"))),
-        "theme_svg": _svg_uri(theme_change_chart_svg(themes)),
-        "map_svg": _svg_uri(ward_map.svg) if ward_map else None,
-        "map_info": ward_map,
-        "map_note": map_note,
+        "run_text": ctx["run_text"],
+        "trend_svg": ctx["trend_svg"],
+        "theme_svg": ctx["theme_chart"],
+        "map_svg": ctx["ward_map"],
+        "map_info": ctx["ward_map_info"],
+        "map_note": ctx["map_note"],
         "parent": parent,
         "parent_qs": base.qs(area=parent["value"]) if parent else None,
         "ward_qs": {w["code"]: base.qs(area=dash.submit_value("ward", w["code"], w["name"])) for w in a.get("wards", [])},
@@ -493,8 +405,8 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
         if not p:
             raise PeriodError("give a period (e.g. 2018-03 or 2017/18): the store has no data to suggest one")
         s = _clean(source, "source")
-        if s and s not in SOURCE_PRIORITY:
-            raise InputError(f"unknown source {s!r}; choose from {', '.join(SOURCE_PRIORITY)}")
+        if s and s not in source_priority():
+            raise InputError(f"unknown source {s!r}; choose from {', '.join(source_priority())}")
         pl = _clean(placement, "placement") or "auto"
         if pl not in PLACEMENTS:
             raise InputError(f"placement must be auto, lsoa or point, not {pl!r}")
@@ -588,8 +500,6 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
                source: str | None = None, ward_vintage: str | None = None, placement: str | None = None,
                download: str | None = None) -> Response:
         """The full self-contained HTML report (``render_html``); ``download=1`` saves it as a file."""
-        from ..report.render import render_html
-
         q = query(area, period, compare, source, ward_vintage, placement)
         res = dash.assessment(q)
         key = ("report", q, dash.stamp())
@@ -636,9 +546,6 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
                           source: str | None = None, ward_vintage: str | None = None,
                           placement: str | None = None) -> Response:
         """Ward polygons (WGS84) with the assessment's ward figures as properties."""
-        from ..errors import GeographyError
-        from ..geography.boundaries import to_wgs84
-
         q = query(area, period, compare, source, ward_vintage, placement)
         res = dash.assessment(q)
         if res.ward_geometry is None or not len(res.ward_geometry):
@@ -667,8 +574,6 @@ WARD_PROPERTIES = ("code", "name", "rank", "current", "previous", "change", "pct
 
 def wards_feature_collection(res: Assessment, to_wgs84: Callable[[Any], Any]) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of the assessment's ward polygons (WGS84) with its ward figures."""
-    from shapely.geometry import mapping
-
     a = res.to_dict()
     by_code = {w["code"]: w for w in a.get("wards", [])}
     gdf = to_wgs84(res.ward_geometry)
@@ -705,7 +610,5 @@ def display_name(path: Any) -> Any:
 def serve(store: Store | str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, *,
           log_level: str = "info", public: bool = False, threshold: int | None = None) -> None:
     """Run the dashboard with uvicorn until interrupted (binds to localhost by default)."""
-    import uvicorn
-
     uvicorn.run(create_app(store, public=public, threshold=threshold), host=host, port=port, log_level=log_level)
 

@@ -1,0 +1,29 @@
+"""The one place SQL text is quoted. Prefer DuckDB parameters (``?``) wherever DuckDB takes them (values in
+WHERE clauses, ``read_parquet(?)`` with a path or a list of paths); these helpers are for the places it does
+not (CREATE VIEW bodies, identifiers, IN lists built once for many queries)."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+
+def ident(name: str) -> str:
+    """A quoted identifier: my col -> "my col" (double quotes doubled)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def literal(value: str | os.PathLike) -> str:
+    """A quoted string literal: O'Brien -> 'O''Brien' (also for file paths)."""
+    text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
+def in_list(values: Iterable[str]) -> str:
+    """'(a, b)' of quoted literals for ``x IN …``; '(NULL)' for none (which matches nothing)."""
+    items = [literal(v) for v in values]
+    return "(" + ", ".join(items) + ")" if items else "(NULL)"
+
+
+def list_literal(values: Iterable[str | os.PathLike]) -> str:
+    """A DuckDB list of string literals, e.g. for ``read_parquet([...])``: ['a.parquet', 'b.parquet']."""
+    return "[" + ", ".join(literal(v) for v in values) + "]"

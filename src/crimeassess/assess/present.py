@@ -424,64 +424,77 @@ FILTERS: dict[str, Callable[..., str]] = {
 
 # ------------------------------------------------------------------------------------------------ terminal
 _COLUMNS = ("current", "previous", "change", "%", "per 1,000", "test")
+#: Columns when only some months are held in both periods: the period's own total held so far, then the
+#: like-for-like counts the change is computed on.
+_MATCHED_COLUMNS = ("held so far", "compared", "against", "change", "%", "per 1,000", "test")
 
 
-def compared_cells(row: Mapping[str, Any] | None) -> list[str]:
+def compared_cells(row: Mapping[str, Any] | None, matched: bool = False) -> list[str]:
     """A compared count as every table writes it: current, previous, change, % change, rate per 1,000 and
-    significance."""
+    significance; with ``matched``, the total held so far, then the like-for-like counts."""
     r = row if isinstance(row, Mapping) else {}
-    return [count(r.get("current")), count(r.get("previous")), change(r.get("change")), pct_change(r.get("pct_change")),
-            rate(r.get("rate_per_1000")), significance(r)]
+    tail = [change(r.get("change")), pct_change(r.get("pct_change")), rate(r.get("rate_per_1000")), significance(r)]
+    if matched:
+        return [count(r.get("current")), count(r.get("matched_current")), count(r.get("matched_previous")), *tail]
+    return [count(r.get("current")), count(r.get("previous")), *tail]
 
 
-def _table(title: str, first: Sequence[str]) -> Table:
+def _table(title: str, first: Sequence[str], matched: bool = False) -> Table:
     t = Table(title=title, title_justify="left")
     for c in first:
         t.add_column(c, justify="left" if c in ("", "ward", "code") else "right")
-    for c in _COLUMNS:
+    for c in _MATCHED_COLUMNS if matched else _COLUMNS:
         t.add_column(c, justify="left" if c == "test" else "right")
     return t
 
 
 def print_assessment(a: Mapping[str, Any], console: Console) -> None:
     """Print an assessment dict for the terminal: coverage warning, findings, then totals, categories, themes
-    and wards as Rich tables."""
+    and wards as Rich tables (like-for-like columns when only some months are held in both periods)."""
     cov = a["coverage"]
+    matched = cov.get("basis") == "matched_months"
     console.rule(f"[bold]{a['area']['name']} ({a['area']['code']}): {period_words(a['period'])} against "
                  f"{period_words(a['compare'])}")
     if not cov["complete"]:
         miss = list(cov.get("missing_current", [])) + list(cov.get("missing_previous", []))
+        how = {"matched_months": f"Changes compare only the months held in both periods: "
+                                 f"{compress_months(cov.get('matched_months') or [])} against "
+                                 f"{compress_months(cov.get('matched_previous_months') or [])}.",
+               "none": "No month is held in both periods, so no change is given."}.get(cov.get("basis") or "none", "")
         console.print(f"[bold yellow]Coverage incomplete:[/] {cov['current_months']} of {cov['months_expected']} months "
                       f"in the current period and {cov['previous_months']} in the comparison are in the store"
-                      + (f" (missing {compress_months(miss)})" if miss else "") + ". Changes compare unequal periods.")
+                      + (f" (missing {compress_months(miss)})" if miss else "") + f". {how}")
     src = a.get("source") or {}
     console.print(f"Source: {src.get('label')}; ward vintage: {a['geography'].get('ward_vintage') or 'none'}")
     if a.get("findings"):
         console.print("\n[bold]Findings[/]")
         for f in a["findings"]:
             console.print(f" • {f}", highlight=False)
-    t = _table("Total recorded crime", [""])
-    t.add_row("Total recorded crime", *compared_cells(a["total"]))
-    t.add_row("Anti-social behaviour (not crime)", *compared_cells({**(a.get("anti_social_behaviour") or {}),
-                                                                    "rate_per_1000": None}))
+    t = _table("Total recorded crime", [""], matched)
+    t.add_row("Total recorded crime", *compared_cells(a["total"], matched))
+    asb = a.get("anti_social_behaviour") or {}
+    asb_cells = compared_cells({**asb, "rate_per_1000": None}, matched)
+    t.add_row("Anti-social behaviour (not crime)", *asb_cells)
     un = a.get("unplaced") or {}
-    t.add_row("Unplaced (force-wide, no location)", count(un.get("current")), count(un.get("previous")), "", "", "", "")
+    prev_cells = ["", ""] if matched else [count(un.get("previous"))]  # the comparison's total is not like for like
+    t.add_row("Unplaced (force-wide, no location)", count(un.get("current")), *prev_cells, "", "", "", "")
     console.print(t)
     for key, title in (("categories", "police.uk crime types"), ("themes", "Themes")):
         rows = a.get(key) or []
         if not rows:
             continue
-        t = _table(title, [""])
+        t = _table(title, [""], matched)
         for r in rows:
             if r.get("available") is not False:
-                t.add_row(r["label"], *compared_cells(r))
+                t.add_row(r["label"], *compared_cells(r, matched))
         console.print(t)
         gone = [r["label"] for r in rows if r.get("available") is False]
         if gone:
             console.print(f"Not available from this source: {', '.join(gone)}.", highlight=False)
     ws = a["wards_summary"]
     t = _table(f"Wards ({a['geography'].get('ward_vintage')}): {ws['up']} up, {ws['down']} down, "
-               f"{ws['unchanged']} unchanged", ["rank", "ward", "code"])
+               f"{ws['unchanged']} unchanged" + (" (like for like)" if matched else ""), ["rank", "ward", "code"],
+               matched)
     for w in a["wards"]:
-        t.add_row(str(w.get("rank", "")), w["name"] or "", w["code"], *compared_cells(w))
+        t.add_row(str(w.get("rank", "")), w["name"] or "", w["code"], *compared_cells(w, matched))
     console.print(t)

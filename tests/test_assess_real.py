@@ -244,3 +244,28 @@ def test_step_change_is_listed_and_attached(real_store: Store) -> None:
     vso = next(c for c in res["categories"] if c["id"] == "violence-and-sexual-offences")
     assert vso["level_shift"]["month"] == "2017-04"
     assert any("stepped up in April 2017, which may reflect a change in recording" in f for f in res["findings"])
+
+
+def test_dashboard_links_use_each_area_s_own_months_and_no_data_is_4xx(real_store: Store, shared_data: Path) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from crimeassess.web.app import create_app
+
+    held = {"hampshire": set(), "west-yorkshire": set()}
+    for d in (shared_data / "police-uk/archive").iterdir():
+        for force in held:
+            if (d / f"{d.name}-{force}-street.csv").exists():
+                held[force].add(d.name)
+    client = TestClient(create_app(real_store.path))
+    page = client.get("/").text
+    links = dict(re.findall(r'href="/\?area=([^&"]+)&amp;period=([^"&]+)"', page))
+    assert links["Southampton"] in held["hampshire"] and links["Southampton"] == max(
+        m for m in held["hampshire"] if f"{int(m[:4]) - 1}{m[4:]}" in held["hampshire"])
+    assert links["Leeds"] in held["west-yorkshire"] and links["Leeds"] not in held["hampshire"]
+    r = client.get("/api/assessment", params={"area": "Southampton", "period": "2019-01"})
+    assert r.status_code == 400 and "no data for Southampton in 2019-01" in r.json()["error"]
+    r = client.get("/panel", params={"area": "Southampton", "period": "2017/18"})
+    assert r.status_code == 200 and "Changes compare only the months held for both periods" in r.text
+    assert "314.9" not in r.text

@@ -60,7 +60,12 @@ def whole_periods(months: Iterable[str]) -> list[tuple[str, str]]:
 def default_period(store: _HasInputs) -> str | None:
     """The latest complete financial year the store holds, else its latest month that has the same month a
     year earlier (so the default view has a comparison), else its latest month; None for an empty store."""
-    months = store_months(store)
+    return default_period_of(store_months(store))
+
+
+def default_period_of(months: Iterable[str]) -> str | None:
+    """:func:`default_period` for a given list of months held (e.g. one area's)."""
+    months = sorted(set(months))
     if not months:
         return None
     fys = [spec for spec, kind in whole_periods(months) if kind == "financial year"]

@@ -154,3 +154,33 @@ def records_per_lad(store: Store) -> dict[str, int]:
         return counts
     finally:
         con.close()
+
+
+def months_per_lad(store: Store, min_share: float = 0.2) -> dict[str, list[str]]:
+    """The months each local authority has data for: months whose record count is at least ``min_share`` of
+    its median month (so a neighbouring force's few stray records never make a month "held"). For choosing
+    a sensible default period per area; never for counting crime."""
+    if not store.exists() or not store.inputs(live_only=True):
+        return {}
+    files = [str(f) for f in store.geography_paths("lsoa_ward")]
+    con = store.connect()
+    try:
+        rows = con.execute("SELECT lad_code, month, count(*) FROM records WHERE lad_code IS NOT NULL GROUP BY 1, 2"
+                           ).fetchall()
+        if files:
+            rows += con.execute(
+                "SELECT lk.lad_code, r.month, sum(r.n) FROM (SELECT lsoa_code, month, count(*) AS n FROM records "
+                "WHERE lad_code IS NULL GROUP BY 1, 2) r JOIN (SELECT DISTINCT lsoa_code, lad_code FROM "
+                "read_parquet(?)) lk ON lk.lsoa_code = r.lsoa_code GROUP BY 1, 2", [files]).fetchall()
+    finally:
+        con.close()
+    by_lad: dict[str, dict[str, int]] = {}
+    for lad, month, n in rows:
+        by_lad.setdefault(lad, {})
+        by_lad[lad][month] = by_lad[lad].get(month, 0) + int(n)
+    out = {}
+    for lad, months in by_lad.items():
+        counts = sorted(months.values())
+        median = counts[len(counts) // 2]
+        out[lad] = sorted(m for m, n in months.items() if n >= min_share * median)
+    return out

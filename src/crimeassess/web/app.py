@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,11 +28,11 @@ from shapely.geometry import mapping
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..assess import present
-from ..assess.available import default_period, period_suggestions, store_months
+from ..assess.available import default_period, default_period_of, period_suggestions, store_months
 from ..assess.engine import Assessment, assess
 from ..assess.options import Placement
 from ..errors import AreaNotFoundError, CrimeAssessError, GeographyError, InputError, PeriodError
-from ..geography.areas import LEVEL_NAMES, LEVEL_ORDER, area_catalogue, records_per_lad, ward_vintages
+from ..geography.areas import LEVEL_NAMES, LEVEL_ORDER, area_catalogue, months_per_lad, records_per_lad, ward_vintages
 from ..geography.boundaries import to_wgs84
 from ..report.render import build_context, render_html
 from ..sources.registry import source_priority, source_titles
@@ -203,6 +203,17 @@ class Dashboard:
 
         return self._cached(self.meta, ("catalogue", self.stamp()), build)
 
+    def lad_months(self) -> dict[str, list[str]]:
+        """``months_per_lad``, cached: the months each local authority has data for (default periods)."""
+        return self._cached(self.meta, ("lad_months", self.stamp()), lambda: months_per_lad(self.store))
+
+    def default_period_for(self, lads: Iterable[str]) -> str | None:
+        """The default period for an area made of these local authorities: from the months they hold."""
+        held = self.lad_months()
+        months = [set(held.get(lad, [])) for lad in lads]
+        months = [m for m in months if m]
+        return default_period_of(set.intersection(*months)) if months else None
+
     def lad_counts(self) -> dict[str, int]:
         """``records_per_lad``, cached: only used to order the area picker, never to count crime."""
         return self._cached(self.meta, ("lad_counts", self.stamp()), lambda: records_per_lad(self.store))
@@ -329,6 +340,10 @@ def _panel_context(dash: Dashboard, q: AssessQuery, res: Assessment) -> dict[str
         "ward_qs": {w["code"]: base.qs(area=dash.submit_value("ward", w["code"], w["name"])) for w in a.get("wards", [])},
         "area_value": value,
         "asb_caveat": (asb_theme or {}).get("caveat"),
+        "lfl": ctx["lfl"],
+        "asb_lfl": ctx["asb_lfl"],
+        "monthly_svg": ctx["monthly_svg"],
+        "dispersion": ctx["dispersion"],
     }
 
 
@@ -446,7 +461,9 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
             "months": months,
             "has_geography": bool(dash.catalogue()),
             "area_options": options,
-            "quick_areas": [o for o in options if o["level"] == "lad"][:8],  # busiest first
+            # busiest first, each linked to the latest period its own data covers (not another force's)
+            "quick_areas": [{**o, "period": dash.default_period_for([o["code"]]) or default_period(st) or ""}
+                            for o in options if o["level"] == "lad"][:8],
             "period_options": period_suggestions(st),
             "default_period": default_period(st) or "",
             "vintages": vintages,

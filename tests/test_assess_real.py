@@ -269,3 +269,16 @@ def test_dashboard_links_use_each_area_s_own_months_and_no_data_is_4xx(real_stor
     r = client.get("/panel", params={"area": "Southampton", "period": "2017/18"})
     assert r.status_code == 200 and "Changes compare only the months held for both periods" in r.text
     assert "314.9" not in r.text
+
+
+def test_a_ward_reads_the_same_on_its_own_page_and_in_its_authority_s_table(real_store: Store) -> None:
+    lad = assess("Southampton", "2017/18", store=real_store).to_dict()
+    for w in lad["wards"][:3] + lad["wards"][-2:]:
+        page = assess(w["code"], "2017/18", store=real_store).to_dict()
+        for k in ("change", "pct_change", "z", "p_value", "p_adjusted", "significant"):
+            assert page["total"][k] == w[k], (w["name"], k)
+        assert "ward totals of Southampton" in page["statistics"]["families"]["total"]
+        themes = {t["id"]: t for t in page["themes"] if t["available"] and t["id"] != "total"}
+        for t in w["themes"]:
+            if t["id"] in themes:
+                assert themes[t["id"]]["significant"] == t["significant"], (w["name"], t["id"])

@@ -637,6 +637,10 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
     data["data_quality"] = data_quality(con, st, kind=kind, forces=forces, periods=periods, cur=cur,
                                         cmp=cmp, geography=data["geography"], stray=stray, level_shifts=shifts,
                                         coverage=coverage, asb=asb)
+    if a.level == "ward" and lad_codes and coverage["basis"] in ("complete", "matched_months"):
+        _from_parent_family(data, st, lad_codes[0], cur, cmp, source=source, ward_vintage=vintage,
+                            placement=placement, theme_files=theme_files, adjustment=adjustment,
+                            threshold=threshold, test=test)
     data["findings"] = findings(data)
     # geopandas costs about half a second to import: only assessments with a ward vintage pay for it.
     from ..geography.placing import ward_geometry
@@ -644,6 +648,32 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
     geo = ward_geometry(st, vintage, [w["code"] for w in wards]) if vintage else None
     data["geography"]["ward_geometry"] = geo is not None
     return Assessment(data, ward_geometry=geo)
+
+
+_STAT_KEYS = ("p_value", "p_adjusted", "z", "significant", "small_numbers", "dispersion")
+
+
+def _from_parent_family(data: dict[str, Any], st: Store, lad: str, cur: Period, cmp: Period, **opts: Any) -> None:
+    """A ward's page takes its tests from its local authority's ward families (the ward's row in `wards`, and
+    its themes in `ward_themes`), so a ward reads the same on its own page as in its authority's ward table."""
+    code = data["area"]["code"]
+    parent = assess(lad, cur, cmp, st, source=opts["source"], ward_vintage=opts["ward_vintage"],
+                    placement=opts["placement"], themes=opts["theme_files"], adjustment=opts["adjustment"],
+                    small_number_threshold=opts["threshold"], test=opts["test"]).to_dict()
+    row = next((w for w in parent.get("wards", []) if w["code"] == code), None)
+    if row is None:
+        return
+    data["total"].update({k: row.get(k) for k in _STAT_KEYS})
+    by_id = {t["id"]: t for t in row.get("themes", [])}
+    for t in data["themes"]:
+        if t["id"] in by_id and t.get("available", True):
+            t.update({k: by_id[t["id"]].get(k) for k in _STAT_KEYS})
+    data["statistics"]["families"] = {**data["statistics"]["families"],
+                                      "total": f"ward totals of {parent['area']['name']} (this ward's row)",
+                                      "themes": f"the available themes within this ward, as in {parent['area']['name']}'s "
+                                                "ward table"}
+    data["statistics"]["dispersion"]["total"] = parent["statistics"]["dispersion"]["wards"]
+    data["statistics"]["dispersion"]["themes"] = parent["statistics"]["dispersion"]["ward_themes"]
 
 
 #: The multiple-testing families: each is one table whose p-values are adjusted together. The same family

@@ -378,7 +378,7 @@ def value(v: Any) -> str:
     if isinstance(v, float):
         if v.is_integer() and abs(v) >= 1:
             return count(v)
-        return f"{v:,.4g}".replace("-", MINUS)
+        return _signed(f"{abs(v):,.4g}", v < 0, False, False)
     if isinstance(v, (list, tuple)):
         return ", ".join(value(x) for x in v) if v else "none"
     if isinstance(v, Mapping):

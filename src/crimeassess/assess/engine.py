@@ -15,6 +15,8 @@ import pandas as pd
 from ..errors import CrimeAssessError, GeographyError, NoDataError, PeriodError
 from ..geography.areas import Area, boundary_vintages, resolve_area, ward_vintages
 from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
+from .. import sql
+from ..sources.registry import get_kind, source_labels, source_priority, with_capability
 from ..store import Store
 from . import dispersion, stats, steps
 from .findings import findings
@@ -22,12 +24,8 @@ from .quality import data_quality
 from .periods import Period, comparison_for, month_from_index, month_index, month_runs, parse_period
 from .runs import current_run
 
-SOURCE_PRIORITY = ["extract", "police-uk-street", "police-uk-api"]
-SOURCE_LABELS = {
-    "extract": "force crime extract (Home Office offence codes)",
-    "police-uk-street": "police.uk street-level crime files",
-    "police-uk-api": "police.uk API (crimes-street)",
-}
+SOURCE_PRIORITY = source_priority()
+SOURCE_LABELS = source_labels()
 MAX_SERIES = 15  # periods in a series, at most
 # Queries here end in .fetchall(): in DuckDB 2.x a result read with fetchone() stays open, and registering a
 # DataFrame on the connection afterwards fails ("connection has an unfinished result").
@@ -63,12 +61,8 @@ class Assessment:
         return pd.DataFrame(self.data["total"].get("series", []))
 
 
-def _q(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
-def _in_list(values: list[str]) -> str:
-    return "(" + ",".join(_q(v) for v in values) + ")" if values else "(NULL)"
+_q = sql.literal
+_in_list = sql.in_list
 
 
 def _load_themes(theme_files: list[Path] | None) -> list[Any]:
@@ -272,7 +266,7 @@ def _lads_of(a: Area, store: Store, con: duckdb.DuckDBPyConnection) -> list[str]
     lads: set[str] = set()
     for e in store.geography_entries("lad_csp_pfa"):
         lads |= {r[0] for r in con.execute(
-            f"SELECT DISTINCT lad_code FROM read_parquet({_q(str(store.path / e['file']))}) WHERE {col} = ?", [a.code]).fetchall()}
+            "SELECT DISTINCT lad_code FROM read_parquet(?) WHERE " + col + " = ?", [str(store.geography_path(e)), a.code]).fetchall()}
     return sorted(lads)
 
 
@@ -359,7 +353,7 @@ def _present_months(con, kind: str | None, forces: list[str]) -> set[str]:
     """Months the store holds for every feeding force (any month, for the API, which has no force)."""
     if not kind:
         return set()
-    if kind == "police-uk-api":
+    if get_kind(kind).scope == "file":  # API responses carry no force: every month held counts
         return {r[0] for r in con.execute("SELECT DISTINCT month FROM live_slices WHERE source_kind = ?", [kind]).fetchall()}
     per_force = [{r[0] for r in con.execute("SELECT DISTINCT month FROM live_slices WHERE source_kind = ? AND scope = ?",
                                             [kind, f]).fetchall()} for f in forces]
@@ -514,7 +508,7 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
     point_info = _prepare_placed(con, st, vintage, placement)
     kind = _choose_source(con, where, cur.months + cmp.months, source)
     theme_list = _load_themes(theme_files)
-    if cur.by_day and kind not in (None, "extract"):
+    if cur.by_day and kind is not None and not get_kind(kind).recorded_dates:
         raise PeriodError(f"period {cur.label} counts by recorded date, which only force extracts carry "
                           f"(this area's data is {SOURCE_LABELS.get(kind, kind)}); use a month-based period")
 
@@ -702,7 +696,7 @@ def _monthly_line(con, base: str, total_pred: str, cur: Period, cmp: Period, pre
 def _geography_block(con, counter: _Counter, src_cond: str, kind: str, forces: list[str], cur: Period, cmp: Period,
                      vintage: str | None, placement: str, point_info: dict[str, Any]) -> dict[str, Any]:
     """Placement counts and agreement; `_unplaced` (popped by the caller) holds the unplaced block."""
-    force_cond = f"coalesce(force, '') IN {_in_list(forces)}" if kind != "police-uk-api" else "true"
+    force_cond = f"coalesce(force, '') IN {_in_list(forces)}" if get_kind(kind).scope != "file" else "true"
     un_cur, un_prev = con.execute(
         f"SELECT count(*) FILTER (WHERE {_period_cond(cur)}), count(*) FILTER (WHERE {_period_cond(cmp)}) FROM placed "
         f"WHERE {src_cond} AND {force_cond} AND is_crime AND p_lad_code IS NULL AND p_ward_code IS NULL").fetchall()[0]
@@ -728,7 +722,7 @@ def _asb_block(con, where: str, cur: Period, cmp: Period, kind: str | None, forc
     series (for its dispersion). Force extracts hold no ASB: it then comes from the same forces' police.uk
     street files, with that source's own month coverage."""
     asb_pred = f"category_id = {_q(ASB_ID)}"
-    if kind != "extract":
+    if kind is None or get_kind(kind).asb:
         row = counter.one(asb_pred)
         got = dict(con.execute(f"SELECT month, count(*) FROM area_rows WHERE {asb_pred} AND month IN {_in_list(window)} "
                                "GROUP BY 1").fetchall())
@@ -738,7 +732,7 @@ def _asb_block(con, where: str, cur: Period, cmp: Period, kind: str | None, forc
                  "current_months": coverage["current_months"], "previous_months": coverage["previous_months"],
                  "basis": coverage["basis"], "matched_months": coverage["matched_months"],
                  "matched_previous_months": coverage["matched_previous_months"]}, monthly)
-    alt = "police-uk-street"
+    alt = next(k for k in with_capability("asb") if get_kind(k).scope == "force")  # the street files
     if cur.by_day or cmp.by_day:
         return ({"current": None, "previous": None, "available": False, "source": None,
                  "note": "anti-social behaviour comes from police.uk files, which have months, not recorded dates"}, None)
@@ -834,7 +828,7 @@ def _mid_year(p: Period) -> float:
 
 def _population(con, st: Store, tgt: _Target, entry: dict[str, Any]) -> dict[str, Any] | None:
     """Residents and households for the area and each ward from one loaded population table."""
-    f = str(st.path / entry["file"])
+    f = str(st.geography_path(entry))
     a, lad_codes = tgt.area, tgt.lad_codes
     cond = f"lk.ward_code = {_q(a.code)}" if a.level == "ward" else f"lk.lad_code IN {_in_list(lad_codes)}"
     rows = con.execute(
@@ -927,4 +921,4 @@ def _inputs_used(st: Store, kind: str | None, forces: list[str]) -> int:
     """Live inputs of the chosen source that feed this area's forces (all API inputs for the API)."""
     wanted = set(forces)
     return sum(1 for i in st.inputs(live_only=True) if i["kind"] == kind
-               and (kind == "police-uk-api" or set((i.get("force") or "").split(",")) & wanted))
+               and (get_kind(kind).scope == "file" or set((i.get("force") or "").split(",")) & wanted))

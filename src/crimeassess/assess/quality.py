@@ -9,6 +9,8 @@ from typing import Any
 import duckdb
 
 from ..schema import CRIME_TYPES
+from .. import sql
+from ..sources.registry import get_kind
 from ..store import Store
 from .periods import Period, month_from_index, month_index
 
@@ -23,8 +25,7 @@ def plural_records(n: int) -> str:
     return f"{n:,} record" + ("" if n == 1 else "s")
 
 
-def _q(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+_q = sql.literal
 
 
 def _short(path: str) -> str:
@@ -74,7 +75,7 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
     live = con.execute("SELECT source_kind, scope, month FROM live_slices").fetchall()
     by_src: dict[tuple[str, str], set[str]] = {}
     for k, scope, m in live:
-        if (k == kind and k == "police-uk-api") or scope in forces:
+        if (k == kind and get_kind(k).scope == "file") or scope in forces:
             by_src.setdefault((k, scope), set()).add(m)
     for (k, scope), ms in sorted(by_src.items()):
         months_rows.append({"source": k, "force": scope or None, "months_present": sorted(m for m in ms if m in set(span)),
@@ -84,14 +85,14 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
     for i in store.inputs():
         if i["kind"] != kind:
             continue
-        if kind != "police-uk-api" and not (set((i.get("force") or "").split(",")) & set(forces)):
+        if get_kind(kind).scope != "file" and not (set((i.get("force") or "").split(",")) & set(forces)):
             continue
         sup = [_short(by_id[s["input_id"]]["path"]) for s in i.get("superseded_by", []) if s["input_id"] in by_id]
         inputs.append({"path": _short(i["path"]), "kind": i["kind"], "force": i.get("force"), "months": i["months"],
                        "rows": i["rows_loaded"], "quarantined": i["rows_quarantined"], "live": i.get("live", False),
                        "sha256": i["sha256"][:12],
                        "superseded_by": ", ".join(sup) or None})
-    force_cond = "true" if kind == "police-uk-api" else f"coalesce(force, '') IN ({', '.join(_q(f) for f in forces) or 'NULL'})"
+    force_cond = "true" if get_kind(kind).scope == "file" else f"coalesce(force, '') IN ({', '.join(_q(f) for f in forces) or 'NULL'})"
     cur_months = ", ".join(_q(m) for m in cur.months)
     n, blank = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE lsoa_code IS NULL) FROM records WHERE source_kind = ? AND is_crime "

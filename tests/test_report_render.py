@@ -96,7 +96,7 @@ def test_html_is_self_contained(rendered):
     parser.feed(html)
     assert parser.scripts == 0
     imgs = [v for tag, k, v in parser.refs if tag == "img"]
-    assert len(imgs) == 3  # trend, theme change, ward map
+    assert len(imgs) == 4  # trend, monthly line, theme change, ward map
     assert all(v.startswith("data:image/svg+xml;base64,") for v in imgs)
     for tag, attr, value in parser.refs:
         if tag == "a" and attr == "href":
@@ -257,7 +257,8 @@ def test_sparse_assessment_police_uk_only(assessment, tmp_path):
     files = render_report(a, tmp_path, pdf=True)
     html = files.html.read_text(encoding="utf-8")
     assert "No ward boundaries were supplied" in html
-    assert html.count("data:image/svg+xml") == 1  # only the trend chart: no theme chart, no map
+    # the trend chart and the monthly line: no theme chart, no map
+    assert html.count("data:image/svg+xml") == (2 if len(a["total"].get("monthly") or []) >= 2 else 1)
     assert "Only one period is available" in html
     assert "no population data" in html
     assert html.count("not available from this source") >= len(a["themes"])

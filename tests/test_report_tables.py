@@ -63,8 +63,12 @@ def test_every_report_csv_is_read_back_and_recounted(city: Store, tmp_path: Path
     assert int(themes["burglary"]["current"]) == sum(COUNTS[w]["Burglary"][0] for w in COUNTS)
     assert themes["burglary"]["available"] == "True"
     series = [r for r in _read(out / "series.csv") if r["measure"] == "total"]
-    by_label = {r["label"]: int(r["count"]) for r in series}
-    assert by_label["2018-03"] == total[0]  # 2018-02 is not in the store, so the month series stops there
+    by_label = {r["label"]: int(r["count"]) for r in series if r["count"] != ""}
+    assert by_label["2018-03"] == total[0]
+    # months the store does not hold are in the series with no count (never 0), and never "complete"
+    gaps = [r for r in series if r["count"] == ""]
+    assert all(r["complete"] == "False" and r["months_held"] == "0" for r in gaps)
+    assert "2018-02" not in by_label
     mask = os.umask(0)
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o777 & ~mask  # an ordinary folder, not the private temporary one

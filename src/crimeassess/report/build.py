@@ -21,8 +21,11 @@ from .render import render_report
 ProgressFn = Callable[[int, int, str], None]
 STAGES = ("assessing", "rendering the HTML report", "printing the PDF", "writing JSON and CSV tables")
 
+#: current/previous: everything held in each period; matched_*: the like-for-like counts (months held in both)
+#: that change, pct_change and the test are computed on.
 TABLE_COLUMNS = ["current", "previous", "change", "pct_change", "rate_per_1000", "p_value", "p_adjusted", "z",
-                 "significant", "small_numbers"]
+                 "significant", "small_numbers", "matched_current", "matched_previous", "previous_rate_per_1000",
+                 "rate_change_pct", "dispersion"]
 
 
 @dataclass
@@ -88,7 +91,8 @@ def write_tables(a: dict[str, Any], out: Path) -> dict[str, Path]:
     files["ward_themes.csv"] = write_csv(out / "ward_themes.csv", wt, ["ward_code", "ward_name", "theme", *TABLE_COLUMNS])
     series = [{"measure": "total", **s} for s in a["total"].get("series", [])]
     series += [{"measure": t["id"], **s} for t in a.get("themes", []) for s in t.get("series", []) or []]
-    files["series.csv"] = write_csv(out / "series.csv", series, ["measure", "label", "start", "end", "count", "complete"])
+    files["series.csv"] = write_csv(out / "series.csv", series, ["measure", "label", "start", "end", "count", "complete",
+                                                                 "months_held", "months"])
     return files
 
 

@@ -6,6 +6,8 @@ system sans-serif font stack (no font file is embedded or fetched).
 """
 from __future__ import annotations
 
+import re
+
 import io
 from typing import Any, Sequence
 
@@ -95,7 +97,13 @@ def trend_chart_svg(
         n = len(items)
         fig = _new_figure(TEXT_WIDTH_IN, 2.7 if n > 1 else 2.2)
         ax = fig.add_subplot(1, 1, 1)
-        labels = [str(s.get("label") or s.get("start") or "?")
+        def short(s: dict[str, Any]) -> str:
+            label = str(s.get("label") or s.get("start") or "?")
+            if re.fullmatch(r"\d{4}-\d{2}", label):  # months as "Mar\n2018", which fit under narrow bars
+                label = f"{_MONTH_ABBR[int(label[5:]) - 1]}\n{label[:4]}"
+            return label
+
+        labels = [short(s)
                   + (f"\n{s['months_held']} of {s['months']} months" if isinstance(s.get("months_held"), int)
                      and isinstance(s.get("months"), int) and 0 < s["months_held"] < s["months"] else "")
                   for s in items]
@@ -114,7 +122,8 @@ def trend_chart_svg(
                 colour, key, name = GREY, "other", "Other periods"
             kinds_seen.setdefault(key, Patch(facecolor=colour, edgecolor=colour, label=name))
             if not isinstance(count, (int, float)):
-                ax.text(i, top * 0.02, "no data", ha="center", va="bottom", color=MUTED, fontsize=7.5)
+                ax.text(i, top * 0.02, "no data", ha="center", va="bottom", color=MUTED, fontsize=7,
+                        rotation=90 if n > 6 else 0)
                 continue
             if complete:
                 ax.bar(i, count, width=0.62, color=colour, edgecolor=colour, zorder=2)
@@ -123,7 +132,7 @@ def trend_chart_svg(
                        linewidth=1.0, zorder=2)
                 kinds_seen.setdefault("incomplete", Patch(facecolor="white", edgecolor=MUTED, hatch="////",
                                                           label="Incomplete period (months missing)"))
-            ax.text(i, count + top * 0.015, fmt_int(count), ha="center", va="bottom", fontsize=7.8,
+            ax.text(i, count + top * 0.015, fmt_int(count), ha="center", va="bottom", fontsize=7.8 if n <= 8 else 6.5,
                     color=INK, fontweight="bold" if key == "current" else "normal")
             if not complete:
                 ax.text(i, count / 2, "incomplete", ha="center", va="center", rotation=90, fontsize=7,
@@ -143,7 +152,9 @@ def trend_chart_svg(
         if title:
             ax.set_title(title, loc="left", color=NAVY)
         order = [k for k in ("current", "compare", "other", "incomplete") if k in kinds_seen]
-        ax.legend(handles=[kinds_seen[k] for k in order], loc="upper center", bbox_to_anchor=(0.5, -0.13),
+        lines = max(label.count("\n") + 1 for label in labels)  # legend below however many label lines
+        ax.legend(handles=[kinds_seen[k] for k in order], loc="upper center",
+                  bbox_to_anchor=(0.5, -0.09 - 0.07 * lines),
                   ncol=len(order), frameon=False, fontsize=7.5)
         return figure_to_svg(fig)
 

@@ -153,6 +153,14 @@ def _run_text(run: Any, period_kind: str | None, noun: str = "recorded crime") -
     return f"{sentence_case(phrase)} in {noun}." if phrase else None
 
 
+def _words(p: Mapping[str, Any]) -> str | None:
+    """A period block in words ('March 2018'), or its label."""
+    try:
+        return fmt.period_words(p) if p.get("kind") else p.get("label")
+    except (KeyError, ValueError, TypeError):
+        return p.get("label")
+
+
 def like_for_like(coverage: Mapping[str, Any], period: Mapping[str, Any], compare: Mapping[str, Any]) -> dict[str, Any]:
     """How the changes shown were compared: the basis, column labels and one sentence for readers.
 
@@ -164,7 +172,8 @@ def like_for_like(coverage: Mapping[str, Any], period: Mapping[str, Any], compar
     matched = basis == "matched_months" and bool(mc)
     held, expected = coverage.get("current_months"), coverage.get("months_expected")
     short = isinstance(held, int) and isinstance(expected, int) and held < expected
-    held_label = f"{period.get('label') or 'Current'} so far" if short else (period.get("label") or "Current")
+    p_words = _words(period) or "Current"
+    held_label = f"{p_words} so far" if short else p_words
     held_note = f"{held} of {expected} months held" if short else None
     sentence = None
     if matched:
@@ -179,8 +188,8 @@ def like_for_like(coverage: Mapping[str, Any], period: Mapping[str, Any], compar
         return words if len(words) <= 22 else f"{p.get('label') or default}, months in both"
 
     return {"basis": basis, "matched": matched, "held_label": held_label, "held_note": held_note,
-            "cur_label": col(mc, period, "Current") if matched else (period.get("label") or "Current"),
-            "prev_label": col(mp, compare, "Previous") if matched else (compare.get("label") or "Previous"),
+            "cur_label": col(mc, period, "Current") if matched else p_words,
+            "prev_label": col(mp, compare, "Previous") if matched else (_words(compare) or "Previous"),
             "sentence": sentence}
 
 
@@ -287,7 +296,9 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         "total": total,
         "run_text": _run_text(total.get("run"), period.get("kind")),
         "trend_svg": svg_data_uri(trend_chart_svg(_list(total.get("series")), period, compare)),
-        "monthly_svg": svg_data_uri(monthly_chart_svg(_list(total.get("monthly")), period, compare)),
+        # a month's own series is already monthly: the line adds something only for longer periods
+        "monthly_svg": (svg_data_uri(monthly_chart_svg(_list(total.get("monthly")), period, compare))
+                        if period.get("kind") != "month" else None),
         "lfl": like_for_like(coverage, period, compare),
         "asb_lfl": like_for_like(_asb_coverage(asb, coverage, period, compare), period, compare),
         "dispersion": _d(_d(stats.get("dispersion")).get("total")),

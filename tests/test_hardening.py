@@ -100,6 +100,16 @@ def test_archive_limits_from_library_and_sizes() -> None:
     assert lim.max_ratio == 100.0
 
 
+def test_archive_of_too_many_files_is_refused(tmp_path: Path) -> None:
+    z = tmp_path / "many.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for i in range(30):
+            zf.writestr(f"f{i}.txt", b"x")
+    with pytest.raises(UnsafeArchiveError, match="archive holds 30 files, more than 20"):
+        expand([z], ArchiveLimits(max_members=20))
+    assert len(expand([z], ArchiveLimits(max_members=30))) == 30
+
+
 def test_zip_member_lying_about_its_size_is_skipped_not_inflated(tmp_path: Path) -> None:
     z = tmp_path / "liar.zip"
     payload = street_csv(_rows(2000))

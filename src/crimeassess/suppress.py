@@ -170,6 +170,9 @@ def suppress_assessment(a: dict[str, Any], threshold: int = DEFAULT_THRESHOLD) -
     s.cell(geo, "unplaced")
     for k in list((geo.get("placed_by") or {})):
         s.cell(geo["placed_by"], k)
+    agreement = geo.get("agreement")
+    if isinstance(agreement, dict) and (s.cell(agreement, "compared") | s.cell(agreement, "agree")):
+        agreement["share"] = None
     dq = a.get("data_quality") or {}
     s.cell(dq, "unplaced")
     for k in ("source", "lsoa", "point"):

@@ -168,3 +168,14 @@ def test_suppress_is_pure_and_idempotent(city: Store) -> None:
         assert twice["suppression"][key] == 0
     strip = lambda d: {k: v for k, v in d.items() if k not in ("suppression", "findings")}  # noqa: E731
     assert strip(twice) == strip(once)
+
+
+def test_serve_public_option_reaches_the_app(city: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import crimeassess.web.app as web
+
+    calls: list[dict] = []
+    monkeypatch.setattr(web, "serve", lambda store, **kw: calls.append(kw))
+    r = runner.invoke(app, ["serve", "--store", str(city.path), "--public", "--public-threshold", "7", "--port", "9"])
+    assert r.exit_code == 0, r.output
+    assert calls == [{"host": "127.0.0.1", "port": 9, "public": True, "threshold": 7}]
+    assert "public-safe" in r.output

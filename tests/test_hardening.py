@@ -25,7 +25,7 @@ from crimeassess.sources.discover import ArchiveLimits, expand, parse_size
 from crimeassess.sources.policeuk import decode, header_of, read_api_json, read_street_csv, read_street_csv_rows
 from crimeassess.sources.policeuk_fast import read_street_csv_fast
 from crimeassess.store import Store, check_store, gc_store
-from policeuk_fixtures import HEADER, row, street_csv
+from policeuk_fixtures import row, street_csv
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[1]

@@ -157,8 +157,9 @@ def test_mapping_loader_result_or_mapping_error(doc: dict) -> None:
 
 
 @SETTINGS
-@given(text=st.text(max_size=40), tmp=st.just(None))
-def test_mapping_file_text_result_or_mapping_error(text: str, tmp: None, tmp_path_factory: pytest.TempPathFactory) -> None:
+@given(text=st.one_of(st.text(max_size=40), st.sampled_from(['[columns]\ncrime_id = "A"\n', 'delimiter = ";"\n[flags]\n',
+                                                             '[flags.knife_flag]\ntrue_values = ["Y"]\n'])))
+def test_mapping_file_text_result_or_mapping_error(text: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     from crimeassess.sources.extract import load_mapping
 
     p = tmp_path_factory.getbasetemp() / "prop.toml"

@@ -166,6 +166,8 @@ def expand(paths: list[Path], limits: ArchiveLimits | None = None) -> list[Candi
                     out.extend(_zip_candidates(p, limits, explicit=False))
                 else:
                     out.append(Candidate(str(p), _file_loader(p), explicit=False))
+        elif not path.is_file():  # a FIFO or device (/dev/zero) would never end
+            raise InputError(f"{path}: not a regular file")
         elif path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
             out.extend(_zip_candidates(path, limits, explicit=True))
         else:

@@ -375,6 +375,17 @@ def test_nul_bytes_are_quarantined_never_stored(tmp_path: Path) -> None:
     assert [(q["line"], q["reason"]) for q in ext.quarantine] == [(3, "NUL byte in row")]
 
 
+def test_huge_quarantined_rows_are_clipped(tmp_path: Path) -> None:
+    from crimeassess.store import MAX_RAW_CHARS, quarantined_rows
+
+    big = row("big", "2018-03", "Drugs").replace("High Street", "A" * (10 << 20))
+    st = Store(tmp_path / "s")
+    ingest([_street(tmp_path, "2018-03-testshire-street.csv", [*_rows(2), big])], st)
+    (q,) = quarantined_rows(st)
+    assert q["line"] == 4 and q["reason"].startswith("unparseable CSV row: field larger than field limit")
+    assert len(q["raw"]) < MAX_RAW_CHARS + 60 and q["raw"].endswith(f"({len(big):,} characters in all)")
+
+
 def test_store_check_and_gc_after_a_killed_writer(tmp_path: Path) -> None:
     st = Store(tmp_path / "s")
     ingest([_street(tmp_path / "a", "2018-01-testshire-street.csv", _rows(5, "2018-01"))], st)

@@ -257,7 +257,7 @@ class Store:
                 if n.quarantine:
                     q_file = f"quarantine/{iid}.parquet"
                     q = pa.Table.from_pylist(
-                        [{"input_id": iid, **{k: r.get(k) for k in ("file", "line", "reason", "raw")}}
+                        [{"input_id": iid, **{k: r.get(k) for k in ("file", "line", "reason")}, "raw": clip_raw(r.get("raw"))}
                          for r in n.quarantine],
                         schema=QUARANTINE_SCHEMA,
                     )
@@ -360,6 +360,17 @@ class Store:
             con.execute("CREATE VIEW quarantine AS SELECT CAST(NULL AS VARCHAR) input_id, CAST(NULL AS VARCHAR) file, "
                         "CAST(NULL AS BIGINT) line, CAST(NULL AS VARCHAR) reason, CAST(NULL AS VARCHAR) raw WHERE false")
         return con
+
+
+#: Longest raw row text kept in quarantine (a 10 MB field is stored as its first characters and its length).
+MAX_RAW_CHARS = 4000
+
+
+def clip_raw(raw: str | None) -> str | None:
+    """Raw quarantined text, cut to MAX_RAW_CHARS with a note of the full length."""
+    if raw is None or len(raw) <= MAX_RAW_CHARS:
+        return raw
+    return raw[:MAX_RAW_CHARS] + f"... ({len(raw):,} characters in all)"
 
 
 def _safe_name(name: str) -> str:

@@ -221,7 +221,8 @@ def _table(counts: list[list[int]], unplaced: int) -> dict:
         wards.append({"code": f"W{i}", "name": f"W{i}", "current": sum(row), "previous": sum(row) + len(row),
                       "change": -len(row), "themes": themes, "series": []})
     total = sum(map(sum, counts)) + unplaced
-    return {"period": {"label": "p"}, "compare": {"label": "c"}, "total": {"current": total, "previous": total},
+    total_prev = sum(w["previous"] for w in wards) + unplaced
+    return {"period": {"label": "p"}, "compare": {"label": "c"}, "total": {"current": total, "previous": total_prev},
             "unplaced": {"current": unplaced, "previous": unplaced}, "categories": [], "themes": [], "wards": wards,
             "findings": [f"{total} crimes"]}
 
@@ -244,8 +245,8 @@ def test_suppression_leaves_no_small_or_recoverable_cell(counts: list[list[int]]
         for k in ("current", "previous"):
             hidden = sum(is_suppressed(w["themes"][j][k]) for w in wards)
             assert hidden != 1 or len(wards) == 1
-    for k in ("current", "previous"):
-        hidden = sum(is_suppressed(w[k]) for w in wards) + is_suppressed(a["unplaced"][k])
+    for k in ("current", "previous"):  # wards + unplaced = total
+        hidden = sum(is_suppressed(w[k]) for w in wards) + is_suppressed(a["unplaced"][k]) + is_suppressed(a["total"][k])
         assert hidden != 1
 
 

@@ -6,12 +6,14 @@ Layout of a store folder::
     records/<input_id>.parquet     canonical records of one input (schema.RECORD_SCHEMA)
     quarantine/<input_id>.parquet  rows that could not be loaded, with file, line, reason and raw text
     geography/<kind>/<name>.parquet  lookups, boundaries (GeoParquet) and population tables
-    .lock                          advisory lock held while writing
+    .lock                          advisory lock held by the one writer (its process id and start time inside)
 
 Crash safety: data files are written to a temporary name and renamed into place; the manifest is replaced
 last, so a crash leaves at most orphan files that nothing reads. Revisions: police.uk republishes months, so
 each input covers *slices* (source kind, scope, month); the latest input for a slice is live and earlier ones
 are kept in the manifest as superseded. Queries read only live slices, so nothing is counted twice.
+Writers are serialised by the lock (a second one waits, then gives up after $CRIMEASSESS_LOCK_TIMEOUT);
+`check_store` verifies a store and `gc_store` removes orphan files.
 """
 from __future__ import annotations
 

@@ -236,6 +236,8 @@ CASES: list[Case] = [
     Case("symlink-loop", folder_with({STREET: S}, extra=_symlink_loop), loaded=3),
     Case("unicode-paths", lambda d: [_w(d / "données" / "ñandú 🚓" / STREET, S)], loaded=3),
     Case("missing-path", lambda d: [d / "nope.csv"], error="no such file or folder"),
+    Case("device-file", lambda d: [Path("/dev/zero")], error="/dev/zero: not a regular file"),
+    Case("fifo-in-folder", folder_with({STREET: S}, extra=lambda r: os.mkfifo(r / "pipe.csv")), loaded=3),
     Case("empty-folder", lambda d: [(d / "empty").mkdir(parents=True) or d / "empty"], error="no files found"),
     Case("markup-in-message", street(raw=S.replace(b"Crime ID", b"x[/bold]y[red]")), error="header starts ['x[/bold]y[red]'"),
 ]

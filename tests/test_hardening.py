@@ -25,7 +25,7 @@ from crimeassess.sources.discover import ArchiveLimits, expand, parse_size
 from crimeassess.sources.policeuk import decode, header_of, read_api_json, read_street_csv, read_street_csv_rows
 from crimeassess.sources.policeuk_fast import read_street_csv_fast
 from crimeassess.store import Store, check_store, gc_store
-from policeuk_fixtures import HEADER, row, street_csv
+from policeuk_fixtures import row, street_csv
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[1]
@@ -98,6 +98,16 @@ def test_archive_limits_from_library_and_sizes() -> None:
         parse_size("lots")
     lim = ArchiveLimits(max_member_bytes=10)
     assert lim.max_ratio == 100.0
+
+
+def test_archive_of_too_many_files_is_refused(tmp_path: Path) -> None:
+    z = tmp_path / "many.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for i in range(30):
+            zf.writestr(f"f{i}.txt", b"x")
+    with pytest.raises(UnsafeArchiveError, match="archive holds 30 files, more than 20"):
+        expand([z], ArchiveLimits(max_members=20))
+    assert len(expand([z], ArchiveLimits(max_members=30))) == 30
 
 
 def test_zip_member_lying_about_its_size_is_skipped_not_inflated(tmp_path: Path) -> None:
@@ -363,6 +373,17 @@ def test_nul_bytes_are_quarantined_never_stored(tmp_path: Path) -> None:
     ext = read_extract_bytes(b"crime_id,recorded_date,offence_code\nC1,2018-03-04,8N\nC\x002,2018-03-04,8N\n",
                              input_id="e", display_name="e.csv")
     assert [(q["line"], q["reason"]) for q in ext.quarantine] == [(3, "NUL byte in row")]
+
+
+def test_huge_quarantined_rows_are_clipped(tmp_path: Path) -> None:
+    from crimeassess.store import MAX_RAW_CHARS, quarantined_rows
+
+    big = row("big", "2018-03", "Drugs").replace("High Street", "A" * (10 << 20))
+    st = Store(tmp_path / "s")
+    ingest([_street(tmp_path, "2018-03-testshire-street.csv", [*_rows(2), big])], st)
+    (q,) = quarantined_rows(st)
+    assert q["line"] == 4 and q["reason"].startswith("unparseable CSV row: field larger than field limit")
+    assert len(q["raw"]) < MAX_RAW_CHARS + 60 and q["raw"].endswith(f"({len(big):,} characters in all)")
 
 
 def test_store_check_and_gc_after_a_killed_writer(tmp_path: Path) -> None:

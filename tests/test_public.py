@@ -168,3 +168,44 @@ def test_suppress_is_pure_and_idempotent(city: Store) -> None:
         assert twice["suppression"][key] == 0
     strip = lambda d: {k: v for k, v in d.items() if k not in ("suppression", "findings")}  # noqa: E731
     assert strip(twice) == strip(once)
+
+
+def test_serve_public_option_reaches_the_app(city: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import crimeassess.web.app as web
+
+    calls: list[dict] = []
+    monkeypatch.setattr(web, "serve", lambda store, **kw: calls.append(kw))
+    r = runner.invoke(app, ["serve", "--store", str(city.path), "--public", "--public-threshold", "7", "--port", "9"])
+    assert r.exit_code == 0, r.output
+    assert calls == [{"host": "127.0.0.1", "port": 9, "public": True, "threshold": 7}]
+    assert "public-safe" in r.output
+
+
+def test_partitions_and_equalities_are_protected() -> None:
+    def theme(tid: str, cur: int, prev: int) -> dict:
+        return {"id": tid, "current": cur, "previous": prev, "change": cur - prev}
+
+    wards = [{"code": f"W{i}", "name": f"W{i}", "current": 100, "previous": 100, "series": [],
+              "themes": [theme("burglary", b, 20), theme("burglary_residential", r, 10),
+                         theme("burglary_non_residential", b - r, 10)]}
+             for i, (b, r) in enumerate([(13, 3), (20, 9), (30, 12)])]
+    a = {"period": {"label": "p"}, "compare": {"label": "c"}, "total": {"current": 307, "previous": 307},
+         "unplaced": {"current": 7, "previous": 7}, "wards": wards, "findings": [],
+         "categories": [{"id": "burglary", "current": 63, "previous": 60}, {"id": "drugs", "current": 3, "previous": 9},
+                        {"id": "other-crime", "current": 241, "previous": 238}],
+         "themes": [theme("burglary", 63, 60), theme("drug_offences", 3, 9)]}
+    p = suppress_assessment(a)
+    w0 = {t["id"]: t for t in p["wards"][0]["themes"]}
+    # W0: 3 residential burglaries are "<5"; burglary 13 = residential + non-residential 10, so 10 goes too
+    assert w0["burglary_residential"]["current"] == "<5" and w0["burglary_non_residential"]["current"] == SECONDARY_MARK
+    # ...and then each of those theme columns has one more cell hidden, so neither can be had from the theme total
+    for tid in ("burglary_residential", "burglary_non_residential"):
+        col = [next(t for t in w["themes"] if t["id"] == tid)["current"] for w in p["wards"]]
+        assert sum(is_suppressed(v) for v in col) >= 2, (tid, col)
+    # the drugs theme is the drugs category: both hidden, and the categories still cannot give drugs back
+    assert p["themes"][1]["current"] == "<5" and p["categories"][1]["current"] == "<5"
+    assert sum(is_suppressed(c["current"]) for c in p["categories"]) >= 2
+    burglary_theme, burglary_cat = p["themes"][0]["current"], p["categories"][0]["current"]
+    assert is_suppressed(burglary_theme) == is_suppressed(burglary_cat)  # equal figures are hidden together
+    # wards and unplaced still add up to the total for the previous period (nothing hidden there)
+    assert [w["previous"] for w in p["wards"]] == [100, 100, 100]

@@ -42,6 +42,33 @@ def test_report_writes_everything(store: Store, tmp_path: Path, shared_data: Pat
         wards = list(csv.DictReader(fh))
     assert len(wards) == 16
     assert sum(int(w["current"]) for w in wards) == a["total"]["current"]
+    # every CSV read back: categories and ASB recounted from the police.uk file itself by LSOA
+    soton = set()
+    with open(shared_data / "geography/lookups/LSOA11_WD17_LAD17_EW_LU.csv", newline="", encoding="utf-8-sig") as fh:
+        for r in csv.DictReader(fh):
+            if r["LAD17CD"] == "E06000045":
+                soton.add(r["LSOA11CD"])
+    by_type: dict[str, int] = {}
+    with open(shared_data / "police-uk/archive/2018-04/2018-04-hampshire-street.csv", newline="", encoding="utf-8-sig") as fh:
+        for r in csv.DictReader(fh):
+            if r["LSOA code"] in soton:
+                by_type[r["Crime type"]] = by_type.get(r["Crime type"], 0) + 1
+    with open(out / "categories.csv", newline="") as fh:
+        cats = {c["label"]: c for c in csv.DictReader(fh)}
+    assert {k: int(v["current"]) for k, v in cats.items() if int(v["current"])} == {
+        k: v for k, v in by_type.items() if k != "Anti-social behaviour"}
+    with open(out / "totals.csv", newline="") as fh:
+        totals = {t["measure"]: t for t in csv.DictReader(fh)}
+    assert int(totals["anti_social_behaviour"]["current"]) == by_type["Anti-social behaviour"]
+    assert int(totals["total_recorded_crime"]["current"]) == sum(v for k, v in by_type.items() if k != "Anti-social behaviour")
+    with open(out / "ward_themes.csv", newline="") as fh:
+        wt = list(csv.DictReader(fh))
+    assert len({r["ward_code"] for r in wt}) == 16
+    burglary = sum(int(r["current"]) for r in wt if r["theme"] == "burglary")
+    assert burglary == by_type["Burglary"]  # every Southampton LSOA lies in one of its wards
+    with open(out / "series.csv", newline="") as fh:
+        series = [r for r in csv.DictReader(fh) if r["measure"] == "total"]
+    assert {r["label"]: int(r["count"]) for r in series}["2018-04"] == int(totals["total_recorded_crime"]["current"])
     # police.uk only: themes needing offence codes or flags are unavailable, shown as such, never 0
     with open(out / "themes.csv", newline="") as fh:
         knife = next(t for t in csv.DictReader(fh) if t["id"] == "knife_crime")

@@ -119,3 +119,23 @@ def test_killed_report_leaves_the_old_report(city: Store, tmp_path: Path) -> Non
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_report_into_a_folder_whose_parent_is_read_only(city: Store, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    real = tempfile.mkdtemp
+
+    def no_parent(*a, dir=None, **k):  # noqa: A002 - the parent refuses new folders, as a read-only one would
+        if Path(dir) == tmp_path:
+            raise PermissionError(13, "Permission denied")
+        return real(*a, dir=dir, **k)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", no_parent)
+    _report(city, out)
+    assert (out / "notes.txt").read_text() == "mine" and (out / "wards.csv").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # the working folder inside is gone

@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import require_tool, skip_or_fail
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
@@ -349,9 +350,13 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def test_browser_loads_a_panel_without_reloading(web_store: Store, tmp_path: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+    try:
+        import playwright.sync_api as sync_api
+    except ImportError:
+        sync_api = None
+    if sync_api is None:
+        skip_or_fail("playwright is not installed (pip install playwright)")
+    require_tool(CHROMIUM, "Debian's chromium")
     import uvicorn
 
     with socket.socket() as s:

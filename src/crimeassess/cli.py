@@ -182,6 +182,8 @@ def ingest(
         status = r.status + (f" ({r.reason})" if r.status == "skipped" and r.reason else "")
         if r.supersedes:
             status += f", replaces {len(r.supersedes)} earlier"
+        if r.superseded_by:  # a later input of the same run (or a concurrent writer) owns some of its months
+            status += f", superseded for {len(r.months) - len(r.live_months)} month(s)"
         t.add_row(Path(r.path.split("!")[-1]).name, status, r.kind or "", months, f"{r.rows_read:,}",
                   f"{r.rows_loaded:,}", f"{r.rows_quarantined:,}")
     out.print(t)

@@ -6,12 +6,14 @@ Layout of a store folder::
     records/<input_id>.parquet     canonical records of one input (schema.RECORD_SCHEMA)
     quarantine/<input_id>.parquet  rows that could not be loaded, with file, line, reason and raw text
     geography/<kind>/<name>.parquet  lookups, boundaries (GeoParquet) and population tables
-    .lock                          advisory lock held while writing
+    .lock                          advisory lock held by the one writer (its process id and start time inside)
 
 Crash safety: data files are written to a temporary name and renamed into place; the manifest is replaced
 last, so a crash leaves at most orphan files that nothing reads. Revisions: police.uk republishes months, so
 each input covers *slices* (source kind, scope, month); the latest input for a slice is live and earlier ones
 are kept in the manifest as superseded. Queries read only live slices, so nothing is counted twice.
+Writers are serialised by the lock (a second one waits, then gives up after $CRIMEASSESS_LOCK_TIMEOUT);
+`check_store` verifies a store and `gc_store` removes orphan files.
 """
 from __future__ import annotations
 
@@ -258,7 +260,7 @@ class Store:
                 if n.quarantine:
                     q_file = f"quarantine/{iid}.parquet"
                     q = pa.Table.from_pylist(
-                        [{"input_id": iid, **{k: r.get(k) for k in ("file", "line", "reason", "raw")}}
+                        [{"input_id": iid, **{k: r.get(k) for k in ("file", "line", "reason")}, "raw": clip_raw(r.get("raw"))}
                          for r in n.quarantine],
                         schema=QUARANTINE_SCHEMA,
                     )
@@ -376,6 +378,17 @@ class Store:
             con.execute("CREATE VIEW quarantine AS SELECT CAST(NULL AS VARCHAR) input_id, CAST(NULL AS VARCHAR) file, "
                         "CAST(NULL AS BIGINT) line, CAST(NULL AS VARCHAR) reason, CAST(NULL AS VARCHAR) raw WHERE false")
         return con
+
+
+#: Longest raw row text kept in quarantine (a 10 MB field is stored as its first characters and its length).
+MAX_RAW_CHARS = 4000
+
+
+def clip_raw(raw: str | None) -> str | None:
+    """Raw quarantined text, cut to MAX_RAW_CHARS with a note of the full length."""
+    if raw is None or len(raw) <= MAX_RAW_CHARS:
+        return raw
+    return raw[:MAX_RAW_CHARS] + f"... ({len(raw):,} characters in all)"
 
 
 def _safe_name(name: str) -> str:

@@ -7,10 +7,13 @@ report and the dashboard all show the same suppressed figures:
 * **Primary suppression**: every count below the threshold (default 5, zero included) — a current or previous
   count of the total, anti-social behaviour, unplaced crimes, a category, a theme, a ward, a ward × theme cell,
   a series point, an anomalous month, a placement count — is replaced by the text ``"<5"``.
-* **Secondary suppression**: where published figures add up (wards plus unplaced make the total, for the
-  current and the comparison period and for every period of the ward series; categories make the total; the
-  wards of one theme make the theme's count), a group with exactly one suppressed cell has its smallest other
-  cell suppressed too, shown as ``"[c]"``, so no suppressed cell can be recovered by subtraction.
+* **Secondary suppression**: where published figures are bound by a sum or an equality (wards plus unplaced
+  make the total, for the current and comparison periods and every period of the ward series; categories
+  make the total; the wards of a theme make the theme; burglary is residential plus non-residential burglary,
+  in the area and in each ward; a theme that is one police.uk category equals it; a row's current and
+  previous counts are its series points for those periods), a relation with exactly one suppressed cell has
+  its smallest other cell suppressed too, shown as ``"[c]"``, repeated until none is left with one — so no
+  suppressed cell can be recovered by subtraction.
 * **Derived figures** of a row with a suppressed count (change, % change, rate, Z, p-values, significance) are
   withheld (null), since they would give the count back.
 * **Findings** that quote a suppressed figure are withheld, and a note says so.
@@ -91,21 +94,85 @@ class _Suppressor:
         if isinstance(r.get("run"), dict):
             r["run"] = {"direction": None, "length": None}
 
-    def group(self, cells: Iterable[tuple[dict[str, Any], str]], on_secondary: Callable[[dict[str, Any]], None] | None = None) -> None:
-        """Secondary suppression over cells that add up to a published total."""
+    def group(self, cells: Iterable[tuple[dict[str, Any], str]]) -> bool:
+        """Secondary suppression over cells bound by one linear relation (a sum, or an equality): with exactly
+        one suppressed, the smallest published one is suppressed too. True when a cell was suppressed."""
         cells = [(d, k) for d, k in cells if isinstance(d, dict) and k in d and d[k] is not None]
         hidden = [c for c in cells if is_suppressed(c[0][c[1]])]
         if len(hidden) != 1:
-            return
+            return False
         shown = [c for c in cells if _is_count(c[0][c[1]])]
         if not shown:
-            return
+            return False
         d, k = min(shown, key=lambda c: c[0][c[1]])
         self.values.add(int(d[k]))
         d[k] = SECONDARY_MARK
         self.secondary += 1
-        if on_secondary:
-            on_secondary(d)
+        if k in COUNT_KEYS:
+            self.withhold_derived(d)
+        return True
+
+
+_RELATIONS: tuple[list[tuple[str, list[str]]], list[tuple[str, str]]] | None = None
+
+
+def theme_relations() -> tuple[list[tuple[str, list[str]]], list[tuple[str, str]]]:
+    """From the built-in theme catalogue: partitions (a theme that is exactly the sum of others, e.g. burglary =
+    residential + non-residential burglary) and equalities (a theme that is one police.uk category)."""
+    global _RELATIONS
+    if _RELATIONS is None:
+        from .classify.themes import load_themes
+
+        themes = load_themes()
+        pure = {t.id: set(t.subgroups) for t in themes.values() if t.subgroups and not (t.codes or t.groups or t.flags)}
+        partitions = []
+        for pid, subs in pure.items():
+            kids = sorted(k for k, ks in pure.items() if k != pid and ks < subs)
+            if kids and sum(len(pure[k]) for k in kids) == len(subs) and set().union(*(pure[k] for k in kids)) == subs:
+                partitions.append((pid, kids))
+        equal = [(t.id, t.policeuk_categories[0]) for t in themes.values() if len(t.policeuk_categories) == 1]
+        _RELATIONS = (partitions, equal)
+    return _RELATIONS
+
+
+def _relations(a: dict[str, Any]) -> list[list[tuple[dict[str, Any], str]]]:
+    """Every group of published cells bound by a sum or an equality, as (dict, key) cells."""
+    groups: list[list[tuple[dict[str, Any], str]]] = []
+    total = a.get("total") if isinstance(a.get("total"), dict) else {}
+    unplaced = a.get("unplaced") if isinstance(a.get("unplaced"), dict) else {}
+    asb = a.get("anti_social_behaviour") if isinstance(a.get("anti_social_behaviour"), dict) else {}
+    wards = [w for w in a.get("wards") or [] if isinstance(w, dict)]
+    cats = {c.get("id"): c for c in a.get("categories") or [] if isinstance(c, dict)}
+    themes = {t.get("id"): t for t in a.get("themes") or [] if isinstance(t, dict)}
+    ward_themes = [{t.get("id"): t for t in w.get("themes") or [] if isinstance(t, dict)} for w in wards]
+    partitions, equal = theme_relations()
+    for key in COUNT_KEYS:
+        groups.append([(w, key) for w in wards] + [(unplaced, key), (total, key)])  # wards + unplaced = total
+        groups.append([(c, key) for c in cats.values()] + [(total, key)])  # categories = total
+        for tid in sorted({t for wt in ward_themes for t in wt} - {None}):  # the wards of a theme
+            groups.append([(wt[tid], key) for wt in ward_themes if tid in wt] + ([(themes[tid], key)] if tid in themes else []))
+        for scope in [themes, *ward_themes]:  # e.g. burglary = residential + non-residential
+            for parent, kids in partitions:
+                if parent in scope and all(k in scope for k in kids):
+                    groups.append([(scope[parent], key)] + [(scope[k], key) for k in kids])
+        for tid, cid in equal:  # a theme that is one police.uk category
+            if tid in themes and cid in cats:
+                groups.append([(themes[tid], key), (cats[cid], key)])
+        if "total" in themes:
+            groups.append([(themes["total"], key), (total, key)])
+        if "anti_social_behaviour" in themes:
+            groups.append([(themes["anti_social_behaviour"], key), (asb, key)])
+    period = (a.get("period") or {}).get("label")
+    compare = (a.get("compare") or {}).get("label")
+    for r in [total, asb, *themes.values(), *wards]:  # a series point of the current/comparison period
+        for p in r.get("series") or []:
+            if isinstance(p, dict) and p.get("label") in (period, compare):
+                groups.append([(r, "current" if p.get("label") == period else "previous"), (p, "count")])
+    labels = sorted({p.get("label") for w in wards for p in w.get("series") or [] if isinstance(p, dict)} - {None})
+    for label in labels:  # the wards' series points of one period, and the total's
+        groups.append([(p, "count") for r in [*wards, total] for p in r.get("series") or []
+                       if isinstance(p, dict) and p.get("label") == label])
+    return groups
 
 
 def suppress_assessment(a: dict[str, Any], threshold: int = DEFAULT_THRESHOLD) -> dict[str, Any]:
@@ -116,8 +183,6 @@ def suppress_assessment(a: dict[str, Any], threshold: int = DEFAULT_THRESHOLD) -
         raise CrimeAssessError(f"suppression threshold must be at least 1, not {threshold}")
     a = copy.deepcopy(a)
     s = _Suppressor(threshold)
-    period = (a.get("period") or {}).get("label")
-    compare = (a.get("compare") or {}).get("label")
 
     # primary
     s.row(a.get("total"))
@@ -133,43 +198,19 @@ def suppress_assessment(a: dict[str, Any], threshold: int = DEFAULT_THRESHOLD) -
         for t in w.get("themes") or []:
             s.row(t)
 
-    # secondary: wards + unplaced = total, for the current and comparison periods
-    unplaced = a.get("unplaced") if isinstance(a.get("unplaced"), dict) else {}
-    for key in COUNT_KEYS:
-        s.group([(w, key) for w in wards] + [(unplaced, key)], s.withhold_derived)
-    # categories = total
-    for key in COUNT_KEYS:
-        s.group([(r, key) for r in a.get("categories") or []], s.withhold_derived)
-    # the wards of one theme add up to (at most) the theme's count
-    theme_ids = sorted({t.get("id") for w in wards for t in w.get("themes") or []} - {None})
-    for tid in theme_ids:
-        cells = [t for w in wards for t in w.get("themes") or [] if t.get("id") == tid]
-        for key in COUNT_KEYS:
-            s.group([(t, key) for t in cells], s.withhold_derived)
-    # each ward's series point for the current/comparison period is that ward's current/previous count
-    for w in wards:
-        for p in w.get("series") or []:
-            if p.get("label") == period and is_suppressed(w.get("current")):
-                p["count"] = w["current"]
-            elif p.get("label") == compare and is_suppressed(w.get("previous")):
-                p["count"] = w["previous"]
-    # the wards' series points of one period add up too
-    labels = sorted({p.get("label") for w in wards for p in w.get("series") or []} - {None})
-    for label in labels:
-        s.group([(p, "count") for w in wards for p in w.get("series") or [] if p.get("label") == label])
-    # a ward whose series point for the current period was suppressed second shows it in its current count too
-    for w in wards:
-        for p in w.get("series") or []:
-            if p.get("label") == period and is_suppressed(p.get("count")) and not is_suppressed(w.get("current")):
-                s.values.add(int(w["current"]))
-                w["current"] = p["count"]
-                s.withhold_derived(w)
+    # secondary, until no relation has exactly one suppressed cell
+    groups = _relations(a)
+    while any([s.group(g) for g in groups]):
+        pass
 
     # other small counts
     geo = a.get("geography") or {}
     s.cell(geo, "unplaced")
     for k in list((geo.get("placed_by") or {})):
         s.cell(geo["placed_by"], k)
+    agreement = geo.get("agreement")
+    if isinstance(agreement, dict) and (s.cell(agreement, "compared") | s.cell(agreement, "agree")):
+        agreement["share"] = None
     dq = a.get("data_quality") or {}
     s.cell(dq, "unplaced")
     for k in ("source", "lsoa", "point"):

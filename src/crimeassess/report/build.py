@@ -130,7 +130,12 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     except OSError as exc:
-        raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
+        try:  # a folder of yours in a parent you cannot write to: work inside it, move files in one by one
+            tmp = Path(tempfile.mkdtemp(prefix=".report.", suffix=".tmp", dir=out_dir)) if out_dir.is_dir() else None
+        except OSError:
+            tmp = None
+        if tmp is None:
+            raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
     try:
         written: list[str] = []
         files = render_report(a, tmp, wards_geo=res.ward_geometry, pdf=pdf, on_stage=say)
@@ -161,6 +166,10 @@ def _move_into_place(tmp: Path, out_dir: Path, names: list[str]) -> None:
     """Rename the finished temporary folder to `out_dir`; when `out_dir` already holds other files of the
     user's, move each report file in with an atomic rename instead (their files are never touched)."""
     try:
+        if tmp.parent == out_dir:
+            for name in names:
+                os.replace(tmp / name, out_dir / name)
+            return
         mask = os.umask(0o022)
         os.umask(mask)
         os.chmod(tmp, 0o777 & ~mask)  # mkdtemp makes it private; the report folder is an ordinary folder

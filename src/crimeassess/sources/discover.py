@@ -35,7 +35,7 @@ class ArchiveLimits:
 
     A member over `max_member_bytes` uncompressed, or expanding more than `max_ratio` times its compressed
     size (once over `ratio_floor_bytes`), or an archive over `max_archive_bytes` in all, is refused
-    (UnsafeArchiveError). Environment: CRIMEASSESS_ZIP_MAX_MEMBER, CRIMEASSESS_ZIP_MAX_ARCHIVE (sizes such
+    (UnsafeArchiveError), as is an archive of more than `max_members` files. Environment: CRIMEASSESS_ZIP_MAX_MEMBER, CRIMEASSESS_ZIP_MAX_ARCHIVE (sizes such
     as 512MB), CRIMEASSESS_ZIP_MAX_RATIO (a number).
     """
 
@@ -43,6 +43,7 @@ class ArchiveLimits:
     max_archive_bytes: int = 32 * GIB
     max_ratio: float = 100.0
     ratio_floor_bytes: int = 1 * MIB
+    max_members: int = 200_000  # police.uk's full archive holds about 20,000 files
 
     @classmethod
     def from_env(cls) -> "ArchiveLimits":
@@ -124,6 +125,8 @@ def _zip_candidates(path: Path, limits: ArchiveLimits, *, explicit: bool) -> Ite
     if bad:
         raise UnsafeArchiveError(f"{path}: refused: zip member {bad[0]!r} escapes the target folder")
     files = [i for i in infos if not i.is_dir()]
+    if len(files) > limits.max_members:
+        raise UnsafeArchiveError(f"{path}: refused: archive holds {len(files):,} files, more than {limits.max_members:,}")
     for i in files:
         _check_member(path, i, i.file_size, limits)
     total = sum(i.file_size for i in files)
@@ -164,6 +167,8 @@ def expand(paths: list[Path], limits: ArchiveLimits | None = None) -> list[Candi
                     out.extend(_zip_candidates(p, limits, explicit=False))
                 else:
                     out.append(Candidate(str(p), _file_loader(p), explicit=False))
+        elif not path.is_file():  # a FIFO or device (/dev/zero) would never end
+            raise InputError(f"{path}: not a regular file")
         elif path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
             out.extend(_zip_candidates(path, limits, explicit=True))
         else:

@@ -128,7 +128,7 @@ def assess(
     period: str = typer.Option(..., "--period", help="2018-03, 2017-04..2017-09, 2017/18, 2017, 2017Q3 or 12m-2018-03."),
     compare: str = typer.Option(None, "--compare", help="Comparison period (default: the same months a year earlier)."),
     store: Path = StoreOpt,
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = typer.Option("text", "--format", help="text, json or csv (every table as one CSV)."),
     area_file: Path = typer.Option(None, "--area-file", help="A user-drawn area (GeoJSON, GeoPackage, Shapefile) instead of --area."),
     source: str = typer.Option(None, "--source", help="extract, police-uk-street or police-uk-api (default: best available)."),
     ward_vintage: str = typer.Option(None, "--ward-vintage", help="Ward lookup vintage, e.g. WD17 (default: newest covering the area)."),

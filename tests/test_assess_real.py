@@ -282,3 +282,31 @@ def test_a_ward_reads_the_same_on_its_own_page_and_in_its_authority_s_table(real
         for t in w["themes"]:
             if t["id"] in themes:
                 assert themes[t["id"]]["significant"] == t["significant"], (w["name"], t["id"])
+
+
+def test_rates_use_each_period_s_own_mid_year_estimate(shared_data: Path, tmp_path: Path) -> None:
+    """Two mid-year estimates loaded: March 2018 uses mid-2018, March 2017 mid-2016 (the nearest to each)."""
+    src = shared_data / "police-uk/archive"
+    st = Store(tmp_path / "s")
+    ingest([src / "2017-03/2017-03-hampshire-street.csv", src / "2018-03/2018-03-hampshire-street.csv"], st)
+    lookup = shared_data / "geography/lookups/LSOA11_WD17_LAD17_EW_LU.csv"
+    with open(lookup, newline="", encoding="utf-8-sig") as fh:
+        lsoas = sorted({r["LSOA11CD"] for r in csv.DictReader(fh) if r["LAD17CD"] == SOUTHAMPTON})
+    # A synthetic fixture in the ONS mid-year-estimate layout (not real data): 1,600 and 1,700 a LSOA.
+    files = []
+    for year, per in ((2016, 1600), (2018, 1700)):
+        f = tmp_path / f"mye-mid-{year}.csv"
+        f.write_text(f"Mid-{year} Population Estimates\n\nLSOA Code,LSOA Name,All Ages\n"
+                     + "".join(f"{c},x,{per}\n" for c in lsoas), encoding="utf-8")
+        files.append(f)
+    load_geography([lookup, *files], st)
+    a = assess("Southampton", "2018-03", store=st).to_dict()
+    _, cur_t, _, _ = _recount(shared_data, "2018-03")
+    _, prev_t, _, _ = _recount(shared_data, "2017-03")
+    pop18, pop16 = 1700 * len(lsoas), 1600 * len(lsoas)
+    assert a["population"]["year"] == 2018 and a["population"]["previous_year"] == 2016
+    assert a["population"]["residents"] == pop18 and a["population"]["previous_residents"] == pop16
+    t = a["total"]
+    assert t["rate_per_1000"] == round(cur_t * 12 / pop18 * 1000, 1)  # a year: one month × 12
+    assert t["previous_rate_per_1000"] == round(prev_t * 12 / pop16 * 1000, 1)
+    assert t["rate_change_pct"] == round(100 * ((cur_t / pop18) / (prev_t / pop16) - 1), 1)

@@ -47,3 +47,53 @@ def test_demo_report_finds_the_planted_stories(demo_out: Path) -> None:
     # anti-social behaviour comes from the police.uk files beside the extract
     assert a["anti_social_behaviour"]["source"] == "police-uk-street" and a["anti_social_behaviour"]["current"] > 0
 
+
+
+def test_demo_asb_label_follows_its_like_for_like_numbers(demo_out: Path) -> None:
+    """The comparison year's police.uk files lack one month: anti-social behaviour is compared on the other
+    eleven, its label and arrow follow that change, and the missing month is shown beside it."""
+    import csv
+
+    a = json.loads((demo_out / "report" / "assessment.json").read_text())
+    stories = json.loads((demo_out / "data" / "stories.json").read_text())["stories"]
+    gap = stories["missing_month"]["month"]
+    asb = a["anti_social_behaviour"]
+    assert asb["basis"] == "matched_months" and gap in asb["missing_months"]
+    # recount ASB from the demo's police.uk street files over the matched months, independently: rows in a
+    # Demoport LSOA, or with no LSOA but a map point inside a Demoport ward
+    from pyproj import Transformer
+    from shapely.geometry import Point, shape
+    from shapely.ops import unary_union
+
+    geo = demo_out / "data" / "geography"
+    with open(geo / "LSOA11_WD23_LAD23_EW_LU.csv", newline="", encoding="utf-8") as fh:
+        lsoas = {r["LSOA11CD"] for r in csv.DictReader(fh)}
+    city = unary_union([shape(f["geometry"]) for f in json.loads((geo / "wards.geojson").read_text())["features"]])
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+
+    def inside(r: dict[str, str]) -> bool:
+        if r["LSOA code"].strip():
+            return r["LSOA code"] in lsoas
+        if not (r["Longitude"].strip() and r["Latitude"].strip()):
+            return False
+        return city.contains(Point(*to_bng.transform(float(r["Longitude"]), float(r["Latitude"]))))
+
+    def count(months: list[str]) -> int:
+        n = 0
+        for m in months:
+            for f in (demo_out / "data").rglob(f"{m}-*-street.csv"):
+                with open(f, newline="", encoding="utf-8") as fh:
+                    n += sum(1 for r in csv.DictReader(fh) if r["Crime type"] == "Anti-social behaviour" and inside(r))
+        return n
+    assert gap not in asb["matched_previous_months"]
+    assert asb["matched_previous"] == count(asb["matched_previous_months"])
+    assert asb["matched_current"] == count(asb["matched_months"])
+    assert asb["change"] == asb["matched_current"] - asb["matched_previous"]
+    html = (demo_out / "report" / "report.html").read_text(encoding="utf-8")
+    section = html[html.index('id="sec-asb"'):html.index('id="sec-quality"')]
+    label = "Significant fall" if asb["change"] < 0 else "Significant rise"
+    if asb["significant"]:
+        assert label in section
+    assert ("Significant rise" if asb["change"] < 0 else "Significant fall") not in section
+    assert "missing" in section  # the missing month is shown beside the figure
+    assert any(m["months"] == [gap] for m in a["data_quality"]["missing_months"])

@@ -17,7 +17,7 @@ from crimeassess.suppress import SECONDARY_MARK, is_suppressed, suppress_assessm
 from small_city import COUNTS, WARDS, build_small_city
 
 runner = CliRunner()
-COUNT_FIELDS = ("current", "previous", "count")
+COUNT_FIELDS = ("current", "previous", "count", "matched_current", "matched_previous")
 
 
 @pytest.fixture(scope="module")

@@ -212,7 +212,7 @@ def geography_load(
 @assess_options
 def assess(
     args: AssessArgs,
-    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text, json or csv."),
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text, json or csv (every table as one CSV)."),
     public: bool = PublicOpt,
     public_threshold: int = ThresholdOpt,
 ) -> None:

@@ -33,8 +33,9 @@ from typing import Any
 DEFAULT_THRESHOLD = 5
 #: What a secondarily suppressed cell shows.
 SECONDARY_MARK = "[c]"
-COUNT_KEYS = ("current", "previous")
-DERIVED_KEYS = ("change", "pct_change", "rate_per_1000", "z", "p_value", "p_adjusted", "significant")
+COUNT_KEYS = ("current", "previous", "matched_current", "matched_previous")
+DERIVED_KEYS = ("change", "pct_change", "rate_per_1000", "z", "p_value", "p_adjusted", "significant",
+                "previous_rate_per_1000", "rate_change_pct")
 
 
 def primary_mark(threshold: int) -> str:
@@ -84,6 +85,8 @@ class _Suppressor:
         if any(hit):
             self.withhold_derived(r)
         for s in r.get("series") or []:
+            self.cell(s, "count")
+        for s in r.get("monthly") or []:  # the total's monthly line
             self.cell(s, "count")
 
     @staticmethod
@@ -168,6 +171,14 @@ def _relations(a: dict[str, Any]) -> list[list[tuple[dict[str, Any], str]]]:
         for p in r.get("series") or []:
             if isinstance(p, dict) and p.get("label") in (period, compare):
                 groups.append([(r, "current" if p.get("label") == period else "previous"), (p, "count")])
+    # the monthly points of each period add up to its total held
+    pm = a.get("period") or {}
+    cm = a.get("compare") or {}
+    for key, block in (("current", pm), ("previous", cm)):
+        lo, hi = block.get("start"), block.get("end")
+        pts = [m for m in total.get("monthly") or [] if isinstance(m, dict) and lo and hi and lo <= str(m.get("month")) <= hi]
+        if pts:
+            groups.append([(total, key)] + [(m, "count") for m in pts])
     labels = sorted({p.get("label") for w in wards for p in w.get("series") or [] if isinstance(p, dict)} - {None})
     for label in labels:  # the wards' series points of one period, and the total's
         groups.append([(p, "count") for r in [*wards, total] for p in r.get("series") or []

@@ -241,8 +241,9 @@ def assess(
     con = st.connect()
     try:
         return _assess(con, st, area, cur, cmp, source=source, ward_vintage=ward_vintage, placement=placement,
-                       theme_files=[Path(t) for t in themes or []], area_file=area_file, adjustment=adjustment,
-                       threshold=small_number_threshold, test=stats.check_test(test))
+                       theme_files=[Path(t) for t in themes or []], area_file=area_file,
+                       adjustment=stats._check_method(adjustment), threshold=small_number_threshold,
+                       test=stats.check_test(test))
     finally:
         con.close()
 
@@ -500,146 +501,213 @@ def _spanning(shifts: list[dict[str, Any]], family: str, sid: str, cur: Period, 
     return None
 
 
-def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source, ward_vintage, placement,
-            theme_files, area_file, adjustment, threshold, test) -> Assessment:
+@dataclass
+class _Job:
+    """One assessment in the making: what is assessed, from which data, and the pieces computed so far."""
+
+    con: Any
+    st: Store
+    tgt: _Target
+    cur: Period
+    cmp: Period
+    opts: dict[str, Any]
+    kind: str = ""
+    forces: list[str] = field(default_factory=list)
+    stray: list[dict[str, Any]] = field(default_factory=list)
+    present: set[str] = field(default_factory=set)
+    coverage: dict[str, Any] = field(default_factory=dict)
+    periods: list[Period] = field(default_factory=list)
+    window: list[str] = field(default_factory=list)
+    src_cond: str = ""
+    counter: Any = None
+    theme_list: list[Any] = field(default_factory=list)
+    theme_preds: dict[str, str | None] = field(default_factory=dict)
+    total_pred: str = "is_crime"
+    point_info: dict[str, Any] = field(default_factory=dict)
+    disp: dict[str, dispersion.Dispersion] = field(default_factory=dict)
+    shifts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        return self.tgt.where
+
+    @property
+    def exposure(self) -> float:
+        return _exposure(self.cur, self.cmp)
+
+    def series(self, counts: dict[int, int]) -> list[dict[str, Any]]:
+        """Counts per series period (index → count); None where the store holds none of the period's months."""
+        out = []
+        for i, p in enumerate(self.periods):
+            held = sum(m in self.present for m in p.months)
+            out.append({"label": p.label, **_span(p), "count": int(counts.get(i, 0)) if held else None,
+                        "complete": held == p.n_months, "months_held": held, "months": p.n_months})
+        return out
+
+    def spanning(self, family: str, sid: str) -> dict[str, Any] | None:
+        return _spanning(self.shifts, family, sid, self.cur, self.cmp)
+
+    def annotate(self, rows: list[dict[str, Any]], family: str) -> list[dict[str, Any]]:
+        """Significance across one family's rows, with the family's dispersion."""
+        d = self.disp[family].value
+        return stats.annotate_table([{**r, "dispersion": d} for r in rows], method=self.opts["adjustment"],
+                                    threshold=self.opts["threshold"], test=self.opts["test"])
+
+
+def _prepare(con, st: Store, area_text: str, cur: Period, cmp: Period, opts: dict[str, Any]) -> _Job:
+    """Resolve the area, place the records, choose the source, find the months held and match them, and
+    materialise the area's rows: everything the counts need."""
     _register_offences(con)
-    tgt = _resolve_target(con, st, area_text, area_file, ward_vintage)
-    a, lad_codes, vintage, where = tgt.area, tgt.lad_codes, tgt.vintage, tgt.where
-    point_info = _prepare_placed(con, st, vintage, placement)
-    kind = _choose_source(con, where, cur.months + cmp.months, source)
-    theme_list = _load_themes(theme_files)
+    job = _Job(con, st, _resolve_target(con, st, area_text, opts["area_file"], opts["ward_vintage"]), cur, cmp, opts)
+    job.point_info = _prepare_placed(con, st, job.tgt.vintage, opts["placement"])
+    kind = _choose_source(con, job.where, cur.months + cmp.months, opts["source"])
     if cur.by_day and kind is not None and not get_kind(kind).recorded_dates:
         raise PeriodError(f"period {cur.label} counts by recorded date, which only force extracts carry "
                           f"(this area's data is {SOURCE_LABELS.get(kind, kind)}); use a month-based period")
+    job.forces, job.stray = _forces(con, job.where, kind)
+    job.present = _present_months(con, kind, job.forces)
+    job.coverage = _coverage(cur, cmp, job.present, kind)
+    if job.coverage["current_months"] == 0 or kind is None:
+        raise _no_data(job.tgt.area, cur, kind, job.present)
+    job.kind = kind
+    job.periods, job.window = _series_periods(cur, job.present), _window(cur, job.present)
+    job.src_cond = f"source_kind = {_q(kind)}"
+    _period_table(con, job.periods, cur, cmp, f"{job.where} AND {job.src_cond}", job.window,
+                  job.coverage["matched_months"], job.coverage["matched_previous_months"])
+    job.counter = _Counter(con, f"FROM pc c WHERE {job.where} AND {job.src_cond}", job.coverage)
+    job.theme_list = _load_themes(opts["theme_files"])
+    job.total_pred = _theme_pred(job.theme_list, "total", kind) or "is_crime"
+    job.theme_preds = {t.id: t.predicate(kind) for t in job.theme_list}
+    return job
 
-    forces, stray = _forces(con, where, kind)
-    present = _present_months(con, kind, forces)
-    coverage = _coverage(cur, cmp, present, kind)
-    if coverage["current_months"] == 0 or kind is None:
-        raise _no_data(a, cur, kind, present)
-    exposure = _exposure(cur, cmp)
 
-    periods = _series_periods(cur, present)
-    window = _window(cur, present)
-    src_cond = f"source_kind = {_q(kind)}"
-    _period_table(con, periods, cur, cmp, f"{where} AND {src_cond}", window,
-                  coverage["matched_months"], coverage["matched_previous_months"])
-    counter = _Counter(con, f"FROM pc c WHERE {where} AND {src_cond}", coverage)
+def _categories(job: _Job) -> list[dict[str, Any]]:
+    """police.uk categories (ASB apart), every current one even with no crime."""
+    c = job.counter
+    got = {r[0]: c.row(r[1:]) for r in job.con.execute(
+        f"SELECT category_id, {c.select('is_crime')} {c.base} AND is_crime GROUP BY 1").fetchall()}
+    ids = [x for x in CURRENT_CRIME_TYPES if x != ASB_ID] + sorted(x for x in got if x not in CURRENT_CRIME_TYPES)
+    empty = c.row((0, 0, 0, 0))
+    return [{"id": x, "label": CRIME_TYPES.get(x, x), **got.get(x, empty), "exposure_ratio": job.exposure,
+             "level_shift": job.spanning("categories", x)} for x in ids]
 
-    total_pred = _theme_pred(theme_list, "total", kind) or "is_crime"
-    theme_preds = {t.id: (t.predicate(kind) if kind else None) for t in theme_list}
-    monthly = _monthly(con, where, src_cond, total_pred, theme_preds, window)
-    asb, asb_monthly = _asb_block(con, where, cur, cmp, kind, forces, counter, coverage, window)
-    disp = _dispersions(monthly, asb_monthly)
-    labels = {**{t.id: t.label for t in theme_list}, **CRIME_TYPES, "total": "Total recorded crime"}
-    shifts = _level_shifts(monthly, labels)
 
-    held_in = [sum(m in present for m in p.months) for p in periods]
-
-    def series_from(counts: dict[int, int]) -> list[dict[str, Any]]:
-        """Counts per series period; None where the store holds none of its months."""
-        return [{"label": p.label, **_span(p), "count": int(counts.get(i, 0)) if held_in[i] else None,
-                 "complete": held_in[i] == p.n_months, "months_held": held_in[i], "months": p.n_months}
-                for i, p in enumerate(periods)]
-
-    # Total and police.uk categories (ASB apart)
-    total = {**counter.one(total_pred), "exposure_ratio": exposure}
-    cat_counts = {r[0]: counter.row(r[1:]) for r in con.execute(
-        f"SELECT category_id, {counter.select('is_crime')} {counter.base} AND is_crime GROUP BY 1").fetchall()}
-    cat_ids = [c for c in CURRENT_CRIME_TYPES if c != ASB_ID] + sorted(c for c in cat_counts if c not in CURRENT_CRIME_TYPES)
-    empty = counter.row((0, 0, 0, 0))
-    categories = [{"id": c, "label": CRIME_TYPES.get(c, c), **cat_counts.get(c, empty), "exposure_ratio": exposure,
-                   "level_shift": _spanning(shifts, "categories", c, cur, cmp)} for c in cat_ids]
-
-    # Themes: one pass for all themes, then one per series period
-    avail_ids = [tid for tid, pred in theme_preds.items() if pred]
-    sel = ", ".join(counter.select(theme_preds[tid], f"{tid}_") for tid in avail_ids) or "0 AS dummy"
-    tc = con.execute(f"SELECT {sel} {counter.base}").fetchall()[0] if avail_ids else ()
-    ssel = ", ".join(f"count(*) FILTER (WHERE {theme_preds[tid]})" for tid in avail_ids)
-    series_counts = {r[0]: r[1:] for r in con.execute(
-        f"SELECT pm.idx, count(*) FILTER (WHERE {total_pred}){', ' + ssel if ssel else ''} FROM ps pm "
-        f"WHERE {where} AND {src_cond} GROUP BY 1").fetchall()}
+def _themes(job: _Job) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Theme rows (one pass for all themes, one more per series period) and the total's series."""
+    con, c, preds = job.con, job.counter, job.theme_preds
+    avail = [tid for tid, pred in preds.items() if pred]
+    sel = ", ".join(c.select(preds[tid], f"{tid}_") for tid in avail) or "0 AS dummy"
+    tc = con.execute(f"SELECT {sel} {c.base}").fetchall()[0] if avail else ()
+    ssel = "".join(f", count(*) FILTER (WHERE {preds[tid]})" for tid in avail)
+    by_idx = {r[0]: r[1:] for r in con.execute(
+        f"SELECT pm.idx, count(*) FILTER (WHERE {job.total_pred}){ssel} FROM ps pm "
+        f"WHERE {job.where} AND {job.src_cond} GROUP BY 1").fetchall()}
 
     def series_col(col: int) -> list[dict[str, Any]]:
-        return series_from({i: v[col] for i, v in series_counts.items()})
+        return job.series({i: v[col] for i, v in by_idx.items()})
 
-    theme_rows = []
-    for t in theme_list:
-        row: dict[str, Any] = {"id": t.id, "label": t.label, "available": theme_preds[t.id] is not None,
+    rows = []
+    for t in job.theme_list:
+        row: dict[str, Any] = {"id": t.id, "label": t.label, "available": preds[t.id] is not None,
                                "caveat": getattr(t, "caveat", None), "caveat_from": getattr(t, "caveat_from", None)}
-        if theme_preds[t.id] is None:
+        if preds[t.id] is None:
             row.update(current=None, previous=None)
         else:
-            j = avail_ids.index(t.id)
-            row.update(counter.row(tc[4 * j:4 * j + 4]), exposure_ratio=exposure)
+            j = avail.index(t.id)
+            row.update(c.row(tc[4 * j:4 * j + 4]), exposure_ratio=job.exposure)
             row["series"] = series_col(j + 1)
             row["run"] = current_run(row["series"]).to_dict()
-            row["level_shift"] = _spanning(shifts, "themes", t.id, cur, cmp)
-        theme_rows.append(row)
+            row["level_shift"] = job.spanning("themes", t.id)
+        rows.append(row)
+    return rows, series_col(0)
 
-    wards = _ward_rows(con, tgt, src_cond, total_pred, theme_preds, exposure, periods, present, counter, series_from)
-    geography = _geography_block(con, counter, src_cond, kind, forces, cur, cmp, vintage, placement, point_info)
 
-    # significance: each family adjusted as a table, with its own dispersion
-    def ann(rows: list[dict[str, Any]], fam: str) -> list[dict[str, Any]]:
-        d = disp[fam].value
-        return stats.annotate_table([{**r, "dispersion": d} for r in rows], method=adjustment, threshold=threshold,
-                                    test=test)
-
-    total = ann([total], "total")[0]
-    total["level_shift"] = _spanning(shifts, "total", "total", cur, cmp)
-    asb = ann([asb], "anti_social_behaviour")[0] if asb["available"] else {
+def _judge(job: _Job, rows: dict[str, Any]) -> None:
+    """Significance for each family, then the total's series, run and monthly line, and rates."""
+    total = job.annotate([rows["total"]], "total")[0]
+    total["level_shift"] = job.spanning("total", "total")
+    asb = rows["asb"]
+    rows["asb"] = job.annotate([asb], "anti_social_behaviour")[0] if asb["available"] else {
         **asb, "change": None, "pct_change": None, "p_value": None, "p_adjusted": None, "z": None,
         "significant": False, "small_numbers": None}
-    categories = ann(categories, "categories")
-    theme_rows = _annotate_available(theme_rows, lambda rows: ann(rows, "themes"))
-    wards = ann(wards, "wards")
-    for w in wards:
-        w["themes"] = _annotate_available(w["themes"], lambda rows: ann(rows, "ward_themes"))
-    total["series"] = series_col(0)
+    rows["categories"] = job.annotate(rows["categories"], "categories")
+    rows["themes"] = _annotate_available(rows["themes"], lambda rs: job.annotate(rs, "themes"))
+    rows["wards"] = job.annotate(rows["wards"], "wards")
+    for w in rows["wards"]:
+        w["themes"] = _annotate_available(w["themes"], lambda rs: job.annotate(rs, "ward_themes"))
+    total["series"] = rows.pop("total_series")
     total["run"] = current_run(total["series"]).to_dict()
-    total["monthly"] = _monthly_line(con, counter.base, total_pred, cur, cmp, present)
-    population = _populations(con, st, tgt, cur, cmp)
-    _add_rates(total, categories, theme_rows, wards, population, coverage, cur, cmp)
-    for r in [total, asb, *categories, *theme_rows, *wards, *(t for w in wards for t in w["themes"])]:
+    total["monthly"] = _monthly_line(job.con, job.counter.base, job.total_pred, job.cur, job.cmp, job.present)
+    rows["total"] = total
+    rows["population"] = _populations(job.con, job.st, job.tgt, job.cur, job.cmp)
+    _add_rates(total, rows["categories"], rows["themes"], rows["wards"], rows["population"], job.coverage,
+               job.cur, job.cmp)
+    wards = rows["wards"]
+    for r in [total, rows["asb"], *rows["categories"], *rows["themes"], *wards, *(t for w in wards for t in w["themes"])]:
         r.pop("exposure_ratio", None)
 
-    ward_changes = [w["change"] for w in wards if w.get("change") is not None]
-    data: dict[str, Any] = {
+
+def _measure(job: _Job) -> dict[str, Any]:
+    """Every count of the assessment, like for like, with the families' dispersions and step changes."""
+    con = job.con
+    monthly = _monthly(con, job.where, job.src_cond, job.total_pred, job.theme_preds, job.window)
+    asb, asb_monthly = _asb_block(con, job.where, job.cur, job.cmp, job.kind, job.forces, job.counter, job.coverage,
+                                  job.window)
+    job.disp = _dispersions(monthly, asb_monthly)
+    labels = {**{t.id: t.label for t in job.theme_list}, **CRIME_TYPES, "total": "Total recorded crime"}
+    job.shifts = _level_shifts(monthly, labels)
+    themes, total_series = _themes(job)
+    return {"total": {**job.counter.one(job.total_pred), "exposure_ratio": job.exposure}, "asb": asb,
+            "categories": _categories(job), "themes": themes, "total_series": total_series,
+            "wards": _ward_rows(con, job.tgt, job.src_cond, job.total_pred, job.theme_preds, job.exposure,
+                                job.periods, job.present, job.counter, job.series),
+            "geography": _geography_block(con, job.counter, job.src_cond, job.kind, job.forces, job.cur, job.cmp,
+                                          job.tgt.vintage, job.opts["placement"], job.point_info)}
+
+
+def _assemble(job: _Job, rows: dict[str, Any]) -> dict[str, Any]:
+    """The assessment dict (docs/assessment-schema.md) from the judged rows."""
+    kind, forces, geography, wards = job.kind, job.forces, rows["geography"], rows["wards"]
+    changes = [w["change"] for w in wards if w.get("change") is not None]
+    o = job.opts
+    return {
         "schema_version": 1,
         "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        "area": a.to_dict(),
-        "period": cur.to_dict(),
-        "compare": cmp.to_dict(),
+        "area": job.tgt.area.to_dict(), "period": job.cur.to_dict(), "compare": job.cmp.to_dict(),
         "source": {"kind": kind, "label": SOURCE_LABELS.get(kind or "", "no data"), "forces": [f for f in forces if f],
-                   "inputs": _inputs_used(st, kind, forces)},
+                   "inputs": _inputs_used(job.st, kind, forces)},
         "geography": geography,
-        "population": population["meta"] if population else None,
-        "coverage": coverage,
-        "total": total,
-        "anti_social_behaviour": asb,
+        "population": rows["population"]["meta"] if rows["population"] else None,
+        "coverage": job.coverage,
+        "total": rows["total"],
+        "anti_social_behaviour": rows["asb"],
         "unplaced": geography.pop("_unplaced"),
-        "categories": categories,
-        "themes": theme_rows,
+        "categories": rows["categories"],
+        "themes": rows["themes"],
         "wards": wards,
-        "wards_summary": {"up": sum(c > 0 for c in ward_changes), "down": sum(c < 0 for c in ward_changes),
-                          "unchanged": sum(c == 0 for c in ward_changes), "total": len(wards),
-                          "compared": len(ward_changes)},
-        "statistics": {**stats.statistics_block(adjustment, stats.ALPHA, threshold, test),
-                       "families": FAMILIES, "dispersion": {k: v.to_dict() for k, v in disp.items()}},
+        "wards_summary": {"up": sum(c > 0 for c in changes), "down": sum(c < 0 for c in changes),
+                          "unchanged": sum(c == 0 for c in changes), "total": len(wards), "compared": len(changes)},
+        "statistics": {**stats.statistics_block(o["adjustment"], stats.ALPHA, o["threshold"], o["test"]),
+                       "families": FAMILIES, "dispersion": {k: v.to_dict() for k, v in job.disp.items()}},
     }
-    data["data_quality"] = data_quality(con, st, kind=kind, forces=forces, periods=periods, cur=cur,
-                                        cmp=cmp, geography=data["geography"], stray=stray, level_shifts=shifts,
-                                        coverage=coverage, asb=asb)
-    if a.level == "ward" and lad_codes and coverage["basis"] in ("complete", "matched_months"):
-        _from_parent_family(data, st, lad_codes[0], cur, cmp, source=source, ward_vintage=vintage,
-                            placement=placement, theme_files=theme_files, adjustment=adjustment,
-                            threshold=threshold, test=test)
+
+
+def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: Any) -> Assessment:
+    job = _prepare(con, st, area_text, cur, cmp, opts)
+    rows = _measure(job)
+    _judge(job, rows)
+    data = _assemble(job, rows)
+    data["data_quality"] = data_quality(con, st, kind=job.kind, forces=job.forces, periods=job.periods, cur=cur,
+                                        cmp=cmp, geography=data["geography"], stray=job.stray, level_shifts=job.shifts,
+                                        coverage=job.coverage, asb=data["anti_social_behaviour"])
+    tgt = job.tgt
+    if tgt.area.level == "ward" and tgt.lad_codes and job.coverage["basis"] in ("complete", "matched_months"):
+        _from_parent_family(data, st, tgt.lad_codes[0], cur, cmp, **{**opts, "ward_vintage": tgt.vintage})
     data["findings"] = findings(data)
     # geopandas costs about half a second to import: only assessments with a ward vintage pay for it.
     from ..geography.placing import ward_geometry
 
-    geo = ward_geometry(st, vintage, [w["code"] for w in wards]) if vintage else None
+    geo = ward_geometry(st, tgt.vintage, [w["code"] for w in data["wards"]]) if tgt.vintage else None
     data["geography"]["ward_geometry"] = geo is not None
     return Assessment(data, ward_geometry=geo)
 

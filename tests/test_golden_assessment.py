@@ -49,3 +49,20 @@ def test_demo_assessment_matches_the_golden_file(demo_result) -> None:
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
     diffs = _diff(golden, now)
     assert not diffs, f"{len(diffs)} differences, first: " + "; ".join(diffs[:10])
+
+
+def test_the_result_is_typed_and_round_trips(demo_result) -> None:
+    from crimeassess.assess.result import AssessmentResult, Total, WardRow
+
+    res = demo_result.result
+    assert isinstance(res, AssessmentResult) and isinstance(res.total, Total)
+    assert all(isinstance(w, WardRow) for w in res.wards)
+    d = demo_result.to_dict()
+    assert res.total.pct_change == d["total"]["pct_change"] and res.coverage.basis == d["coverage"]["basis"]
+    assert [w.name for w in res.wards] == [w["name"] for w in d["wards"]]
+    assert res.wards[0].themes[0].id == d["wards"][0]["themes"][0]["id"]
+    # a dict goes through the typed objects unchanged, keys they don't model included (kept in ``extra``)
+    again = AssessmentResult.from_dict({**d, "plugin_block": {"x": 1}}).to_dict()
+    assert not _diff({**d, "plugin_block": {"x": 1}}, again)
+    # rows keep their identity first
+    assert list(d["themes"][0])[:2] == ["id", "label"] and list(d["wards"][0])[:2] == ["code", "name"]

@@ -20,6 +20,7 @@ from ..sources.registry import get_kind, source_labels, source_priority, with_ca
 from ..store import Store
 from . import dispersion, stats, steps
 from .findings import findings
+from .result import AssessmentResult
 from .quality import data_quality
 from .periods import Period, comparison_for, month_from_index, month_index, month_runs, parse_period
 from .runs import current_run
@@ -33,20 +34,31 @@ MAX_SERIES = 15  # periods in a series, at most
 
 @dataclass
 class Assessment:
-    """An assessment result. `data` is the JSON-ready dict (docs/assessment-schema.md)."""
+    """An assessment: ``result`` (typed, see :mod:`crimeassess.assess.result`) and, when ward boundaries are
+    loaded, ``ward_geometry`` (a GeoDataFrame in EPSG:27700). ``to_dict()`` is the JSON of
+    docs/assessment-schema.md; the DataFrame views serve analysts."""
 
-    data: dict[str, Any]
-    ward_geometry: Any = field(default=None, repr=False)  # GeoDataFrame (EPSG:27700) when boundaries are loaded
+    result: AssessmentResult
+    ward_geometry: Any = field(default=None, repr=False)
+    _dict: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return self.data
+        """The assessment JSON (built once; callers may read, not rely on changing it)."""
+        if self._dict is None:
+            self._dict = self.result.to_dict()
+        return self._dict
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """Same as :meth:`to_dict` (the name earlier versions used)."""
+        return self.to_dict()
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.data, indent=indent, ensure_ascii=False)
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
     # DataFrame views for the Python API
     def total(self) -> pd.DataFrame:
-        return pd.DataFrame([{k: v for k, v in self.data["total"].items() if k not in ("series", "run")}])
+        return pd.DataFrame([{k: v for k, v in self.data["total"].items() if k not in ("series", "run", "monthly")}])
 
     def categories(self) -> pd.DataFrame:
         return pd.DataFrame(self.data["categories"])
@@ -709,7 +721,7 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: An
 
     geo = ward_geometry(st, tgt.vintage, [w["code"] for w in data["wards"]]) if tgt.vintage else None
     data["geography"]["ward_geometry"] = geo is not None
-    return Assessment(data, ward_geometry=geo)
+    return Assessment(AssessmentResult.from_dict(data), ward_geometry=geo)
 
 
 _STAT_KEYS = ("p_value", "p_adjusted", "z", "significant", "small_numbers", "dispersion")

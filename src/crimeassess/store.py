@@ -69,29 +69,14 @@ def resolve_store_path(path: str | os.PathLike | None = None) -> Path:
     return Path(env) if env else Path(DEFAULT_STORE)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write bytes to a temporary file beside `path`, fsync, then rename over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_parquet(path: Path, table: pa.Table) -> None:
-    """Write a Parquet file under a temporary name, fsync, then rename into place."""
+def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """Write through `write(temporary path)` beside `path`, fsync, then rename over `path` (the old file, or
+    none, stays until the new one is complete)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        write(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -99,6 +84,16 @@ def atomic_write_parquet(path: Path, table: pa.Table) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write bytes to a temporary file beside `path`, fsync, then rename over it."""
+    _atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def atomic_write_parquet(path: Path, table: pa.Table) -> None:
+    """Write a Parquet file under a temporary name, fsync, then rename into place."""
+    _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
 def _pause_point(store_path: Path, point: str) -> None:

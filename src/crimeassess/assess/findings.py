@@ -444,12 +444,17 @@ def _count_sentence(subject: str, partial_subject: str, row: _Row, compare: str 
             f"{_judgement(row)}{shift}.")
 
 
+def _one_row(assessment: Mapping[str, Any], key: str, settings: _Settings) -> _Row | None:
+    """The assessment's single-row block ``key`` (total, anti-social behaviour) normalised, or None."""
+    block = _get(assessment, key)
+    return _rows(block, settings, key)[0] if isinstance(block, Mapping) else None
+
+
 def _total_sentences(assessment: Mapping[str, Any], settings: _Settings, area: str, period: str,
                      compare: str | None, noun: str | None, b: _Basis) -> list[str]:
-    total = _get(assessment, "total")
-    if not isinstance(total, Mapping):
+    row = _one_row(assessment, "total", settings)
+    if row is None:
         return []
-    (row,) = _rows(total, settings, "total")
     if row.current is None:
         return [f"The number of crimes recorded in {area} in {period} is not available."]
     verb = "was" if row.current == 1 else "were"
@@ -462,10 +467,8 @@ def _total_sentences(assessment: Mapping[str, Any], settings: _Settings, area: s
 def _asb_sentences(assessment: Mapping[str, Any], settings: _Settings, period: str,
                    compare: str | None, noun: str | None, b: _Basis) -> list[str]:
     asb = _get(assessment, "anti_social_behaviour")
-    if not isinstance(asb, Mapping):
-        return []
-    (row,) = _rows(asb, settings, "anti_social_behaviour")
-    if row.current is None:
+    row = _one_row(assessment, "anti_social_behaviour", settings)
+    if row is None or row.current is None:
         return []
     if _text(asb.get("basis")):  # its own months (police.uk beside a force extract) decide its basis
         pm = _get(assessment, "period")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import Enum
 
 from ..sources.registry import source_priority
+from .stats import TESTS
 
 
 class Placement(str, Enum):
@@ -22,12 +23,9 @@ class Adjustment(str, Enum):
     bh = "bh"
 
 
-class SignificanceTest(str, Enum):
-    """The test of each change: quasi-Poisson (default; allows for overdispersion), exact Poisson, Wheeler's Z."""
-
-    quasi_poisson = "quasi-poisson"
-    exact = "exact"
-    wheeler = "wheeler"
+#: The test of each change (``stats.TESTS``): quasi-poisson (default; allows for overdispersion), exact
+#: (Poisson), wheeler (Wheeler's Z).
+SignificanceTest = Enum("SignificanceTest", {t.replace("-", "_"): t for t in TESTS}, type=str)  # type: ignore[misc]
 
 
 class OutputFormat(str, Enum):

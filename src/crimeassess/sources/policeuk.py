@@ -89,6 +89,15 @@ def future_reason(month: str, latest: str) -> str:
     return f"month in the future {month!r} (latest accepted {latest})"
 
 
+def month_problem(month: str, latest: str) -> str | None:
+    """Why a record's month can't be loaded (invalid, or after `latest`), or None when it can."""
+    if not valid_month(month):
+        return f"invalid month {month!r}"
+    if month > latest:
+        return future_reason(month, latest)
+    return None
+
+
 def duplicate_reason(crime_id: str, first_line: int) -> str:
     """Quarantine reason for a repeated Crime ID within one street file."""
     return f"duplicate Crime ID {crime_id!r} (first loaded from line {first_line})"
@@ -165,11 +174,8 @@ def read_street_csv_rows(text: str, header: list[str], *, input_id: str, display
         crime_id, month, _reported, falls, lon_s, lat_s, location, lsoa, lsoa_name, ctype, outcome = row[:11]
         context = row[11] if ncols == 12 else ""
         month = month.strip()
-        if not valid_month(month):
-            bad(f"invalid month {month!r}")
-            continue
-        if month > latest:
-            bad(future_reason(month, latest))
+        if problem := month_problem(month, latest):
+            bad(problem)
             continue
         cid = crime_type_id(ctype)
         if cid is None:
@@ -294,11 +300,8 @@ def read_api_json(data: bytes, *, input_id: str, display_name: str, force: str |
             bad(text_problem)
             continue
         month = str(it.get("month") or "").strip()
-        if not valid_month(month):
-            bad(f"invalid month {month!r}")
-            continue
-        if month > latest:
-            bad(future_reason(month, latest))
+        if problem := month_problem(month, latest):
+            bad(problem)
             continue
         cid = api_slug_to_id(str(it.get("category") or ""))
         if cid is None:

@@ -61,6 +61,57 @@ def anomalies(counts: dict[str, dict[str, int]], months: list[str]) -> list[dict
     return sorted(out, key=lambda a: (a["month"], a["category"]))
 
 
+def _months_rows(con: duckdb.DuckDBPyConnection, kind: str, forces: list[str], span: list[str]) -> list[dict[str, Any]]:
+    """Months present and missing in the span, per source kind and force feeding the area."""
+    by_src: dict[tuple[str, str], set[str]] = {}
+    for k, scope, m in con.execute("SELECT source_kind, scope, month FROM live_slices").fetchall():
+        if (k == kind and get_kind(k).scope == "file") or scope in forces:
+            by_src.setdefault((k, scope), set()).add(m)
+    return [{"source": k, "force": scope or None, "months_present": sorted(m for m in ms if m in set(span)),
+             "months_missing": [m for m in span if m not in ms]} for (k, scope), ms in sorted(by_src.items())]
+
+
+def _inputs(store: Store, kind: str, forces: list[str]) -> list[dict[str, Any]]:
+    """The inputs of the chosen source that feed the area's forces, with what superseded them."""
+    by_id = {i["input_id"]: i for i in store.inputs()}
+    out = []
+    for i in by_id.values():
+        if i["kind"] != kind:
+            continue
+        if get_kind(kind).scope != "file" and not (set((i.get("force") or "").split(",")) & set(forces)):
+            continue
+        sup = [_short(by_id[s["input_id"]]["path"]) for s in i.get("superseded_by", []) if s["input_id"] in by_id]
+        out.append({"path": _short(i["path"]), "kind": i["kind"], "force": i.get("force"), "months": i["months"],
+                    "rows": i["rows_loaded"], "quarantined": i["rows_quarantined"], "live": i.get("live", False),
+                    "sha256": i["sha256"][:12], "superseded_by": ", ".join(sup) or None})
+    return out
+
+
+def _missing_months(cur: Period, cmp: Period, coverage: dict[str, Any] | None,
+                    asb: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Months missing, by series (crime; anti-social behaviour, which may have its own source) and period."""
+    cov = coverage or {}
+    out = [{"series": "crime", "period": cur.label, "months": cov.get("missing_current", [])},
+           {"series": "crime", "period": cmp.label, "months": cov.get("missing_previous", [])}]
+    if asb and asb.get("available"):
+        am = asb.get("missing_months", [])
+        out += [{"series": "anti-social behaviour", "period": p.label, "months": [m for m in am if m in p.months]}
+                for p in (cur, cmp)]
+    return [m for m in out if m["months"]]
+
+
+def _notes(kind: str, stray: list[dict[str, Any]]) -> list[str]:
+    notes = []
+    if kind.startswith("police-uk"):
+        notes.append("police.uk locations are anonymised map points; crimes are placed in wards by their LSOA "
+                     "(ONS best fit) where given.")
+    if stray:
+        names = ", ".join(f"{plural_records(s['records'])} from {s['force'] or 'no force'}" for s in stray)
+        notes.append(f"Records of other forces in this area ({names}) are counted, but those forces' months do not "
+                     f"decide which months are held (each holds under {FORCE_SHARE_TEXT} of the area's records).")
+    return notes
+
+
 def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | None, forces: list[str],
                  periods: list[Period], cur: Period, cmp: Period, geography: dict[str, Any],
                  stray: list[dict[str, Any]] | None = None, level_shifts: list[dict[str, Any]] | None = None,
@@ -68,74 +119,32 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
     """The assessment's `data_quality` block (see docs/report.md)."""
     if not kind:
         return {"notes": ["No data for this area in the store."]}
-    span_start = min(month_index(p.start) for p in [*periods, cmp])
-    span_end = month_index(cur.end)
-    span = [month_from_index(i) for i in range(span_start, span_end + 1)]
-    months_rows = []
-    live = con.execute("SELECT source_kind, scope, month FROM live_slices").fetchall()
-    by_src: dict[tuple[str, str], set[str]] = {}
-    for k, scope, m in live:
-        if (k == kind and get_kind(k).scope == "file") or scope in forces:
-            by_src.setdefault((k, scope), set()).add(m)
-    for (k, scope), ms in sorted(by_src.items()):
-        months_rows.append({"source": k, "force": scope or None, "months_present": sorted(m for m in ms if m in set(span)),
-                            "months_missing": [m for m in span if m not in ms]})
-    inputs = []
-    by_id = {i["input_id"]: i for i in store.inputs()}
-    for i in store.inputs():
-        if i["kind"] != kind:
-            continue
-        if get_kind(kind).scope != "file" and not (set((i.get("force") or "").split(",")) & set(forces)):
-            continue
-        sup = [_short(by_id[s["input_id"]]["path"]) for s in i.get("superseded_by", []) if s["input_id"] in by_id]
-        inputs.append({"path": _short(i["path"]), "kind": i["kind"], "force": i.get("force"), "months": i["months"],
-                       "rows": i["rows_loaded"], "quarantined": i["rows_quarantined"], "live": i.get("live", False),
-                       "sha256": i["sha256"][:12],
-                       "superseded_by": ", ".join(sup) or None})
-    force_cond = "true" if get_kind(kind).scope == "file" else f"coalesce(force, '') IN ({', '.join(_q(f) for f in forces) or 'NULL'})"
-    cur_months = ", ".join(_q(m) for m in cur.months)
+    span = [month_from_index(i) for i in range(min(month_index(p.start) for p in [*periods, cmp]),
+                                               month_index(cur.end) + 1)]
+    inputs = _inputs(store, kind, forces)
+    force_cond = "true" if get_kind(kind).scope == "file" else f"coalesce(force, '') IN {sql.in_list(forces)}"
     n, blank = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE lsoa_code IS NULL) FROM records WHERE source_kind = ? AND is_crime "
-        f"AND {force_cond} AND month IN ({cur_months})", [kind]).fetchall()[0]
+        f"AND {force_cond} AND month IN {sql.in_list(cur.months)}", [kind]).fetchall()[0]
     counts: dict[str, dict[str, int]] = {}
-    span_list = ", ".join(_q(m) for m in span)
-    for cat, m, c in con.execute(
-            f"SELECT category_id, month, count(*) FROM records WHERE source_kind = ? AND {force_cond} "
-            f"AND month IN ({span_list}) GROUP BY 1, 2", [kind]).fetchall():
+    for cat, m, c in con.execute(f"SELECT category_id, month, count(*) FROM records WHERE source_kind = ? AND "
+                                 f"{force_cond} AND month IN {sql.in_list(span)} GROUP BY 1, 2", [kind]).fetchall():
         counts.setdefault(cat, {})[m] = c
-    present = sorted({m for ms in counts.values() for m in ms})
-    notes = []
-    if kind.startswith("police-uk"):
-        notes.append("police.uk locations are anonymised map points; crimes are placed in wards by their LSOA "
-                     "(ONS best fit) where given.")
-    stray = stray or []
-    if stray:
-        names = ", ".join(f"{plural_records(s['records'])} from {s['force'] or 'no force'}" for s in stray)
-        notes.append(f"Records of other forces in this area ({names}) are counted, but those forces' months do not "
-                     f"decide which months are held (each holds under {FORCE_SHARE_TEXT} of the area's records).")
-    missing = [{"series": "crime", "period": cur.label, "months": (coverage or {}).get("missing_current", [])},
-               {"series": "crime", "period": cmp.label, "months": (coverage or {}).get("missing_previous", [])}]
-    if asb and asb.get("available"):
-        am = asb.get("missing_months", [])
-        missing += [{"series": "anti-social behaviour", "period": cur.label, "months": [m for m in am if m in cur.months]},
-                    {"series": "anti-social behaviour", "period": cmp.label, "months": [m for m in am if m in cmp.months]}]
-    missing = [m for m in missing if m["months"]]
-    quarantined = sum(i["quarantined"] for i in inputs)
     geo_inputs = [{"kind": e["kind"], "name": e["name"], "file": _short(e.get("path", "")), "rows": e.get("rows"),
                    "loaded_at": e.get("loaded_at")} for e in store.geography_entries()]
     return {
-        "months": months_rows,
+        "months": _months_rows(con, kind, forces, span),
         "inputs": inputs,
         "geography_inputs": geo_inputs,
         "unplaced": geography.get("unplaced"),
         "blank_lsoa_rate": round(blank / n, 4) if n else None,
-        "quarantined_rows": quarantined,
+        "quarantined_rows": sum(i["quarantined"] for i in inputs),
         "placement": {"method": geography.get("placement"), **(geography.get("placed_by") or {}),
                       "agreement_share": (geography.get("agreement") or {}).get("share"),
                       "ward_vintage": geography.get("ward_vintage")},
-        "anomalies": anomalies(counts, present),
-        "stray_forces": stray,
-        "missing_months": missing,
+        "anomalies": anomalies(counts, sorted({m for ms in counts.values() for m in ms})),
+        "stray_forces": stray or [],
+        "missing_months": _missing_months(cur, cmp, coverage, asb),
         "level_shifts": level_shifts or [],
-        "notes": notes,
+        "notes": _notes(kind, stray or []),
     }

@@ -162,6 +162,18 @@ def test_unequal_periods_are_compared_like_for_like(real_store: Store, shared_da
     text = " ".join(res["findings"])
     raw_pct = round(100 * (t["current"] - t["previous"]) / t["previous"], 1)
     assert f"{raw_pct}%" not in text and "314.9" not in text
+    # nor anywhere in the report's tables, ward summary, map or charts: no % between unequal totals
+    from crimeassess.report.render import render_html
+
+    html = render_html(res)
+    shown = {r.get("pct_change") for r in [t, *res["categories"], *res["themes"], *res["wards"],
+                                           *(x for w in res["wards"] for x in w["themes"])]}
+    raw = [round(100 * (r["current"] - r["previous"]) / r["previous"], 1) for r in [t, *res["wards"]]
+           if r["previous"]]
+    assert len([p for p in raw if p not in shown]) >= 15
+    for pct in (p for p in raw if p not in shown):  # a like-for-like % may coincide with a raw one
+        assert f"{pct:+.1f}%".replace("-", "\u2212") not in html and f"{pct:.1f}%" not in html, pct
+    assert "rose in 13 of the 16 wards" not in html or res["wards_summary"]["up"] == 13
     assert "Comparing the months held for both years, March: " in text
     assert "Crime rose in all 16 wards" not in text
     # the raw totals are never given a change anywhere in the JSON

@@ -96,3 +96,17 @@ def test_annotate_uses_matched_counts_and_keeps_held_totals() -> None:
     z = (2682 - 2367) / math.sqrt(5.8 * (2682 + 2367))
     assert out["z"] == round(z, 2) and out["p_value"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), rel=1e-9)
     assert out["significant"] is False
+
+
+def test_level_shifts_are_modelled_as_steps_not_noise() -> None:
+    """A recording change (a step) is a change of level: with the step in the model the dispersion is the
+    month-to-month noise around it, as statsmodels gives with the same step column."""
+    t = np.arange(12, dtype=float)
+    y = np.array([500, 560, 900, 950, 880, 1010, 930, 960, 990, 905, 970, 940], dtype=float)
+    x = np.column_stack([np.ones_like(t), (t - t.mean()) / 12, (t >= 2).astype(float)])
+    res = sm.GLM(y, x, family=sm.families.Poisson()).fit(scale="X2")
+    series = {"s": {int(m): int(c) for m, c in zip(t, y)}}
+    with_step = dispersion.estimate(series, steps={"s": [2]})
+    without = dispersion.estimate(series)
+    assert with_step.raw == pytest.approx(res.scale, rel=1e-9) and with_step.df == 12 - 3
+    assert without.raw > 5 * with_step.raw

@@ -6,7 +6,8 @@ of compared counts (the area total, themes, police.uk categories, wards) gets a 
 monthly series the store holds:
 
 * every series (one per ward, theme or category) is fitted with a Poisson log-linear model of its own level
-  and linear trend, plus month-of-year effects when the series spans at least two years
+  and linear trend, plus month-of-year effects when the series spans at least two years, plus a step for
+  each level shift found in it (``steps.py``: a recording change is a change of level, not noise)
   (statsmodels ``GLM``, ``family=Poisson``);
 * the family's dispersion is the pooled Pearson statistic, Σ X² / Σ residual df, across its series
   (McCullagh & Nelder's quasi-Poisson estimate), floored at 1 (never less variable than Poisson);
@@ -73,19 +74,24 @@ class Dispersion:
                 "months": self.months, "method": METHOD, "note": self.note}
 
 
-def _design(t: np.ndarray, seasonal: bool) -> np.ndarray:
+def _design(t: np.ndarray, seasonal: bool, steps: Sequence[int] = ()) -> np.ndarray:
     cols = [np.ones_like(t, dtype=float), (t - t.mean()) / 12.0]
     if seasonal:
         moy = t % 12
         for k in range(1, 12):
             cols.append((moy == k).astype(float))
+    for s in steps:
+        col = (t >= s).astype(float)
+        if 0 < col.sum() < len(col):
+            cols.append(col)
     return np.column_stack(cols)
 
 
-def pearson_fit(months: Sequence[int], counts: Sequence[int]) -> tuple[float, int]:
-    """Pearson X² and residual df of one series' Poisson level + trend (+ month of year) model.
+def pearson_fit(months: Sequence[int], counts: Sequence[int], steps: Sequence[int] = ()) -> tuple[float, int]:
+    """Pearson X² and residual df of one series' Poisson level + trend (+ month of year, + steps) model.
 
-    months: month indices (year × 12 + month − 1), any order, gaps allowed; counts: crimes in each.
+    months: month indices (year × 12 + month − 1), any order, gaps allowed; counts: crimes in each; steps:
+    month indices of level shifts (the first month at the new level).
     """
     # statsmodels costs about a second to import: only assessments that test significance pay for it.
     from statsmodels.genmod import families
@@ -94,7 +100,7 @@ def pearson_fit(months: Sequence[int], counts: Sequence[int]) -> tuple[float, in
     t = np.asarray(months, dtype=float)
     y = np.asarray(counts, dtype=float)
     seasonal = (t.max() - t.min() + 1) >= SEASONAL_MONTHS and len(np.unique(t % 12)) == 12
-    x = _design(t, seasonal)
+    x = _design(t, seasonal, steps)
     df = len(y) - x.shape[1]
     if df <= 0:
         return 0.0, 0
@@ -104,8 +110,10 @@ def pearson_fit(months: Sequence[int], counts: Sequence[int]) -> tuple[float, in
     return float(res.pearson_chi2), int(res.df_resid)
 
 
-def estimate(series: Mapping[str, Mapping[int, int]], min_df: int = MIN_DF) -> Dispersion:
-    """Pooled dispersion of a family of monthly series: ``{series id: {month index: count}}``.
+def estimate(series: Mapping[str, Mapping[int, int]], min_df: int = MIN_DF,
+             steps: Mapping[str, Sequence[int]] | None = None) -> Dispersion:
+    """Pooled dispersion of a family of monthly series: ``{series id: {month index: count}}``, with any level
+    shifts ``{series id: [month index, …]}`` modelled as steps.
 
     Months absent from a series' mapping are months the store does not hold (not zero); a series' zero
     months must be given as 0.
@@ -122,9 +130,9 @@ def estimate(series: Mapping[str, Mapping[int, int]], min_df: int = MIN_DF) -> D
     usable.sort(key=lambda u: (-u[0], str(u[1])))
     usable = usable[:MAX_SERIES]
     chi2, df, longest = 0.0, 0, 0
-    for _, _, by_month in usable:
+    for _, sid, by_month in usable:
         ms = sorted(by_month)
-        x2, d = pearson_fit(ms, [by_month[m] for m in ms])
+        x2, d = pearson_fit(ms, [by_month[m] for m in ms], (steps or {}).get(sid, ()))
         chi2 += x2
         df += d
         longest = max(longest, len(ms))

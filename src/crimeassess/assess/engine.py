@@ -476,15 +476,26 @@ def _monthly(con, where: str, src_cond: str, total_pred: str, theme_preds: dict[
     return out
 
 
-def _dispersions(monthly: dict[str, dict[str, dict[int, int]]], asb_monthly: dict[int, int] | None
-                 ) -> dict[str, dispersion.Dispersion]:
-    """One dispersion per family of tests. The total uses its own series, or the categories' when short."""
-    cats = dispersion.estimate(monthly["categories"])
-    total = dispersion.estimate(monthly["total"])
+def _dispersions(monthly: dict[str, dict[str, dict[int, int]]], asb_monthly: dict[int, int] | None,
+                 shifts: list[dict[str, Any]]) -> dict[str, dispersion.Dispersion]:
+    """One dispersion per family of tests, level shifts modelled as steps. The total uses its own series, or
+    the categories' when short."""
+    def steps_of(family: str) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for s in shifts:
+            if s["family"] == family:
+                out.setdefault(s["series"], []).append(month_index(s["month"]))
+        return out
+
+    cats = dispersion.estimate(monthly["categories"], steps=steps_of("categories"))
+    # a step in a category (e.g. a recording change in violence) is a step in the total too
+    component_steps = sorted({m for ms in [*steps_of("categories").values(), *steps_of("total").values()] for m in ms})
+    total = dispersion.estimate(monthly["total"], steps={"total": component_steps})
     if total.value is None and cats.value is not None:
         total = dataclasses.replace(cats, note="the total's own series is short: the police.uk categories' "
                                                "pooled dispersion was used")
-    themes = dispersion.estimate({k: v for k, v in monthly["themes"].items() if k != "total"})
+    themes = dispersion.estimate({k: v for k, v in monthly["themes"].items() if k != "total"},
+                                 steps=steps_of("themes"))
     wards = dispersion.estimate(monthly["wards"])
     asb = dispersion.estimate({"asb": asb_monthly}) if asb_monthly else dispersion.estimate({})
     return {"total": total, "categories": cats, "themes": themes, "wards": wards,
@@ -665,9 +676,9 @@ def _measure(job: _Job) -> dict[str, Any]:
     monthly = _monthly(con, job.where, job.src_cond, job.total_pred, job.theme_preds, job.window)
     asb, asb_monthly = _asb_block(con, job.where, job.cur, job.cmp, job.kind, job.forces, job.counter, job.coverage,
                                   job.window)
-    job.disp = _dispersions(monthly, asb_monthly)
     labels = {**{t.id: t.label for t in job.theme_list}, **CRIME_TYPES, "total": "Total recorded crime"}
     job.shifts = _level_shifts(monthly, labels)
+    job.disp = _dispersions(monthly, asb_monthly, job.shifts)
     themes, total_series = _themes(job)
     return {"total": {**job.counter.one(job.total_pred), "exposure_ratio": job.exposure}, "asb": asb,
             "categories": _categories(job), "themes": themes, "total_series": total_series,

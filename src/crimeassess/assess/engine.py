@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..errors import CrimeAssessError, GeographyError, NoDataError, PeriodError
 from ..geography.areas import Area, boundary_vintages, resolve_area, ward_vintages
+from ..geography.resolve import all_vintages, lads_of, pick_vintage
 from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
 from .. import sql
 from ..sources.registry import get_kind, source_labels, source_priority, with_capability
@@ -260,10 +261,6 @@ def assess(
         con.close()
 
 
-def _all_vintages(store: Store) -> list[str]:
-    return ward_vintages(store) + sorted(boundary_vintages(store))
-
-
 def _area_where(a: Area, lad_codes: list[str]) -> str:
     if a.level == "custom":
         return "uid IN (SELECT uid FROM custom_area)"
@@ -272,51 +269,10 @@ def _area_where(a: Area, lad_codes: list[str]) -> str:
     return f"p_lad_code IN {_in_list(lad_codes)}"
 
 
-def _lads_of(a: Area, store: Store, con: duckdb.DuckDBPyConnection) -> list[str]:
-    if a.level in ("lad", "ward"):
-        return a.lad_codes
-    col = {"csp": "csp_code", "pfa": "pfa_code"}[a.level]
-    lads: set[str] = set()
-    for e in store.geography_entries("lad_csp_pfa"):
-        lads |= {r[0] for r in con.execute(
-            "SELECT DISTINCT lad_code FROM read_parquet(?) WHERE " + col + " = ?", [str(store.geography_path(e)), a.code]).fetchall()}
-    return sorted(lads)
-
-
-def _pick_vintage(store: Store, con: duckdb.DuckDBPyConnection, a: Area, lad_codes: list[str], asked: str | None) -> str | None:
-    vintages = ward_vintages(store)
-    if asked:
-        v = asked.upper()
-        f = store.geography_file("lsoa_ward", v)
-        derived = boundary_vintages(store)
-        if f is None and v in derived:
-            from ..geography.placing import boundary_ward_table
-
-            wt = boundary_ward_table(store, derived[v])
-            covers = (wt["ward_code"] == a.code).any() if a.level == "ward" else wt["lad_code"].isin(lad_codes).any()
-            if not covers:
-                raise GeographyError(f"ward vintage {v} does not cover {a.name} ({a.code})")
-            return v
-        if f is None:
-            raise GeographyError(f"ward vintage {v} is not loaded; loaded: {', '.join(_all_vintages(store)) or 'none'}")
-        n = con.execute(f"SELECT count(*) FROM read_parquet({_q(str(f))}) WHERE lad_code IN {_in_list(lad_codes)}"
-                        + (f" OR ward_code = {_q(a.code)}" if a.level == "ward" else "")).fetchall()[0][0]
-        if not n:
-            raise GeographyError(f"ward vintage {v} does not cover {a.name} ({a.code})")
-        return v
-    for v in vintages:
-        f = store.geography_file("lsoa_ward", v)
-        cond = f"ward_code = {_q(a.code)}" if a.level == "ward" else f"lad_code IN {_in_list(lad_codes)}"
-        if con.execute(f"SELECT count(*) FROM read_parquet({_q(str(f))}) WHERE {cond}").fetchall()[0][0]:
-            return v
-    # No lookup covers the area (e.g. a ward that exists only in newer boundaries): a boundary-defined set
-    from ..geography.placing import boundary_ward_table
-
-    for v, name in sorted(boundary_vintages(store).items(), reverse=True):
-        wt = boundary_ward_table(store, name)
-        if (wt["ward_code"] == a.code).any() if a.level == "ward" else wt["lad_code"].isin(lad_codes).any():
-            return v
-    return None
+# Area and vintage resolution live in geography/resolve.py; these names are the engine's.
+_all_vintages = all_vintages
+_lads_of = lads_of
+_pick_vintage = pick_vintage
 
 
 #: A force holding less than this share of an area's records is "stray" (e.g. a neighbouring force's few

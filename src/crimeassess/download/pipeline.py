@@ -7,6 +7,7 @@ from typing import Any
 
 from ..errors import GeographyError
 from ..geography.areas import resolve_area
+from ..geography.resolve import lads_of, pick_vintage
 from ..geography.load import load_geography
 from ..geography.placing import ward_geometry
 from ..ingest import ingest
@@ -55,15 +56,12 @@ def fetch_police_uk_api(area: str, month: str, store: Store | str | Path | None 
                         dest: str | Path | None = None, api_url: str | None = None, rate: float = 15.0,
                         ward_vintage: str | None = None, progress: ProgressCallback | None = None) -> FetchReport:
     """Download police.uk API crimes for each ward polygon of an area (ward boundaries must be loaded), then ingest."""
-    # Private engine helpers, imported here until area/vintage resolution moves into geography/ (issue 10).
-    from ..assess.engine import _lads_of, _pick_vintage
-
     st = _store(store)
     con = st.connect()
     try:
         a = resolve_area(area, st, con)
-        lads = _lads_of(a, st, con)
-        vintage = _pick_vintage(st, con, a, lads, ward_vintage)
+        lads = lads_of(a, st, con)
+        vintage = pick_vintage(st, con, a, lads, ward_vintage)
         if vintage is None:
             raise GeographyError(f"no ward lookup covers {a.name}; load one with `crimeassess geography load`")
         f = st.geography_file("lsoa_ward", vintage)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,15 +19,17 @@ from .. import sql
 from ..sources.registry import get_kind, source_labels, source_priority, with_capability
 from ..store import Store
 from . import dispersion, stats, steps
+from .counts import MAX_SERIES  # noqa: F401 (the engine's name for it, kept for callers)
+from .counts import (_Counter, _monthly, _monthly_line, _period_cond, _period_table, _series_periods, _span,
+                     _ward_rows, _window)
 from .findings import findings
 from .result import AssessmentResult
 from .quality import data_quality
-from .periods import Period, comparison_for, month_from_index, month_index, month_runs, parse_period
+from .periods import Period, comparison_for, month_index, month_runs, parse_period
 from .runs import current_run
 
 SOURCE_PRIORITY = source_priority()
 SOURCE_LABELS = source_labels()
-MAX_SERIES = 15  # periods in a series, at most
 # Queries here end in .fetchall(): in DuckDB 2.x a result read with fetchone() stays open, and registering a
 # DataFrame on the connection afterwards fails ("connection has an unfinished result").
 
@@ -173,61 +174,6 @@ def _choose_source(con: duckdb.DuckDBPyConnection, where: str, months: list[str]
         if anyrows.get(k):
             return k
     return None
-
-
-def _series_periods(period: Period, present: set[str]) -> list[Period]:
-    """The current period and up to MAX_SERIES − 1 before it (oldest first), from the oldest that has any month
-    in the store. Periods in a gap stay in the series as incomplete (count None), so a run never spans a gap
-    and the comparison period is in the series whenever the store holds it."""
-    out = [period]
-    p = period
-    for _ in range(MAX_SERIES - 1):
-        p = p.series_step()
-        out.append(p)
-    while len(out) > 1 and not any(m in present for m in out[-1].months):
-        out.pop()
-    return out[::-1]
-
-
-def _span(p: Period) -> dict[str, str]:
-    """A series entry's start and end: months, or days (YYYY-MM-DD) for day-based periods."""
-    if p.by_day:
-        return {"start": p.first_day.isoformat(), "end": p.last_day.isoformat()}
-    return {"start": p.start, "end": p.end}
-
-
-def _period_cond(p: Period) -> str:
-    """SQL condition selecting a period's records: by recorded date for day-based periods, else by month."""
-    if p.by_day:
-        return f"(recorded_date BETWEEN DATE '{p.first_day.isoformat()}' AND DATE '{p.last_day.isoformat()}')"
-    return f"(month IN {_in_list(p.months)})"
-
-
-def _window(cur: Period, present: set[str]) -> list[str]:
-    """Months held in the dispersion window: up to WINDOW_MONTHS ending at the current period's last month."""
-    end = month_index(cur.end)
-    return [m for m in (month_from_index(i) for i in range(end - dispersion.WINDOW_MONTHS + 1, end + 1))
-            if m in present]
-
-
-def _period_table(con: duckdb.DuckDBPyConnection, periods: list[Period], cur: Period, cmp: Period, rows_where: str,
-                  window: list[str], matched_cur: list[str], matched_prev: list[str]) -> None:
-    """Materialise the area's rows once (table `area_rows`), then views `pc` (rows of the current and comparison
-    periods, columns `which` and `matched`: the row's month is held in both periods) and `ps` (rows of the series
-    periods, column `idx`) over it."""
-    cc, pcnd = _period_cond(cur), _period_cond(cmp)
-    any_cond = " OR ".join([_period_cond(p) for p in periods] + [cc, pcnd, f"month IN {_in_list(window)}"])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE area_rows AS SELECT * FROM placed WHERE ({rows_where}) AND ({any_cond})")
-    if cur.by_day:
-        matched = "true" if matched_cur else "false"
-    else:
-        matched = (f"CASE WHEN {cc} THEN month IN {_in_list(matched_cur)} "
-                   f"ELSE month IN {_in_list(matched_prev)} END")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW pc AS SELECT *, CASE WHEN {cc} THEN 'cur' ELSE 'prev' END AS which, "
-                f"{matched} AS matched FROM area_rows WHERE {cc} OR {pcnd}")
-    cases = " ".join(f"WHEN {_period_cond(p)} THEN {i}" for i, p in enumerate(periods))
-    series_cond = " OR ".join(_period_cond(p) for p in periods)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW ps AS SELECT *, CASE {cases} END AS idx FROM area_rows WHERE {series_cond}")
 
 
 def assess(
@@ -378,58 +324,6 @@ def _exposure(cur: Period, cmp: Period) -> float:
     if cur.by_day:
         return (cur.n_days or 1) / (cmp.n_days or cur.n_days or 1)
     return 1.0
-
-
-class _Counter:
-    """Counts of the current and comparison periods, in full and like for like, over view `pc`."""
-
-    def __init__(self, con, base: str, cov: dict[str, Any]) -> None:
-        self.con, self.base, self.cov = con, base, cov
-
-    @staticmethod
-    def select(pred: str, prefix: str = "") -> str:
-        return (f"count(*) FILTER (WHERE c.which = 'cur' AND ({pred})) AS \"{prefix}c\", "
-                f"count(*) FILTER (WHERE c.which = 'prev' AND ({pred})) AS \"{prefix}p\", "
-                f"count(*) FILTER (WHERE c.which = 'cur' AND c.matched AND ({pred})) AS \"{prefix}mc\", "
-                f"count(*) FILTER (WHERE c.which = 'prev' AND c.matched AND ({pred})) AS \"{prefix}mp\"")
-
-    def row(self, values: Sequence[int]) -> dict[str, Any]:
-        """current/previous (everything held) and matched_current/matched_previous (like for like)."""
-        c, p, mc, mp = (int(v) for v in values)
-        comparable = self.cov["basis"] in ("complete", "matched_months")
-        return {"current": None if self.cov["current_months"] == 0 else c,
-                "previous": None if self.cov["previous_months"] == 0 else p,
-                "matched_current": mc if comparable else None,
-                "matched_previous": mp if comparable else None}
-
-    def one(self, pred: str) -> dict[str, Any]:
-        return self.row(self.con.execute(f"SELECT {self.select(pred)} {self.base}").fetchall()[0])
-
-
-def _monthly(con, where: str, src_cond: str, total_pred: str, theme_preds: dict[str, str | None],
-             months: list[str]) -> dict[str, dict[str, dict[int, int]]]:
-    """Monthly counts over the months held (zeros filled): total, themes, categories and wards."""
-    idx = {m: month_index(m) for m in months}
-    out: dict[str, dict[str, dict[int, int]]] = {"total": {}, "themes": {}, "categories": {}, "wards": {}}
-    if not months:
-        return out
-    avail = [(tid, pred) for tid, pred in theme_preds.items() if pred]
-    sel = "".join(f", count(*) FILTER (WHERE {pred})" for _, pred in avail)
-    base = f"FROM area_rows WHERE {where} AND {src_cond} AND month IN {_in_list(months)}"
-    zero = {i: 0 for i in idx.values()}
-    out["total"]["total"] = dict(zero)
-    for tid, _ in avail:
-        out["themes"][tid] = dict(zero)
-    for r in con.execute(f"SELECT month, count(*) FILTER (WHERE {total_pred}){sel} {base} GROUP BY 1").fetchall():
-        out["total"]["total"][idx[r[0]]] = int(r[1])
-        for j, (tid, _) in enumerate(avail):
-            out["themes"][tid][idx[r[0]]] = int(r[2 + j])
-    for cat, m, n in con.execute(f"SELECT category_id, month, count(*) {base} AND is_crime GROUP BY 1, 2").fetchall():
-        out["categories"].setdefault(cat, dict(zero))[idx[m]] = int(n)
-    for code, m, n in con.execute(f"SELECT p_ward_code, month, count(*) {base} AND ({total_pred}) "
-                                  "AND p_ward_code IS NOT NULL GROUP BY 1, 2").fetchall():
-        out["wards"].setdefault(code, dict(zero))[idx[m]] = int(n)
-    return out
 
 
 def _dispersions(monthly: dict[str, dict[str, dict[int, int]]], asb_monthly: dict[int, int] | None,
@@ -729,17 +623,6 @@ FAMILIES = {
 }
 
 
-def _monthly_line(con, base: str, total_pred: str, cur: Period, cmp: Period, present: set[str]) -> list[dict[str, Any]]:
-    """Crimes per month held, from the comparison period's first month to the current period's last."""
-    lo, hi = min(month_index(cmp.start), month_index(cur.start)), month_index(cur.end)
-    months = [month_from_index(i) for i in range(lo, hi + 1) if month_from_index(i) in present]
-    if cur.by_day or not months:
-        return []
-    got = dict(con.execute(f"SELECT month, count(*) FROM area_rows WHERE ({total_pred}) AND month IN {_in_list(months)} "
-                           "GROUP BY 1").fetchall())
-    return [{"month": m, "count": int(got.get(m, 0))} for m in months]
-
-
 def _geography_block(con, counter: _Counter, src_cond: str, kind: str, forces: list[str], cur: Period, cmp: Period,
                      vintage: str | None, placement: str, point_info: dict[str, Any]) -> dict[str, Any]:
     """Placement counts and agreement; `_unplaced` (popped by the caller) holds the unplaced block."""
@@ -827,44 +710,6 @@ def _annotate_available(rows: list[dict[str, Any]], annotate: Any) -> list[dict[
             out.append({**r, "current": None, "previous": None, "change": None, "pct_change": None, "p_value": None,
                         "p_adjusted": None, "z": None, "significant": False, "small_numbers": False})
     return out
-
-
-def _ward_rows(con, tgt: _Target, src_cond: str, total_pred: str, theme_preds: dict[str, str | None], exposure: float,
-               periods: list[Period], present: set[str], counter: _Counter, series_from: Any) -> list[dict[str, Any]]:
-    """Every ward of the area in the chosen vintage, even with no crime: counts, series, run and themes."""
-    a, lad_codes, vintage, where = tgt.area, tgt.lad_codes, tgt.vintage, tgt.where
-    if vintage and a.level != "custom":
-        names = con.execute(
-            "SELECT DISTINCT ward_code, ward_name FROM lk WHERE "
-            + (f"ward_code = {_q(a.code)}" if a.level == "ward" else f"lad_code IN {_in_list(lad_codes)}")
-            + " ORDER BY 1").fetchall()
-    elif vintage:
-        names = con.execute(f"SELECT DISTINCT p.p_ward_code, lk.ward_name FROM area_rows p JOIN (SELECT DISTINCT ward_code, "
-                            f"ward_name FROM lk) lk ON lk.ward_code = p.p_ward_code ORDER BY 1").fetchall()
-    else:
-        names = con.execute("SELECT DISTINCT p_ward_code, any_value(ward_name) FROM area_rows "
-                            "WHERE p_ward_code IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
-    avail = [(tid, pred) for tid, pred in theme_preds.items() if pred and tid != "total"]
-    sel = "".join(", " + counter.select(pred, f"{tid}_") for tid, pred in avail)
-    counts = {r[0]: r[1:] for r in con.execute(
-        f"SELECT p_ward_code, {counter.select(total_pred)}{sel} {counter.base} GROUP BY 1").fetchall()}
-    ser: dict[str, dict[int, int]] = {}
-    for code, idx, n in con.execute(f"SELECT p_ward_code, pm.idx, count(*) FROM ps pm WHERE {where} AND {src_cond} "
-                                    f"AND ({total_pred}) GROUP BY 1, 2").fetchall():
-        ser.setdefault(code, {})[idx] = n
-    rows = []
-    zero = [0] * (4 + 4 * len(avail))
-    for code, name in names:
-        c = counts.get(code, zero)
-        series = series_from(ser.get(code, {}))
-        wt = [{"id": tid, **counter.row(c[4 + 4 * j:8 + 4 * j]), "exposure_ratio": exposure}
-              for j, (tid, _p) in enumerate(avail)]
-        rows.append({"code": code, "name": name, **counter.row(c[:4]), "exposure_ratio": exposure, "series": series,
-                     "run": current_run(series).to_dict(), "themes": wt})
-    rows.sort(key=lambda r: (-(r["current"] or 0), r["name"] or ""))
-    for i, r in enumerate(rows, 1):
-        r["rank"] = i
-    return rows
 
 
 def _mid_year(p: Period) -> float:

@@ -87,6 +87,26 @@ def _slice_keys(kind: str, display: str, res: ReadResult) -> list[tuple[str, str
     return keys
 
 
+def _ingest_homeoffice(st: Store, data: bytes, c: Candidate) -> InputReport:
+    """Store a Home Office recorded crime table (sources/homeoffice.py); unchanged when already stored."""
+    from .sources.homeoffice import KIND, store_homeoffice_table
+
+    sha = hashlib.sha256(data).hexdigest()
+    prev = next((e for e in st.geography_entries("homeoffice") if e.get("sha256") == sha), None)
+    if prev is not None:
+        return InputReport(c.display, "unchanged", kind=KIND, input_id=prev["name"], sha256=sha,
+                           months=prev.get("financial_years", []), reason="already in the store")
+    try:
+        e = store_homeoffice_table(st, data, c.display)
+    except InputError as exc:
+        if c.explicit:
+            raise
+        return InputReport(c.display, "skipped", kind=KIND, reason=str(exc).split(": ", 1)[-1])
+    return InputReport(c.display, "loaded", kind=KIND, input_id=e["name"], sha256=sha, months=e["financial_years"],
+                       rows_read=e["rows_read"], rows_loaded=e["rows_loaded"], rows_quarantined=e["rows_quarantined"],
+                       quarantine_reasons=e["quarantine_reasons"])
+
+
 def ingest(
     paths: list[str | Path],
     store: Store | str | Path | None = None,
@@ -121,6 +141,9 @@ def ingest(
             if c.explicit:
                 raise
             reports.append(InputReport(c.display, "skipped", reason=str(exc).split(": ", 1)[-1]))
+            continue
+        if kind == "home-office-table":  # aggregated counts: their own table, never records
+            reports.append(_ingest_homeoffice(st, data, c))
             continue
         if kind not in INGESTIBLE:
             reports.append(InputReport(c.display, "skipped", kind=kind, reason=f"{kind} file (not ingested)"))

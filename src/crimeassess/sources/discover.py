@@ -80,8 +80,8 @@ def expand(paths: list[Path]) -> list[Candidate]:
 def detect_kind(data: bytes, display: str, *, mapping: Path | None = None) -> str:
     """Recognise an input by content. Returns a kind; raises InputError if not recognised/empty.
 
-    Kinds: 'police-uk-street', 'police-uk-api', 'extract' (ingested); 'police-uk-outcomes',
-    'police-uk-stop-and-search' (recognised, skipped).
+    Kinds: 'police-uk-street', 'police-uk-api', 'extract' (ingested); 'home-office-table' (aggregated counts,
+    stored as their own table by ingest); 'police-uk-outcomes', 'police-uk-stop-and-search' (recognised, skipped).
     """
     if not data.strip():
         raise InputError(f"{display}: file is empty")
@@ -106,4 +106,8 @@ def detect_kind(data: bytes, display: str, *, mapping: Path | None = None) -> st
         looks_like_extract = None
     if looks_like_extract is not None and looks_like_extract(header, mapping=mapping):
         return "extract"
+    from .homeoffice import KIND as HOME_OFFICE_KIND, looks_like_homeoffice_table
+
+    if looks_like_homeoffice_table(header):
+        return HOME_OFFICE_KIND
     raise InputError(f"{display}: not police.uk data or a force extract (header starts {header[:3]})")

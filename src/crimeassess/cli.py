@@ -112,6 +112,14 @@ def geography_load(
     out.print(t)
 
 
+def _comparator_options(peers: str | None, exclude: str | None, peer_file: Path | None) -> dict[str, Any]:
+    """--peers/--exclude (comma-separated) and --peer-file as assess() keyword arguments."""
+    def split(v: str | None) -> list[str] | None:
+        return [x.strip() for x in v.split(",") if x.strip()] if v else None
+
+    return {"peers": split(peers), "exclude": split(exclude), "peer_file": peer_file}
+
+
 @app.command()
 @clean_errors
 def assess(
@@ -126,6 +134,9 @@ def assess(
     placement: str = typer.Option("auto", "--placement", help="lsoa, point or auto (LSOA best fit, then points)."),
     themes: list[Path] = typer.Option(None, "--themes", help="Extra theme definitions (TOML)."),
     adjustment: str = typer.Option("holm", "--adjustment", help="p-value adjustment: holm or bh."),
+    peers: str = typer.Option(None, "--peers", help="Peer areas to compare rates with, comma-separated names or codes."),
+    exclude: str = typer.Option(None, "--exclude", help="Areas to leave out of the force-area comparator, comma-separated."),
+    peer_file: Path = typer.Option(None, "--peer-file", help="Peer groups (TOML or CSV: group -> area codes); the area's group is used."),
 ) -> None:
     """Assess recorded crime in an area for a period against a comparison period."""
     from .assess.engine import assess as do_assess
@@ -135,7 +146,7 @@ def assess(
     if not area and not area_file:
         raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
     res = do_assess(area or "", period, compare, store, source=source, ward_vintage=ward_vintage, placement=placement,
-                    themes=themes, area_file=area_file, adjustment=adjustment)
+                    themes=themes, area_file=area_file, adjustment=adjustment, **_comparator_options(peers, exclude, peer_file))
     if fmt == "json":
         print(res.to_json())
     else:
@@ -158,6 +169,9 @@ def report(
     placement: str = typer.Option("auto", "--placement", help="lsoa, point or auto."),
     themes: list[Path] = typer.Option(None, "--themes", help="Extra theme definitions (TOML)."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Write the HTML report only."),
+    peers: str = typer.Option(None, "--peers", help="Peer areas to compare rates with, comma-separated names or codes."),
+    exclude: str = typer.Option(None, "--exclude", help="Areas to leave out of the force-area comparator, comma-separated."),
+    peer_file: Path = typer.Option(None, "--peer-file", help="Peer groups (TOML or CSV: group -> area codes); the area's group is used."),
 ) -> None:
     """Write the strategic assessment report (HTML, PDF, JSON, CSV) for an area and period."""
     from .report.build import build_report
@@ -165,7 +179,8 @@ def report(
     if not area and not area_file:
         raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
     res = build_report(area, period, out_dir, store, compare=compare, pdf=not no_pdf, area_file=area_file, source=source,
-                       ward_vintage=ward_vintage, placement=placement, themes=themes)
+                       ward_vintage=ward_vintage, placement=placement, themes=themes,
+                       **_comparator_options(peers, exclude, peer_file))
     out.print(f"Report for {res.assessment['area']['name']} {res.assessment['period']['label']} written to {res.out_dir}:")
     for name in res.files:
         out.print(f"  {name}")
@@ -177,6 +192,9 @@ def demo(
     out_dir: Path = typer.Option(Path("crimeassess-demo"), "--out", help="Folder for the demo data, store and report."),
     seed: int = typer.Option(2018, "--seed", help="Random seed: the same seed gives the same files."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Write the HTML report only."),
+    peers: str = typer.Option(None, "--peers", help="Peer areas to compare rates with, comma-separated names or codes."),
+    exclude: str = typer.Option(None, "--exclude", help="Areas to leave out of the force-area comparator, comma-separated."),
+    peer_file: Path = typer.Option(None, "--peer-file", help="Peer groups (TOML or CSV: group -> area codes); the area's group is used."),
 ) -> None:
     """Generate the synthetic demo city, load it into a fresh store and write its full report (no internet)."""
     from .demo.run import run_demo

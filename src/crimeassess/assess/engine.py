@@ -216,8 +216,13 @@ def assess(
     area_file: str | Path | None = None,
     adjustment: str = stats.DEFAULT_METHOD,
     small_number_threshold: int = stats.SMALL_NUMBER_THRESHOLD,
+    peers: list[str] | None = None,
+    exclude: list[str] | None = None,
+    peer_file: str | Path | None = None,
 ) -> Assessment:
-    """Assess recorded crime in `area` for `period` against `compare` (default: same months a year earlier)."""
+    """Assess recorded crime in `area` for `period` against `compare` (default: same months a year earlier).
+
+    `peers`, `exclude` and `peer_file` shape the `comparators` list (assess/comparators.py)."""
     st = store if isinstance(store, Store) else Store(store)
     cur = period if isinstance(period, Period) else parse_period(period)
     cmp = compare if isinstance(compare, Period) else comparison_for(cur, compare)
@@ -227,7 +232,7 @@ def assess(
     try:
         return _assess(con, st, area, cur, cmp, source=source, ward_vintage=ward_vintage, placement=placement,
                        theme_files=[Path(t) for t in themes or []], area_file=area_file, adjustment=adjustment,
-                       threshold=small_number_threshold)
+                       threshold=small_number_threshold, peers=peers, exclude=exclude, peer_file=peer_file)
     finally:
         con.close()
 
@@ -292,7 +297,7 @@ def _pick_vintage(store: Store, con: duckdb.DuckDBPyConnection, a: Area, lad_cod
 
 
 def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source, ward_vintage, placement,
-            theme_files, area_file, adjustment, threshold) -> Assessment:
+            theme_files, area_file, adjustment, threshold, peers=None, exclude=None, peer_file=None) -> Assessment:
     _register_offences(con)
     if area_file:
         from ..geography.placing import custom_area_uids
@@ -486,6 +491,10 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
 
     data["data_quality"] = data_quality(con, st, kind=kind, forces=[f for f in forces], periods=periods, cur=cur,
                                         cmp=cmp, geography=data["geography"])
+    from .comparators import comparators
+
+    data["comparators"] = [c.to_dict() for c in comparators(st, a, cur, cmp, peers=peers, exclude=exclude,
+                                                            peer_file=peer_file, source=kind, con=con)]
     data["findings"] = findings(data)
     geo = None
     if vintage:

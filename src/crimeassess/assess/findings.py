@@ -576,9 +576,19 @@ def findings(assessment: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     out += _coverage_sentence(assessment, period, compare)
     out += _total_sentences(assessment, settings, area, period, compare, noun)
+    out += [s for s in [_comparator_sentence(assessment.get("comparators"))] if s]
     out += _theme_sentences(themes, period, compare, noun, item)
     out += _ward_sentences(assessment, settings)
     out += _caveat_sentences(themes)
     out += _asb_sentences(assessment, settings, period, compare, noun)
     out += _unavailable_sentences(themes)
     return out
+
+
+def _comparator_sentence(rows: Any) -> str | None:
+    """The comparison sentence (assess/comparators.py), when the assessment has comparators with a rate."""
+    if not isinstance(rows, list) or not rows:
+        return None
+    from .comparators import comparator_sentence
+
+    return comparator_sentence(rows)

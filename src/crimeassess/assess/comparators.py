@@ -1,0 +1,568 @@
+"""How does this area compare? Rates per 1,000 residents a year for the area, England and Wales, its police force
+area, the force area excluding named areas, and peers (named, or a peer-group file), each from police.uk (or force
+extract) records when the store holds the comparator's forces, else from the Home Office recorded crime tables.
+
+Rules (docs/comparators.md):
+
+- a rate is crimes per 1,000 residents **per year**: count / months × 12 / population × 1,000, the population
+  being the estimate for the period's year (the nearest loaded year, named in each row);
+- like for like: a comparator from records counts only the months held for its forces *and* for the area, in both
+  periods (months paired in order); a Home Office comparator needs periods made of whole financial quarters;
+- ``rate_change_pct`` compares the two periods over the same months only; null when either period has none;
+- the area's difference from a disjoint comparator (peers, the force area excluding named areas) is tested
+  with the exact conditional test for two Poisson counts with the population × months exposure ratio
+  (``stats.exact_p_value``; no allowance for overdispersion yet); comparators containing the area
+  (England and Wales, the force area) are not tested against it;
+- ``rank`` / ``of``: the area among its peers by rate, 1 = highest.
+
+Aggregated Home Office counts are never added to record counts: each row has one source.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..errors import AreaNotFoundError, CrimeAssessError, InputError
+from ..geography.areas import Area, resolve_area
+from ..geography.population import ENGLAND_AND_WALES, PopulationIndex, estimate_year_for
+from ..sources.homeoffice import SOURCE_LABEL as HO_LABEL
+from ..sources.homeoffice import force_slug_of, load_counts, national_total, quarter_months
+from ..store import Store
+from . import stats
+from .periods import Period, comparison_for, parse_period
+
+RECORD_SOURCES = ["extract", "police-uk-street", "police-uk-api"]
+RECORD_LABELS = {
+    "extract": "force crime extract (Home Office offence codes)",
+    "police-uk-street": "police.uk street-level crime files",
+    "police-uk-api": "police.uk API (crimes-street)",
+}
+KINDS = ("area", "england-and-wales", "force", "force-excluding", "peer")
+TEST_NAME = "exact conditional test for two Poisson counts (population × months exposure; no overdispersion allowance)"
+
+
+@dataclass(frozen=True)
+class Comparator:
+    """One row of the comparison table.
+
+    Attributes: kind ('area', 'england-and-wales', 'force', 'force-excluding', 'peer'), code, name, source (label),
+    current/previous (counts over ``months`` / ``previous_months``), rate_per_1000 / previous_rate_per_1000 (crimes
+    per 1,000 residents a year), rate_change_pct, rank/of (among the area and its peers), source_kind, population
+    (and its year and source), p_value/significant (the area's rate against this one), note.
+    """
+
+    kind: str
+    code: str | None
+    name: str
+    source: str | None
+    current: int | None = None
+    previous: int | None = None
+    rate_per_1000: float | None = None
+    previous_rate_per_1000: float | None = None
+    rate_change_pct: float | None = None
+    rank: int | None = None
+    of: int | None = None
+    source_kind: str | None = None
+    months: list[str] = field(default_factory=list)
+    previous_months: list[str] = field(default_factory=list)
+    population: int | None = None
+    population_year: int | None = None
+    previous_population: int | None = None
+    population_source: str | None = None
+    p_value: float | None = None
+    significant: bool | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: {kind, code, name, source, current, previous, rate_per_1000, previous_rate_per_1000,
+        rate_change_pct, rank, of} plus the extra keys above."""
+        return asdict(self)
+
+
+def annual_rate(count: int | None, months: int, population: int | None) -> float | None:
+    """Crimes per 1,000 residents a year: count / months × 12 / population × 1,000, one decimal."""
+    if count is None or not months or not population:
+        return None
+    return round(count / months * 12 / population * 1000, 1)
+
+
+def _pct(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return round(100.0 * (a - b) / b, 1)
+
+
+def read_peer_file(path: str | Path) -> dict[str, list[str]]:
+    """Peer groups from a TOML file (``[groups]`` name = [codes or names], or top-level name = [...]) or a CSV with
+    columns ``group`` and ``code`` (or ``area``/``name``). Returns group name -> list of area codes or names."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: peer-group file not found")
+    text = p.read_text(encoding="utf-8-sig")
+    groups: dict[str, list[str]] = {}
+    if p.suffix.lower() == ".toml":
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"{p.name}: not valid TOML ({exc})") from None
+        src = doc.get("groups", doc)
+        for name, members in src.items():
+            if isinstance(members, dict):
+                members = members.get("areas") or members.get("codes") or []
+            if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+                raise InputError(f"{p.name}: group {name!r} must be a list of area codes or names")
+            groups[str(name)] = [m.strip() for m in members if m.strip()]
+    else:
+        rows = list(csv.DictReader(io.StringIO(text)))
+        if not rows:
+            raise InputError(f"{p.name}: peer-group CSV has no rows")
+        cols = {c.strip().lower(): c for c in rows[0] if c}
+        gcol = cols.get("group") or cols.get("group_name") or cols.get("peer_group")
+        acol = cols.get("code") or cols.get("area_code") or cols.get("area") or cols.get("name")
+        if not gcol or not acol:
+            raise InputError(f"{p.name}: peer-group CSV needs 'group' and 'code' (or 'area') columns")
+        for n, r in enumerate(rows, start=2):
+            g, a = (r.get(gcol) or "").strip(), (r.get(acol) or "").strip()
+            if not g or not a:
+                raise InputError(f"{p.name}: line {n}: group and area must both be given")
+            groups.setdefault(g, []).append(a)
+    if not groups:
+        raise InputError(f"{p.name}: no peer groups")
+    return groups
+
+
+def _q(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _in(values: list[str]) -> str:
+    return "(" + ",".join(_q(v) for v in values) + ")" if values else "(NULL)"
+
+
+class _Geo:
+    """LAD ↔ CSP ↔ PFA relations from the loaded lookups."""
+
+    def __init__(self, st: Store, con: duckdb.DuckDBPyConnection) -> None:
+        self.lad_rows: list[tuple[str, str, str, str, str, str]] = []
+        for e in st.geography_entries("lad_csp_pfa"):
+            self.lad_rows += con.execute(
+                "SELECT DISTINCT lad_code, lad_name, csp_code, csp_name, pfa_code, pfa_name FROM read_parquet(?)",
+                [str(st.path / e["file"])]).fetchall()
+        self.lad_rows = sorted(set(self.lad_rows))
+
+    def lads(self, a: Area) -> list[str]:
+        if a.level == "lad":
+            return [a.code]
+        if a.level == "ward":
+            return list(a.lad_codes)
+        i = {"csp": 2, "pfa": 4}.get(a.level)
+        if i is None:
+            return list(a.lad_codes)
+        return sorted({r[0] for r in self.lad_rows if r[i] == a.code}) or list(a.lad_codes)
+
+    def pfa_of(self, lads: list[str]) -> tuple[str, str] | None:
+        pf = {(r[4], r[5]) for r in self.lad_rows if r[0] in lads}
+        return next(iter(pf)) if len(pf) == 1 else None
+
+    def forces_of(self, lads: list[str]) -> list[str]:
+        return sorted({force_slug_of(r[5]) for r in self.lad_rows if r[0] in lads})
+
+    def csps_of(self, lads: list[str]) -> list[tuple[str, str]] | None:
+        """The CSPs exactly covering these LADs, or None when a CSP would cover more."""
+        csps = {(r[2], r[3]) for r in self.lad_rows if r[0] in lads}
+        for code, _n in csps:
+            if not {r[0] for r in self.lad_rows if r[2] == code} <= set(lads):
+                return None
+        return sorted(csps) if csps else None
+
+
+@dataclass
+class _Unit:
+    kind: str
+    code: str | None
+    name: str
+    lads: list[str]
+    pop_codes: list[str]
+    contains_area: bool = False
+    exclude_lads: list[str] = field(default_factory=list)
+    ward: str | None = None  # a ward area is counted by ward, not by its local authority
+
+
+class _Counter:
+    """Counts by local authority and month from the store's live records (own codes, else LSOA → LAD)."""
+
+    def __init__(self, st: Store, con: duckdb.DuckDBPyConnection, months: list[str]) -> None:
+        self.con = con
+        from ..classify.offences import offence_table
+        from ..classify.themes import load_themes
+
+        self.themes = load_themes()
+        lk_entries = st.geography_entries("lsoa_ward")
+        newest = sorted(lk_entries, key=lambda e: e["name"])[-1] if lk_entries else None
+        if newest is not None:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE cmp_lk AS SELECT DISTINCT lsoa_code, ward_code, lad_code "
+                        f"FROM read_parquet({_q(str(st.path / newest['file']))})")
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE cmp_lk(lsoa_code VARCHAR, ward_code VARCHAR, lad_code VARCHAR)")
+        df = offence_table()[["code", "group", "subgroup", "in_total_recorded_crime"]]
+        con.register("cmp_off_df", df)
+        con.execute("CREATE OR REPLACE TEMP TABLE cmp_off AS SELECT upper(code) code, \"group\" ho_group, subgroup "
+                    "ho_subgroup, CAST(in_total_recorded_crime AS BOOLEAN) ho_in_total FROM cmp_off_df")
+        con.unregister("cmp_off_df")
+        con.execute(f"""CREATE OR REPLACE TEMP VIEW cmp_rows AS
+            SELECT r.*, o.ho_group, o.ho_subgroup, coalesce(o.ho_in_total, false) AS ho_in_total,
+                   CASE WHEN r.lad_code IS NOT NULL THEN r.lad_code ELSE lk.lad_code END AS c_lad,
+                   CASE WHEN r.lad_code IS NOT NULL THEN r.ward_code ELSE lk.ward_code END AS c_ward
+            FROM records r LEFT JOIN cmp_lk lk ON r.lsoa_code = lk.lsoa_code
+            LEFT JOIN cmp_off o ON upper(r.offence_code) = o.code
+            WHERE r.month IN {_in(months)}""")
+        self.cache: dict[tuple[str, str, str], dict[tuple[str, str], int]] = {}
+
+    def by_lad_month(self, kind: str, theme: str = "total", *, col: str = "c_lad") -> dict[tuple[str, str], int]:
+        """(local authority, force, month) -> count of the theme's crimes (col='c_ward': by ward)."""
+        key = (kind, theme, col)
+        if key not in self.cache:
+            pred = self.themes[theme].predicate(kind) if theme in self.themes else None
+            if pred is None:
+                self.cache[key] = {}
+            else:
+                self.cache[key] = {(lad, f, m): n for lad, f, m, n in self.con.execute(
+                    f"SELECT {col}, coalesce(force, ''), month, count(*) FROM cmp_rows WHERE source_kind = ? "
+                    f"AND ({pred}) AND {col} IS NOT NULL GROUP BY 1, 2, 3", [kind]).fetchall()}
+        return self.cache[key]
+
+    def held(self, kind: str, forces: list[str]) -> set[str]:
+        """Months the store holds for every one of these forces in this source kind."""
+        if not forces:
+            return set()
+        sets = []
+        for f in forces:
+            sets.append({r[0] for r in self.con.execute(
+                "SELECT DISTINCT month FROM live_slices WHERE source_kind = ? AND scope = ?", [kind, f]).fetchall()})
+        return set.intersection(*sets)
+
+
+def _quarters(p: Period) -> list[tuple[str, int]] | None:
+    """The financial-year quarters making up a period exactly, or None."""
+    if p.by_day:
+        return None
+    months = p.months
+    if len(months) % 3:
+        return None
+    out = []
+    for i in range(0, len(months), 3):
+        m = months[i]
+        y, mm = int(m[:4]), int(m[5:7])
+        if (mm - 4) % 3:
+            return None
+        fy_start = y if mm >= 4 else y - 1
+        fy = f"{fy_start}/{(fy_start + 1) % 100:02d}"
+        q = (mm - 4) % 12 // 3 + 1
+        if quarter_months(fy, q) != months[i:i + 3]:
+            return None
+        out.append((fy, q))
+    return out
+
+
+def _ho_total(counts, quarters: list[tuple[str, int]] | None, *, force: str | None = None,
+              csp_codes: list[str] | None = None, csp_names: list[str] | None = None,
+              national: bool = False) -> int | None:
+    """A Home Office total (excluding fraud) over whole quarters, or None when the tables do not hold them all."""
+    if not quarters or counts is None or counts.empty:
+        return None
+    total = 0
+    for fy, q in quarters:
+        if national:
+            v = national_total(counts, fy, (q,))
+            if v is None or not ((counts["financial_year"] == fy) & (counts["quarter"] == q)).any():
+                return None
+            total += v
+            continue
+        if csp_codes is not None:
+            d = counts[(counts["level"] == "csp") & (counts["financial_year"] == fy) & (counts["quarter"] == q)]
+            if d.empty:
+                return None
+            hit = d[d["csp_code"].isin(csp_codes) | d["csp_name"].str.lower().isin([n.lower() for n in csp_names or []])]
+            if hit.empty:
+                return None
+            total += int(hit[hit["in_total_recorded_crime"]]["count"].sum())
+            continue
+        d = counts[(counts["level"] == "pfa") & (counts["financial_year"] == fy) & (counts["quarter"] == q)
+                   & (counts["force"] == force)]
+        if d.empty:
+            return None
+        total += int(d[d["in_total_recorded_crime"]]["count"].sum())
+    return total
+
+
+def comparators(
+    store: Store | str | Path | None,
+    area: str | Area,
+    period: str | Period,
+    compare: str | Period | None = None,
+    *,
+    peers: list[str] | None = None,
+    exclude: list[str] | None = None,
+    peer_file: str | Path | None = None,
+    source: str | None = None,
+    theme: str = "total",
+    con: duckdb.DuckDBPyConnection | None = None,
+    alpha: float = stats.ALPHA,
+) -> list[Comparator]:
+    """The comparison table for an area and period: the area itself, England and Wales, its force area, the force
+    area excluding ``exclude`` (when given), and ``peers`` / the area's group in ``peer_file``, ranked by rate.
+
+    Each row comes from live records (the assessment's source kind) when the store holds the row's forces for
+    the months compared, else from the Home Office tables; ``source`` names it. Raises AreaNotFoundError for a
+    peer or excluded area that matches nothing.
+    """
+    st = store if isinstance(store, Store) else Store(store)
+    cur = period if isinstance(period, Period) else parse_period(period)
+    cmp = compare if isinstance(compare, Period) else comparison_for(cur, compare)
+    own = con is None
+    con = con or st.connect()
+    try:
+        return _comparators(st, con, area, cur, cmp, peers=peers or [], exclude=exclude or [], peer_file=peer_file,
+                            source=source, theme=theme, alpha=alpha)
+    finally:
+        if own:
+            con.close()
+
+
+def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclude, peer_file, source, theme,
+                 alpha) -> list[Comparator]:
+    if cur.by_day or cmp.by_day:
+        return []
+    a = area if isinstance(area, Area) else resolve_area(area, st, con)
+    if a.level == "custom":
+        return []
+    geo = _Geo(st, con)
+    area_lads = geo.lads(a)
+    units = [_Unit("area", a.code, a.name, area_lads, [a.code], ward=a.code if a.level == "ward" else None)]
+    units.append(_Unit("england-and-wales", ENGLAND_AND_WALES, "England and Wales", [], [ENGLAND_AND_WALES],
+                       contains_area=True))
+    pfa = geo.pfa_of(area_lads)
+    if pfa:
+        force_lads = sorted({r[0] for r in geo.lad_rows if r[4] == pfa[0]})
+        if a.level != "pfa":
+            units.append(_Unit("force", pfa[0], pfa[1], force_lads, [pfa[0]], contains_area=True))
+        if exclude:
+            ex: list[Area] = [resolve_area(x, st, con) for x in exclude]
+            ex_lads = sorted({lad for e in ex for lad in geo.lads(e)})
+            rest = [lad for lad in force_lads if lad not in ex_lads]
+            names = " and ".join(e.name for e in ex)
+            units.append(_Unit("force-excluding", None, f"{pfa[1]} excluding {names}", rest, rest,
+                               contains_area=bool(set(area_lads) & set(rest)), exclude_lads=ex_lads))
+    peer_names = list(peers)
+    if peer_file:
+        groups = read_peer_file(peer_file)
+        hit = [g for g, members in groups.items() if any(m.lower() in (a.code.lower(), a.name.lower()) for m in members)]
+        if len(hit) == 1 or len(groups) == 1:
+            peer_names += groups[hit[0] if hit else next(iter(groups))]
+        else:
+            raise InputError(f"{Path(peer_file).name}: {'several' if hit else 'no'} peer groups hold {a.name} "
+                             f"(groups: {', '.join(groups)})")
+    seen = {a.code}
+    for p in peer_names:
+        try:
+            pa_ = resolve_area(p, st, con)
+        except AreaNotFoundError as exc:
+            raise AreaNotFoundError(f"peer {exc}", exc.suggestions) from None
+        if pa_.code in seen:
+            continue
+        seen.add(pa_.code)
+        units.append(_Unit("peer", pa_.code, pa_.name, geo.lads(pa_), [pa_.code]))
+
+    pops = PopulationIndex(st)
+    year_cur = estimate_year_for(cur.start, cur.end)
+    year_prev = estimate_year_for(cmp.start, cmp.end)
+    counter = _Counter(st, con, sorted(set(cur.months) | set(cmp.months)))
+    kind = source or _area_kind(con, counter, area_lads, cur.months + cmp.months)
+    ho = load_counts(st)
+    q_cur, q_prev = _quarters(cur), _quarters(cmp)
+    pairs = list(zip(cur.months, cmp.months))
+    area_held = counter.held(kind, geo.forces_of(area_lads)) if kind and kind != "police-uk-api" else (
+        {r[0] for r in con.execute("SELECT DISTINCT month FROM live_slices WHERE source_kind = ?", [kind]).fetchall()}
+        if kind else set())
+
+    rows: list[Comparator] = []
+    area_counts: dict[str, int] = {}
+    for u in units:
+        rec = None
+        if kind and u.lads and (u.kind == "area" or kind != "police-uk-api"):
+            held = area_held if u.kind == "area" else counter.held(kind, geo.forces_of(u.lads)) & area_held
+            cm = [c for c in cur.months if c in held]
+            both = [(c, p) for c, p in pairs if c in held and p in held]
+            if cm:
+                by = counter.by_lad_month(kind, theme, col="c_ward" if u.ward else "c_lad")
+                lads = {u.ward} if u.ward else set(u.lads)
+                # crimes recorded by the area's own forces (another force's strays over the border are left out,
+                # so that the months held are those of the forces counted); the API has no force
+                own = set(geo.forces_of(u.lads)) if kind != "police-uk-api" else None
+
+                def n(months: list[str], lads: set[str] = lads, by: dict = by, own: set | None = own) -> int:
+                    return sum(v for (lad, f, m), v in by.items()
+                               if lad in lads and m in months and (own is None or f in own))
+
+                use_c = [c for c, _ in both] or cm
+                use_p = [p for _, p in both]
+                rec = (n(use_c), n(use_p) if use_p else None, use_c, use_p)
+                if u.kind == "area":
+                    area_counts = {m: n([m]) for m in cur.months + cmp.months}
+        if rec is not None:
+            cur_n, prev_n, mc, mp = rec
+            src, skind = RECORD_LABELS.get(kind, kind), kind
+            note = None if len(mc) == len(cur.months) else (
+                f"{len(mc)} of {len(cur.months)} months held for this comparison")
+        else:
+            mc, mp, note = [], [], None
+            ho_args: dict[str, Any] = {}
+            if u.kind == "england-and-wales":
+                ho_args = {"national": True}
+            elif u.kind == "force":
+                ho_args = {"force": force_slug_of(u.name)}
+            elif u.kind in ("peer", "area"):
+                csps = geo.csps_of(u.lads)
+                if csps:
+                    ho_args = {"csp_codes": [c for c, _ in csps], "csp_names": [n for _, n in csps]}
+            elif u.kind == "force-excluding" and pfa:
+                ho_args = {"exclude": geo.csps_of(u.exclude_lads)}
+            if "exclude" in ho_args:
+                ex = ho_args["exclude"]
+                f_c = _ho_total(ho, q_cur, force=force_slug_of(pfa[1]))
+                f_p = _ho_total(ho, q_prev, force=force_slug_of(pfa[1]))
+                e_c = _ho_total(ho, q_cur, csp_codes=[c for c, _ in ex], csp_names=[n for _, n in ex]) if ex else None
+                e_p = _ho_total(ho, q_prev, csp_codes=[c for c, _ in ex], csp_names=[n for _, n in ex]) if ex else None
+                cur_n = f_c - e_c if f_c is not None and e_c is not None else None
+                prev_n = f_p - e_p if f_p is not None and e_p is not None else None
+            elif ho_args:
+                cur_n, prev_n = _ho_total(ho, q_cur, **ho_args), _ho_total(ho, q_prev, **ho_args)
+            else:
+                cur_n = prev_n = None
+            if cur_n is not None:
+                mc = cur.months
+                mp = cmp.months if prev_n is not None else []
+                src, skind = HO_LABEL, "home-office-table"
+            else:
+                prev_n = None
+                src, skind = None, None
+                note = ("not in the store: no records for its forces in these months and no Home Office table "
+                        "for these whole quarters" if not q_cur or ho.empty else
+                        "no Home Office figure for this area and these quarters")
+        pop_c = pops.figure(u.pop_codes, year_cur) if u.pop_codes else None
+        pop_p = pops.figure(u.pop_codes, year_prev) if u.pop_codes else None
+        rate_c = annual_rate(cur_n, len(mc), pop_c.residents if pop_c else None)
+        rate_p = annual_rate(prev_n, len(mp), pop_p.residents if pop_p else None) if prev_n is not None else None
+        if rec is not None and len(mp) != len(mc):
+            rate_p = None  # unequal coverage: no change figure
+        if pop_c is None and cur_n is not None:
+            note = (note + "; " if note else "") + "no population loaded for this area"
+        rows.append(Comparator(
+            kind=u.kind, code=u.code, name=u.name, source=src, current=cur_n, previous=prev_n,
+            rate_per_1000=rate_c, previous_rate_per_1000=rate_p, rate_change_pct=_pct(rate_c, rate_p),
+            source_kind=skind, months=list(mc), previous_months=list(mp),
+            population=pop_c.residents if pop_c else None, population_year=pop_c.year if pop_c else None,
+            previous_population=pop_p.residents if pop_p else None,
+            population_source=pop_c.label() if pop_c else None, note=note))
+
+    rows = _test_against_area(rows, units, area_counts, alpha)
+    return _rank(rows)
+
+
+def _area_kind(con, counter: _Counter, lads: list[str], months: list[str]) -> str | None:
+    """The record source for the area, in the assessment's priority order (extract > street > API)."""
+    for k in RECORD_SOURCES:
+        if any(lad in lads for (lad, _f, m) in counter.by_lad_month(k) if m in months):
+            return k
+    return None
+
+
+def _test_against_area(rows: list[Comparator], units: list[_Unit], area_counts: dict[str, int],
+                       alpha: float) -> list[Comparator]:
+    """p-value of the area's rate against each disjoint comparator over the comparator's months."""
+    area = rows[0]
+    out = [area]
+    for r, u in zip(rows[1:], units[1:]):
+        if u.contains_area or r.current is None or not r.population or not area.population or not r.months:
+            out.append(r)
+            continue
+        if r.source_kind == area.source_kind and area_counts:
+            a_n = sum(area_counts.get(m, 0) for m in r.months)
+        elif r.months == area.months and area.current is not None:
+            a_n = area.current
+        else:
+            out.append(r)
+            continue
+        ratio = area.population / r.population  # same months on both sides
+        p = stats.exact_p_value(a_n, max(r.current, 0), ratio)
+        out.append(replace(r, p_value=p, significant=bool(p < alpha and not (a_n < stats.SMALL_NUMBER_THRESHOLD
+                                                                            and r.current < stats.SMALL_NUMBER_THRESHOLD))))
+    return out
+
+
+def _rank(rows: list[Comparator]) -> list[Comparator]:
+    """Rank the area among its peers by current rate (1 = highest); rows without a rate are not ranked."""
+    idx = [i for i, r in enumerate(rows) if r.kind in ("area", "peer") and r.rate_per_1000 is not None]
+    if not any(rows[i].kind == "peer" for i in idx):
+        return rows
+    order = sorted(idx, key=lambda i: -rows[i].rate_per_1000)
+    out = list(rows)
+    for rank, i in enumerate(order, 1):
+        out[i] = replace(rows[i], rank=rank, of=len(order))
+    return out
+
+
+def comparator_sentence(rows: list[dict[str, Any]] | list[Comparator]) -> str | None:
+    """'125.2 crimes per 1,000 residents a year, above the England and Wales rate of 82.4 and below Portsmouth's
+    130.9.' None when the area has no rate. Peers beyond one are summarised by rank."""
+    rs = [r.to_dict() if isinstance(r, Comparator) else r for r in rows]
+    if not rs or rs[0].get("kind") != "area" or rs[0].get("rate_per_1000") is None:
+        return None
+    a = rs[0]
+    ar = a["rate_per_1000"]
+
+    def rel(r: dict[str, Any]) -> str:
+        return "above" if ar > r["rate_per_1000"] else "below" if ar < r["rate_per_1000"] else "the same as"
+
+    parts = []
+    for r in rs[1:]:
+        if r.get("rate_per_1000") is None or r["kind"] == "peer":
+            continue
+        label = f"the {r['name']} rate" if r["kind"] != "force" else f"the {r['name']} force area rate"
+        parts.append(f"{rel(r)} {label} of {r['rate_per_1000']:.1f}")
+    peers = [r for r in rs[1:] if r["kind"] == "peer" and r.get("rate_per_1000") is not None]
+    if len(peers) == 1:
+        p = peers[0]
+        parts.append(f"{rel(p)} {p['name']}'s {p['rate_per_1000']:.1f}")
+    elif peers and a.get("rank"):
+        top = max(peers, key=lambda r: r["rate_per_1000"])
+        if a["rank"] == 1:
+            parts.append(f"the highest of {a['of']} with its peers (next: {top['name']} {top['rate_per_1000']:.1f})")
+        else:
+            parts.append(f"{_ordinal(a['rank'])} highest of {a['of']} with its peers (highest: {top['name']} "
+                         f"{top['rate_per_1000']:.1f})")
+    s = f"{a['name']}: {ar:.1f} crimes per 1,000 residents a year"
+    if parts:
+        s += ", " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
+    sig = [r["name"] for r in rs[1:] if r.get("significant")]
+    if sig:
+        s += f" (a significant difference from {', '.join(sig)})"
+    return s + "."
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def comparators_safe(*args: Any, **kwargs: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """comparators() as JSON rows for an assessment; a CrimeAssessError becomes an empty list and its message."""
+    try:
+        return [c.to_dict() for c in comparators(*args, **kwargs)], None
+    except CrimeAssessError as exc:
+        return [], str(exc)

@@ -1,0 +1,185 @@
+"""Comparators: Southampton against Portsmouth and the rest of Hampshire from real police.uk files, recounted with csv;
+England and Wales from the real Home Office table; peer-group files; the findings sentence."""
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from scipy.stats import binomtest
+from typer.testing import CliRunner
+
+from crimeassess.assess.comparators import comparator_sentence, comparators, read_peer_file
+from crimeassess.assess.engine import assess
+from crimeassess.cli import app
+from crimeassess.errors import AreaNotFoundError, InputError
+from crimeassess.geography.load import load_geography
+from crimeassess.ingest import ingest
+from crimeassess.store import Store
+
+SOTON, PORTS = "E06000045", "E06000044"
+DATA = Path(__file__).parent / "data"
+KEYS = {"kind", "code", "name", "source", "current", "previous", "rate_per_1000", "previous_rate_per_1000",
+        "rate_change_pct", "rank", "of"}
+
+
+@pytest.fixture(scope="module")
+def store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Store:
+    st = Store(tmp_path_factory.mktemp("cmp") / "store")
+    arch = shared_data / "police-uk" / "archive"
+    ingest([arch / m for m in ("2017-03", "2018-03")], st)
+    lk = shared_data / "geography" / "lookups"
+    load_geography([lk / "LSOA11_WD17_LAD17_EW_LU.csv", lk / "LAD17_CSP17_PFA17_EW_LU.csv",
+                    shared_data / "population" / "census-2011-lsoa-population-households.csv"], st)
+    return st
+
+
+def _recount(shared: Path) -> dict:
+    """Crimes by local authority for 2018-03 and 2017-03 straight from the street CSVs and the ONS lookup, and
+    Census 2011 residents by local authority."""
+    lsoa_lad = {}
+    with open(shared / "geography/lookups/LSOA11_WD17_LAD17_EW_LU.csv", newline="", encoding="utf-8-sig") as fh:
+        for r in csv.DictReader(fh):
+            lsoa_lad[r["LSOA11CD"]] = r["LAD17CD"]
+    with open(shared / "geography/lookups/LAD17_CSP17_PFA17_EW_LU.csv", newline="", encoding="utf-8-sig") as fh:
+        hants = {r["LAD17CD"] for r in csv.DictReader(fh) if r["PFA17NM"] == "Hampshire"}
+    crimes = {}
+    for month in ("2018-03", "2017-03"):
+        c: Counter = Counter()
+        with open(shared / f"police-uk/archive/{month}/{month}-hampshire-street.csv", newline="", encoding="utf-8-sig") as fh:
+            for r in csv.DictReader(fh):
+                if r["Crime type"] != "Anti-social behaviour" and r["LSOA code"] in lsoa_lad:
+                    c[lsoa_lad[r["LSOA code"]]] += 1
+        crimes[month] = c
+    pop: Counter = Counter()
+    with open(shared / "population/census-2011-lsoa-population-households.csv", newline="", encoding="utf-8-sig") as fh:
+        rd = csv.reader(fh)
+        h = next(rd)
+        ci, pi = h.index("LSOA Code"), h.index("Persons")
+        for r in rd:
+            if r[ci] in lsoa_lad:
+                pop[lsoa_lad[r[ci]]] += int(r[pi].replace(",", ""))
+    return {"crimes": crimes, "pop": pop, "hants": hants}
+
+
+def _rate(n: int, pop: int) -> float:
+    return round(n * 12 / pop * 1000, 1)
+
+
+@pytest.mark.realdata
+def test_southampton_against_portsmouth_and_rest_of_hampshire(store: Store, shared_data: Path) -> None:
+    rc = _recount(shared_data)
+    cur, prev, pop = rc["crimes"]["2018-03"], rc["crimes"]["2017-03"], rc["pop"]
+    rest = rc["hants"] - {SOTON, PORTS}
+    assert len(rest) == 12  # 11 Hampshire districts and the Isle of Wight
+
+    res = assess("Southampton", "2018-03", store=store, peers=["Portsmouth"], exclude=["Southampton", "Portsmouth"])
+    a = res.to_dict()
+    rows = {r["kind"]: r for r in a["comparators"]}
+    for r in a["comparators"]:
+        assert KEYS <= set(r)
+    area, peer, rest_row, force = rows["area"], rows["peer"], rows["force-excluding"], rows["force"]
+    assert area["current"] == a["total"]["current"] == cur[SOTON]
+    assert area["previous"] == a["total"]["previous"] == prev[SOTON]
+    assert (peer["code"], peer["current"], peer["previous"]) == (PORTS, cur[PORTS], prev[PORTS])
+    assert rest_row["name"] == "Hampshire excluding Southampton and Portsmouth"
+    assert rest_row["current"] == sum(cur[x] for x in rest) and rest_row["previous"] == sum(prev[x] for x in rest)
+    assert force["current"] == sum(cur[x] for x in rc["hants"])
+    for r in (area, peer, rest_row, force):
+        assert r["source"] == "police.uk street-level crime files" and r["months"] == ["2018-03"]
+        assert r["population_year"] == 2011 and "nearest loaded year to 2018" in r["population_source"]
+    assert area["rate_per_1000"] == _rate(cur[SOTON], pop[SOTON])
+    assert area["previous_rate_per_1000"] == _rate(prev[SOTON], pop[SOTON])
+    assert peer["rate_per_1000"] == _rate(cur[PORTS], pop[PORTS])
+    rest_pop = sum(pop[x] for x in rest)
+    assert rest_row["population"] == rest_pop
+    assert rest_row["rate_per_1000"] == _rate(sum(cur[x] for x in rest), rest_pop)
+    assert area["rate_change_pct"] == round(100 * (area["rate_per_1000"] - area["previous_rate_per_1000"])
+                                            / area["previous_rate_per_1000"], 1)
+    # rank among the area and its peer, 1 = highest rate
+    higher = area["rate_per_1000"] > peer["rate_per_1000"]
+    assert (area["rank"], peer["rank"], area["of"]) == ((1, 2, 2) if higher else (2, 1, 2))
+    # the rate difference is tested: exact conditional binomial with the population ratio, recomputed by scipy
+    r = pop[SOTON] / pop[PORTS]
+    want = binomtest(cur[SOTON], cur[SOTON] + cur[PORTS], r / (1 + r)).pvalue
+    assert peer["p_value"] == pytest.approx(want, rel=1e-6)
+    assert area["p_value"] is None and force["p_value"] is None  # the force area contains Southampton
+    # England and Wales: no Home Office table in this store, and March alone is not a whole quarter
+    assert rows["england-and-wales"]["current"] is None and rows["england-and-wales"]["note"]
+    sentence = next(f for f in a["findings"] if "per 1,000 residents a year" in f)
+    word = "above" if higher else "below"
+    assert f"{word} Portsmouth's {peer['rate_per_1000']:.1f}" in sentence
+    assert f"{area['rate_per_1000']:.1f} crimes per 1,000 residents a year" in sentence
+    print(f"\n{sentence}")
+
+
+@pytest.mark.realdata
+def test_national_rate_from_home_office_table(store: Store, shared_data: Path, tmp_path: Path) -> None:
+    st = Store(tmp_path / "ho")
+    path = shared_data / "homeoffice" / "prc-pfa-2017-18-by-offence.csv"
+    ingest([path], st)
+    load_geography([shared_data / "geography/lookups/LAD17_CSP17_PFA17_EW_LU.csv", DATA / "mye-synthetic-mid-2017.csv"], st)
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    skip = {"Action Fraud", "CIFAS", "UK Finance", "Financial Fraud Action UK", "British Transport Police"}
+    ew = sum(int(r["Number_of_Offences"]) for r in rows if r["Force_Name"] not in skip
+             and r["Offence_Group"] != "Fraud offences")
+    hants = sum(int(r["Number_of_Offences"]) for r in rows if r["Force_Name"] == "Hampshire"
+                and r["Offence_Group"] != "Fraud offences")
+    out = comparators(st, "Southampton", "2017/18", peers=["Portsmouth"])
+    by = {c.kind: c for c in out}
+    nat = by["england-and-wales"]
+    assert (nat.source_kind, nat.current, nat.previous) == ("home-office-table", ew, None)
+    assert nat.rate_per_1000 == round(ew / 58744600 * 1000, 1) and nat.population_year == 2017
+    assert by["force"].current == hants and by["force"].source == "Home Office police recorded crime open data tables"
+    # no CSP table loaded: Southampton and Portsmouth have no Home Office figure and no records
+    assert by["area"].current is None and by["peer"].current is None
+    # a quarter is whole: 2018Q1 is 2017/18 Q4
+    q4 = {c.kind: c for c in comparators(st, "Southampton", "2018Q1")}["england-and-wales"]
+    assert q4.current == sum(int(r["Number_of_Offences"]) for r in rows if r["Force_Name"] not in skip
+                             and r["Offence_Group"] != "Fraud offences" and r["Financial_Quarter"] == "4")
+    assert q4.rate_per_1000 == round(q4.current * 4 / 58744600 * 1000, 1)
+
+
+@pytest.mark.realdata
+def test_peer_files_and_errors(store: Store, tmp_path: Path) -> None:
+    toml = tmp_path / "peers.toml"
+    toml.write_text('[groups]\n"South coast cities" = ["E06000045", "E06000044"]\n"Others" = ["E06000046"]\n')
+    assert read_peer_file(toml) == {"South coast cities": [SOTON, PORTS], "Others": ["E06000046"]}
+    out = comparators(store, "Southampton", "2018-03", peer_file=toml)
+    peers = [c for c in out if c.kind == "peer"]
+    assert [p.code for p in peers] == [PORTS] and out[0].of == 2
+    csvp = tmp_path / "peers.csv"
+    csvp.write_text("group,code\nA,E06000045\nA,Isle of Wight\nA,E06000044\nB,E06000046\n")
+    out = comparators(store, "Southampton", "2018-03", peer_file=csvp)
+    assert sorted(c.name for c in out if c.kind == "peer") == ["Isle of Wight", "Portsmouth"]
+    assert out[0].of == 3 and out[0].rank in (1, 2, 3)
+    with pytest.raises(InputError, match="no peer groups hold"):
+        comparators(store, "Portsmouth", "2018-03", peer_file=_two_groups(tmp_path))
+    with pytest.raises(AreaNotFoundError, match="peer"):
+        comparators(store, "Southampton", "2018-03", peers=["Nowhereshire"])
+    r = CliRunner().invoke(app, ["assess", "--store", str(store.path), "--area", "Southampton", "--period", "2018-03",
+                                 "--peers", "Nowhereshire"])
+    assert r.exit_code == 2 and "error:" in r.output
+    r = CliRunner().invoke(app, ["assess", "--store", str(store.path), "--area", "Southampton", "--period", "2018-03",
+                                 "--peers", "Portsmouth", "--exclude", "Southampton,Portsmouth", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert '"force-excluding"' in r.output
+
+
+def _two_groups(tmp_path: Path) -> Path:
+    p = tmp_path / "two.toml"
+    p.write_text('A = ["E06000046"]\nB = ["E06000045"]\n')
+    return p
+
+
+def test_sentence() -> None:
+    rows = [
+        {"kind": "area", "name": "Southampton", "rate_per_1000": 125.2},
+        {"kind": "england-and-wales", "name": "England and Wales", "rate_per_1000": 82.4},
+        {"kind": "peer", "name": "Portsmouth", "rate_per_1000": 130.9},
+    ]
+    assert comparator_sentence(rows) == ("Southampton: 125.2 crimes per 1,000 residents a year, above the England "
+                                         "and Wales rate of 82.4 and below Portsmouth's 130.9.")
+    assert comparator_sentence([{"kind": "area", "name": "X", "rate_per_1000": None}]) is None

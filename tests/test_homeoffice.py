@@ -180,3 +180,30 @@ def test_header_variants_and_quarantine() -> None:
         read_homeoffice_table(b"Crime ID,Month\n1,2018-01\n", "x.csv")
     assert quarter_months("2017/18", 1) == ["2017-04", "2017-05", "2017-06"]
     assert quarter_months("2017/18", 4) == ["2018-01", "2018-02", "2018-03"]
+
+
+@pytest.mark.realdata
+def test_download_home_office_tables(shared_data: Path, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from crimeassess.cli import app
+    from localserver import LocalServer
+
+    store = str(tmp_path / "store")
+    r = CliRunner()
+    with LocalServer(shared_data) as srv:
+        res = r.invoke(app, ["download", "home-office-tables", "--base-url", srv.url, "--store", store, "--json"])
+        assert res.exit_code == 0, res.output
+        d = json.loads(res.stdout)
+        assert d["missing"] == [] and len(d["files"]) == 1
+        assert [(x["kind"], x["status"]) for x in d["loaded"]] == [("home-office-table", "loaded")]
+        bad = r.invoke(app, ["download", "home-office-tables", "--base-url", srv.url, "--table", "nope", "--store", store])
+        assert bad.exit_code == 2 and "error:" in bad.output
+    none = r.invoke(app, ["download", "home-office-tables", "--store", store], env={"CRIMEASSESS_HOME_OFFICE_BASE": ""})
+    assert none.exit_code == 2 and "CRIMEASSESS_HOME_OFFICE_BASE" in none.output
+    with open(shared_data / "homeoffice" / "prc-pfa-2017-18-by-offence.csv", newline="", encoding="utf-8") as fh:
+        hants = sum(int(x["Number_of_Offences"]) for x in csv.DictReader(fh)
+                    if x["Force_Name"] == "Hampshire" and x["Offence_Group"] != "Fraud offences")
+    assert totals_by_force(load_counts(Store(store)), "2017/18")["hampshire"] == hants

@@ -393,6 +393,22 @@ def download_population_cmd(
     _print_fetch(rep, json_out)
 
 
+@download_app.command("home-office-tables")
+@clean_errors
+def download_home_office_cmd(
+    store: Path = StoreOpt,
+    base_url: str = typer.Option(None, "--base-url", help="Mirror base URL (default $CRIMEASSESS_HOME_OFFICE_BASE)."),
+    tables: list[str] = typer.Option(None, "--table", help="Catalogue entry to fetch (default: every Home Office table)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Download the Home Office police recorded crime tables, then ingest them (official totals, comparators)."""
+    from .download.pipeline import fetch_home_office_tables
+
+    with _ByteBar() as bar:
+        rep = fetch_home_office_tables(store, tables=tables or None, base_url=base_url, progress=bar)
+    _print_fetch(rep, json_out)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -112,6 +112,13 @@ def test_southampton_against_portsmouth_and_rest_of_hampshire(store: Store, shar
     assert f"{word} Portsmouth's {peer['rate_per_1000']:.1f}" in sentence
     assert f"{area['rate_per_1000']:.1f} crimes per 1,000 residents a year" in sentence
     print(f"\n{sentence}")
+    # the report's comparison: a dot plot and one table row per comparator, the area first
+    from crimeassess.report.render import render_html
+
+    html = render_html(a)
+    assert "How Southampton compares" in html and "Figure 1b." in html
+    assert f"Portsmouth: {peer['rate_per_1000']:.1f}" in html  # the dot plot's alt text
+    assert html.count('class="highlight"') == 1
 
 
 @pytest.mark.realdata
@@ -183,3 +190,21 @@ def test_sentence() -> None:
     assert comparator_sentence(rows) == ("Southampton: 125.2 crimes per 1,000 residents a year, above the England "
                                          "and Wales rate of 82.4 and below Portsmouth's 130.9.")
     assert comparator_sentence([{"kind": "area", "name": "X", "rate_per_1000": None}]) is None
+
+
+def test_dot_plot_and_rows() -> None:
+    from crimeassess.report.comparison import comparison_dot_plot_svg, comparison_rows
+
+    rows = [
+        {"kind": "area", "name": "Southampton", "rate_per_1000": 125.2, "previous_rate_per_1000": 122.4,
+         "current": 31000, "rank": 2, "of": 3},
+        {"kind": "peer", "name": "Portsmouth", "rate_per_1000": 130.9, "previous_rate_per_1000": 120.6},
+        {"kind": "england-and-wales", "name": "England and Wales", "rate_per_1000": 82.4},
+        {"kind": "peer", "name": "Nowhere", "rate_per_1000": None, "note": "no data"},
+    ]
+    out = comparison_rows(rows)
+    assert [r["name"] for r in out] == ["Southampton", "Portsmouth", "England and Wales", "Nowhere"]
+    assert out[0]["rank_text"] == "2 of 3" and out[0]["rate_text"] == "125.2"
+    svg = comparison_dot_plot_svg(out)
+    assert svg.startswith("<?xml") and "Portsmouth" in svg and "Nowhere" not in svg
+    assert comparison_dot_plot_svg(out[:1]) is None

@@ -208,3 +208,20 @@ def test_dot_plot_and_rows() -> None:
     svg = comparison_dot_plot_svg(out)
     assert svg.startswith("<?xml") and "Portsmouth" in svg and "Nowhere" not in svg
     assert comparison_dot_plot_svg(out[:1]) is None
+
+
+@pytest.mark.realdata
+def test_dashboard_comparison_section(store: Store) -> None:
+    from fastapi.testclient import TestClient
+
+    from crimeassess.web.app import create_app
+
+    c = TestClient(create_app(store))
+    r = c.get("/", params={"area": "Southampton", "period": "2018-03", "peers": "Portsmouth",
+                           "exclude": "Southampton, Portsmouth"})
+    assert r.status_code == 200 and "How Southampton compares" in r.text
+    assert "Hampshire excluding Southampton and Portsmouth" in r.text
+    j = c.get("/api/assessment", params={"area": "Southampton", "period": "2018-03", "peers": "Portsmouth"}).json()
+    assert [x["kind"] for x in j["comparators"]] == ["area", "england-and-wales", "force", "peer"]
+    bad = c.get("/panel", params={"area": "Southampton", "period": "2018-03", "peers": "Nowhereshire"})
+    assert bad.status_code == 404 and "peer area" in bad.text

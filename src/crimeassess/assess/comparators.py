@@ -373,7 +373,7 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
         try:
             pa_ = resolve_area(p, st, con)
         except AreaNotFoundError as exc:
-            raise AreaNotFoundError(f"peer {exc}", exc.suggestions) from None
+            raise AreaNotFoundError(f"peer {exc}") from None  # suggestions would replace the area in links
         if pa_.code in seen:
             continue
         seen.add(pa_.code)

@@ -11,7 +11,8 @@ Rules (docs/comparators.md):
 - ``rate_change_pct`` compares the two periods over the same months only; null when either period has none;
 - the area's difference from a disjoint comparator (peers, the force area excluding named areas) is tested
   with the exact conditional test for two Poisson counts with the population × months exposure ratio
-  (``stats.exact_p_value``; no allowance for overdispersion yet); comparators containing the area
+  (``stats.compare``: its default test, with ``dispersion`` passed on when given and supported);
+  comparators containing the area
   (England and Wales, the force area) are not tested against it;
 - ``rank`` / ``of``: the area among its peers by rate, 1 = highest.
 
@@ -44,7 +45,6 @@ RECORD_LABELS = {
     "police-uk-api": "police.uk API (crimes-street)",
 }
 KINDS = ("area", "england-and-wales", "force", "force-excluding", "peer")
-TEST_NAME = "exact conditional test for two Poisson counts (population × months exposure; no overdispersion allowance)"
 
 
 @dataclass(frozen=True)
@@ -314,13 +314,15 @@ def comparators(
     theme: str = "total",
     con: duckdb.DuckDBPyConnection | None = None,
     alpha: float = stats.ALPHA,
+    dispersion: float | None = None,
 ) -> list[Comparator]:
     """The comparison table for an area and period: the area itself, England and Wales, its force area, the force
     area excluding ``exclude`` (when given), and ``peers`` / the area's group in ``peer_file``, ranked by rate.
 
     Each row comes from live records (the assessment's source kind) when the store holds the row's forces for
-    the months compared, else from the Home Office tables; ``source`` names it. Raises AreaNotFoundError for a
-    peer or excluded area that matches nothing.
+    the months compared, else from the Home Office tables; ``source`` names it. ``dispersion`` (φ of the counts,
+    when known) widens the difference test for overdispersion once ``stats.compare`` takes it. Raises
+    AreaNotFoundError for a peer or excluded area that matches nothing.
     """
     st = store if isinstance(store, Store) else Store(store)
     cur = period if isinstance(period, Period) else parse_period(period)
@@ -329,14 +331,14 @@ def comparators(
     con = con or st.connect()
     try:
         return _comparators(st, con, area, cur, cmp, peers=peers or [], exclude=exclude or [], peer_file=peer_file,
-                            source=source, theme=theme, alpha=alpha)
+                            source=source, theme=theme, alpha=alpha, dispersion=dispersion)
     finally:
         if own:
             con.close()
 
 
 def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclude, peer_file, source, theme,
-                 alpha) -> list[Comparator]:
+                 alpha, dispersion=None) -> list[Comparator]:
     if cur.by_day or cmp.by_day:
         return []
     a = area if isinstance(area, Area) else resolve_area(area, st, con)
@@ -471,7 +473,7 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
             previous_population=pop_p.residents if pop_p else None,
             population_source=pop_c.label() if pop_c else None, note=note))
 
-    rows = _test_against_area(rows, units, area_counts, alpha)
+    rows = _test_against_area(rows, units, area_counts, alpha, dispersion)
     return _rank(rows)
 
 
@@ -484,7 +486,7 @@ def _area_kind(con, counter: _Counter, lads: list[str], months: list[str]) -> st
 
 
 def _test_against_area(rows: list[Comparator], units: list[_Unit], area_counts: dict[str, int],
-                       alpha: float) -> list[Comparator]:
+                       alpha: float, dispersion: float | None = None) -> list[Comparator]:
     """p-value of the area's rate against each disjoint comparator over the comparator's months."""
     area = rows[0]
     out = [area]
@@ -500,10 +502,20 @@ def _test_against_area(rows: list[Comparator], units: list[_Unit], area_counts: 
             out.append(r)
             continue
         ratio = area.population / r.population  # same months on both sides
-        p = stats.exact_p_value(a_n, max(r.current, 0), ratio)
-        out.append(replace(r, p_value=p, significant=bool(p < alpha and not (a_n < stats.SMALL_NUMBER_THRESHOLD
-                                                                            and r.current < stats.SMALL_NUMBER_THRESHOLD))))
+        comp = _difference(a_n, max(r.current, 0), ratio, dispersion)
+        out.append(replace(r, p_value=comp.p_value, significant=bool(comp.significant(alpha))))
     return out
+
+
+def _difference(area_n: int, other_n: int, exposure_ratio: float, dispersion: float | None) -> stats.Comparison:
+    """The area's count against another area's with the population ratio as exposure, through ``stats.compare``
+    (its default test; a ``dispersion`` is passed on when the stats module takes one, allowing overdispersion)."""
+    import inspect
+
+    kwargs: dict[str, Any] = {"exposure_ratio": exposure_ratio}
+    if dispersion is not None and "dispersion" in inspect.signature(stats.compare).parameters:
+        kwargs["dispersion"] = dispersion
+    return stats.compare(area_n, other_n, **kwargs)
 
 
 def _rank(rows: list[Comparator]) -> list[Comparator]:

@@ -225,3 +225,36 @@ def test_dashboard_comparison_section(store: Store) -> None:
     assert [x["kind"] for x in j["comparators"]] == ["area", "england-and-wales", "force", "peer"]
     bad = c.get("/panel", params={"area": "Southampton", "period": "2018-03", "peers": "Nowhereshire"})
     assert bad.status_code == 404 and "peer area" in bad.text
+
+
+CSP_TABLE = """Financial Year,Financial Quarter,Force Name,CSP Name,Offence Description,Offence Group,Offence Subgroup,Offence Code,Number of Offences
+2017/18,4,Hampshire,Southampton,Burglary Residential,Theft offences,Domestic burglary,28E,700
+2017/18,4,Hampshire,Southampton,Assault with injury,Violence against the person,Violence with injury,8N,1500
+2017/18,4,Hampshire,Southampton,Fraud by false representation: other frauds,Fraud offences,Police recorded fraud,53D,12
+2017/18,4,Hampshire,Portsmouth,Burglary Residential,Theft offences,Domestic burglary,28E,600
+2017/18,3,Hampshire,Southampton,Burglary Residential,Theft offences,Domestic burglary,28E,650
+"""
+
+
+@pytest.mark.realdata
+def test_official_total_and_csp_comparators(shared_data: Path, tmp_path: Path) -> None:
+    """A (synthetic) CSP table: the official total beside police.uk, and CSP figures as comparators."""
+    from crimeassess.assess.official import official_total
+
+    st = Store(tmp_path / "csp")
+    p = tmp_path / "prc-csp-synthetic.csv"
+    p.write_text(CSP_TABLE)
+    rep = ingest([p], st)
+    assert rep.inputs[0].kind == "home-office-table" and rep.inputs[0].rows_loaded == 5
+    load_geography([shared_data / "geography/lookups/LAD17_CSP17_PFA17_EW_LU.csv"], st)
+    got = official_total(st, "Southampton", "2018Q1", police_count=2100)
+    assert got["home_office_total"] == 700 + 1500  # fraud apart
+    assert got["difference"] == 2100 - 2200 and got["difference_pct"] == round(-100 / 2200 * 100, 1)
+    assert "cannot locate" in got["explanation"] and got["quarters"] == ["2017/18 Q4"]
+    assert official_total(st, "Southampton", "2017/18", police_count=1) is None  # Q1, Q2 not in the table
+    assert official_total(st, "Southampton", "2018-03", police_count=1) is None  # not whole quarters
+    part = official_total(st, "Southampton", "2018Q1", police_count=900, complete=False)
+    assert part["difference"] is None and part["note"]
+    rows = {c.name: c for c in comparators(st, "Southampton", "2018Q1", peers=["Portsmouth"])}
+    assert rows["Southampton"].current == 2200 and rows["Southampton"].source_kind == "home-office-table"
+    assert rows["Portsmouth"].current == 600 and rows["Portsmouth"].previous is None

@@ -258,3 +258,46 @@ def test_official_total_and_csp_comparators(shared_data: Path, tmp_path: Path) -
     rows = {c.name: c for c in comparators(st, "Southampton", "2018Q1", peers=["Portsmouth"])}
     assert rows["Southampton"].current == 2200 and rows["Southampton"].source_kind == "home-office-table"
     assert rows["Portsmouth"].current == 600 and rows["Portsmouth"].previous is None
+
+
+def test_workbook_numbers_and_formulas(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from crimeassess.report.workbook import write_workbook
+
+    p = tmp_path / "wards.csv"
+    rows = [["rank", "code", "name", "current", "pct_change", "significant", "p_value"],
+            ["1", "E05002469", '=HYPERLINK("http://evil.example/","x")', "1211", "-5.9", "True", ""],
+            ["2", "E05002470", "@SUM(A1)", "0", "16.0", "False", "0.0012"]]
+    with open(p, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    out = write_workbook([p], tmp_path / "tables.xlsx")
+    ws = load_workbook(out)["wards"]
+    got = [[c.value for c in r] for r in ws.iter_rows()]
+    assert got[0] == rows[0]
+    assert got[1] == [1, "E05002469", "'" + rows[1][2], 1211, -5.9, True, None]
+    assert got[2] == [2, "E05002470", "'@SUM(A1)", 0, 16.0, False, 0.0012]
+    assert all(c.data_type != "f" for r in ws.iter_rows() for c in r)
+
+
+@pytest.mark.realdata
+def test_report_writes_comparators_csv_and_workbook(store: Store, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from crimeassess.report.build import build_report
+
+    res = build_report("Southampton", "2018-03", tmp_path / "rep", store, pdf=False, peers=["Portsmouth"])
+    assert {"comparators.csv", "tables.xlsx"} <= set(res.files)
+    wb = load_workbook(res.files["tables.xlsx"])
+    assert {"totals", "wards", "comparators"} <= set(wb.sheetnames)
+    ws = wb["comparators"]
+    header = [c.value for c in ws[1]]
+    got = {r[header.index("kind")]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    for c in res.assessment["comparators"]:
+        row = got[c["kind"]]
+        assert row[header.index("rate_per_1000")] == c["rate_per_1000"]
+        assert row[header.index("current")] == c["current"]
+    w = wb["wards"]
+    wh = [c.value for c in w[1]]
+    assert sum(r[wh.index("current")] for r in w.iter_rows(min_row=2, values_only=True)) == sum(
+        x["current"] for x in res.assessment["wards"])

@@ -1,4 +1,5 @@
-"""`crimeassess report`: assess, then write report.html, report.pdf, assessment.json and the tables as CSV."""
+"""`crimeassess report`: assess, then write report.html, report.pdf, assessment.json and the tables as CSV and as
+one workbook (tables.xlsx)."""
 from __future__ import annotations
 
 import csv
@@ -12,6 +13,10 @@ from ..store import Store
 
 TABLE_COLUMNS = ["current", "previous", "change", "pct_change", "rate_per_1000", "p_value", "p_adjusted", "z",
                  "significant", "small_numbers"]
+
+COMPARATOR_COLUMNS = ["kind", "code", "name", "source", "current", "previous", "rate_per_1000", "previous_rate_per_1000",
+                      "rate_change_pct", "rank", "of", "population", "population_year", "population_source",
+                      "p_value", "significant", "note"]
 
 
 @dataclass
@@ -53,6 +58,7 @@ def write_tables(a: dict[str, Any], out: Path) -> dict[str, Path]:
     series = [{"measure": "total", **s} for s in a["total"].get("series", [])]
     series += [{"measure": t["id"], **s} for t in a.get("themes", []) for s in t.get("series", []) or []]
     files["series.csv"] = _write_csv(out / "series.csv", series, ["measure", "label", "start", "end", "count", "complete"])
+    files["comparators.csv"] = _write_csv(out / "comparators.csv", a.get("comparators") or [], COMPARATOR_COLUMNS)
     return files
 
 
@@ -77,4 +83,8 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
     (out_dir / "assessment.json").write_text(json.dumps(a, indent=2, ensure_ascii=False), encoding="utf-8")
     result.files["assessment.json"] = out_dir / "assessment.json"
     result.files.update(write_tables(a, out_dir))
+    from .workbook import write_workbook
+
+    result.files["tables.xlsx"] = write_workbook([p for n, p in result.files.items() if n.endswith(".csv")],
+                                                 out_dir / "tables.xlsx")
     return result

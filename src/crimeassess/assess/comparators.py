@@ -352,7 +352,7 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
     pfa = geo.pfa_of(area_lads)
     if pfa:
         force_lads = sorted({r[0] for r in geo.lad_rows if r[4] == pfa[0]})
-        if a.level != "pfa":
+        if a.level != "pfa" and set(force_lads) != set(area_lads):  # a force of one area adds nothing
             units.append(_Unit("force", pfa[0], pfa[1], force_lads, [pfa[0]], contains_area=True))
         if exclude:
             ex: list[Area] = [resolve_area(x, st, con) for x in exclude]
@@ -454,9 +454,13 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
             else:
                 prev_n = None
                 src, skind = None, None
-                note = ("not in the store: no records for its forces in these months and no Home Office table "
-                        "for these whole quarters" if not q_cur or ho.empty else
-                        "no Home Office figure for this area and these quarters")
+                if ho.empty:
+                    note = "no records of its forces for these months and no Home Office table loaded"
+                elif not q_cur:
+                    note = (f"no records of its forces for these months; the Home Office tables count whole "
+                            f"financial quarters and {cur.label} is not")
+                else:
+                    note = "no records of its forces for these months and no Home Office figure for these quarters"
         pop_c = pops.figure(u.pop_codes, year_cur) if u.pop_codes else None
         pop_p = pops.figure(u.pop_codes, year_prev) if u.pop_codes else None
         rate_c = annual_rate(cur_n, len(mc), pop_c.residents if pop_c else None)

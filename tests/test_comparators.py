@@ -301,3 +301,17 @@ def test_report_writes_comparators_csv_and_workbook(store: Store, tmp_path: Path
     wh = [c.value for c in w[1]]
     assert sum(r[wh.index("current")] for r in w.iter_rows(min_row=2, values_only=True)) == sum(
         x["current"] for x in res.assessment["wards"])
+
+
+@pytest.mark.realdata
+def test_force_area_lists_local_authorities(store: Store, shared_data: Path) -> None:
+    rc = _recount(shared_data)
+    cur, pop = rc["crimes"]["2018-03"], rc["pop"]
+    a = assess("Hampshire", "2018-03", store=store).to_dict()
+    las = a["local_authorities"]
+    assert {r["code"] for r in las} == rc["hants"] and len(las) == 14
+    for r in las:
+        assert r["current"] == cur[r["code"]] and r["rate_per_1000"] == _rate(cur[r["code"]], pop[r["code"]])
+    rates = [r["rate_per_1000"] for r in las]
+    assert rates == sorted(rates, reverse=True) and [r["rank"] for r in las] == list(range(1, 15))
+    assert assess("Southampton", "2018-03", store=store).to_dict()["local_authorities"] == []

@@ -491,10 +491,11 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
 
     data["data_quality"] = data_quality(con, st, kind=kind, forces=[f for f in forces], periods=periods, cur=cur,
                                         cmp=cmp, geography=data["geography"])
-    from .comparators import comparators
+    from .comparators import comparators, constituents
 
     data["comparators"] = [c.to_dict() for c in comparators(st, a, cur, cmp, peers=peers, exclude=exclude,
                                                             peer_file=peer_file, source=kind, con=con)]
+    data["local_authorities"] = [c.to_dict() for c in constituents(st, a, cur, cmp, source=kind, con=con)]
     data["findings"] = findings(data)
     geo = None
     if vintage:

@@ -10,7 +10,7 @@ from .formatting import fmt_int, fmt_pct, fmt_rate
 SHORT_SOURCES = {"police-uk-street": "police.uk street files", "police-uk-api": "police.uk API",
                  "extract": "force extract", "home-office-table": "Home Office tables"}
 KIND_LABELS = {"area": "this area", "england-and-wales": "national", "force": "force area",
-               "force-excluding": "rest of force area", "peer": "peer"}
+               "force-excluding": "rest of force area", "peer": "peer", "local-authority": "local authority"}
 
 
 def comparison_rows(comparators: Any) -> list[dict[str, Any]]:
@@ -19,9 +19,11 @@ def comparison_rows(comparators: Any) -> list[dict[str, Any]]:
     if not rows:
         return []
     area, rest = rows[0], rows[1:]
+    if area.get("kind") != "area":  # a list of equals (local authorities): all by rate
+        rest, area = rows, None
     rest.sort(key=lambda r: (r.get("rate_per_1000") is None, -(r.get("rate_per_1000") or 0)))
     out = []
-    for r in [area, *rest]:
+    for r in ([area] if area else []) + rest:
         p = r.get("p_value")
         out.append({
             **r,

@@ -260,6 +260,7 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
     from .comparison import comparison_dot_plot_svg, comparison_notes, comparison_rows
 
     comparison = comparison_rows(a.get("comparators"))
+    local_authorities = comparison_rows(a.get("local_authorities"))
     comparison_svg = svg_data_uri(comparison_dot_plot_svg(comparison)) if comparison else None
     generated = a.get("generated_at") or _dt.datetime.now(_dt.timezone.utc).isoformat()
     return {
@@ -303,6 +304,7 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         "comparison": comparison,
         "comparison_svg": comparison_svg,
         "comparison_notes": comparison_notes(comparison),
+        "local_authorities": local_authorities,
         "toc": toc,
         "attribution": ATTRIBUTION,
         "ogl_url": OGL_URL,

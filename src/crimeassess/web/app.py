@@ -427,7 +427,7 @@ def _comparison_context(a: dict[str, Any]) -> dict[str, Any]:
 
     rows = comparison_rows(a.get("comparators"))
     return {"comparison": rows, "comparison_svg": _svg_uri(comparison_dot_plot_svg(rows)) if rows else None,
-            "comparison_notes": comparison_notes(rows)}
+            "comparison_notes": comparison_notes(rows), "local_authorities": comparison_rows(a.get("local_authorities"))}
 
 
 # ---------------------------------------------------------------------------------------------------------

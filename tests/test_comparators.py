@@ -315,3 +315,10 @@ def test_force_area_lists_local_authorities(store: Store, shared_data: Path) -> 
     rates = [r["rate_per_1000"] for r in las]
     assert rates == sorted(rates, reverse=True) and [r["rank"] for r in las] == list(range(1, 15))
     assert assess("Southampton", "2018-03", store=store).to_dict()["local_authorities"] == []
+    # the report lists the local authorities and only the 20 busiest of Hampshire's wards, with no ward matrix
+    from crimeassess.report.render import render_html
+
+    html = render_html(a)
+    assert "Local authorities in Hampshire" in html and "(the 20 highest)" in html and "Table 3" not in html
+    assert len(a["wards"]) > 200
+    assert f">{a['wards'][0]['name']}<" in html and f">{a['wards'][40]['name']}<" not in html

@@ -31,9 +31,9 @@ import duckdb
 
 from ..errors import AreaNotFoundError, CrimeAssessError, InputError
 from ..geography.areas import Area, resolve_area
-from ..geography.population import ENGLAND_AND_WALES, PopulationIndex, estimate_year_for
+from ..geography.population import ENGLAND_AND_WALES, PopulationIndex, estimate_year_for, population_index
 from ..sources.homeoffice import SOURCE_LABEL as HO_LABEL
-from ..sources.homeoffice import force_slug_of, load_counts, national_total, quarter_months
+from ..sources.homeoffice import force_slug_of, load_counts, quarter_months
 from ..store import Store
 from . import stats
 from .periods import Period, comparison_for, parse_period
@@ -203,6 +203,13 @@ class _Counter:
         from ..classify.themes import load_themes
 
         self.themes = load_themes()
+        self.cache: dict[tuple[str, str, str], dict[tuple[str, str], int]] = {}
+        # One table of the months' rows per connection and set of months, shared by every call on it.
+        import hashlib
+
+        self.table = "cmp_rows_" + hashlib.sha1(",".join(months).encode()).hexdigest()[:12]
+        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [self.table]).fetchall()[0][0]:
+            return
         lk_entries = st.geography_entries("lsoa_ward")
         newest = sorted(lk_entries, key=lambda e: e["name"])[-1] if lk_entries else None
         if newest is not None:
@@ -210,19 +217,33 @@ class _Counter:
                         f"FROM read_parquet({_q(str(st.path / newest['file']))})")
         else:
             con.execute("CREATE OR REPLACE TEMP TABLE cmp_lk(lsoa_code VARCHAR, ward_code VARCHAR, lad_code VARCHAR)")
-        df = offence_table()[["code", "group", "subgroup", "in_total_recorded_crime"]]
+        df = offence_table()[["code", "group", "subgroup", "in_total_recorded_crime", "policeuk_category"]]
         con.register("cmp_off_df", df)
         con.execute("CREATE OR REPLACE TEMP TABLE cmp_off AS SELECT upper(code) code, \"group\" ho_group, subgroup "
-                    "ho_subgroup, CAST(in_total_recorded_crime AS BOOLEAN) ho_in_total FROM cmp_off_df")
+                    "ho_subgroup, CAST(in_total_recorded_crime AS BOOLEAN) ho_in_total, policeuk_category category_id "
+                    "FROM cmp_off_df")
         con.unregister("cmp_off_df")
-        con.execute(f"""CREATE OR REPLACE TEMP VIEW cmp_rows AS
-            SELECT r.*, o.ho_group, o.ho_subgroup, coalesce(o.ho_in_total, false) AS ho_in_total,
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {self.table} AS
+            SELECT r.source_kind, r.force, r.month, r.is_crime, r.category_id, r.offence_code, r.knife_flag,
+                   r.hate_flag, r.domestic_flag, o.ho_group, o.ho_subgroup, coalesce(o.ho_in_total, false) AS ho_in_total,
                    CASE WHEN r.lad_code IS NOT NULL THEN r.lad_code ELSE lk.lad_code END AS c_lad,
                    CASE WHEN r.lad_code IS NOT NULL THEN r.ward_code ELSE lk.ward_code END AS c_ward
             FROM records r LEFT JOIN cmp_lk lk ON r.lsoa_code = lk.lsoa_code
             LEFT JOIN cmp_off o ON upper(r.offence_code) = o.code
             WHERE r.month IN {_in(months)}""")
-        self.cache: dict[tuple[str, str, str], dict[tuple[str, str], int]] = {}
+
+    def prefetch(self, kind: str, themes: list[str], *, col: str = "c_lad") -> None:
+        """Count several themes in one pass (fills the cache by_lad_month reads)."""
+        preds = [(t, self.themes[t].predicate(kind)) for t in themes
+                 if t in self.themes and (kind, t, col) not in self.cache]
+        preds = [(t, p) for t, p in preds if p is not None]
+        if not preds:
+            return
+        sel = ", ".join(f"count(*) FILTER (WHERE {p})" for _t, p in preds)
+        res = self.con.execute(f"SELECT {col}, coalesce(force, ''), month, {sel} FROM {self.table} WHERE source_kind = ? "
+                               f"AND {col} IS NOT NULL GROUP BY 1, 2, 3", [kind]).fetchall()
+        for j, (t, _p) in enumerate(preds):
+            self.cache[(kind, t, col)] = {(r[0], r[1], r[2]): r[3 + j] for r in res if r[3 + j]}
 
     def by_lad_month(self, kind: str, theme: str = "total", *, col: str = "c_lad") -> dict[tuple[str, str], int]:
         """(local authority, force, month) -> count of the theme's crimes (col='c_ward': by ward)."""
@@ -233,7 +254,7 @@ class _Counter:
                 self.cache[key] = {}
             else:
                 self.cache[key] = {(lad, f, m): n for lad, f, m, n in self.con.execute(
-                    f"SELECT {col}, coalesce(force, ''), month, count(*) FROM cmp_rows WHERE source_kind = ? "
+                    f"SELECT {col}, coalesce(force, ''), month, count(*) FROM {self.table} WHERE source_kind = ? "
                     f"AND ({pred}) AND {col} IS NOT NULL GROUP BY 1, 2, 3", [kind]).fetchall()}
         return self.cache[key]
 
@@ -272,33 +293,96 @@ def _quarters(p: Period) -> list[tuple[str, int]] | None:
 
 def _ho_total(counts, quarters: list[tuple[str, int]] | None, *, force: str | None = None,
               csp_codes: list[str] | None = None, csp_names: list[str] | None = None,
-              national: bool = False) -> int | None:
-    """A Home Office total (excluding fraud) over whole quarters, or None when the tables do not hold them all."""
+              national: bool = False, selected=None) -> int | None:
+    """A Home Office total over whole quarters, or None when the tables do not hold them all for the area.
+    ``selected`` is the theme's rows of ``counts`` (default: total recorded crime, fraud excluded)."""
     if not quarters or counts is None or counts.empty:
         return None
+    f = counts[counts["in_total_recorded_crime"]] if selected is None else selected
     total = 0
     for fy, q in quarters:
+        when = (counts["financial_year"] == fy) & (counts["quarter"] == q)
+        fwhen = (f["financial_year"] == fy) & (f["quarter"] == q)
         if national:
-            v = national_total(counts, fy, (q,))
-            if v is None or not ((counts["financial_year"] == fy) & (counts["quarter"] == q)).any():
+            if not (when & (counts["level"] == "pfa")).any():
                 return None
-            total += v
+            total += int(f[fwhen & (f["level"] == "pfa")]["count"].sum())
             continue
         if csp_codes is not None:
-            d = counts[(counts["level"] == "csp") & (counts["financial_year"] == fy) & (counts["quarter"] == q)]
-            if d.empty:
+            names = [n.lower() for n in csp_names or []]
+
+            def hit(d):  # noqa: ANN001, ANN202
+                return d["csp_code"].isin(csp_codes) | d["csp_name"].str.lower().isin(names)
+
+            d = counts[when & (counts["level"] == "csp")]
+            if d.empty or not hit(d).any():
                 return None
-            hit = d[d["csp_code"].isin(csp_codes) | d["csp_name"].str.lower().isin([n.lower() for n in csp_names or []])]
-            if hit.empty:
-                return None
-            total += int(hit[hit["in_total_recorded_crime"]]["count"].sum())
+            g = f[fwhen & (f["level"] == "csp")]
+            total += int(g[hit(g)]["count"].sum())
             continue
-        d = counts[(counts["level"] == "pfa") & (counts["financial_year"] == fy) & (counts["quarter"] == q)
-                   & (counts["force"] == force)]
-        if d.empty:
+        if not (when & (counts["level"] == "pfa") & (counts["force"] == force)).any():
             return None
-        total += int(d[d["in_total_recorded_crime"]]["count"].sum())
+        total += int(f[fwhen & (f["level"] == "pfa") & (f["force"] == force)]["count"].sum())
     return total
+
+
+def _ho_theme_rows(con: duckdb.DuckDBPyConnection, counts, theme: Any):  # noqa: ANN201
+    """The Home Office rows a theme selects, or None when the tables cannot give it (see _ho_theme_rows_many)."""
+    return _ho_theme_rows_many(con, counts, [theme])[theme.id]
+
+
+def _ho_theme_rows_many(con: duckdb.DuckDBPyConnection, counts, themes: list[Any]) -> dict[str, Any]:
+    """Theme id -> the Home Office rows it selects (its force-extract definition applied to the offence codes), or
+    None when the tables cannot give it (themes needing knife/hate/domestic flags, anti-social behaviour)."""
+    out: dict[str, Any] = {}
+    preds: list[tuple[str, str]] = []
+    for t in themes:
+        if counts is None or counts.empty:
+            out[t.id] = None
+        elif t.id == "total":
+            out[t.id] = counts[counts["in_total_recorded_crime"]]
+        elif t.flags or t.record_type != "crime" or t.predicate("extract") is None:
+            out[t.id] = None
+        else:
+            preds.append((t.id, t.predicate("extract")))
+    if not preds:
+        return out
+    df = counts[["offence_code", "in_total_recorded_crime"]].copy()
+    df["_row"] = range(len(df))
+    con.register("cmp_ho_df", df)
+    try:
+        cols = ", ".join(f"coalesce({p}, false)" for _t, p in preds)
+        res = con.execute(f"""
+            SELECT _row, {cols} FROM (
+              SELECT h._row, true AS is_crime, upper(h.offence_code) AS offence_code,
+                     coalesce(o1.ho_group, o2.ho_group) AS ho_group,
+                     coalesce(o1.ho_subgroup, o2.ho_subgroup) AS ho_subgroup,
+                     coalesce(o1.category_id, o2.category_id) AS category_id,
+                     h.in_total_recorded_crime AS ho_in_total,
+                     CAST(NULL AS BOOLEAN) AS knife_flag, CAST(NULL AS BOOLEAN) AS hate_flag,
+                     CAST(NULL AS BOOLEAN) AS domestic_flag
+              FROM cmp_ho_df h
+              LEFT JOIN cmp_off o1 ON upper(h.offence_code) = o1.code
+              LEFT JOIN cmp_off o2 ON upper(split_part(h.offence_code, '/', 1)) = o2.code)
+            ORDER BY _row""").fetchall()
+    finally:
+        con.unregister("cmp_ho_df")
+    for j, (tid, _p) in enumerate(preds):
+        out[tid] = counts.iloc[[r[0] for r in res if r[1 + j]]]
+    return out
+
+
+_AGG_KEYS = ["level", "force", "csp_code", "csp_name", "financial_year", "quarter"]
+
+
+def _ho_agg(rows):  # noqa: ANN001, ANN202
+    """Counts summed by level, force, CSP and quarter (small: what _ho_total reads)."""
+    if rows is None:
+        return None
+    if rows.empty:
+        return rows[_AGG_KEYS + ["count"]].assign(in_total_recorded_crime=True)
+    g = rows.fillna({"force": "", "csp_code": "", "csp_name": ""}).groupby(_AGG_KEYS, as_index=False)["count"].sum()
+    return g.assign(in_total_recorded_crime=True)
 
 
 def comparators(
@@ -330,20 +414,55 @@ def comparators(
     own = con is None
     con = con or st.connect()
     try:
+        out = _comparators(st, con, area, cur, cmp, peers=peers or [], exclude=exclude or [], peer_file=peer_file,
+                           source=source, theme=theme, alpha=alpha, dispersion=dispersion)
+        return out.get(theme, [])
+    finally:
+        if own:
+            con.close()
+
+
+def theme_comparators(
+    store: Store | str | Path | None,
+    area: str | Area,
+    period: str | Period,
+    compare: str | Period | None = None,
+    *,
+    themes: list[str] | None = None,
+    peers: list[str] | None = None,
+    exclude: list[str] | None = None,
+    peer_file: str | Path | None = None,
+    source: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    alpha: float = stats.ALPHA,
+    dispersion: float | None = None,
+) -> dict[str, list[Comparator]]:
+    """``comparators`` for several themes at once (default: every catalogue theme), theme id -> rows; a theme
+    neither the records nor the Home Office tables can give is left out. Rates are per 1,000 residents."""
+    st = store if isinstance(store, Store) else Store(store)
+    cur = period if isinstance(period, Period) else parse_period(period)
+    cmp = compare if isinstance(compare, Period) else comparison_for(cur, compare)
+    own = con is None
+    con = con or st.connect()
+    try:
+        if themes is None:
+            from ..classify.themes import load_themes
+
+            themes = [t for t in load_themes() if t != "anti_social_behaviour"]
         return _comparators(st, con, area, cur, cmp, peers=peers or [], exclude=exclude or [], peer_file=peer_file,
-                            source=source, theme=theme, alpha=alpha, dispersion=dispersion)
+                            source=source, theme="total", themes=list(themes), alpha=alpha, dispersion=dispersion)
     finally:
         if own:
             con.close()
 
 
 def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclude, peer_file, source, theme,
-                 alpha, dispersion=None) -> list[Comparator]:
+                 alpha, dispersion=None, themes: list[str] | None = None) -> dict[str, list[Comparator]]:
     if cur.by_day or cmp.by_day:
-        return []
+        return {}
     a = area if isinstance(area, Area) else resolve_area(area, st, con)
     if a.level == "custom":
-        return []
+        return {}
     geo = _Geo(st, con)
     area_lads = geo.lads(a)
     units = [_Unit("area", a.code, a.name, area_lads, [a.code], ward=a.code if a.level == "ward" else None)]
@@ -381,7 +500,7 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
         seen.add(pa_.code)
         units.append(_Unit("peer", pa_.code, pa_.name, geo.lads(pa_), [pa_.code]))
 
-    pops = PopulationIndex(st)
+    pops = population_index(st)
     year_cur = estimate_year_for(cur.start, cur.end)
     year_prev = estimate_year_for(cmp.start, cmp.end)
     counter = _Counter(st, con, sorted(set(cur.months) | set(cmp.months)))
@@ -393,11 +512,41 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
         {r[0] for r in con.execute("SELECT DISTINCT month FROM live_slices WHERE source_kind = ?", [kind]).fetchall()}
         if kind else set())
 
+    theme_ids = themes or [theme]
+    out: dict[str, list[Comparator]] = {}
+    ho_all = _ho_agg(ho) if not ho.empty else ho
+    if kind:
+        counter.prefetch(kind, theme_ids, col="c_ward" if a.level == "ward" else "c_lad")
+        if a.level == "ward":
+            counter.prefetch(kind, theme_ids, col="c_lad")
+    unknown = [tid for tid in theme_ids if tid not in counter.themes]
+    if unknown:
+        raise InputError(f"unknown theme {unknown[0]!r}")
+    ho_rows = _ho_theme_rows_many(con, ho, [counter.themes[tid] for tid in theme_ids])
+    for tid in theme_ids:
+        t = counter.themes[tid]
+        ho_sel = _ho_agg(ho_rows[tid])
+        if (not kind or t.predicate(kind) is None) and ho_sel is None:
+            continue  # neither source gives the theme
+        out[tid] = _theme_rows(
+            t, units, cur=cur, cmp=cmp, kind=kind, counter=counter, geo=geo, pfa=pfa, ho=ho_all, ho_sel=ho_sel,
+            q_cur=q_cur,
+            q_prev=q_prev, pairs=pairs, area_held=area_held, pops=pops, year_cur=year_cur, year_prev=year_prev,
+            alpha=alpha, dispersion=dispersion, con=con)
+    return out
+
+
+def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: str | None, counter: _Counter,
+                geo: _Geo, pfa, ho, ho_sel, q_cur, q_prev, pairs, area_held: set[str], pops: PopulationIndex,
+                year_cur: int, year_prev: int, alpha: float, dispersion: float | None, con) -> list[Comparator]:
+    """The comparison rows for one theme (``ho``: every Home Office count, aggregated; ``ho_sel``: the theme's)."""
+    theme = t.id
+    rec_ok = bool(kind) and t.predicate(kind) is not None
     rows: list[Comparator] = []
     area_counts: dict[str, int] = {}
     for u in units:
         rec = None
-        if kind and u.lads and (u.kind == "area" or kind != "police-uk-api"):
+        if rec_ok and u.lads and (u.kind == "area" or kind != "police-uk-api"):
             held = area_held if u.kind == "area" else counter.held(kind, geo.forces_of(u.lads)) & area_held
             cm = [c for c in cur.months if c in held]
             both = [(c, p) for c, p in pairs if c in held and p in held]
@@ -435,12 +584,17 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
                     ho_args = {"csp_codes": [c for c, _ in csps], "csp_names": [n for _, n in csps]}
             elif u.kind == "force-excluding" and pfa:
                 ho_args = {"exclude": geo.csps_of(u.exclude_lads)}
+            if ho_sel is None:
+                ho_args = {}
+            else:
+                ho_args = {**ho_args, "selected": ho_sel} if ho_args and "exclude" not in ho_args else ho_args
             if "exclude" in ho_args:
                 ex = ho_args["exclude"]
-                f_c = _ho_total(ho, q_cur, force=force_slug_of(pfa[1]))
-                f_p = _ho_total(ho, q_prev, force=force_slug_of(pfa[1]))
-                e_c = _ho_total(ho, q_cur, csp_codes=[c for c, _ in ex], csp_names=[n for _, n in ex]) if ex else None
-                e_p = _ho_total(ho, q_prev, csp_codes=[c for c, _ in ex], csp_names=[n for _, n in ex]) if ex else None
+                f_c = _ho_total(ho, q_cur, force=force_slug_of(pfa[1]), selected=ho_sel)
+                f_p = _ho_total(ho, q_prev, force=force_slug_of(pfa[1]), selected=ho_sel)
+                ex_args = {"csp_codes": [c for c, _ in ex], "csp_names": [n for _, n in ex]} if ex else None
+                e_c = _ho_total(ho, q_cur, selected=ho_sel, **ex_args) if ex_args else None
+                e_p = _ho_total(ho, q_prev, selected=ho_sel, **ex_args) if ex_args else None
                 cur_n = f_c - e_c if f_c is not None and e_c is not None else None
                 prev_n = f_p - e_p if f_p is not None and e_p is not None else None
             elif ho_args:
@@ -454,7 +608,9 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
             else:
                 prev_n = None
                 src, skind = None, None
-                if ho.empty:
+                if ho_sel is None and not ho.empty:
+                    note = "no records of its forces for these months; the Home Office tables cannot give this theme"
+                elif ho.empty:
                     note = "no records of its forces for these months and no Home Office table loaded"
                 elif not q_cur:
                     note = (f"no records of its forces for these months; the Home Office tables count whole "

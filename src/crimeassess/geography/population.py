@@ -397,15 +397,15 @@ class PopulationIndex:
         self.lads_of: dict[str, set[str]] = {}
         for e in st.geography_entries("lad_csp_pfa"):
             df = pq.read_table(st.path / e["file"], columns=["lad_code", "csp_code", "pfa_code"]).to_pandas()
-            for lad, csp, pfa in df.itertuples(index=False):
-                self.lads_of.setdefault(csp, set()).add(lad)
-                self.lads_of.setdefault(pfa, set()).add(lad)
+            for col in ("csp_code", "pfa_code"):
+                for code, lads in df.groupby(col)["lad_code"]:
+                    self.lads_of.setdefault(code, set()).update(lads)
         self.lsoas_of: dict[str, set[str]] = {}
         for e in st.geography_entries("lsoa_ward"):
             df = pq.read_table(st.path / e["file"], columns=["lsoa_code", "ward_code", "lad_code"]).to_pandas()
-            for lsoa, ward, lad in df.itertuples(index=False):
-                self.lsoas_of.setdefault(lad, set()).add(lsoa)
-                self.lsoas_of.setdefault(ward, set()).add(lsoa)
+            for col in ("lad_code", "ward_code"):
+                for code, lsoas in df.groupby(col)["lsoa_code"]:
+                    self.lsoas_of.setdefault(code, set()).update(lsoas)
 
     def years(self) -> list[int]:
         return sorted(set(self.by_year) | set(self.lsoa_by_year))
@@ -437,6 +437,13 @@ class PopulationIndex:
     def figure(self, codes: list[str], year: int) -> PopulationFigure | None:
         """The population of the union of ``codes`` (disjoint areas) for ``year``, from the loaded year nearest to
         it (the later one on a tie) that gives every code; None when no loaded year does."""
+        key = (tuple(codes), year)
+        memo = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            memo[key] = self._figure(list(codes), year)
+        return memo[key]
+
+    def _figure(self, codes: list[str], year: int) -> PopulationFigure | None:
         for yr in sorted(self.years(), key=lambda y: (abs(y - year), -y)):
             parts = [self._one(c, yr) for c in codes]
             if codes and all(parts):
@@ -445,10 +452,29 @@ class PopulationIndex:
         return None
 
 
+_INDEX_CACHE: dict[str, tuple[tuple, "PopulationIndex"]] = {}
+
+
+def population_index(store) -> PopulationIndex:  # noqa: ANN001
+    """The store's PopulationIndex, reused while the store's geography entries are unchanged."""
+    from ..store import Store
+
+    st = store if isinstance(store, Store) else Store(store)
+    key = tuple((e["kind"], e["name"], e.get("loaded_at")) for e in st.geography_entries())
+    hit = _INDEX_CACHE.get(str(st.path.resolve()))
+    if hit and hit[0] == key:
+        return hit[1]
+    idx = PopulationIndex(st)
+    if len(_INDEX_CACHE) > 8:
+        _INDEX_CACHE.clear()
+    _INDEX_CACHE[str(st.path.resolve())] = (key, idx)
+    return idx
+
+
 def population_for(store, codes: list[str], year: int) -> PopulationFigure | None:  # noqa: ANN001
     """Resident population of a set of areas (any level: LSOA, ward, LAD, CSP, PFA, England, Wales, England and
     Wales) for ``year``, choosing the nearest loaded estimate year and naming it; None when nothing gives it."""
-    return PopulationIndex(store).figure(list(codes), year)
+    return population_index(store).figure(list(codes), year)
 
 
 def estimate_year_for(first_month: str, last_month: str) -> int:

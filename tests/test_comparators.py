@@ -340,3 +340,18 @@ def test_force_area_lists_local_authorities(store: Store, shared_data: Path) -> 
     assert "Local authorities in Hampshire" in html and "(the 20 highest)" in html and "Table 3" not in html
     assert len(a["wards"]) > 200
     assert f">{a['wards'][0]['name']}<" in html and f">{a['wards'][40]['name']}<" not in html
+
+
+@pytest.mark.realdata
+def test_ward_against_ward(store: Store, shared_data: Path) -> None:
+    with open(shared_data / "geography/lookups/LSOA11_WD17_LAD17_EW_LU.csv", newline="", encoding="utf-8-sig") as fh:
+        ward_of = {r["LSOA11CD"]: r["WD17NM"] for r in csv.DictReader(fh) if r["LAD17CD"] == SOTON}
+    c: Counter = Counter()
+    with open(shared_data / "police-uk/archive/2018-03/2018-03-hampshire-street.csv", newline="", encoding="utf-8-sig") as fh:
+        for r in csv.DictReader(fh):
+            if r["Crime type"] != "Anti-social behaviour" and r["LSOA code"] in ward_of:
+                c[ward_of[r["LSOA code"]]] += 1
+    rows = {r.name: r for r in comparators(store, "Bargate", "2018-03", peers=["Portswood"])}
+    assert rows["Bargate"].current == c["Bargate"] and rows["Portswood"].current == c["Portswood"]
+    with pytest.raises(InputError, match="local authorities or CSPs"):
+        comparators(store, "Southampton", "2018-03", exclude=["Bargate"])

@@ -475,6 +475,9 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
             units.append(_Unit("force", pfa[0], pfa[1], force_lads, [pfa[0]], contains_area=True))
         if exclude:
             ex: list[Area] = [resolve_area(x, st, con) for x in exclude]
+            wards = [e.name for e in ex if e.level not in ("lad", "csp", "pfa")]
+            if wards:
+                raise InputError(f"--exclude takes local authorities or CSPs, not {wards[0]!r}")
             ex_lads = sorted({lad for e in ex for lad in geo.lads(e)})
             rest = [lad for lad in force_lads if lad not in ex_lads]
             names = " and ".join(e.name for e in ex)
@@ -498,7 +501,8 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
         if pa_.code in seen:
             continue
         seen.add(pa_.code)
-        units.append(_Unit("peer", pa_.code, pa_.name, geo.lads(pa_), [pa_.code]))
+        units.append(_Unit("peer", pa_.code, pa_.name, geo.lads(pa_), [pa_.code],
+                           ward=pa_.code if pa_.level == "ward" else None))
 
     pops = population_index(st)
     year_cur = estimate_year_for(cur.start, cur.end)
@@ -516,9 +520,9 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
     out: dict[str, list[Comparator]] = {}
     ho_all = _ho_agg(ho) if not ho.empty else ho
     if kind:
-        counter.prefetch(kind, theme_ids, col="c_ward" if a.level == "ward" else "c_lad")
-        if a.level == "ward":
-            counter.prefetch(kind, theme_ids, col="c_lad")
+        counter.prefetch(kind, theme_ids, col="c_lad")
+        if any(u.ward for u in units):
+            counter.prefetch(kind, theme_ids, col="c_ward")
     unknown = [tid for tid in theme_ids if tid not in counter.themes]
     if unknown:
         raise InputError(f"unknown theme {unknown[0]!r}")
@@ -578,7 +582,7 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
                 ho_args = {"national": True}
             elif u.kind == "force":
                 ho_args = {"force": force_slug_of(u.name)}
-            elif u.kind in ("peer", "area"):
+            elif u.kind in ("peer", "area") and not u.ward:  # the tables have no wards
                 csps = geo.csps_of(u.lads)
                 if csps:
                     ho_args = {"csp_codes": [c for c, _ in csps], "csp_names": [n for _, n in csps]}

@@ -355,3 +355,18 @@ def test_ward_against_ward(store: Store, shared_data: Path) -> None:
     assert rows["Bargate"].current == c["Bargate"] and rows["Portswood"].current == c["Portswood"]
     with pytest.raises(InputError, match="local authorities or CSPs"):
         comparators(store, "Southampton", "2018-03", exclude=["Bargate"])
+
+
+def test_theme_rate_table() -> None:
+    from crimeassess.report.comparison import theme_rate_table
+
+    a = {"comparators": [{"kind": "area", "name": "X"}, {"kind": "force-excluding", "name": "F excluding X"}],
+         "themes": [{"id": "robbery", "label": "Robbery"}, {"id": "rape", "label": "Rape"}],
+         "theme_comparators": {
+             "robbery": [{"kind": "area", "name": "X", "rate_per_1000": 1.2},
+                         {"kind": "force-excluding", "name": "F excluding X", "rate_per_1000": None}],
+             "rape": [{"kind": "area", "name": "X", "rate_per_1000": None}]}}
+    t = theme_rate_table(a)
+    assert t["columns"] == ["X", "rest of force area"]
+    assert t["rows"] == [{"label": "Robbery", "cells": ["1.2", "–"]}]  # rape has no rate anywhere: left out
+    assert theme_rate_table({"comparators": []}) is None

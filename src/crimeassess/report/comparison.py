@@ -95,3 +95,22 @@ def comparison_dot_plot_svg(comparators: Sequence[Mapping[str, Any]]) -> str | N
     ax.grid(axis="x", color=GREY, linewidth=0.5, alpha=0.6)
     ax.set_axisbelow(True)
     return figure_to_svg(fig)
+
+
+def theme_rate_table(a: Mapping[str, Any], max_columns: int = 5) -> dict[str, Any] | None:
+    """Rates per 1,000 residents a year by theme across the comparators: {columns: [names], rows: [{label, cells}]},
+    the area first, then up to ``max_columns`` - 1 others in the comparators' order; None without theme rows."""
+    tc = a.get("theme_comparators") or {}
+    if not isinstance(tc, Mapping) or not tc:
+        return None
+    comps = [r for r in (a.get("comparators") or []) if isinstance(r, Mapping)][:max_columns]
+    names = [r.get("name") for r in comps]
+    heads = [("rest of force area" if r.get("kind") == "force-excluding" else r.get("name")) for r in comps]
+    labels = {t.get("id"): t.get("label") for t in (a.get("themes") or []) if isinstance(t, Mapping)}
+    rows = []
+    for tid, items in tc.items():
+        by = {r.get("name"): r for r in items if isinstance(r, Mapping)}
+        cells = [fmt_rate((by.get(n) or {}).get("rate_per_1000")) for n in names]
+        if any(c not in ("–", "-", "") for c in cells):
+            rows.append({"label": labels.get(tid) or tid, "cells": cells})
+    return {"columns": heads, "rows": rows} if rows else None

@@ -257,7 +257,7 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         ("sec-quality", "Data quality"),
         ("sec-method", "Methodology and sources"),
     ]
-    from .comparison import comparison_dot_plot_svg, comparison_notes, comparison_rows
+    from .comparison import comparison_dot_plot_svg, comparison_notes, comparison_rows, theme_rate_table
 
     comparison = comparison_rows(a.get("comparators"))
     local_authorities = comparison_rows(a.get("local_authorities"))
@@ -305,6 +305,7 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         "comparison_svg": comparison_svg,
         "comparison_notes": comparison_notes(comparison),
         "local_authorities": local_authorities,
+        "theme_rates": theme_rate_table(a),
         "toc": toc,
         "attribution": ATTRIBUTION,
         "ogl_url": OGL_URL,

@@ -423,11 +423,12 @@ def _panel_context(dash: Dashboard, q: AssessQuery, res: Assessment) -> dict[str
 
 def _comparison_context(a: dict[str, Any]) -> dict[str, Any]:
     """The comparison section: the report's rows, dot plot and notes (report/comparison.py)."""
-    from ..report.comparison import comparison_dot_plot_svg, comparison_notes, comparison_rows
+    from ..report.comparison import comparison_dot_plot_svg, comparison_notes, comparison_rows, theme_rate_table
 
     rows = comparison_rows(a.get("comparators"))
     return {"comparison": rows, "comparison_svg": _svg_uri(comparison_dot_plot_svg(rows)) if rows else None,
-            "comparison_notes": comparison_notes(rows), "local_authorities": comparison_rows(a.get("local_authorities"))}
+            "comparison_notes": comparison_notes(rows), "local_authorities": comparison_rows(a.get("local_authorities")),
+            "theme_rates": theme_rate_table(a)}
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -276,6 +276,8 @@ def test_official_total_and_csp_comparators(shared_data: Path, tmp_path: Path) -
     rows = {c.name: c for c in comparators(st, "Southampton", "2018Q1", peers=["Portsmouth"])}
     assert rows["Southampton"].current == 2200 and rows["Southampton"].source_kind == "home-office-table"
     assert rows["Portsmouth"].current == 600 and rows["Portsmouth"].previous is None
+    # with no force table, the force area and the nation are the sums of their CSPs
+    assert rows["Hampshire"].current == 700 + 1500 + 600 and rows["England and Wales"].current == 2800
 
 
 def test_workbook_numbers_and_formulas(tmp_path: Path) -> None:

@@ -303,10 +303,12 @@ def _ho_total(counts, quarters: list[tuple[str, int]] | None, *, force: str | No
     for fy, q in quarters:
         when = (counts["financial_year"] == fy) & (counts["quarter"] == q)
         fwhen = (f["financial_year"] == fy) & (f["quarter"] == q)
+        # a force or the nation from the force table, else from the CSP table (its CSPs add up to the forces)
+        lvl = "pfa" if (when & (counts["level"] == "pfa")).any() else "csp"
         if national:
-            if not (when & (counts["level"] == "pfa")).any():
+            if not (when & (counts["level"] == lvl)).any():
                 return None
-            total += int(f[fwhen & (f["level"] == "pfa")]["count"].sum())
+            total += int(f[fwhen & (f["level"] == lvl)]["count"].sum())
             continue
         if csp_codes is not None:
             names = [n.lower() for n in csp_names or []]
@@ -320,9 +322,9 @@ def _ho_total(counts, quarters: list[tuple[str, int]] | None, *, force: str | No
             g = f[fwhen & (f["level"] == "csp")]
             total += int(g[hit(g)]["count"].sum())
             continue
-        if not (when & (counts["level"] == "pfa") & (counts["force"] == force)).any():
+        if not (when & (counts["level"] == lvl) & (counts["force"] == force)).any():
             return None
-        total += int(f[fwhen & (f["level"] == "pfa") & (f["force"] == force)]["count"].sum())
+        total += int(f[fwhen & (f["level"] == lvl) & (f["force"] == force)]["count"].sum())
     return total
 
 

@@ -9,11 +9,10 @@ Rules (docs/comparators.md):
 - like for like: a comparator from records counts only the months held for its forces *and* for the area, in both
   periods (months paired in order); a Home Office comparator needs periods made of whole financial quarters;
 - ``rate_change_pct`` compares the two periods over the same months only; null when either period has none;
-- the area's difference from a disjoint comparator (peers, the force area excluding named areas) is tested
-  with the exact conditional test for two Poisson counts with the population × months exposure ratio
-  (``stats.compare``: its default test, with ``dispersion`` passed on when given and supported);
-  comparators containing the area
-  (England and Wales, the force area) are not tested against it;
+- the area's difference from a disjoint comparator (peers, the force area excluding named areas) is tested over
+  the same months with the population ratio as exposure, by ``stats.compare`` (its default test; ``dispersion``
+  is passed on when given and the stats module takes it); comparators containing the area (England and Wales,
+  the force area) are not tested against it;
 - ``rank`` / ``of``: the area among its peers by rate, 1 = highest.
 
 Aggregated Home Office counts are never added to record counts: each row has one source.
@@ -29,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from ..errors import AreaNotFoundError, CrimeAssessError, InputError
+from ..errors import AreaNotFoundError, InputError
 from ..geography.areas import Area, resolve_area
 from ..geography.population import ENGLAND_AND_WALES, PopulationIndex, estimate_year_for, population_index
 from ..sources.homeoffice import SOURCE_LABEL as HO_LABEL
@@ -44,7 +43,7 @@ RECORD_LABELS = {
     "police-uk-street": "police.uk street-level crime files",
     "police-uk-api": "police.uk API (crimes-street)",
 }
-KINDS = ("area", "england-and-wales", "force", "force-excluding", "peer")
+KINDS = ("area", "england-and-wales", "force", "force-excluding", "peer", "local-authority")
 
 
 @dataclass(frozen=True)
@@ -736,43 +735,3 @@ def comparator_sentence(rows: list[dict[str, Any]] | list[Comparator]) -> str | 
 
 def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
-def comparators_safe(*args: Any, **kwargs: Any) -> tuple[list[dict[str, Any]], str | None]:
-    """comparators() as JSON rows for an assessment; a CrimeAssessError becomes an empty list and its message."""
-    try:
-        return [c.to_dict() for c in comparators(*args, **kwargs)], None
-    except CrimeAssessError as exc:
-        return [], str(exc)
-
-
-def constituents(
-    store: Store | str | Path | None,
-    area: str | Area,
-    period: str | Period,
-    compare: str | Period | None = None,
-    *,
-    source: str | None = None,
-    con: duckdb.DuckDBPyConnection | None = None,
-) -> list[Comparator]:
-    """The local authorities of a force area or CSP (kind 'local-authority'), ranked by rate per 1,000 residents a
-    year (1 = highest, ``of`` = how many ranked), each from records or the Home Office tables as in
-    ``comparators``; [] for other levels. This is what a large area lists instead of hundreds of wards."""
-    st = store if isinstance(store, Store) else Store(store)
-    own = con is None
-    con = con or st.connect()
-    try:
-        a = area if isinstance(area, Area) else resolve_area(area, st, con)
-        if a.level not in ("pfa", "csp"):
-            return []
-        lads = _Geo(st, con).lads(a)
-        rows = comparators(st, a, period, compare, peers=lads, source=source, con=con)
-    finally:
-        if own:
-            con.close()
-    out = [replace(r, kind="local-authority", p_value=None, significant=None, rank=None, of=None)
-           for r in rows if r.kind == "peer"]
-    ranked = sorted((r for r in out if r.rate_per_1000 is not None), key=lambda r: -r.rate_per_1000)
-    pos = {id(r): i for i, r in enumerate(ranked, 1)}
-    out = [replace(r, rank=pos.get(id(r)), of=len(ranked) if id(r) in pos else None) for r in out]
-    return sorted(out, key=lambda r: (r.rank is None, r.rank or 0, r.name))

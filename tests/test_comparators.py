@@ -191,6 +191,11 @@ def test_peer_files_and_errors(store: Store, tmp_path: Path) -> None:
                                  "--peers", "Portsmouth", "--exclude", "Southampton,Portsmouth", "--format", "json"])
     assert r.exit_code == 0, r.output
     assert '"force-excluding"' in r.output
+    out = tmp_path / "rep"
+    r = CliRunner().invoke(app, ["report", "--store", str(store.path), "--area", "Southampton", "--period", "2018-03",
+                                 "--peer-file", str(toml), "--out", str(out), "--no-pdf"])
+    assert r.exit_code == 0, r.output
+    assert "Portsmouth" in (out / "comparators.csv").read_text() and (out / "tables.xlsx").is_file()
 
 
 def _two_groups(tmp_path: Path) -> Path:

@@ -735,3 +735,35 @@ def comparator_sentence(rows: list[dict[str, Any]] | list[Comparator]) -> str | 
 
 def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def constituents(
+    store: Store | str | Path | None,
+    area: str | Area,
+    period: str | Period,
+    compare: str | Period | None = None,
+    *,
+    source: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> list[Comparator]:
+    """The local authorities of a force area or CSP (kind 'local-authority'), ranked by rate per 1,000 residents a
+    year (1 = highest, ``of`` = how many ranked), each from records or the Home Office tables as in
+    ``comparators``; [] for other levels. This is what a large area lists instead of hundreds of wards."""
+    st = store if isinstance(store, Store) else Store(store)
+    own = con is None
+    con = con or st.connect()
+    try:
+        a = area if isinstance(area, Area) else resolve_area(area, st, con)
+        if a.level not in ("pfa", "csp"):
+            return []
+        lads = _Geo(st, con).lads(a)
+        rows = comparators(st, a, period, compare, peers=lads, source=source, con=con)
+    finally:
+        if own:
+            con.close()
+    out = [replace(r, kind="local-authority", p_value=None, significant=None, rank=None, of=None)
+           for r in rows if r.kind == "peer"]
+    ranked = sorted((r for r in out if r.rate_per_1000 is not None), key=lambda r: -r.rate_per_1000)
+    pos = {id(r): i for i, r in enumerate(ranked, 1)}
+    out = [replace(r, rank=pos.get(id(r)), of=len(ranked) if id(r) in pos else None) for r in out]
+    return sorted(out, key=lambda r: (r.rank is None, r.rank or 0, r.name))

@@ -117,7 +117,8 @@ def test_southampton_against_portsmouth_and_rest_of_hampshire(store: Store, shar
     assert "rape" not in a["theme_comparators"]  # police.uk cannot give it and no Home Office table is loaded
     sentence = next(f for f in a["findings"] if "per 1,000 residents a year" in f)
     word = "above" if higher else "below"
-    assert f"{word} Portsmouth's {peer['rate_per_1000']:.1f}" in sentence
+    assert f"Portsmouth's {peer['rate_per_1000']:.1f}" in sentence
+    assert word in sentence.split("Portsmouth's")[0]  # grouped: "above A, B and Portsmouth's x'
     assert f"{area['rate_per_1000']:.1f} crimes per 1,000 residents a year" in sentence
     print(f"\n{sentence}")
     # the report's comparison: a dot plot and one table row per comparator, the area first
@@ -213,6 +214,10 @@ def test_sentence() -> None:
     assert comparator_sentence(rows) == ("Southampton: 125.2 crimes per 1,000 residents a year, above the England "
                                          "and Wales rate of 82.4 and below Portsmouth's 130.9.")
     assert comparator_sentence([{"kind": "area", "name": "X", "rate_per_1000": None}]) is None
+    rows[2]["rate_per_1000"] = 100.0
+    rows[0].update(rank=2, of=3)
+    assert comparator_sentence(rows + [{"kind": "peer", "name": "Q", "rate_per_1000": 140.0}]).endswith(
+        "above the England and Wales rate of 82.4 and 2nd highest of 3 with its peers, after Q's 140.0.")
 
 
 def test_dot_plot_and_rows() -> None:

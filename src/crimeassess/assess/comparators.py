@@ -696,8 +696,9 @@ def _rank(rows: list[Comparator]) -> list[Comparator]:
 
 
 def comparator_sentence(rows: list[dict[str, Any]] | list[Comparator]) -> str | None:
-    """'125.2 crimes per 1,000 residents a year, above the England and Wales rate of 82.4 and below Portsmouth's
-    130.9.' None when the area has no rate. Peers beyond one are summarised by rank."""
+    """'Southampton: 125.2 crimes per 1,000 residents a year, above the England and Wales rate of 82.4 and below
+    Portsmouth's 130.9.' Comparisons in the same direction are grouped; several peers are summarised by rank; the
+    area's coverage note and significant differences are added in brackets. None when the area has no rate."""
     rs = [r.to_dict() if isinstance(r, Comparator) else r for r in rows]
     if not rs or rs[0].get("kind") != "area" or rs[0].get("rate_per_1000") is None:
         return None
@@ -707,30 +708,39 @@ def comparator_sentence(rows: list[dict[str, Any]] | list[Comparator]) -> str | 
     def rel(r: dict[str, Any]) -> str:
         return "above" if ar > r["rate_per_1000"] else "below" if ar < r["rate_per_1000"] else "the same as"
 
-    parts = []
+    groups: dict[str, list[str]] = {}
     for r in rs[1:]:
         if r.get("rate_per_1000") is None or r["kind"] == "peer":
             continue
-        label = f"the {r['name']} rate" if r["kind"] != "force" else f"the {r['name']} force area rate"
-        parts.append(f"{rel(r)} {label} of {r['rate_per_1000']:.1f}")
+        label = f"the {r['name']} force area rate" if r["kind"] == "force" else f"the {r['name']} rate"
+        groups.setdefault(rel(r), []).append(f"{label} of {r['rate_per_1000']:.1f}")
     peers = [r for r in rs[1:] if r["kind"] == "peer" and r.get("rate_per_1000") is not None]
+    extra = None
     if len(peers) == 1:
         p = peers[0]
-        parts.append(f"{rel(p)} {p['name']}'s {p['rate_per_1000']:.1f}")
+        groups.setdefault(rel(p), []).append(f"{p['name']}'s {p['rate_per_1000']:.1f}")
     elif peers and a.get("rank"):
         top = max(peers, key=lambda r: r["rate_per_1000"])
         if a["rank"] == 1:
-            parts.append(f"the highest of {a['of']} with its peers (next: {top['name']} {top['rate_per_1000']:.1f})")
+            extra = f"the highest of {a['of']} with its peers, ahead of {top['name']}'s {top['rate_per_1000']:.1f}"
         else:
-            parts.append(f"{_ordinal(a['rank'])} highest of {a['of']} with its peers (highest: {top['name']} "
-                         f"{top['rate_per_1000']:.1f})")
+            extra = (f"{_ordinal(a['rank'])} highest of {a['of']} with its peers, after {top['name']}'s "
+                     f"{top['rate_per_1000']:.1f}")
+    parts = [f"{d} {_and(items)}" for d, items in groups.items()] + ([extra] if extra else [])
     s = f"{a['name']}: {ar:.1f} crimes per 1,000 residents a year"
     if parts:
-        s += ", " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
+        s += ", " + _and(parts)
+    notes = [a["note"]] if a.get("note") else []
     sig = [r["name"] for r in rs[1:] if r.get("significant")]
     if sig:
-        s += f" (a significant difference from {', '.join(sig)})"
+        notes.append(f"a significant difference from {_and(sig)}")
+    if notes:
+        s += f" ({'; '.join(notes)})"
     return s + "."
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _ordinal(n: int) -> str:

@@ -86,6 +86,7 @@ def test_southampton_against_portsmouth_and_rest_of_hampshire(store: Store, shar
     assert rest_row["name"] == "Hampshire excluding Southampton and Portsmouth"
     assert rest_row["current"] == sum(cur[x] for x in rest) and rest_row["previous"] == sum(prev[x] for x in rest)
     assert force["current"] == sum(cur[x] for x in rc["hants"])
+    assert force["population"] == sum(pop[x] for x in rc["hants"])  # built up from its local authorities
     for r in (area, peer, rest_row, force):
         assert r["source"] == "police.uk street-level crime files" and r["months"] == ["2018-03"]
         assert r["population_year"] == 2011 and "nearest loaded year to 2018" in r["population_source"]

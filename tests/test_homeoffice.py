@@ -133,6 +133,15 @@ def test_population_years_wide_and_long(tmp_path: Path) -> None:
         want[("E06000045", 2016)] + want[("E06000044", 2016)])
     assert population_for(st, ["E06000045"], 2030).year == 2018
     assert population_for(st, ["E06000099"], 2017) is None
+    # one column per year (wide), force areas and CSPs with rows of their own; '..' is no figure
+    pfa = DATA / "mye-synthetic-pfa-years.csv"
+    df, meta = read_area_population(pfa)
+    assert meta["years"] == [2016, 2017, 2018] and meta["skipped_rows"] == 1
+    assert set(df["level"]) == {"pfa", "csp"}
+    load_geography([pfa], st)
+    assert population_for(st, ["E23000030"], 2018).residents == 1970500
+    assert population_for(st, ["W15000001"], 2018).year == 2017  # no 2018 figure: the nearest year that has one
+    assert population_for(st, ["E22000120"], 2016).residents == 250000
 
 
 PFA_VARIANT = """Financial Year,Financial Quarter,Force Name,Offence Description,Offence Group,Offence Subgroup,Offence Code,Offence Count

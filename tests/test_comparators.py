@@ -157,6 +157,12 @@ def test_national_rate_from_home_office_table(store: Store, shared_data: Path, t
     assert q4.current == sum(int(r["Number_of_Offences"]) for r in rows if r["Force_Name"] not in skip
                              and r["Offence_Group"] != "Fraud offences" and r["Financial_Quarter"] == "4")
     assert q4.rate_per_1000 == round(q4.current * 4 / 58744600 * 1000, 1)
+    welsh = {"Dyfed-Powys", "Gwent", "North Wales", "South Wales"}
+    eng = {c.kind: c for c in comparators(st, "Southampton", "2017/18", national="england")}["england"]
+    assert eng.name == "England" and eng.current == sum(
+        int(r["Number_of_Offences"]) for r in rows if r["Force_Name"] not in skip | welsh
+        and r["Offence_Group"] != "Fraud offences")
+    assert eng.population == 55619400  # the fixture's England row
     # themes from the same table by their offence definitions: robbery is the ONS robbery group
     from crimeassess.assess.comparators import theme_comparators
 

@@ -30,9 +30,9 @@ import duckdb
 
 from ..errors import AreaNotFoundError, InputError
 from ..geography.areas import Area, resolve_area
-from ..geography.population import ENGLAND_AND_WALES, PopulationIndex, estimate_year_for, population_index
+from ..geography.population import ENGLAND, ENGLAND_AND_WALES, WALES, PopulationIndex, estimate_year_for, population_index
 from ..sources.homeoffice import SOURCE_LABEL as HO_LABEL
-from ..sources.homeoffice import force_slug_of, load_counts, quarter_months
+from ..sources.homeoffice import WELSH_FORCES, force_slug_of, load_counts, quarter_months
 from ..store import Store
 from . import stats
 from .periods import Period, comparison_for, parse_period
@@ -43,7 +43,10 @@ RECORD_LABELS = {
     "police-uk-street": "police.uk street-level crime files",
     "police-uk-api": "police.uk API (crimes-street)",
 }
-KINDS = ("area", "england-and-wales", "force", "force-excluding", "peer", "local-authority")
+KINDS = ("area", "england-and-wales", "england", "wales", "force", "force-excluding", "peer", "local-authority")
+#: The national comparator: kind -> (GSS code, name)
+NATIONAL = {"england-and-wales": (ENGLAND_AND_WALES, "England and Wales"), "england": (ENGLAND, "England"),
+            "wales": (WALES, "Wales")}
 
 
 @dataclass(frozen=True)
@@ -292,7 +295,7 @@ def _quarters(p: Period) -> list[tuple[str, int]] | None:
 
 def _ho_total(counts, quarters: list[tuple[str, int]] | None, *, force: str | None = None,
               csp_codes: list[str] | None = None, csp_names: list[str] | None = None,
-              national: bool = False, selected=None) -> int | None:
+              national: bool | str = False, selected=None) -> int | None:
     """A Home Office total over whole quarters, or None when the tables do not hold them all for the area.
     ``selected`` is the theme's rows of ``counts`` (default: total recorded crime, fraud excluded)."""
     if not quarters or counts is None or counts.empty:
@@ -304,10 +307,14 @@ def _ho_total(counts, quarters: list[tuple[str, int]] | None, *, force: str | No
         fwhen = (f["financial_year"] == fy) & (f["quarter"] == q)
         # a force or the nation from the force table, else from the CSP table (its CSPs add up to the forces)
         lvl = "pfa" if (when & (counts["level"] == "pfa")).any() else "csp"
-        if national:
+        if national:  # True / 'england-and-wales', 'england' or 'wales'
             if not (when & (counts["level"] == lvl)).any():
                 return None
-            total += int(f[fwhen & (f["level"] == lvl)]["count"].sum())
+            g = f[fwhen & (f["level"] == lvl)]
+            if national in ("england", "wales"):
+                welsh = g["force"].isin(WELSH_FORCES)
+                g = g[welsh] if national == "wales" else g[~welsh]
+            total += int(g["count"].sum())
             continue
         if csp_codes is not None:
             names = [n.lower() for n in csp_names or []]
@@ -400,12 +407,14 @@ def comparators(
     con: duckdb.DuckDBPyConnection | None = None,
     alpha: float = stats.ALPHA,
     dispersion: float | None = None,
+    national: str = "england-and-wales",
 ) -> list[Comparator]:
     """The comparison table for an area and period: the area itself, England and Wales, its force area, the force
     area excluding ``exclude`` (when given), and ``peers`` / the area's group in ``peer_file``, ranked by rate.
 
     Each row comes from live records (the assessment's source kind) when the store holds the row's forces for
-    the months compared, else from the Home Office tables; ``source`` names it. ``dispersion`` (φ of the counts,
+    the months compared, else from the Home Office tables; ``source`` names it. ``national``: 'england-and-wales'
+    (default), 'england' or 'wales' for the national row. ``dispersion`` (φ of the counts,
     when known) widens the difference test for overdispersion once ``stats.compare`` takes it. Raises
     AreaNotFoundError for a peer or excluded area that matches nothing.
     """
@@ -416,7 +425,7 @@ def comparators(
     con = con or st.connect()
     try:
         out = _comparators(st, con, area, cur, cmp, peers=peers or [], exclude=exclude or [], peer_file=peer_file,
-                           source=source, theme=theme, alpha=alpha, dispersion=dispersion)
+                           source=source, theme=theme, alpha=alpha, dispersion=dispersion, national=national)
         return out.get(theme, [])
     finally:
         if own:
@@ -437,6 +446,7 @@ def theme_comparators(
     con: duckdb.DuckDBPyConnection | None = None,
     alpha: float = stats.ALPHA,
     dispersion: float | None = None,
+    national: str = "england-and-wales",
 ) -> dict[str, list[Comparator]]:
     """``comparators`` for several themes at once (default: every catalogue theme), theme id -> rows; a theme
     neither the records nor the Home Office tables can give is left out. Rates are per 1,000 residents."""
@@ -451,14 +461,16 @@ def theme_comparators(
 
             themes = [t for t in load_themes() if t != "anti_social_behaviour"]
         return _comparators(st, con, area, cur, cmp, peers=peers or [], exclude=exclude or [], peer_file=peer_file,
-                            source=source, theme="total", themes=list(themes), alpha=alpha, dispersion=dispersion)
+                            source=source, theme="total", themes=list(themes), alpha=alpha, dispersion=dispersion,
+                            national=national)
     finally:
         if own:
             con.close()
 
 
 def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclude, peer_file, source, theme,
-                 alpha, dispersion=None, themes: list[str] | None = None) -> dict[str, list[Comparator]]:
+                 alpha, dispersion=None, themes: list[str] | None = None,
+                 national: str = "england-and-wales") -> dict[str, list[Comparator]]:
     if cur.by_day or cmp.by_day:
         return {}
     a = area if isinstance(area, Area) else resolve_area(area, st, con)
@@ -467,7 +479,10 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
     geo = _Geo(st, con)
     area_lads = geo.lads(a)
     units = [_Unit("area", a.code, a.name, area_lads, [a.code], ward=a.code if a.level == "ward" else None)]
-    units.append(_Unit("england-and-wales", ENGLAND_AND_WALES, "England and Wales", [], [ENGLAND_AND_WALES],
+    if national not in NATIONAL:
+        raise InputError(f"national comparator must be one of {', '.join(NATIONAL)}, not {national!r}")
+    n_code, n_name = NATIONAL[national]
+    units.append(_Unit(national, n_code, n_name, [], [n_code],
                        contains_area=True))
     pfa = geo.pfa_of(area_lads)
     if pfa:
@@ -579,8 +594,8 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
         else:
             mc, mp, note = [], [], None
             ho_args: dict[str, Any] = {}
-            if u.kind == "england-and-wales":
-                ho_args = {"national": True}
+            if u.kind in NATIONAL:
+                ho_args = {"national": u.kind}
             elif u.kind == "force":
                 ho_args = {"force": force_slug_of(u.name)}
             elif u.kind in ("peer", "area") and not u.ward:  # the tables have no wards

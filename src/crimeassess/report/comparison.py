@@ -9,7 +9,9 @@ from .formatting import fmt_int, fmt_pct, fmt_rate
 
 SHORT_SOURCES = {"police-uk-street": "police.uk street files", "police-uk-api": "police.uk API",
                  "extract": "force extract", "home-office-table": "Home Office tables"}
-KIND_LABELS = {"area": "this area", "england-and-wales": "national", "force": "force area",
+NATIONAL_KINDS = ("england-and-wales", "england", "wales")
+KIND_LABELS = {"area": "this area", "england-and-wales": "national", "england": "national", "wales": "national",
+               "force": "force area",
                "force-excluding": "rest of force area", "peer": "peer", "local-authority": "local authority"}
 
 
@@ -59,7 +61,7 @@ def comparison_notes(rows: list[dict[str, Any]]) -> list[str]:
 
 def comparison_dot_plot_svg(comparators: Sequence[Mapping[str, Any]]) -> str | None:
     """Dot plot of current rates (filled) and previous rates (hollow, joined by a line) per 1,000 residents a year;
-    the area in red and bold, England and Wales as a dashed reference line. None when fewer than two rates."""
+    the area in red and bold, the national rate as a dashed reference line. None when fewer than two rates."""
     rows = [r for r in comparators if isinstance(r, Mapping) and r.get("rate_per_1000") is not None]
     if len(rows) < 2:
         return None
@@ -70,7 +72,7 @@ def comparison_dot_plot_svg(comparators: Sequence[Mapping[str, Any]]) -> str | N
     hi = max(max(r["rate_per_1000"], r.get("previous_rate_per_1000") or 0) for r in rows)
     for i, r in enumerate(rows):
         is_area = r.get("kind") == "area"
-        colour = RISE if is_area else (MUTED if r.get("kind") == "england-and-wales" else NAVY)
+        colour = RISE if is_area else (MUTED if r.get("kind") in NATIONAL_KINDS else NAVY)
         prev = r.get("previous_rate_per_1000")
         if prev is not None:
             ax.plot([prev, r["rate_per_1000"]], [i, i], color=GREY, linewidth=1.2, zorder=1)
@@ -79,7 +81,7 @@ def comparison_dot_plot_svg(comparators: Sequence[Mapping[str, Any]]) -> str | N
         ax.annotate(f"{r['rate_per_1000']:.1f}", (max(r["rate_per_1000"], prev or 0), i), xytext=(7, 0),
                     textcoords="offset points",
                     va="center", fontsize=8, color=INK, fontweight="bold" if is_area else "normal")
-        if r.get("kind") == "england-and-wales":
+        if r.get("kind") in NATIONAL_KINDS:
             ax.axvline(r["rate_per_1000"], color=MUTED, linestyle="--", linewidth=0.8, zorder=0)
     ax.set_yticks(range(n))
     labels = ax.set_yticklabels([r.get("name") or r.get("code") or "" for r in rows])

@@ -389,3 +389,8 @@ def test_theme_rate_table() -> None:
     assert t["columns"] == ["X", "rest of force area"]
     assert t["rows"] == [{"label": "Robbery", "cells": ["1.2", "–"]}]  # rape has no rate anywhere: left out
     assert theme_rate_table({"comparators": []}) is None
+
+
+def test_example_peer_file_parses() -> None:
+    groups = read_peer_file(Path(__file__).resolve().parents[1] / "examples" / "peer-groups.toml")
+    assert SOTON in groups["South coast cities"] and len(groups["Hampshire districts"]) == 11

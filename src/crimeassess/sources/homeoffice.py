@@ -276,13 +276,28 @@ def store_homeoffice_table(store: Any, data: bytes, display_name: str) -> dict[s
 
 def load_counts(store: Any, level: str | None = None) -> pd.DataFrame:
     """Every stored Home Office count (``COLUMNS`` plus ``table``), the newest table winning each
-    (level, financial year) so a republished table replaces the earlier one. Empty frame when none."""
-    import pyarrow.parquet as pq
-
+    (level, financial year) so a republished table replaces the earlier one. Empty frame when none. Cached while
+    the store's Home Office entries are unchanged: treat the frame as read-only."""
     from ..store import Store
 
     st = store if isinstance(store, Store) else Store(store)
     entries = sorted(st.geography_entries("homeoffice"), key=lambda e: e.get("loaded_at", ""), reverse=True)
+    key = (str(st.path.resolve()), level, tuple((e["name"], e.get("loaded_at")) for e in entries))
+    if key in _COUNTS_CACHE:
+        return _COUNTS_CACHE[key]
+    out = _load_counts(st, entries, level)
+    if len(_COUNTS_CACHE) > 8:
+        _COUNTS_CACHE.clear()
+    _COUNTS_CACHE[key] = out
+    return out
+
+
+_COUNTS_CACHE: dict[tuple, pd.DataFrame] = {}
+
+
+def _load_counts(st: Any, entries: list[dict[str, Any]], level: str | None) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
     frames = []
     taken: set[tuple[str, str]] = set()
     for e in entries:

@@ -115,7 +115,8 @@ def ingest(
     force: str | None = None,
     progress: ProgressFn | None = None,
 ) -> IngestReport:
-    """Ingest police.uk files/folders/zips, API JSON and force extracts into the store.
+    """Ingest police.uk files/folders/zips, API JSON and force extracts into the store. Home Office recorded crime
+    tables found among them are stored as their own table at once (sources/homeoffice.py), never as records.
 
     Files named directly must be recognisable; a bad one raises InputError and nothing is written.
     Files found inside folders or zips that are not ingestible are reported as skipped.

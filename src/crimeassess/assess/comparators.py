@@ -792,3 +792,17 @@ def constituents(
     pos = {id(r): i for i, r in enumerate(ranked, 1)}
     out = [replace(r, rank=pos.get(id(r)), of=len(ranked) if id(r) in pos else None) for r in out]
     return sorted(out, key=lambda r: (r.rank is None, r.rank or 0, r.name))
+
+
+def add_comparisons(data: dict[str, Any], store: Store, area: Area, cur: Period, cmp: Period, *, source: str | None,
+                    con: duckdb.DuckDBPyConnection, peers: list[str] | None = None, exclude: list[str] | None = None,
+                    peer_file: str | Path | None = None, dispersion: float | None = None,
+                    theme_dispersion: float | None = None) -> None:
+    """Add ``comparators``, ``local_authorities`` and ``theme_comparators`` to an assessment dict (the engine's one
+    call; ``data['themes']`` names the themes compared)."""
+    opts: dict[str, Any] = {"peers": peers, "exclude": exclude, "peer_file": peer_file, "source": source, "con": con}
+    data["comparators"] = [c.to_dict() for c in comparators(store, area, cur, cmp, dispersion=dispersion, **opts)]
+    data["local_authorities"] = [c.to_dict() for c in constituents(store, area, cur, cmp, source=source, con=con)]
+    themes = [t["id"] for t in data.get("themes") or [] if t.get("id") != "total"]
+    data["theme_comparators"] = {t: [c.to_dict() for c in rows] for t, rows in theme_comparators(
+        store, area, cur, cmp, themes=themes, dispersion=theme_dispersion, **opts).items()}

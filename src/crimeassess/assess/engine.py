@@ -491,14 +491,9 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
 
     data["data_quality"] = data_quality(con, st, kind=kind, forces=[f for f in forces], periods=periods, cur=cur,
                                         cmp=cmp, geography=data["geography"])
-    from .comparators import comparators, constituents, theme_comparators
+    from .comparators import add_comparisons
 
-    data["comparators"] = [c.to_dict() for c in comparators(st, a, cur, cmp, peers=peers, exclude=exclude,
-                                                            peer_file=peer_file, source=kind, con=con)]
-    data["local_authorities"] = [c.to_dict() for c in constituents(st, a, cur, cmp, source=kind, con=con)]
-    data["theme_comparators"] = {t: [c.to_dict() for c in rows] for t, rows in theme_comparators(
-        st, a, cur, cmp, themes=[t["id"] for t in theme_rows if t["id"] != "total"], peers=peers, exclude=exclude,
-        peer_file=peer_file, source=kind, con=con).items()}
+    add_comparisons(data, st, a, cur, cmp, source=kind, con=con, peers=peers, exclude=exclude, peer_file=peer_file)
     data["findings"] = findings(data)
     geo = None
     if vintage:

@@ -6,9 +6,10 @@ Rules (docs/comparators.md):
 
 - a rate is crimes per 1,000 residents **per year**: count / months × 12 / population × 1,000, the population
   being the estimate for the period's year (the nearest loaded year, named in each row);
-- like for like: a comparator from records counts only the months held for its forces *and* for the area, in both
-  periods (months paired in order); a Home Office comparator needs periods made of whole financial quarters;
-- ``rate_change_pct`` compares the two periods over the same months only; null when either period has none;
+- like for like: a comparator from records counts only the months held for its forces *and* for the area; a Home
+  Office comparator needs periods made of whole financial quarters;
+- ``rate_change_pct`` compares the two periods over the months held in both (paired in order), each with its own
+  population; null when no month is held in both;
 - the area's difference from a disjoint comparator (peers, the force area excluding named areas) is tested over
   the same months with the population ratio as exposure, by ``stats.compare`` (its default test; ``dispersion``
   is passed on when given and the stats module takes it); comparators containing the area (England and Wales,
@@ -54,8 +55,10 @@ class Comparator:
     """One row of the comparison table.
 
     Attributes: kind ('area', 'england-and-wales', 'force', 'force-excluding', 'peer'), code, name, source (label),
-    current/previous (counts over ``months`` / ``previous_months``), rate_per_1000 / previous_rate_per_1000 (crimes
-    per 1,000 residents a year), rate_change_pct, rank/of (among the area and its peers), source_kind, population
+    current/previous (counts over ``months`` / ``previous_months``, the months held), rate_per_1000 /
+    previous_rate_per_1000 (crimes per 1,000 residents a year over those months), rate_change_pct (the change in
+    the rate over ``matched_months``, the current months held in both periods, each period with its own
+    population), rank/of (among the area and its peers), source_kind, population
     (and its year and source), p_value/significant (the area's rate against this one), note.
     """
 
@@ -73,6 +76,7 @@ class Comparator:
     source_kind: str | None = None
     months: list[str] = field(default_factory=list)
     previous_months: list[str] = field(default_factory=list)
+    matched_months: list[str] = field(default_factory=list)
     population: int | None = None
     population_year: int | None = None
     previous_population: int | None = None
@@ -92,12 +96,6 @@ def annual_rate(count: int | None, months: int, population: int | None) -> float
     if count is None or not months or not population:
         return None
     return round(count / months * 12 / population * 1000, 1)
-
-
-def _pct(a: float | None, b: float | None) -> float | None:
-    if a is None or b is None or b == 0:
-        return None
-    return round(100.0 * (a - b) / b, 1)
 
 
 def read_peer_file(path: str | Path) -> dict[str, list[str]]:
@@ -569,6 +567,7 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
         if rec_ok and u.lads and (u.kind == "area" or kind != "police-uk-api"):
             held = area_held if u.kind == "area" else counter.held(kind, geo.forces_of(u.lads)) & area_held
             cm = [c for c in cur.months if c in held]
+            pm = [p for p in cmp.months if p in held]
             both = [(c, p) for c, p in pairs if c in held and p in held]
             if cm:
                 by = counter.by_lad_month(kind, theme, col="c_ward" if u.ward else "c_lad")
@@ -581,18 +580,21 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
                     return sum(v for (lad, f, m), v in by.items()
                                if lad in lads and m in months and (own is None or f in own))
 
-                use_c = [c for c, _ in both] or cm
-                use_p = [p for _, p in both]
-                rec = (n(use_c), n(use_p) if use_p else None, use_c, use_p)
+                matched = (n([c for c, _ in both]), n([p for _, p in both]), len(both)) if both else None
+                rec = (n(cm), n(pm) if pm else None, cm, pm, matched, [c for c, _ in both])
                 if u.kind == "area":
                     area_counts = {m: n([m]) for m in cur.months + cmp.months}
         if rec is not None:
-            cur_n, prev_n, mc, mp = rec
+            cur_n, prev_n, mc, mp, matched, mm = rec
             src, skind = RECORD_LABELS.get(kind, kind), kind
-            note = None if len(mc) == len(cur.months) else (
-                f"{len(mc)} of {len(cur.months)} months held for this comparison")
+            notes = []
+            if len(mc) < len(cur.months):
+                notes.append(f"{len(mc)} of {len(cur.months)} months held")
+            if matched and matched[2] < max(len(mc), len(mp)):
+                notes.append(f"change over the {matched[2]} month{'s' if matched[2] > 1 else ''} held in both periods")
+            note = "; ".join(notes) or None
         else:
-            mc, mp, note = [], [], None
+            mc, mp, note, matched, mm = [], [], None, None, []
             ho_args: dict[str, Any] = {}
             if u.kind in NATIONAL:
                 ho_args = {"national": u.kind}
@@ -624,6 +626,8 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
             if cur_n is not None:
                 mc = cur.months
                 mp = cmp.months if prev_n is not None else []
+                if prev_n is not None and len(mc) == len(mp):
+                    matched, mm = (cur_n, prev_n, len(mc)), list(mc)
                 src, skind = HO_LABEL, "home-office-table"
             else:
                 prev_n = None
@@ -641,14 +645,16 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
         pop_p = pops.figure(u.pop_codes, year_prev) if u.pop_codes else None
         rate_c = annual_rate(cur_n, len(mc), pop_c.residents if pop_c else None)
         rate_p = annual_rate(prev_n, len(mp), pop_p.residents if pop_p else None) if prev_n is not None else None
-        if rec is not None and len(mp) != len(mc):
-            rate_p = None  # unequal coverage: no change figure
+        # like for like: the change compares the months held in both periods, each with its own population
+        change = None
+        if matched and matched[1] and pop_c and pop_p:
+            change = round(100.0 * ((matched[0] / pop_c.residents) / (matched[1] / pop_p.residents) - 1.0), 1)
         if pop_c is None and cur_n is not None:
             note = (note + "; " if note else "") + "no population loaded for this area"
         rows.append(Comparator(
             kind=u.kind, code=u.code, name=u.name, source=src, current=cur_n, previous=prev_n,
-            rate_per_1000=rate_c, previous_rate_per_1000=rate_p, rate_change_pct=_pct(rate_c, rate_p),
-            source_kind=skind, months=list(mc), previous_months=list(mp),
+            rate_per_1000=rate_c, previous_rate_per_1000=rate_p, rate_change_pct=change,
+            source_kind=skind, months=list(mc), previous_months=list(mp), matched_months=list(mm),
             population=pop_c.residents if pop_c else None, population_year=pop_c.year if pop_c else None,
             previous_population=pop_p.residents if pop_p else None,
             population_source=pop_c.label() if pop_c else None, note=note))
@@ -744,7 +750,9 @@ def comparator_sentence(rows: list[dict[str, Any]] | list[Comparator]) -> str | 
     parts = [f"{d} {_and(items)}" for d, items in groups.items()] + ([extra] if extra else [])
     s = f"{a['name']}: {ar:.1f} crimes per 1,000 residents a year"
     if parts:
-        s += ", " + _and(parts)
+        # groups of several comparisons are separated by ", and" so each "and" stays within its group
+        s += ", " + (_and(parts) if all(len(v) == 1 for v in groups.values()) or len(parts) == 1
+                     else ", ".join(parts[:-1]) + ", and " + parts[-1])
     notes = [a["note"]] if a.get("note") else []
     sig = [r["name"] for r in rs[1:] if r.get("significant")]
     if sig:

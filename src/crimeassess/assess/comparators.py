@@ -526,7 +526,7 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
     ho = load_counts(st)
     q_cur, q_prev = _quarters(cur), _quarters(cmp)
     pairs = list(zip(cur.months, cmp.months))
-    area_held = counter.held(kind, geo.forces_of(area_lads)) if kind and kind != "police-uk-api" else (
+    area_held = counter.held(kind, _forces(geo, counter, kind, area_lads)) if kind and kind != "police-uk-api" else (
         {r[0] for r in con.execute("SELECT DISTINCT month FROM live_slices WHERE source_kind = ?", [kind]).fetchall()}
         if kind else set())
 
@@ -565,7 +565,8 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
     for u in units:
         rec = None
         if rec_ok and u.lads and (u.kind == "area" or kind != "police-uk-api"):
-            held = area_held if u.kind == "area" else counter.held(kind, geo.forces_of(u.lads)) & area_held
+            forces = _forces(geo, counter, kind, u.lads)
+            held = area_held if u.kind == "area" else counter.held(kind, forces) & area_held
             cm = [c for c in cur.months if c in held]
             pm = [p for p in cmp.months if p in held]
             both = [(c, p) for c, p in pairs if c in held and p in held]
@@ -574,7 +575,7 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
                 lads = {u.ward} if u.ward else set(u.lads)
                 # crimes recorded by the area's own forces (another force's strays over the border are left out,
                 # so that the months held are those of the forces counted); the API has no force
-                own = set(geo.forces_of(u.lads)) if kind != "police-uk-api" else None
+                own = set(forces) if kind != "police-uk-api" else None
 
                 def n(months: list[str], lads: set[str] = lads, by: dict = by, own: set | None = own) -> int:
                     return sum(v for (lad, f, m), v in by.items()
@@ -661,6 +662,12 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
 
     rows = _test_against_area(rows, units, area_counts, alpha, dispersion)
     return _rank(rows)
+
+
+def _forces(geo: _Geo, counter: _Counter, kind: str, lads: list[str]) -> list[str]:
+    """The forces whose records count for these local authorities: their police force area's (from the LAD→PFA
+    lookup), else, without that lookup, the forces the records there name ('' for records naming none)."""
+    return geo.forces_of(lads) or sorted({f for (lad, f, _m) in counter.by_lad_month(kind) if lad in set(lads)})
 
 
 def _area_kind(con, counter: _Counter, lads: list[str], months: list[str]) -> str | None:

@@ -262,10 +262,12 @@ class _Counter:
         """Months the store holds for every one of these forces in this source kind."""
         if not forces:
             return set()
-        sets = []
-        for f in forces:
-            sets.append({r[0] for r in self.con.execute(
-                "SELECT DISTINCT month FROM live_slices WHERE source_kind = ? AND scope = ?", [kind, f]).fetchall()})
+        def months(scope: str) -> set[str]:
+            return {r[0] for r in self.con.execute(
+                "SELECT DISTINCT month FROM live_slices WHERE source_kind = ? AND scope = ?", [kind, scope]).fetchall()}
+
+        # a force with no input of its own: inputs naming no force (an extract ingested without --force) stand in
+        sets = [months(f) or months("") for f in forces]
         return set.intersection(*sets)
 
 
@@ -575,7 +577,7 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
                 lads = {u.ward} if u.ward else set(u.lads)
                 # crimes recorded by the area's own forces (another force's strays over the border are left out,
                 # so that the months held are those of the forces counted); the API has no force
-                own = set(forces) if kind != "police-uk-api" else None
+                own = set(forces) | {""} if kind != "police-uk-api" else None  # no force named: not another's
 
                 def n(months: list[str], lads: set[str] = lads, by: dict = by, own: set | None = own) -> int:
                     return sum(v for (lad, f, m), v in by.items()

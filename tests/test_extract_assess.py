@@ -250,3 +250,14 @@ def test_day_periods_need_recorded_dates(tmp_path: Path) -> None:
     load_geography([lk], st)
     with pytest.raises(PeriodError, match="recorded date"):
         assess("Testtown", "28d-2018-03-31", store=st)
+
+
+def test_comparators_from_an_extract_without_force_lookups(extract_store: Store, extract_rows: list[dict[str, str]]) -> None:
+    """No LAD→PFA lookup: the forces are those the records name; Otherton is a peer from the same extract."""
+    from crimeassess.assess.comparators import comparators
+
+    exp = _expected(extract_rows, lad="E06900001")
+    other = _expected(extract_rows, lad="E06900002")
+    rows = {c.name: c for c in comparators(extract_store, "Testport", "2017/18", peers=["Otherton"])}
+    assert rows["Testport"].current == exp["total"]["2017/18"] and rows["Testport"].source_kind == "extract"
+    assert rows["Otherton"].current == other["total"]["2017/18"]

@@ -73,6 +73,12 @@ _SHARED = (
     ("themes", list[Path], typer.Option(None, "--themes", help="Extra theme definitions (TOML).")),
     ("adjustment", Adjustment, typer.Option(Adjustment.holm, "--adjustment", help="p-value adjustment: holm or bh "
                                             "(Benjamini-Hochberg).")),
+    ("peers", str, typer.Option(None, "--peers", help="Peer areas to compare rates with, comma-separated names or "
+                                "codes.")),
+    ("exclude", str, typer.Option(None, "--exclude", help="Areas to leave out of the force-area comparator, "
+                                  "comma-separated (e.g. Southampton,Portsmouth).")),
+    ("peer_file", Path, typer.Option(None, "--peer-file", help="Peer groups (TOML or CSV: group -> area codes); the "
+                                     "area's group is used.")),
     ("test", SignificanceTest, typer.Option(SignificanceTest.quasi_poisson, "--test", help="Significance test: "
                                             "quasi-poisson (allows for month-to-month overdispersion), exact "
                                             "(Poisson) or wheeler (Wheeler's Z).")),
@@ -91,6 +97,7 @@ def assess_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
         options = {n: getattr(got[n], "value", got[n])  # Enum choices as the plain strings the library takes
                    for n in ("area_file", "source", "ward_vintage", "placement", "themes", "adjustment", "test")}
+        options.update(_comparator_options(got["peers"], got["exclude"], got["peer_file"]))
         args = AssessArgs(got["area"] or "", got["period"], got["compare"], got["store"], options)
         return fn(args, **kwargs)
 
@@ -207,6 +214,14 @@ def geography_load(
     out.print(t)
 
 
+def _comparator_options(peers: str | None, exclude: str | None, peer_file: Path | None) -> dict[str, Any]:
+    """--peers/--exclude (comma-separated) and --peer-file as assess() keyword arguments."""
+    def split(v: str | None) -> list[str] | None:
+        return [x.strip() for x in v.split(",") if x.strip()] if v else None
+
+    return {"peers": split(peers), "exclude": split(exclude), "peer_file": peer_file}
+
+
 @app.command()
 @clean_errors
 @assess_options
@@ -268,6 +283,9 @@ def demo(
     out_dir: Path = typer.Option(Path("crimeassess-demo"), "--out", help="Folder for the demo data, store and report."),
     seed: int = typer.Option(2018, "--seed", help="Random seed: the same seed gives the same files."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Write the HTML report only."),
+    peers: str = typer.Option(None, "--peers", help="Peer areas to compare rates with, comma-separated names or codes."),
+    exclude: str = typer.Option(None, "--exclude", help="Areas to leave out of the force-area comparator, comma-separated."),
+    peer_file: Path = typer.Option(None, "--peer-file", help="Peer groups (TOML or CSV: group -> area codes); the area's group is used."),
 ) -> None:
     """Generate the synthetic demo city, load it into a fresh store and write its full report (no internet)."""
     from .demo.run import run_demo
@@ -505,6 +523,22 @@ def download_population_cmd(
 
     with _ByteBar() as bar:
         rep = fetch_population(store, base_url=base_url, progress=bar)
+    _print_fetch(rep, json_out)
+
+
+@download_app.command("home-office-tables")
+@clean_errors
+def download_home_office_cmd(
+    store: Path = StoreOpt,
+    base_url: str = typer.Option(None, "--base-url", help="Mirror base URL (default $CRIMEASSESS_HOME_OFFICE_BASE)."),
+    tables: list[str] = typer.Option(None, "--table", help="Catalogue entry to fetch (default: every Home Office table)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Download the Home Office police recorded crime tables, then ingest them (official totals, comparators)."""
+    from .download.pipeline import fetch_home_office_tables
+
+    with _ByteBar() as bar:
+        rep = fetch_home_office_tables(store, tables=tables or None, base_url=base_url, progress=bar)
     _print_fetch(rep, json_out)
 
 

@@ -93,6 +93,26 @@ def _slice_keys(kind: SourceKind, display: str, res: ReadResult) -> list[tuple[s
     return keys
 
 
+def _ingest_homeoffice(st: Store, data: bytes, c: Candidate) -> InputReport:
+    """Store a Home Office recorded crime table (sources/homeoffice.py); unchanged when already stored."""
+    from .sources.homeoffice import KIND, store_homeoffice_table
+
+    sha = hashlib.sha256(data).hexdigest()
+    prev = next((e for e in st.geography_entries("homeoffice") if e.get("sha256") == sha), None)
+    if prev is not None:
+        return InputReport(c.display, "unchanged", kind=KIND, input_id=prev["name"], sha256=sha,
+                           months=prev.get("financial_years", []), reason="already in the store")
+    try:
+        e = store_homeoffice_table(st, data, c.display)
+    except InputError as exc:
+        if c.explicit:
+            raise
+        return InputReport(c.display, "skipped", kind=KIND, reason=str(exc).split(": ", 1)[-1])
+    return InputReport(c.display, "loaded", kind=KIND, input_id=e["name"], sha256=sha, months=e["financial_years"],
+                       rows_read=e["rows_read"], rows_loaded=e["rows_loaded"], rows_quarantined=e["rows_quarantined"],
+                       quarantine_reasons=e["quarantine_reasons"])
+
+
 def ingest(
     paths: list[str | Path],
     store: Store | str | Path | None = None,
@@ -102,7 +122,8 @@ def ingest(
     progress: ProgressFn | None = None,
     archive_limits: ArchiveLimits | None = None,
 ) -> IngestReport:
-    """Ingest police.uk files/folders/zips, API JSON and force extracts into the store.
+    """Ingest police.uk files/folders/zips, API JSON and force extracts into the store. Home Office recorded crime
+    tables found among them are stored as their own table at once (sources/homeoffice.py), never as records.
 
     Files named directly must be recognisable; a bad one raises InputError and nothing is written.
     Files found inside folders or zips that are not ingestible (or corrupt zips in a folder) are reported as
@@ -157,6 +178,9 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
             continue
         sk = get_kind(kind_id)
         kind = sk.id
+        if sk.aggregated_counts:  # aggregated counts (Home Office tables): their own table, never records
+            reports.append(_ingest_homeoffice(st, data, c))
+            continue
         if not sk.ingestible:
             reports.append(InputReport(c.display, "skipped", kind=kind, reason=f"{kind} file (not ingested)"))
             continue

@@ -208,6 +208,10 @@ def suppress_assessment(a: dict[str, Any], threshold: int = DEFAULT_THRESHOLD) -
         s.row(w)
         for t in w.get("themes") or []:
             s.row(t)
+    # comparators (an area row repeats the total's or a theme's count, so it is suppressed alike)
+    for r in [*(a.get("comparators") or []), *(a.get("local_authorities") or []),
+              *(x for rows in (a.get("theme_comparators") or {}).values() for x in rows)]:
+        s.row(r)
 
     # secondary, until no relation has exactly one suppressed cell
     groups = _relations(a)

@@ -22,7 +22,9 @@ from . import dispersion, stats, steps
 from .counts import MAX_SERIES  # noqa: F401 (the engine's name for it, kept for callers)
 from .counts import (_Counter, _monthly, _monthly_line, _period_cond, _period_table, _series_periods, _span,
                      _ward_rows, _window)
+from .comparators import add_comparisons
 from .findings import findings
+from .official import official_total
 from .result import AssessmentResult
 from .quality import data_quality
 from .periods import Period, comparison_for, month_index, month_runs, parse_period
@@ -190,8 +192,13 @@ def assess(
     adjustment: str = stats.DEFAULT_METHOD,
     small_number_threshold: int = stats.SMALL_NUMBER_THRESHOLD,
     test: str = stats.DEFAULT_TEST,
+    peers: list[str] | None = None,
+    exclude: list[str] | None = None,
+    peer_file: str | Path | None = None,
 ) -> Assessment:
-    """Assess recorded crime in `area` for `period` against `compare` (default: same months a year earlier)."""
+    """Assess recorded crime in `area` for `period` against `compare` (default: same months a year earlier).
+
+    `peers`, `exclude` and `peer_file` shape the `comparators` list (assess/comparators.py)."""
     st = store if isinstance(store, Store) else Store(store)
     cur = period if isinstance(period, Period) else parse_period(period)
     cmp = compare if isinstance(compare, Period) else comparison_for(cur, compare)
@@ -202,7 +209,7 @@ def assess(
         return _assess(con, st, area, cur, cmp, source=source, ward_vintage=ward_vintage, placement=placement,
                        theme_files=[Path(t) for t in themes or []], area_file=area_file,
                        adjustment=stats._check_method(adjustment), threshold=small_number_threshold,
-                       test=stats.check_test(test))
+                       test=stats.check_test(test), peers=peers, exclude=exclude, peer_file=peer_file)
     finally:
         con.close()
 
@@ -574,6 +581,12 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: An
                                         cmp=cmp, geography=data["geography"], stray=job.stray, level_shifts=job.shifts,
                                         coverage=job.coverage, asb=data["anti_social_behaviour"])
     tgt = job.tgt
+    if tgt.area.level != "custom":
+        data["data_quality"]["official_total"] = official_total(
+            st, tgt.area, cur, police_count=data["total"]["current"], complete=job.coverage["complete"], con=con)
+    add_comparisons(data, st, tgt.area, cur, cmp, source=job.kind, con=con, peers=opts.get("peers"),
+                    exclude=opts.get("exclude"), peer_file=opts.get("peer_file"),
+                    dispersion=job.disp["total"].value, theme_dispersion=job.disp["themes"].value)
     if tgt.area.level == "ward" and tgt.lad_codes and job.coverage["basis"] in ("complete", "matched_months"):
         _from_parent_family(data, st, tgt.lad_codes[0], cur, cmp, **{**opts, "ward_vintage": tgt.vintage})
     data["findings"] = findings(data)

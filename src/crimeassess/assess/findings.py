@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crimeassess.assess.periods import month_from_index, month_in_words, month_index, months_in_words, period_words
+from crimeassess.assess.comparators import comparator_sentence
 from crimeassess.assess.runs import Run, current_run
 from crimeassess.assess.stats import (
     ALPHA,
@@ -710,6 +711,7 @@ def findings(assessment: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     out += _coverage_sentence(assessment, period, compare, b)
     out += _total_sentences(assessment, settings, area, period, compare, noun, b)
+    out += [s for s in [_comparator_sentence(assessment.get("comparators"))] if s]
     out += _theme_sentences(themes, period, compare, noun, item, b)
     out += _ward_sentences(assessment, settings, b)
     out += _caveat_sentences(themes, assessment)
@@ -727,3 +729,10 @@ def _words(block: Any) -> str | None:
         return period_words(dict(block))
     except (KeyError, ValueError, TypeError, IndexError, AttributeError):
         return label
+
+
+def _comparator_sentence(rows: Any) -> str | None:
+    """The comparison sentence (assess/comparators.py), when the assessment has comparators with a rate."""
+    if not isinstance(rows, list) or not rows:
+        return None
+    return comparator_sentence(rows)

@@ -9,6 +9,7 @@ from ..errors import DownloadError
 ENV_POLICEUK_BASE = "CRIMEASSESS_POLICEUK_BASE"
 ENV_POLICEUK_API = "CRIMEASSESS_POLICEUK_API"
 ENV_ONS_BASE = "CRIMEASSESS_ONS_BASE"
+ENV_HOME_OFFICE_BASE = "CRIMEASSESS_HOME_OFFICE_BASE"
 
 #: data.police.uk publishes monthly archives at <base>/archive/YYYY-MM.zip (documented on data.police.uk/about).
 DEFAULT_POLICEUK_BASE = "https://data.police.uk/data"
@@ -22,11 +23,14 @@ _DEFAULTS: dict[str, tuple[str, str | None]] = {
     "police-uk": (ENV_POLICEUK_BASE, DEFAULT_POLICEUK_BASE),
     "police-uk-api": (ENV_POLICEUK_API, DEFAULT_POLICEUK_API),
     "ons": (ENV_ONS_BASE, DEFAULT_ONS_BASE),
+    # GOV.UK attachment URLs of the Home Office open data tables change with every release: mirror them.
+    "home-office": (ENV_HOME_OFFICE_BASE, None),
 }
 
 
 def resolve_base(publisher: str, explicit: str | None = None) -> str:
-    """Return the base URL for a publisher ('police-uk', 'police-uk-api', 'ons'): argument > env var > default.
+    """Return the base URL for a publisher ('police-uk', 'police-uk-api', 'ons', 'home-office'): argument > env var >
+    default.
 
     Raises DownloadError when nothing is configured and there is no stable default, or the URL is not http(s).
     """

@@ -97,3 +97,19 @@ def fetch_population(store: Store | str | Path | None = None, *, dest: str | Pat
     res = download_population(_dest(st, "population", dest), base_url=base_url, progress=progress)
     loaded = [r.to_dict() for r in load_geography(res.files, st)] if res.files else []
     return FetchReport(res, loaded)
+
+
+def fetch_home_office_tables(store: Store | str | Path | None = None, *, tables: list[str] | None = None,
+                             dest: str | Path | None = None, base_url: str | None = None,
+                             progress: ProgressCallback | None = None) -> FetchReport:
+    """Download Home Office recorded crime tables (catalogue entries of kind 'homeoffice', or ``tables`` by name)
+    from ``base_url`` or $CRIMEASSESS_HOME_OFFICE_BASE, then ingest them as Home Office tables."""
+    from ..ingest import ingest
+    from .catalogue import load_catalogue
+    from .ons import download_datasets
+
+    st = _store(store)
+    names = tables or [n for n, d in load_catalogue().items() if d.kind == "homeoffice"]
+    res = download_datasets(names, _dest(st, "home-office", dest), base_url=base_url, progress=progress)
+    loaded = ingest(res.files, st).to_dict()["inputs"] if res.files else []
+    return FetchReport(res, loaded)

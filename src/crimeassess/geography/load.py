@@ -12,7 +12,7 @@ from ..errors import GeographyError, InputError
 from ..store import Store
 from . import lookups
 from .boundaries import read_boundaries
-from .population import read_population
+from .population import read_area_population, read_population
 
 
 @dataclass
@@ -86,11 +86,32 @@ def load_geography(paths: list[str | Path], store: Store | str | Path | None = N
             e = put("boundaries", name, tbl, src | {"level": level, "vintage": vintage, "crs": "EPSG:27700"})
             reports.append(GeographyLoadReport(str(f), kind, name, e["rows"], f"{len(gdf)} {level} polygons ({vintage or 'no vintage'})"))
         elif kind == "population":
-            df, meta = read_population(f)
-            name = f"{meta.get('year')}-{hashlib.sha1(str(meta.get('source')).encode()).hexdigest()[:6]}"
-            e = put("population", name, pa.Table.from_pandas(df, preserve_index=False), src | meta)
-            reports.append(GeographyLoadReport(str(f), kind, name, e["rows"],
-                           f"{meta.get('source')} {meta.get('year')}: {len(df):,} LSOAs"))
+            lsoa_err = None
+            try:
+                df, meta = read_population(f)
+            except InputError as exc:  # not an LSOA table: maybe a table by area (any level, any years)
+                df, lsoa_err = None, exc
+            if df is not None:
+                name = f"{meta.get('year')}-{hashlib.sha1(str(meta.get('source')).encode()).hexdigest()[:6]}"
+                e = put("population", name, pa.Table.from_pandas(df, preserve_index=False), src | meta)
+                reports.append(GeographyLoadReport(str(f), kind, name, e["rows"],
+                               f"{meta.get('source')} {meta.get('year')}: {len(df):,} LSOAs"))
+            try:
+                adf, ameta = read_area_population(f)
+            except InputError:
+                if lsoa_err is not None:
+                    raise lsoa_err from None
+                adf = None
+            if adf is not None and df is not None:
+                adf = adf[adf["level"] != "lsoa"]  # LSOAs already stored above
+            if adf is not None and len(adf):
+                name = f"areas-{sha[:12]}"
+                e = put("population_areas", name, pa.Table.from_pandas(adf, preserve_index=False),
+                                     src | ameta)
+                reports.append(GeographyLoadReport(
+                    str(f), kind, name, e["rows"],
+                    f"{ameta['source']} {', '.join(map(str, ameta['years']))}: {adf['area_code'].nunique():,} areas "
+                    f"({', '.join(ameta['levels'])})"))
         elif kind == "ward-codes":
             df = lookups.read_ward_codes(f)
             name = f"ward-codes-{sha[:8]}"

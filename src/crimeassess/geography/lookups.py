@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
-from .population import is_population_header
+from .population import is_area_population_header, is_population_header
 
 #: What ``detect_geography_kind`` can answer.
 GEOGRAPHY_KINDS = ("lsoa-ward-lookup", "lad-csp-pfa-lookup", "ward-codes", "boundaries", "population")
@@ -241,7 +241,7 @@ def detect_geography_kind(path: str | Path) -> str:
     # Population tables may have a few title lines before the header row.
     for line in text.splitlines()[:15]:
         row = next(csv.reader(io.StringIO(line)), [])
-        if is_population_header(row):
+        if is_population_header(row) or is_area_population_header(row):
             return "population"
     shown = ", ".join(header[:8]) or first[:80]
     raise InputError(

@@ -1,4 +1,5 @@
-"""`crimeassess report`: assess, then write report.html, report.pdf, assessment.json and the tables as CSV."""
+"""`crimeassess report`: assess, then write report.html, report.pdf, assessment.json and the tables as CSV and as
+one workbook (tables.xlsx)."""
 from __future__ import annotations
 
 import csv
@@ -16,6 +17,7 @@ from ..assess.engine import assess
 from ..errors import InputError
 from ..store import Store, _pause_point
 from .render import render_report
+from .workbook import write_workbook
 
 #: ``progress(done, total, stage)``: called before each stage and once at the end.
 ProgressFn = Callable[[int, int, str], None]
@@ -26,6 +28,10 @@ STAGES = ("assessing", "rendering the HTML report", "printing the PDF", "writing
 TABLE_COLUMNS = ["current", "previous", "change", "pct_change", "rate_per_1000", "p_value", "p_adjusted", "z",
                  "significant", "small_numbers", "matched_current", "matched_previous", "previous_rate_per_1000",
                  "rate_change_pct", "dispersion"]
+
+COMPARATOR_COLUMNS = ["kind", "code", "name", "source", "current", "previous", "rate_per_1000", "previous_rate_per_1000",
+                      "rate_change_pct", "rank", "of", "population", "population_year", "population_source",
+                      "p_value", "significant", "note"]
 
 
 @dataclass
@@ -93,6 +99,7 @@ def write_tables(a: dict[str, Any], out: Path) -> dict[str, Path]:
     series += [{"measure": t["id"], **s} for t in a.get("themes", []) for s in t.get("series", []) or []]
     files["series.csv"] = write_csv(out / "series.csv", series, ["measure", "label", "start", "end", "count", "complete",
                                                                  "months_held", "months"])
+    files["comparators.csv"] = write_csv(out / "comparators.csv", a.get("comparators") or [], COMPARATOR_COLUMNS)
     return files
 
 
@@ -145,7 +152,10 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
         say("writing JSON and CSV tables")
         (tmp / "assessment.json").write_text(json.dumps(a, indent=2, ensure_ascii=False), encoding="utf-8")
         written.append("assessment.json")
-        written.extend(write_tables(a, tmp))
+        tables = write_tables(a, tmp)
+        written.extend(tables)
+        write_workbook([tmp / n for n in tables if n.endswith(".csv")], tmp / "tables.xlsx")
+        written.append("tables.xlsx")
         _pause_point(out_dir.parent, "report-before-move")
         _move_into_place(tmp, out_dir, written)
     finally:
@@ -159,7 +169,7 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
 
 #: Every file a report run may write (an --out folder holding only these is replaced as a whole).
 REPORT_FILES = ("report.html", "report.pdf", "assessment.json", "totals.csv", "categories.csv", "themes.csv",
-                "wards.csv", "ward_themes.csv", "series.csv")
+                "wards.csv", "ward_themes.csv", "series.csv", "comparators.csv", "tables.xlsx")
 
 
 def _move_into_place(tmp: Path, out_dir: Path, names: list[str]) -> None:

@@ -278,6 +278,11 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         ("sec-quality", "Data quality"),
         ("sec-method", "Methodology and sources"),
     ]
+    from .comparison import comparison_dot_plot_svg, comparison_notes, comparison_rows, theme_rate_table
+
+    comparison = comparison_rows(a.get("comparators"))
+    local_authorities = comparison_rows(a.get("local_authorities"))
+    comparison_svg = svg_data_uri(comparison_dot_plot_svg(comparison)) if comparison else None
     generated = a.get("generated_at") or _dt.datetime.now(_dt.timezone.utc).isoformat()
     return {
         "a": a,
@@ -324,6 +329,11 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         "small_threshold": small_threshold,
         "small_mark": SMALL_MARK,
         "findings": [str(f) for f in _list(a.get("findings"))],
+        "comparison": comparison,
+        "comparison_svg": comparison_svg,
+        "comparison_notes": comparison_notes(comparison),
+        "local_authorities": local_authorities,
+        "theme_rates": theme_rate_table(a),
         "toc": toc,
         "attribution": ATTRIBUTION,
         "ogl_url": OGL_URL,

@@ -178,7 +178,8 @@ def expand(paths: list[Path], limits: ArchiveLimits | None = None) -> list[Candi
 
 def detect_kind(data: bytes, display: str, *, mapping: Path | None = None) -> str:
     """Recognise an input by content: the id of the first kind in ``sources.registry`` that recognises it
-    (ingested or only recognised, such as police.uk outcomes). Raises InputError if empty or unrecognised."""
+    (ingested; stored as their own table, such as Home Office tables; or only recognised, such as police.uk
+    outcomes). Raises InputError if empty or unrecognised."""
     if not data.strip():
         raise InputError(f"{display}: file is empty")
     if data.lstrip()[:1] in (b"[",):

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import InputError
 from .base import ReadResult
 from .extract import looks_like_extract, read_extract_bytes
+from .homeoffice import looks_like_homeoffice_table
 from .policeuk import csv_kind, looks_like_api_json, read_api_json, read_street_csv
 
 
@@ -124,6 +125,11 @@ KINDS: tuple[SourceKind, ...] = (
         detect=lambda s: bool(s.header) and looks_like_extract(s.header, mapping=s.mapping), reader=_extract,
         read_options=("mapping", "force"), offence_codes=True, flags=True, recorded_dates=True,
         location_type=True, outcomes=True, area_codes=True),
+    SourceKind(
+        id="home-office-table", label="Home Office police recorded crime tables", title="Home Office tables",
+        description="Home Office police recorded crime open data tables (aggregated counts)", priority=80,
+        detect=lambda s: bool(s.header) and looks_like_homeoffice_table(s.header), offence_codes=True,
+        aggregated_counts=True),
 )
 _BY_ID = {k.id: k for k in KINDS}
 

@@ -34,7 +34,7 @@ from ..assess.options import Placement
 from ..errors import AreaNotFoundError, CrimeAssessError, GeographyError, InputError, PeriodError
 from ..geography.areas import LEVEL_NAMES, LEVEL_ORDER, area_catalogue, months_per_lad, records_per_lad, ward_vintages
 from ..geography.boundaries import to_wgs84
-from ..report.render import build_context, render_html
+from ..report.render import build_context, render_html, svg_data_uri
 from ..sources.registry import source_priority, source_titles
 from ..store import Store
 
@@ -106,6 +106,8 @@ class AssessQuery:
     source: str | None = None
     ward_vintage: str | None = None
     placement: str = "auto"
+    peers: str | None = None  # comma-separated peer areas (comparators)
+    exclude: str | None = None  # comma-separated areas left out of the force-area comparator
 
     def params(self, **override: Any) -> dict[str, str]:
         """Non-empty query parameters (for links), with ``placement`` left out when it is the default."""
@@ -116,6 +118,11 @@ class AssessQuery:
 
     def qs(self, **override: Any) -> str:
         return urlencode(self.params(**override))
+
+
+def _split(value: str | None) -> list[str] | None:
+    """'Portsmouth, Plymouth' -> ['Portsmouth', 'Plymouth']; None or '' -> None."""
+    return [x.strip() for x in value.split(",") if x.strip()] or None if value else None
 
 
 def _clean(value: str | None, name: str) -> str | None:
@@ -180,7 +187,7 @@ class Dashboard:
         def build() -> Assessment:
             t = time.perf_counter()
             res = assess(q.area, q.period, q.compare, self.store, source=q.source, ward_vintage=q.ward_vintage,
-                         placement=q.placement)
+                         placement=q.placement, peers=_split(q.peers), exclude=_split(q.exclude))
             self.timings["last_assess_ms"] = round((time.perf_counter() - t) * 1000, 1)
             if self.public:
                 from ..suppress import DEFAULT_THRESHOLD, SuppressedAssessment
@@ -344,7 +351,18 @@ def _panel_context(dash: Dashboard, q: AssessQuery, res: Assessment) -> dict[str
         "asb_lfl": ctx["asb_lfl"],
         "monthly_svg": ctx["monthly_svg"],
         "dispersion": ctx["dispersion"],
+        **_comparison_context(a),
     }
+
+
+def _comparison_context(a: dict[str, Any]) -> dict[str, Any]:
+    """The comparison section: the report's rows, dot plot and notes (report/comparison.py)."""
+    from ..report.comparison import comparison_dot_plot_svg, comparison_notes, comparison_rows, theme_rate_table
+
+    rows = comparison_rows(a.get("comparators"))
+    return {"comparison": rows, "comparison_svg": svg_data_uri(comparison_dot_plot_svg(rows)) if rows else None,
+            "comparison_notes": comparison_notes(rows), "local_authorities": comparison_rows(a.get("local_authorities")),
+            "theme_rates": theme_rate_table(a)}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -411,7 +429,8 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
         return html("error_page.html.j2", exc.status_code, message=str(exc.detail), status=exc.status_code)
 
     def query(area: str | None, period: str | None, compare: str | None = None, source: str | None = None,
-              ward_vintage: str | None = None, placement: str | None = None) -> AssessQuery:
+              ward_vintage: str | None = None, placement: str | None = None, peers: str | None = None,
+              exclude: str | None = None) -> AssessQuery:
         a = _clean(area, "area")
         if not a:
             raise InputError("choose an area: a ward, local authority, community safety partnership or police "
@@ -425,7 +444,8 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
         pl = _clean(placement, "placement") or "auto"
         if pl not in PLACEMENTS:
             raise InputError(f"placement must be auto, lsoa or point, not {pl!r}")
-        return AssessQuery(a, p, _clean(compare, "compare"), s, _clean(ward_vintage, "ward_vintage"), pl)
+        return AssessQuery(a, p, _clean(compare, "compare"), s, _clean(ward_vintage, "ward_vintage"), pl,
+                           _clean(peers, "peers"), _clean(exclude, "exclude"))
 
     def panel_response(q: AssessQuery) -> tuple[str, int]:
         """The panel fragment's HTML and status (an error fragment for a library error)."""
@@ -474,14 +494,15 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
     # ---- HTML ---------------------------------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse)
     def index(area: str | None = None, period: str | None = None, compare: str | None = None,
-              source: str | None = None, ward_vintage: str | None = None, placement: str | None = None) -> Response:
+              source: str | None = None, ward_vintage: str | None = None, placement: str | None = None,
+              peers: str | None = None, exclude: str | None = None) -> Response:
         """The dashboard page; with ``area`` the assessment panel is rendered in place (linkable views)."""
         raw = {"area": area, "period": period, "compare": compare, "source": source,
-               "ward_vintage": ward_vintage, "placement": placement}
+               "ward_vintage": ward_vintage, "placement": placement, "peers": peers, "exclude": exclude}
         panel, status, q = None, 200, None
         if area and area.strip():
             try:
-                q = query(area, period, compare, source, ward_vintage, placement)
+                q = query(area, period, compare, source, ward_vintage, placement, peers, exclude)
             except CrimeAssessError as exc:
                 status = int(getattr(exc, "http_status", 400) or 400)
                 panel = env.get_template("error.html.j2").render(message=str(exc), status=status, suggestions=[])
@@ -494,10 +515,11 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
 
     @app.get("/panel", response_class=HTMLResponse)
     def panel(area: str | None = None, period: str | None = None, compare: str | None = None,
-              source: str | None = None, ward_vintage: str | None = None, placement: str | None = None) -> Response:
+              source: str | None = None, ward_vintage: str | None = None, placement: str | None = None,
+              peers: str | None = None, exclude: str | None = None) -> Response:
         """The assessment panel (HTML fragment for htmx). Sets HX-Push-Url so the browser shows a linkable URL."""
         try:
-            q = query(area, period, compare, source, ward_vintage, placement)
+            q = query(area, period, compare, source, ward_vintage, placement, peers, exclude)
         except CrimeAssessError as exc:
             status = int(getattr(exc, "http_status", 400) or 400)
             text = env.get_template("error.html.j2").render(message=str(exc), status=status, suggestions=[])
@@ -515,9 +537,9 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
     @app.get("/report", response_class=HTMLResponse)
     def report(area: str | None = None, period: str | None = None, compare: str | None = None,
                source: str | None = None, ward_vintage: str | None = None, placement: str | None = None,
-               download: str | None = None) -> Response:
+               download: str | None = None, peers: str | None = None, exclude: str | None = None) -> Response:
         """The full self-contained HTML report (``render_html``); ``download=1`` saves it as a file."""
-        q = query(area, period, compare, source, ward_vintage, placement)
+        q = query(area, period, compare, source, ward_vintage, placement, peers, exclude)
         res = dash.assessment(q)
         key = ("report", q, dash.stamp())
         found, text = dash.pages.get(key)
@@ -534,9 +556,10 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
     @app.get("/api/assessment")
     def api_assessment(area: str | None = None, period: str | None = None, compare: str | None = None,
                        source: str | None = None, ward_vintage: str | None = None,
-                       placement: str | None = None) -> Response:
+                       placement: str | None = None, peers: str | None = None,
+                       exclude: str | None = None) -> Response:
         """The assessment JSON, exactly ``Assessment.to_dict()`` (docs/assessment-schema.md)."""
-        q = query(area, period, compare, source, ward_vintage, placement)
+        q = query(area, period, compare, source, ward_vintage, placement, peers, exclude)
         return JSONResponse(dash.assessment(q).to_dict())
 
     @app.get("/api/areas")

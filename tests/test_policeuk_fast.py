@@ -51,3 +51,11 @@ def test_declines_when_line_numbers_would_be_ambiguous() -> None:
 def test_real_month_identical(shared_data: Path) -> None:
     data = (shared_data / "police-uk/archive/2018-03/2018-03-hampshire-street.csv").read_bytes()
     _same(*_both(data))
+
+
+def test_field_count_of_a_bad_row_counts_quoted_commas_as_text() -> None:
+    """Found by the property tests: a quoted comma is not a separator, in the quarantine reason too."""
+    data = street_csv([row("a", "2018-03", "Burglary")]) + b',,,,,,,,,,,,","\n'
+    fast, slow = _both(data)
+    _same(fast, slow)
+    assert fast.quarantine[0]["reason"] == "wrong number of fields: expected 12, got 13"

@@ -221,7 +221,7 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
         progress(len(cands), len(cands), "writing")
     committed = {e["input_id"]: e for e in st.commit_inputs(new)}
     for r in reports:
-        if r.status != "loaded":
+        if r.status != "loaded" or (r.kind and get_kind(r.kind).aggregated_counts):  # stored as their own table
             continue
         e = committed.get(r.input_id)
         if e is None:  # cannot happen under the lock; say so rather than claim a load

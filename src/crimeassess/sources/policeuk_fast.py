@@ -3,6 +3,8 @@ at many times the speed. It declines (returns None) whenever line numbers could 
 blank lines, quoted newlines — and the row-by-row reader in `policeuk.py` handles those files."""
 from __future__ import annotations
 
+import csv
+
 import io
 from datetime import date
 
@@ -44,6 +46,11 @@ def _nullify_empty(a: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)
 
 
+def _field_count(line: str) -> int:
+    """Fields in one CSV line as the row reader counts them (quoted commas are not separators)."""
+    return len(next(csv.reader([line.rstrip("\r")]), [""]))
+
+
 def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, display_name: str,
                          today: date | None = None) -> ReadResult | None:
     """Read a police.uk street CSV (header already recognised) or return None to defer to the slow reader."""
@@ -78,7 +85,7 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
     if bad_lines:
         lines = lines[~np.isin(lines, np.fromiter(bad_lines, dtype=np.int64))]
     quarantine = [{"file": display_name, "line": int(num), "raw": txt.rstrip("\r"),
-                   "reason": f"wrong number of fields: expected {ncols}, got {txt.count(',') + 1}"}
+                   "reason": f"wrong number of fields: expected {ncols}, got {_field_count(txt)}"}
                   for num, txt in sorted(bad_lines.items())]
 
     col = {name: table.column(f"c{i}") for i, name in enumerate(header)}

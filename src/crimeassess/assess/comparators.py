@@ -703,14 +703,9 @@ def _test_against_area(rows: list[Comparator], units: list[_Unit], area_counts: 
 
 
 def _difference(area_n: int, other_n: int, exposure_ratio: float, dispersion: float | None) -> stats.Comparison:
-    """The area's count against another area's with the population ratio as exposure, through ``stats.compare``
-    (its default test; a ``dispersion`` is passed on when the stats module takes one, allowing overdispersion)."""
-    import inspect
-
-    kwargs: dict[str, Any] = {"exposure_ratio": exposure_ratio}
-    if dispersion is not None and "dispersion" in inspect.signature(stats.compare).parameters:
-        kwargs["dispersion"] = dispersion
-    return stats.compare(area_n, other_n, **kwargs)
+    """The area's count against another area's with the population ratio as exposure, through ``stats.compare``:
+    the quasi-Poisson test with the area's ``dispersion`` (the exact Poisson test when it is None)."""
+    return stats.compare(area_n, other_n, exposure_ratio=exposure_ratio, dispersion=dispersion)
 
 
 def _rank(rows: list[Comparator]) -> list[Comparator]:

@@ -110,3 +110,25 @@ def test_level_shifts_are_modelled_as_steps_not_noise() -> None:
     without = dispersion.estimate(series)
     assert with_step.raw == pytest.approx(res.scale, rel=1e-9) and with_step.df == 12 - 3
     assert without.raw > 5 * with_step.raw
+
+
+def test_annual_estimate_seasonal_and_proportional() -> None:
+    from crimeassess.assess.estimate import annual_estimate
+    from crimeassess.assess.periods import month_index, parse_period
+
+    fy = parse_period("2017/18")
+    held = [f"2017-{m:02d}" for m in range(4, 10)]  # April–September held
+    count = 6000
+    # an earlier complete year, summer-heavy: April–September hold 60% of it
+    prior = {month_index(f"2016-{m:02d}"): (120 if m in range(4, 10) else 80) for m in range(4, 13)}
+    prior.update({month_index(f"2017-{m:02d}"): 80 for m in range(1, 4)})
+    e = annual_estimate(fy, held, count, prior, dispersion=4.0)
+    share = 6 * 120 / (6 * 120 + 6 * 80)
+    assert e.basis == "seasonal" and e.share == pytest.approx(share)
+    assert e.value == round(count / share)
+    half = 1.96 * math.sqrt(4.0 * count)
+    assert (e.low, e.high) == (round((count - half) / share), round((count + half) / share))
+    p = annual_estimate(fy, held, count, {}, dispersion=None)
+    assert p.basis == "proportional" and p.value == 12000
+    assert annual_estimate(fy, held[:2], count, {}, None) is None  # too few months
+    assert annual_estimate(parse_period("2018-03"), ["2018-03"], 10, {}, None) is None  # not a year

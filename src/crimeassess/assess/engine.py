@@ -23,6 +23,7 @@ from .counts import MAX_SERIES  # noqa: F401 (the engine's name for it, kept for
 from .counts import (_Counter, _monthly, _monthly_line, _period_cond, _period_table, _series_periods, _span,
                      _ward_rows, _window)
 from .comparators import add_comparisons
+from .estimate import annual_estimate
 from .findings import findings
 from .official import official_total
 from .result import AssessmentResult
@@ -406,6 +407,7 @@ class _Job:
     point_info: dict[str, Any] = field(default_factory=dict)
     disp: dict[str, dispersion.Dispersion] = field(default_factory=dict)
     shifts: list[dict[str, Any]] = field(default_factory=list)
+    monthly: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
@@ -518,6 +520,9 @@ def _judge(job: _Job, rows: dict[str, Any]) -> None:
     total["series"] = rows.pop("total_series")
     total["run"] = current_run(total["series"]).to_dict()
     total["monthly"] = _monthly_line(job.con, job.counter.base, job.total_pred, job.cur, job.cmp, job.present)
+    est = annual_estimate(job.cur, [m for m in job.cur.months if m in job.present], total["current"],
+                          job.monthly["total"].get("total", {}), job.disp["total"].value)
+    total["annual_estimate"] = est.to_dict() if est else None
     rows["total"] = total
     rows["population"] = _populations(job.con, job.st, job.tgt, job.cur, job.cmp)
     _add_rates(total, rows["categories"], rows["themes"], rows["wards"], rows["population"], job.coverage,
@@ -530,7 +535,7 @@ def _judge(job: _Job, rows: dict[str, Any]) -> None:
 def _measure(job: _Job) -> dict[str, Any]:
     """Every count of the assessment, like for like, with the families' dispersions and step changes."""
     con = job.con
-    monthly = _monthly(con, job.where, job.src_cond, job.total_pred, job.theme_preds, job.window)
+    monthly = job.monthly = _monthly(con, job.where, job.src_cond, job.total_pred, job.theme_preds, job.window)
     asb, asb_monthly = _asb_block(con, job.where, job.cur, job.cmp, job.kind, job.forces, job.counter, job.coverage,
                                   job.window)
     labels = {**{t.id: t.label for t in job.theme_list}, **CRIME_TYPES, "total": "Total recorded crime"}

@@ -462,7 +462,13 @@ def _total_sentences(assessment: Mapping[str, Any], settings: _Settings, area: s
     subject = f"{plural(row.current, 'crime')} {verb} recorded in {area} in {period}"
     partial = (f"{plural(row.current, 'crime')} {verb} recorded in {area} in the {plural(b.held, 'month')} of "
                f"{period} held so far ({months_in_words(b.held_months)})")
-    return [_count_sentence(subject, partial, row, compare, noun, b, run_first=True)]
+    out = [_count_sentence(subject, partial, row, compare, noun, b, run_first=True)]
+    est = total.get("annual_estimate") if isinstance(total := _get(assessment, "total"), Mapping) else None
+    if isinstance(est, Mapping) and isinstance(est.get("value"), int):
+        out.append(f"Estimated for the whole of {period} from the months held: about {format_int(est['value'])} "
+                   f"crimes (95% interval {format_int(est.get('low'))} to {format_int(est.get('high'))}; "
+                   f"{est.get('note')}). This is an estimate, not a count, and no change is computed from it.")
+    return out
 
 
 def _asb_sentences(assessment: Mapping[str, Any], settings: _Settings, period: str,

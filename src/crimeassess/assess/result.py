@@ -178,9 +178,11 @@ class Compared(_Record):
 @dataclass(frozen=True)
 class Total(Compared):
     """The area's total recorded crime (a :class:`Compared`), with ``monthly``: every month held from the
-    comparison's start to the period's end, as ``{"month", "count"}``."""
+    comparison's start to the period's end, as ``{"month", "count"}``; and ``annual_estimate``: for a year of
+    which only some months are held, an estimate of the whole year (``assess/estimate.py``), else None."""
 
     monthly: tuple[Mapping[str, Any], ...] = MISSING
+    annual_estimate: Mapping[str, Any] | None = MISSING
 
 
 @dataclass(frozen=True)

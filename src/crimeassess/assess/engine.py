@@ -18,7 +18,7 @@ from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
 from .. import sql
 from ..sources.registry import get_kind, source_labels, source_priority, with_capability
 from ..store import Store
-from . import dispersion, stats, steps
+from . import dispersion, expected, hotspots, stats, steps
 from .findings import findings
 from .quality import data_quality
 from .periods import Period, comparison_for, month_from_index, month_index, month_runs, parse_period
@@ -631,6 +631,11 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
     data["data_quality"] = data_quality(con, st, kind=kind, forces=forces, periods=periods, cur=cur,
                                         cmp=cmp, geography=data["geography"], stray=stray, level_shifts=shifts,
                                         coverage=coverage, asb=asb)
+    data["expected"] = expected.expected_block(con, f"{where} AND {src_cond}", total_pred, theme_preds, labels, cur,
+                                               present, {w["code"]: w["name"] for w in wards}, a.name).to_dict()
+    data["hotspots"] = hotspots.hotspot_block(
+        con, st, f"{where} AND {src_cond}", total_pred, coverage["matched_months"], coverage["matched_previous_months"],
+        snapped=kind != "extract", dispersion=disp["wards"].value, area_name=a.name, cur=cur, cmp=cmp).to_dict()
     if a.level == "ward" and lad_codes and coverage["basis"] in ("complete", "matched_months"):
         _from_parent_family(data, st, lad_codes[0], cur, cmp, source=source, ward_vintage=vintage,
                             placement=placement, theme_files=theme_files, adjustment=adjustment,

@@ -18,7 +18,7 @@ from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
 from .. import sql
 from ..sources.registry import get_kind, source_labels, source_priority, with_capability
 from ..store import Store
-from . import dispersion, expected, hotspots, stats, steps
+from . import dispersion, expected, harm, hotspots, stats, steps
 from .findings import findings
 from .quality import data_quality
 from .periods import Period, comparison_for, month_from_index, month_index, month_runs, parse_period
@@ -636,6 +636,9 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
     data["hotspots"] = hotspots.hotspot_block(
         con, st, f"{where} AND {src_cond}", total_pred, coverage["matched_months"], coverage["matched_previous_months"],
         snapped=kind != "extract", dispersion=disp["wards"].value, area_name=a.name, cur=cur, cmp=cmp).to_dict()
+    data["harm"] = harm.harm_block(con, st, kind, f"{where} AND {src_cond}", total_pred, theme_preds, labels,
+                                   coverage["matched_months"], coverage["matched_previous_months"], population,
+                                   {w["code"]: w["name"] for w in wards}, a.name, cur, cmp).to_dict()
     if a.level == "ward" and lad_codes and coverage["basis"] in ("complete", "matched_months"):
         _from_parent_family(data, st, lad_codes[0], cur, cmp, source=source, ward_vintage=vintage,
                             placement=placement, theme_files=theme_files, adjustment=adjustment,

@@ -714,6 +714,7 @@ def findings(assessment: Mapping[str, Any]) -> list[str]:
     out += _unavailable_sentences(themes)
     out += list(_get(_get(assessment, "expected"), "findings") or [])
     out += list(_get(_get(assessment, "hotspots"), "findings") or [])
+    out += list(_get(_get(assessment, "harm"), "findings") or [])
     return out
 
 

@@ -278,6 +278,16 @@ def hotspot_block(con: Any, st: Store, rows_where: str, total_pred: str, matched
     xp, yp = _points(con, where, matched_prev)
     if xc.size >= MIN_CRIMES:
         out.grid = grid_hotspots(xc, yc, xp, yp, dispersion=dispersion)
+        if polys is not None:  # name each hotspot cell by the LSOA holding its centre
+            import geopandas as gpd
+
+            pts = gpd.GeoDataFrame({"i": range(len(out.grid.rows))}, crs=27700,
+                                   geometry=gpd.points_from_xy([r["x"] for r in out.grid.rows],
+                                                               [r["y"] for r in out.grid.rows]))
+            hit = gpd.sjoin(pts, polys[["name", "geometry"]], predicate="within", how="left")
+            names = hit.drop_duplicates("i").set_index("i")["name"]
+            for i, r in enumerate(out.grid.rows):
+                r["lsoa_name"] = names.get(i) if isinstance(names.get(i), str) else None
     else:
         notes.append(f"fewer than {MIN_CRIMES} crimes with a map point, so no grid hotspots")
     if out.lsoa is None and out.grid is None:
@@ -301,9 +311,11 @@ def sentences(h: Hotspots, area_name: str, period_words: str, compare_words: str
             continue
         parts = [f"{present.count(c[k])} {k}" for k in CATEGORIES[:3] if c[k]]
         named = ""
-        if u.unit == "lsoa":
-            new = [r["name"] for r in sorted(u.rows, key=lambda r: -r["z"]) if r["category"] == "new"][:3]
-            named = f" (new: {present.join_and(new)})" if new else ""
+        key = "name" if u.unit == "lsoa" else "lsoa_name"
+        new = list(dict.fromkeys(r.get(key) for r in sorted(u.rows, key=lambda r: -r["z"])
+                                 if r["category"] == "new" and r.get(key)))[:3]
+        if new:
+            named = f" (new: {present.join_and(new)})" if u.unit == "lsoa" else f" (new cells in {present.join_and(new)})"
         text = (f"{present.plural(c['hotspots'], what[:-1], what)} of {area_name} "
                 f"were crime hotspots in {period_words} (Getis-Ord Gi*, false discovery rate {fdr})")
         if parts:

@@ -301,12 +301,13 @@ def sentences(h: Hotspots, area_name: str, period_words: str, compare_words: str
     """One sentence per kind of unit: hotspots now and how they changed; then the caveat."""
     out = []
     fdr = present.pct(h.alpha * 100, digits=0)
-    for u, what in ((h.lsoa, "LSOAs"), (h.grid, f"{h.cell_size} m grid cells")):
+    for u, what in ((h.lsoa, "LSOAs"), (h.grid, "cells")):
         if u is None:
             continue
         c = u.counts()
         if not c["hotspots"] and not c["diminishing"]:
-            out.append(f"No {what} of {area_name} were crime hotspots in {period_words} (Getis-Ord Gi*, false "
+            grid = f"On a {h.cell_size} m grid, no" if u.unit == "grid" else "No"
+            out.append(f"{grid} {what} of {area_name} were crime hotspots in {period_words} (Getis-Ord Gi*, false "
                        f"discovery rate {fdr}).")
             continue
         parts = [f"{present.count(c[k])} {k}" for k in CATEGORIES[:3] if c[k]]
@@ -316,8 +317,10 @@ def sentences(h: Hotspots, area_name: str, period_words: str, compare_words: str
                                  if r["category"] == "new" and r.get(key)))[:3]
         if new:
             named = f" (new: {present.join_and(new)})" if u.unit == "lsoa" else f" (new cells in {present.join_and(new)})"
-        text = (f"{present.plural(c['hotspots'], what[:-1], what)} of {area_name} "
-                f"were crime hotspots in {period_words} (Getis-Ord Gi*, false discovery rate {fdr})")
+        grid = f"On a {h.cell_size} m grid, " if u.unit == "grid" else ""
+        text = (f"{grid}{present.plural(c['hotspots'], what[:-1], what)} of {area_name} "
+                f"{'was a crime hotspot' if c['hotspots'] == 1 else 'were crime hotspots'} in {period_words} "
+                f"(Getis-Ord Gi*, false discovery rate {fdr})")
         if parts:
             text += f": {present.join_and(parts)} since {compare_words}{named}"
         if c["diminishing"]:

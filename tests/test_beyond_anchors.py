@@ -183,3 +183,36 @@ def test_demo_planted_hotspot_is_found(demo_store: Any, demo_assessment: dict[st
     assert cell["current"] >= story["moved"] // 3
     assert demo_assessment["hotspots"]["caveat"] is None  # extract: recorded locations, not snapped points
     assert any(story["lsoa_name"] in f and "new cells" in f for f in demo_assessment["findings"])
+
+
+# -------------------------------------------------------------------------------------------------- CLI
+def test_cli_harm_load_and_download(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from crimeassess.cli import app
+    from crimeassess.store import Store
+    from localserver import LocalServer
+
+    store = str(tmp_path / "store")
+    r = CliRunner()
+    good = _write(tmp_path / "chi.csv", "offence_code,offence_description,weight\n8N,Assault with injury,365\n1,Homicide,5475\n")
+    res = r.invoke(app, ["harm", "load", str(good), "--scheme", "chi", "--store", store])
+    assert res.exit_code == 0, res.output
+    assert "2 harm weights" in res.output and "Cambridge Crime Harm Index" in res.output
+    e, table = harm.stored_weights(Store(store))
+    assert e["scheme"] == "chi" and dict(zip(table["offence_code"], table["weight"])) == {"8N": 365.0, "1": 5475.0}
+    bad = r.invoke(app, ["harm", "load", str(_write(tmp_path / "bad.csv", "code,weight\n8N,lots\n")), "--store", store])
+    assert bad.exit_code == 2 and bad.output.startswith("error:") and "line 2" in bad.output
+    # download from a mirror in the ONS layout (a crafted file, not the published one)
+    mirror = tmp_path / "mirror"
+    (mirror / "harm").mkdir(parents=True)
+    _write(mirror / "harm" / "crime-severity-score-weights.csv", "Offence code,Offence,Weight\n8N,Assault with injury,150\n"
+                                                                 "105A,Assault without injury,8\n34B,Robbery,400\n")
+    with LocalServer(mirror) as srv:
+        d = r.invoke(app, ["download", "harm-weights", "--base-url", srv.url, "--store", store, "--json"])
+    assert d.exit_code == 0, d.output
+    assert json.loads(d.stdout)["loaded"][0]["codes"] == 3
+    e, table = harm.stored_weights(Store(store))
+    assert e["scheme"] == "css" and len(table) == 3

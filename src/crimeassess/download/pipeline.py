@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..assess.harm import load_harm_weights
 from ..errors import GeographyError
 from ..geography.areas import resolve_area
 from ..geography.load import load_geography
@@ -17,6 +18,7 @@ from .ons import download_geography
 from .policeuk import download_police_uk
 from .policeuk_api import download_police_uk_api, polygons_from_frame
 from .population import download_population
+from .harm import download_harm_weights
 
 
 @dataclass
@@ -98,4 +100,13 @@ def fetch_population(store: Store | str | Path | None = None, *, dest: str | Pat
     st = _store(store)
     res = download_population(_dest(st, "population", dest), base_url=base_url, progress=progress)
     loaded = [r.to_dict() for r in load_geography(res.files, st)] if res.files else []
+    return FetchReport(res, loaded)
+
+
+def fetch_harm_weights(store: Store | str | Path | None = None, *, dest: str | Path | None = None,
+                       base_url: str | None = None, progress: ProgressCallback | None = None) -> FetchReport:
+    """Download the ONS Crime Severity Score weights, then load them as harm weights (scheme css)."""
+    st = _store(store)
+    res = download_harm_weights(_dest(st, "harm", dest), base_url=base_url, progress=progress)
+    loaded = [load_harm_weights(f, st, scheme="css") for f in res.files]
     return FetchReport(res, loaded)

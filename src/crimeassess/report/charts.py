@@ -333,9 +333,11 @@ def density_map_svg(cells: Sequence[dict[str, Any]], *, cell: float, bandwidth: 
     with matplotlib.rc_context(_RC):
         fig = _new_figure(TEXT_WIDTH_IN, 4.6)
         ax = fig.add_subplot(1, 1, 1)
-        masked = np.ma.masked_less(dens, dens.max() * 0.02)
-        im = ax.imshow(masked, origin="lower", extent=(x0, x0 + nx * cell, y0, y0 + ny * cell), cmap="YlOrRd",
-                       interpolation="bilinear", zorder=1)
+        # filled contours stay vector (no raster image inside the SVG); the faintest 2% is left blank
+        gx = x0 + (np.arange(nx) + 0.5) * cell
+        gy = y0 + (np.arange(ny) + 0.5) * cell
+        levels = np.linspace(dens.max() * 0.02, dens.max(), 9)
+        im = ax.contourf(gx, gy, dens, levels=levels, cmap="YlOrRd", zorder=1)
         if wards_geo is not None:
             from .wardmap import normalise_wards_geo
 

@@ -336,8 +336,11 @@ def density_map_svg(cells: Sequence[dict[str, Any]], *, cell: float, bandwidth: 
         # filled contours stay vector (no raster image inside the SVG); the faintest 2% is left blank
         gx = x0 + (np.arange(nx) + 0.5) * cell
         gy = y0 + (np.arange(ny) + 0.5) * cell
-        levels = np.linspace(dens.max() * 0.02, dens.max(), 9)
-        im = ax.contourf(gx, gy, dens, levels=levels, cmap="YlOrRd", zorder=1)
+        from matplotlib.ticker import MaxNLocator
+
+        levels = MaxNLocator(nbins=8).tick_values(0, dens.max())
+        shown = np.where(dens >= dens.max() * 0.02, dens, np.nan)
+        im = ax.contourf(gx, gy, shown, levels=levels, cmap="YlOrRd", zorder=1)
         if wards_geo is not None:
             from .wardmap import normalise_wards_geo
 
@@ -354,9 +357,10 @@ def density_map_svg(cells: Sequence[dict[str, Any]], *, cell: float, bandwidth: 
         cb = fig.colorbar(im, ax=ax, shrink=0.6, pad=0.01)
         cb.set_label("crimes per km² (kernel density)", fontsize=7.5)
         cb.ax.tick_params(labelsize=7)
+        cb.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_int(v)))
         handles = [Patch(fill=False, ec=NAVY, lw=0.6, label=f"hotspot cell ({int(cell)} m)"),
                    Patch(fill=False, ec=RISE, lw=1.0, label="new hotspot cell")]
-        ax.legend(handles=handles, loc="upper left", frameon=False, fontsize=7)
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False, fontsize=7)
         if caveat:
-            ax.text(0.0, -0.02, caveat, transform=ax.transAxes, fontsize=6.8, color=INK, va="top", wrap=True)
+            ax.text(0.0, -0.09, caveat, transform=ax.transAxes, fontsize=6.8, color=INK, va="top", wrap=True)
         return figure_to_svg(fig)

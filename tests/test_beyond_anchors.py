@@ -216,3 +216,43 @@ def test_cli_harm_load_and_download(tmp_path: Path) -> None:
     assert json.loads(d.stdout)["loaded"][0]["codes"] == 3
     e, table = harm.stored_weights(Store(store))
     assert e["scheme"] == "css" and len(table) == 3
+
+
+# ------------------------------------------------------------------------------------------- real data
+@pytest.mark.realdata
+def test_hotspots_on_real_southampton_lsoas(shared_data: Path, tmp_path: Path) -> None:
+    """police.uk Southampton, May against April 2017, LSOA Gi* on the real LSOA polygons: counts recounted
+    from the files, the snapped-points caveat, no forecast (too little history) and no harm (no codes)."""
+    import json as _json
+
+    from crimeassess.assess.engine import assess
+    from crimeassess.geography.load import load_geography
+    from crimeassess.ingest import ingest
+    from crimeassess.store import Store
+
+    arch = shared_data / "police-uk" / "archive"
+    st = Store(tmp_path / "store")
+    ingest([arch / "2017-04" / "2017-04-hampshire-street.csv", arch / "2017-05" / "2017-05-hampshire-street.csv"], st)
+    b = shared_data / "geography" / "boundaries" / "southampton"
+    load_geography([shared_data / "geography/lookups/LSOA11_WD17_LAD17_EW_LU.csv", b / "lsoa11.geojson"], st)
+    a = assess("Southampton", "2017-05", "previous", st).to_dict()
+    with open(shared_data / "geography/lookups/LSOA11_WD17_LAD17_EW_LU.csv", newline="", encoding="utf-8-sig") as fh:
+        soton = {r["LSOA11CD"] for r in csv.DictReader(fh) if r["LAD17NM"] == "Southampton"}
+    polys = {f["properties"].get("LSOA11CD") or f["properties"].get("code")
+             for f in _json.loads((b / "lsoa11.geojson").read_text())["features"]}
+
+    def per_lsoa(month: str) -> Counter:
+        with open(arch / month / f"{month}-hampshire-street.csv", newline="", encoding="utf-8-sig") as fh:
+            return Counter(r["LSOA code"] for r in csv.DictReader(fh)
+                           if r["LSOA code"] in soton and r["Crime type"] != "Anti-social behaviour")
+
+    h = a["hotspots"]
+    assert h["available"] and h["caveat"] == hotspots.SNAPPED_CAVEAT
+    rows = {r["id"]: r for r in h["lsoa"]["rows"]}
+    assert set(rows) == soton & polys and len(rows) > 100
+    may, april = per_lsoa("2017-05"), per_lsoa("2017-04")
+    assert {k: r["current"] for k, r in rows.items()} == {k: may.get(k, 0) for k in rows}
+    assert {k: r["previous"] for k, r in rows.items()} == {k: april.get(k, 0) for k in rows}
+    assert h["lsoa"]["summary"]["hotspots"] >= 1
+    assert not a["expected"]["available"] and "36 consecutive months" in a["expected"]["note"]
+    assert not a["harm"]["available"]

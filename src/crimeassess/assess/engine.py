@@ -635,10 +635,11 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
                                                present, {w["code"]: w["name"] for w in wards}, a.name).to_dict()
     data["hotspots"] = hotspots.hotspot_block(
         con, st, f"{where} AND {src_cond}", total_pred, coverage["matched_months"], coverage["matched_previous_months"],
-        snapped=kind != "extract", dispersion=disp["wards"].value, area_name=a.name, cur=cur, cmp=cmp).to_dict()
+        snapped=kind != "extract", dispersion=disp["wards"].value, area_name=a.name, cur=cur, cmp=cmp,
+        table="area_rows").to_dict()
     data["harm"] = harm.harm_block(con, st, kind, f"{where} AND {src_cond}", total_pred, theme_preds, labels,
                                    coverage["matched_months"], coverage["matched_previous_months"], population,
-                                   {w["code"]: w["name"] for w in wards}, a.name, cur, cmp).to_dict()
+                                   {w["code"]: w["name"] for w in wards}, a.name, cur, cmp, table="area_rows").to_dict()
     if a.level == "ward" and lad_codes and coverage["basis"] in ("complete", "matched_months"):
         _from_parent_family(data, st, lad_codes[0], cur, cmp, source=source, ward_vintage=vintage,
                             placement=placement, theme_files=theme_files, adjustment=adjustment,

@@ -210,8 +210,9 @@ def _score(harm: float, residents: float | None, months: int) -> float | None:
 def harm_block(con: Any, st: Store, kind: str, rows_where: str, total_pred: str,
                theme_preds: Mapping[str, str | None], labels: Mapping[str, str], matched_cur: list[str],
                matched_prev: list[str], population: Mapping[str, Any] | None, wards: Mapping[str, str],
-               area_name: str, cur: Period, cmp: Period) -> Harm:
-    """Harm-weighted totals and changes for the area selected by `rows_where` (SQL over `placed`)."""
+               area_name: str, cur: Period, cmp: Period, table: str = "placed") -> Harm:
+    """Harm-weighted totals and changes for the area selected by `rows_where` (SQL over `table`, the `placed`
+    view or a table of its rows such as the engine's `area_rows`)."""
     if not get_kind(kind).offence_codes:
         return Harm(False, "harm weights need Home Office offence codes, which only force extracts carry; "
                            "police.uk crime types are too broad to weigh")
@@ -220,8 +221,8 @@ def harm_block(con: Any, st: Store, kind: str, rows_where: str, total_pred: str,
         return Harm(False, "no harm weights are loaded (crimeassess harm load FILE)")
     if not matched_cur:
         return Harm(False, "no month is held in both periods, so harm is not compared")
-    entry, table = got
-    con.register("harm_w_df", table[["offence_code", "weight"]])
+    entry, weights = got
+    con.register("harm_w_df", weights[["offence_code", "weight"]])
     con.execute("CREATE OR REPLACE TEMP TABLE harm_w AS SELECT upper(offence_code) AS code, weight FROM harm_w_df")
     con.unregister("harm_w_df")
     preds = {"total": total_pred, **{t: p for t, p in theme_preds.items() if p and t != "total"}}
@@ -232,7 +233,7 @@ def harm_block(con: Any, st: Store, kind: str, rows_where: str, total_pred: str,
         f"coalesce(sum(hw.weight) FILTER (WHERE month IN {mc} AND ({preds[i]})), 0), "
         f"coalesce(sum(hw.weight) FILTER (WHERE month IN {mp} AND ({preds[i]})), 0), "
         f"count(*) FILTER (WHERE month IN {mc} AND ({preds[i]}) AND hw.weight IS NULL)" for i in ids)
-    base = (f"FROM placed LEFT JOIN harm_w hw ON upper(placed.offence_code) = hw.code "
+    base = (f"FROM {table} p LEFT JOIN harm_w hw ON upper(p.offence_code) = hw.code "
             f"WHERE ({rows_where}) AND (month IN {mc} OR month IN {mp})")
     vals = con.execute(f"SELECT {sel} {base}").fetchall()[0]
     meta = (population or {}).get("meta") or {}

@@ -230,9 +230,9 @@ def grid_hotspots(x_cur: np.ndarray, y_cur: np.ndarray, x_prev: np.ndarray, y_pr
     return _unit_rows(ids, ids, centre[keep], cur[keep], prev[keep], w, "grid", dispersion, alpha)
 
 
-def _points(con: Any, rows_where: str, months: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _points(con: Any, rows_where: str, months: list[str], table: str = "placed") -> tuple[np.ndarray, np.ndarray]:
     """BNG easting/northing of the crimes in `months` that have a map point."""
-    rows = con.execute(f"SELECT longitude, latitude FROM placed WHERE ({rows_where}) AND month IN "
+    rows = con.execute(f"SELECT longitude, latitude FROM {table} WHERE ({rows_where}) AND month IN "
                        f"{sql.in_list(months)} AND longitude IS NOT NULL AND latitude IS NOT NULL").fetchall()
     if not rows:
         return np.empty(0), np.empty(0)
@@ -257,14 +257,15 @@ def _lsoa_polygons(st: Store, codes: set[str]) -> Any:
 
 def hotspot_block(con: Any, st: Store, rows_where: str, total_pred: str, matched_cur: list[str],
                   matched_prev: list[str], *, snapped: bool, dispersion: float | None, area_name: str,
-                  cur: Period, cmp: Period) -> Hotspots:
-    """Hotspots of the area selected by `rows_where` (SQL over `placed`) over the matched months."""
+                  cur: Period, cmp: Period, table: str = "placed") -> Hotspots:
+    """Hotspots of the area selected by `rows_where` (SQL over `table`: the `placed` view or a table of its rows
+    such as the engine's `area_rows`) over the matched months."""
     if not matched_cur:
         return Hotspots(False, "no month is held in both periods, so hotspots are not compared")
     where = f"({rows_where}) AND ({total_pred})"
     lsoa_counts: dict[str, dict[str, int]] = {"cur": {}, "prev": {}}
     for which, months in (("cur", matched_cur), ("prev", matched_prev)):
-        for code, n in con.execute(f"SELECT lsoa_code, count(*) FROM placed WHERE {where} AND lsoa_code IS NOT NULL "
+        for code, n in con.execute(f"SELECT lsoa_code, count(*) FROM {table} WHERE {where} AND lsoa_code IS NOT NULL "
                                    f"AND month IN {sql.in_list(months)} GROUP BY 1").fetchall():
             lsoa_counts[which][code] = int(n)
     out = Hotspots(True, caveat=SNAPPED_CAVEAT if snapped else None)
@@ -274,8 +275,8 @@ def hotspot_block(con: Any, st: Store, rows_where: str, total_pred: str, matched
         out.lsoa = lsoa_hotspots(polys, lsoa_counts["cur"], lsoa_counts["prev"], dispersion=dispersion)
     else:
         notes.append("no LSOA boundaries are loaded for this area, so LSOA hotspots are not shown")
-    xc, yc = _points(con, where, matched_cur)
-    xp, yp = _points(con, where, matched_prev)
+    xc, yc = _points(con, where, matched_cur, table)
+    xp, yp = _points(con, where, matched_prev, table)
     if xc.size >= MIN_CRIMES:
         out.grid = grid_hotspots(xc, yc, xp, yp, dispersion=dispersion)
         if polys is not None:  # name each hotspot cell by the LSOA holding its centre

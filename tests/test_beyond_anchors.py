@@ -256,3 +256,29 @@ def test_hotspots_on_real_southampton_lsoas(shared_data: Path, tmp_path: Path) -
     assert h["lsoa"]["summary"]["hotspots"] >= 1
     assert not a["expected"]["available"] and "36 consecutive months" in a["expected"]["note"]
     assert not a["harm"]["available"]
+
+
+def test_public_output_withholds_small_counts_in_the_new_blocks(demo_store: Any) -> None:
+    from crimeassess.assess.engine import assess
+    from crimeassess.suppress import is_suppressed, suppress_assessment
+
+    a = assess("Kingsmead", demo_store.period, store=demo_store.store).to_dict()  # a ward: small theme counts
+    p = suppress_assessment(a, threshold=5)
+    assert p["hotspots"]["grid"]["rows"] == []
+    assert all(r["hot"] or r["previous_hot"] for r in p["hotspots"]["lsoa"]["rows"])
+    hidden = {t["id"] for t in p["themes"] if any(is_suppressed(t.get(k)) for k in ("current", "previous"))}
+    assert hidden  # the ward has themes with small counts
+    for r in p["harm"]["themes"]:
+        if r["id"] in hidden:
+            assert is_suppressed(r["current"]) and r["harm_current"] is None and r["harm_pct_change"] is None
+
+    def counts(x: Any) -> list[int]:
+        if isinstance(x, dict):
+            return [v for k, v in x.items() if k in ("current", "previous", "observed") and isinstance(v, int)] + \
+                   [c for v in x.values() for c in counts(v)]
+        if isinstance(x, list):
+            return [c for v in x for c in counts(v)]
+        return []
+
+    small = [c for block in ("expected", "hotspots", "harm") for c in counts(p[block]) if c < 5]
+    assert small == []

@@ -60,7 +60,6 @@ def plant(geo: CityGeography, pool: PointPool, crimes: Crimes, years: list[tuple
     last = len(years) - 1
     start, _end = years[last]
     in_last = c.year == last
-    codes = np.array([o.code for o in OFFENCES])
     cats = np.array([o.category_id for o in OFFENCES])
     grp = CODE_GROUP[c.code]
     ward = geo.lsoa_ward[c.lsoa]
@@ -82,7 +81,7 @@ def plant(geo: CityGeography, pool: PointPool, crimes: Crimes, years: list[tuple
     hw = int(np.argmax(dist))
     lsoas = np.flatnonzero(geo.lsoa_ward == hw)
     target = int(lsoas[np.argmax([geo.lsoa_geoms[k].centroid.distance(centre) for k in lsoas])])
-    donors = np.flatnonzero(in_last & (ward == hw) & (c.lsoa != target) & ~protected & ~np.isin(c.code, []))
+    donors = np.flatnonzero(in_last & (ward == hw) & (c.lsoa != target) & ~protected)
     moved_h = rng.choice(donors, size=min(HOTSPOT_MOVED, donors.size), replace=False)
     c.lsoa[moved_h] = target
     c.point[moved_h] = pool.start[target] + rng.integers(0, min(2, int(pool.count[target])), moved_h.size)
@@ -109,5 +108,4 @@ def plant(geo: CityGeography, pool: PointPool, crimes: Crimes, years: list[tuple
                        "summary": f"{HARM_RECODED} assaults without injury ({HARM_FROM}) became assaults with intent "
                                   f"to cause serious harm ({HARM_TO}): counts unchanged, harm up."},
     }
-    _ = codes
     return _sorted(c), facts

@@ -34,6 +34,9 @@ from .. import sql
 from . import present
 from .periods import Period, month_from_index, month_index
 
+#: Theme ids left out: the total (its own row) and anti-social behaviour (not crime).
+NOT_CRIME_THEMES = frozenset({"total", "anti_social_behaviour"})
+
 #: Fewest consecutive months of history (immediately before the period) needed to forecast a series.
 MIN_HISTORY = 36
 #: Series whose history averages fewer crimes a month than this are not forecast.
@@ -233,7 +236,7 @@ def expected_block(con: Any, rows_where: str, total_pred: str, theme_preds: Mapp
                                f"the store holds {len(history)}")
     if not held:
         return Expected(False, "no month of the period is held")
-    preds = {"total": total_pred, **{t: p for t, p in theme_preds.items() if p and t != "total"}}
+    preds = {"total": total_pred, **{t: p for t, p in theme_preds.items() if p and t not in NOT_CRIME_THEMES}}
     by, by_ward = _monthly_counts(con, rows_where, preds, history + held)
     out = Expected(True)
     too_small: list[str] = []
@@ -273,7 +276,7 @@ def sentences(e: Expected, area_name: str, cur: Period) -> list[str]:
     odd = [m for m in t.months if m["outside"]]
     if odd:
         items = [f"{present.month_label(m['month'])} ({present.count(m['observed'])}, "
-                 f"{'above' if m['outside'] == 'above' else 'below'} the expected {present.count(m['lower'])}"
+                 f"{'above' if m['outside'] == 'above' else 'below'} the range expected, {present.count(m['lower'])}"
                  f"–{present.count(m['upper'])})" for m in odd]
         out.append(f"Monthly totals outside the range expected: {present.join_and(items)}.")
     for fam, noun in (("themes", "Themes"), ("wards", "Wards")):

@@ -35,6 +35,9 @@ from ..store import Store
 from . import present
 from .periods import Period
 
+#: Theme ids left out: the total (its own row) and anti-social behaviour (not crime).
+NOT_CRIME_THEMES = frozenset({"total", "anti_social_behaviour"})
+
 #: The store's table kind for harm weights.
 KIND = "harm_weights"
 #: Header names accepted for each column (case-insensitive, spaces or underscores).
@@ -225,7 +228,7 @@ def harm_block(con: Any, st: Store, kind: str, rows_where: str, total_pred: str,
     con.register("harm_w_df", weights[["offence_code", "weight"]])
     con.execute("CREATE OR REPLACE TEMP TABLE harm_w AS SELECT upper(offence_code) AS code, weight FROM harm_w_df")
     con.unregister("harm_w_df")
-    preds = {"total": total_pred, **{t: p for t, p in theme_preds.items() if p and t != "total"}}
+    preds = {"total": total_pred, **{t: p for t, p in theme_preds.items() if p and t not in NOT_CRIME_THEMES}}
     ids = list(preds)
     mc, mp = sql.in_list(matched_cur), sql.in_list(matched_prev)
     sel = ", ".join(

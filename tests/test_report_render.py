@@ -96,7 +96,7 @@ def test_html_is_self_contained(rendered):
     parser.feed(html)
     assert parser.scripts == 0
     imgs = [v for tag, k, v in parser.refs if tag == "img"]
-    assert len(imgs) == 4  # trend, monthly line, theme change, ward map
+    assert len(imgs) == 6  # trend, monthly line, theme change, ward map, expected band, density map
     assert all(v.startswith("data:image/svg+xml;base64,") for v in imgs)
     for tag, attr, value in parser.refs:
         if tag == "a" and attr == "href":
@@ -122,7 +122,7 @@ def test_html_sections_and_content(rendered, assessment):
     headings = re.findall(r"<h2[^>]*>(?:<span[^>]*>\d+</span>)?\s*([^<]+)</h2>", html)
     assert [h.strip() for h in headings if h.strip() != "Contents"] == [
         "Key findings", "Total recorded crime", "Crime by theme", "Crime by ward", "Police.uk crime categories",
-        "Anti-social behaviour", "Data quality", "Methodology and sources",
+        "Anti-social behaviour", "Expected, hotspots and harm", "Data quality", "Methodology and sources",
     ]
     assert "Contains public sector information licensed under the Open Government Licence v3.0." in html
     assert "Contains OS data © Crown copyright and database right." in html
@@ -165,16 +165,17 @@ def test_escaping_of_data(assessment, wards_geo, tmp_path):
     # the map (an SVG data URI) carries the name as XML-escaped text, not markup
     import base64
 
-    map_uri = re.findall(r'src="(data:image/svg\+xml;base64,[^"]+)"', html)[-1]
-    svg = base64.b64decode(map_uri.split(",", 1)[1]).decode()
-    assert "<script" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+    svgs = [base64.b64decode(u.split(",", 1)[1]).decode()
+            for u in re.findall(r'src="(data:image/svg\+xml;base64,[^"]+)"', html)]
+    assert not any("<script" in svg for svg in svgs)
+    assert any("&lt;script&gt;alert(1)&lt;/script&gt;" in svg for svg in svgs)
     assert files.pdf is None and not (tmp_path / "report.pdf").exists()
 
 
 def test_pdf_pages_and_text(rendered, assessment):
     text = pdftotext(rendered.pdf)
     pages = pdf_pages(rendered.pdf)
-    assert 6 <= pages <= 14, pages
+    assert 6 <= pages <= 18, pages
     for heading in ["Contents", "Key findings", "Total recorded crime", "Crime by theme", "Crime by ward",
                     "Police.uk crime categories", "Anti-social behaviour", "Data quality", "Methodology and sources"]:
         assert heading in text, heading
@@ -257,13 +258,16 @@ def test_sparse_assessment_police_uk_only(assessment, tmp_path):
     files = render_report(a, tmp_path, pdf=True)
     html = files.html.read_text(encoding="utf-8")
     assert "No ward boundaries were supplied" in html
-    # the trend chart and the monthly line: no theme chart, no map
-    assert html.count("data:image/svg+xml") == (2 if len(a["total"].get("monthly") or []) >= 2 else 1)
+    # the trend chart and the monthly line: no theme chart, no map (besides section 7's band and density map)
+    beyond = re.search(r'<section id="sec-beyond".*?</section>', html, re.S)
+    n_beyond = beyond.group(0).count("data:image/svg+xml") if beyond else 0
+    assert n_beyond == bool(a["expected"]["available"]) + bool(a["hotspots"]["grid"])
+    assert html.count("data:image/svg+xml") - n_beyond == (2 if len(a["total"].get("monthly") or []) >= 2 else 1)
     assert "Only one period is available" in html
     assert "no population data" in html
     assert html.count("not available from this source") >= len(a["themes"])
     # rates are null -> shown as a dash, never as a fake zero rate
-    rates = re.findall(r'<td class="num">([^<]*)</td>\s*</tr>', html)
+    rates = re.findall(r'<td class="num">([^<]*)</td>\s*</tr>', html.replace(beyond.group(0), "") if beyond else html)
     assert rates and set(rates) == {"\u2013"}
     assert "holds no anti-social behaviour" in html
     text = pdftotext(files.pdf)

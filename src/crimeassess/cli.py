@@ -31,6 +31,8 @@ geography_app = typer.Typer(help="Load ONS lookups, boundaries and population.",
 app.add_typer(geography_app, name="geography")
 download_app = typer.Typer(help="Download real data from the publishers, then ingest or load it.", **_TYPER)
 app.add_typer(download_app, name="download")
+harm_app = typer.Typer(help="Harm weights by Home Office offence code (docs/harm.md).", **_TYPER)
+app.add_typer(harm_app, name="harm")
 store_app = typer.Typer(no_args_is_help=True, help="Check the store's integrity and remove orphan files.")
 app.add_typer(store_app, name="store")
 
@@ -540,6 +542,36 @@ def download_home_office_cmd(
     with _ByteBar() as bar:
         rep = fetch_home_office_tables(store, tables=tables or None, base_url=base_url, progress=bar)
     _print_fetch(rep, json_out)
+
+
+@download_app.command("harm-weights")
+@clean_errors
+def download_harm_weights_cmd(
+    store: Path = StoreOpt,
+    base_url: str = typer.Option(None, "--base-url", help="ONS mirror base URL (default $CRIMEASSESS_ONS_BASE)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Download the ONS Crime Severity Score weights, then load them as harm weights."""
+    from .download.pipeline import fetch_harm_weights
+
+    with _ByteBar() as bar:
+        rep = fetch_harm_weights(store, base_url=base_url, progress=bar)
+    _print_fetch(rep, json_out)
+
+
+@harm_app.command("load")
+@clean_errors
+def harm_load(
+    path: Path = typer.Argument(..., help="CSV of offence_code, weight (and offence_description): docs/harm.md."),
+    scheme: str = typer.Option("css", "--scheme", help="css (ONS Crime Severity Score), chi (Cambridge Crime Harm Index) or custom."),
+    name: str = typer.Option(None, "--name", help="Name in the store (default: the scheme)."),
+    store: Path = StoreOpt,
+) -> None:
+    """Load a harm-weight table by Home Office offence code into the store."""
+    from .assess.harm import load_harm_weights
+
+    e = load_harm_weights(path, store, scheme=scheme, name=name)
+    out.print(f"loaded {e['codes']:,} harm weights ({e['scheme_label']}) from {e['source']} as {e['name']!r}")
 
 
 def main() -> None:  # pragma: no cover

@@ -233,10 +233,12 @@ def suppress_assessment(a: dict[str, Any], threshold: int = DEFAULT_THRESHOLD) -
     for an in dq.get("anomalies") or []:
         s.cell(an, "count")
 
+    extra_withheld = _suppress_beyond(a, s)
+
     # findings quoting a withheld figure
     findings = a.get("findings") or []
     kept = [f for f in findings if not _quotes(f, s.values)]
-    withheld = len(findings) - len(kept)
+    withheld = len(findings) - len(kept) + extra_withheld
     if withheld or s.primary:
         kept.append(f"Figures below {threshold} are shown as \u201c{s.mark}\u201d, and others that would reveal them "
                     f"as \u201c{SECONDARY_MARK}\u201d (public-safe output); {withheld} finding(s) "
@@ -301,3 +303,55 @@ class SuppressedAssessment:
         if name in ("wards", "themes", "categories", "series", "total"):
             raise AttributeError(f"{name}() is not available from a public-safe assessment; use to_dict()")
         return getattr(self._inner, name)
+
+
+def _suppress_beyond(a: dict[str, Any], s: _Suppressor) -> int:
+    """Expected, hotspots and harm (issue 16) in public output: grid cells and months are never published
+    one by one when any is small (they add up to published totals); LSOA rows are kept only for hotspots;
+    counts below the threshold are marked and their derived figures withheld, with the harm finding naming
+    such a row. Returns the number of findings withheld here."""
+    e = a.get("expected")
+    if isinstance(e, dict):
+        series = [e.get("total"), *(e.get("themes") or []), *(e.get("wards") or [])]
+        for r in [x for x in series if isinstance(x, dict)]:
+            if any(s.small(m.get("observed")) for m in r.get("months") or []):
+                for m in r["months"]:
+                    s.values.add(int(m["observed"]))
+                r["months"] = []
+            if s.cell(r, "observed"):
+                r.update(expected=None, lower=None, upper=None, outside=None)
+    h = a.get("hotspots")
+    if isinstance(h, dict):
+        if isinstance(h.get("grid"), dict):
+            h["grid"]["rows"] = []
+        lsoa = h.get("lsoa")
+        if isinstance(lsoa, dict):
+            lsoa["rows"] = [r for r in lsoa.get("rows") or [] if r.get("hot") or r.get("previous_hot")]
+            for r in lsoa["rows"]:
+                if s.cell(r, "current") | s.cell(r, "previous"):
+                    r["change"] = None
+    hm = a.get("harm")
+    if isinstance(hm, dict):
+        # rows already withheld in the main tables (primary or secondary) are withheld here too
+        hidden = {(fam, r.get("id") or r.get("code")) for fam in ("themes", "wards") for r in a.get(fam) or []
+                  if isinstance(r, dict) and any(is_suppressed(r.get(k)) for k in COUNT_KEYS)}
+        for fam, rows in (("total", [hm.get("total")]), ("themes", hm.get("themes") or []), ("wards", hm.get("wards") or [])):
+            for r in rows:
+                if isinstance(r, dict) and (fam, r.get("id")) in hidden:
+                    for k in COUNT_KEYS:
+                        if _is_count(r.get(k)):
+                            s.values.add(int(r[k]))
+                            r[k] = SECONDARY_MARK
+                            s.secondary += 1
+        gone = []
+        for r in [hm.get("total"), *(hm.get("themes") or []), *(hm.get("wards") or [])]:
+            if isinstance(r, dict) and (s.cell(r, "current") | s.cell(r, "previous")
+                                        | any(is_suppressed(r.get(k)) for k in COUNT_KEYS)):
+                r.update(pct_change=None, harm_current=None, harm_previous=None, harm_pct_change=None, score=None,
+                         previous_score=None, differs=False)
+                gone.append(str(r.get("label") or "").lower())
+        findings = a.get("findings") or []
+        kept = [f for f in findings if not (f in (hm.get("findings") or []) and any(g and g in f.lower() for g in gone))]
+        a["findings"] = kept
+        return len(findings) - len(kept)
+    return 0

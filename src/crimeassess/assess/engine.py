@@ -18,7 +18,7 @@ from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
 from .. import sql
 from ..sources.registry import get_kind, source_labels, source_priority, with_capability
 from ..store import Store
-from . import dispersion, stats, steps
+from . import dispersion, expected, harm, hotspots, stats, steps
 from .counts import MAX_SERIES  # noqa: F401 (the engine's name for it, kept for callers)
 from .counts import (_Counter, _monthly, _monthly_line, _period_cond, _period_table, _series_periods, _span,
                      _ward_rows, _window)
@@ -408,6 +408,8 @@ class _Job:
     disp: dict[str, dispersion.Dispersion] = field(default_factory=dict)
     shifts: list[dict[str, Any]] = field(default_factory=list)
     monthly: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    population: dict[str, Any] | None = None
 
     @property
     def where(self) -> str:
@@ -524,7 +526,7 @@ def _judge(job: _Job, rows: dict[str, Any]) -> None:
                           job.monthly["total"].get("total", {}), job.disp["total"].value)
     total["annual_estimate"] = est.to_dict() if est else None
     rows["total"] = total
-    rows["population"] = _populations(job.con, job.st, job.tgt, job.cur, job.cmp)
+    rows["population"] = job.population = _populations(job.con, job.st, job.tgt, job.cur, job.cmp)
     _add_rates(total, rows["categories"], rows["themes"], rows["wards"], rows["population"], job.coverage,
                job.cur, job.cmp)
     wards = rows["wards"]
@@ -538,7 +540,7 @@ def _measure(job: _Job) -> dict[str, Any]:
     monthly = job.monthly = _monthly(con, job.where, job.src_cond, job.total_pred, job.theme_preds, job.window)
     asb, asb_monthly = _asb_block(con, job.where, job.cur, job.cmp, job.kind, job.forces, job.counter, job.coverage,
                                   job.window)
-    labels = {**{t.id: t.label for t in job.theme_list}, **CRIME_TYPES, "total": "Total recorded crime"}
+    labels = job.labels = {**{t.id: t.label for t in job.theme_list}, **CRIME_TYPES, "total": "Total recorded crime"}
     job.shifts = _level_shifts(monthly, labels)
     job.disp = _dispersions(monthly, asb_monthly, job.shifts)
     themes, total_series = _themes(job)
@@ -577,6 +579,22 @@ def _assemble(job: _Job, rows: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _beyond(job: _Job, data: dict[str, Any]) -> None:
+    """Expected versus observed, hotspots and harm (issue #16), over the area's rows."""
+    con, cov, area = job.con, job.coverage, job.tgt.area
+    where = f"{job.where} AND {job.src_cond}"
+    wards = {w["code"]: w["name"] for w in data["wards"]}
+    data["expected"] = expected.expected_block(con, where, job.total_pred, job.theme_preds, job.labels, job.cur,
+                                               job.present, wards, area.name).to_dict()
+    data["hotspots"] = hotspots.hotspot_block(
+        con, job.st, where, job.total_pred, cov["matched_months"], cov["matched_previous_months"],
+        snapped=job.kind != "extract", dispersion=job.disp["wards"].value, area_name=area.name, cur=job.cur,
+        cmp=job.cmp, table="area_rows").to_dict()
+    data["harm"] = harm.harm_block(con, job.st, job.kind, where, job.total_pred, job.theme_preds, job.labels,
+                                   cov["matched_months"], cov["matched_previous_months"], job.population, wards,
+                                   area.name, job.cur, job.cmp, table="area_rows").to_dict()
+
+
 def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: Any) -> Assessment:
     job = _prepare(con, st, area_text, cur, cmp, opts)
     rows = _measure(job)
@@ -592,6 +610,7 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: An
     add_comparisons(data, st, tgt.area, cur, cmp, source=job.kind, con=con, peers=opts.get("peers"),
                     exclude=opts.get("exclude"), peer_file=opts.get("peer_file"),
                     dispersion=job.disp["total"].value, theme_dispersion=job.disp["themes"].value)
+    _beyond(job, data)
     if tgt.area.level == "ward" and tgt.lad_codes and job.coverage["basis"] in ("complete", "matched_months"):
         _from_parent_family(data, st, tgt.lad_codes[0], cur, cmp, **{**opts, "ward_vintage": tgt.vintage})
     data["findings"] = findings(data)

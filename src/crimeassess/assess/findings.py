@@ -723,6 +723,9 @@ def findings(assessment: Mapping[str, Any]) -> list[str]:
     out += _caveat_sentences(themes, assessment)
     out += _asb_sentences(assessment, settings, period, compare, noun, b)
     out += _unavailable_sentences(themes)
+    out += list(_get(_get(assessment, "expected"), "findings") or [])
+    out += list(_get(_get(assessment, "hotspots"), "findings") or [])
+    out += list(_get(_get(assessment, "harm"), "findings") or [])
     return out
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..assess.harm import load_harm_weights
 from ..errors import InputError
 from ..geography.load import load_geography
 from ..ingest import ingest
@@ -67,6 +68,7 @@ def build_demo_store(out_dir: str | Path, *, seed: int = 2018, step: StepFn | No
     say("loading geography and population")
     load_geography([city.lsoa_ward_lookup, city.lad_csp_pfa_lookup, city.wards_geojson, city.lsoa_geojson,
                     city.population_csv], st)
+    load_harm_weights(city.harm_weights_csv, st, scheme="custom", name="demo")
     say("ingesting the force extract")
     ingest(city.extract_files, st, force=force_slug(city.force_name))
     say("ingesting police.uk street files")

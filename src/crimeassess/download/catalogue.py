@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import GeographyError, InputError
 
 CATALOGUE_FILE = Path(__file__).with_name("catalogue.toml")
-KINDS = ("lookup", "boundaries", "population", "homeoffice")
+KINDS = ("lookup", "boundaries", "population", "homeoffice", "harm-weights")
 _VINTAGE = re.compile(r"^WD\d{2}$")
 
 

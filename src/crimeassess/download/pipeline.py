@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..assess.harm import load_harm_weights
 from ..errors import GeographyError
 from ..geography.areas import resolve_area
 from ..geography.resolve import lads_of, pick_vintage
@@ -18,6 +19,7 @@ from .ons import download_geography
 from .policeuk import download_police_uk
 from .policeuk_api import download_police_uk_api, polygons_from_frame
 from .population import download_population
+from .harm import download_harm_weights
 
 
 @dataclass
@@ -112,4 +114,13 @@ def fetch_home_office_tables(store: Store | str | Path | None = None, *, tables:
     names = tables or [n for n, d in load_catalogue().items() if d.kind == "homeoffice"]
     res = download_datasets(names, _dest(st, "home-office", dest), base_url=base_url, progress=progress)
     loaded = ingest(res.files, st).to_dict()["inputs"] if res.files else []
+    return FetchReport(res, loaded)
+
+
+def fetch_harm_weights(store: Store | str | Path | None = None, *, dest: str | Path | None = None,
+                       base_url: str | None = None, progress: ProgressCallback | None = None) -> FetchReport:
+    """Download the ONS Crime Severity Score weights, then load them as harm weights (scheme css)."""
+    st = _store(store)
+    res = download_harm_weights(_dest(st, "harm", dest), base_url=base_url, progress=progress)
+    loaded = [load_harm_weights(f, st, scheme="css") for f in res.files]
     return FetchReport(res, loaded)

@@ -275,3 +275,92 @@ def theme_change_chart_svg(themes: Sequence[dict[str, Any]], *, small_mark: str 
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.5 / height - 0.12),
                   ncol=len(handles), frameon=False, fontsize=7.5)
         return figure_to_svg(fig)
+
+
+# ------------------------------------------------------------------ issue 16: expected band, density map
+def expected_band_svg(months: Sequence[dict[str, Any]], level: float = 0.99) -> str | None:
+    """Observed crimes per month against the forecast and its prediction interval (``expected.total.months``);
+    months outside the band are marked. ``None`` without months."""
+    items = [m for m in months or [] if isinstance(m, dict) and m.get("expected") is not None]
+    if not items:
+        return None
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(TEXT_WIDTH_IN, 2.4)
+        ax = fig.add_subplot(1, 1, 1)
+        xs = list(range(len(items)))
+        ax.fill_between(xs, [m["lower"] for m in items], [m["upper"] for m in items], color=NAVY_MID, alpha=0.25,
+                        lw=0, label=f"{fmt_pct(level * 100, signed=False, digits=0)} prediction interval")
+        ax.plot(xs, [m["expected"] for m in items], color=NAVY_MID, lw=1.2, ls="--", label="expected")
+        ax.plot(xs, [m["observed"] for m in items], color=NAVY, lw=1.4, marker="o", ms=3, label="recorded", zorder=3)
+        out = [(x, m) for x, m in zip(xs, items) if m.get("outside")]
+        if out:
+            ax.scatter([x for x, _ in out], [m["observed"] for _, m in out], s=42, facecolor="none",
+                       edgecolor=RISE, lw=1.4, zorder=4, label="outside the interval")
+        ax.set_xticks(xs, [f"{_MONTH_ABBR[int(m['month'][5:7]) - 1]} {m['month'][2:4]}" for m in items], fontsize=7)
+        lo = min(min(m["lower"] for m in items), min(m["observed"] for m in items))
+        hi = max(max(m["upper"] for m in items), max(m["observed"] for m in items))
+        ax.set_ylim(max(0, lo - 0.15 * (hi - lo)), hi + 0.1 * (hi - lo))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_int(v)))
+        ax.set_ylabel("Crimes a month")
+        ax.grid(axis="y", color="#e3e7ec", linewidth=0.6, zorder=0)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, frameon=False, fontsize=7.5)
+        return figure_to_svg(fig)
+
+
+def density_map_svg(cells: Sequence[dict[str, Any]], *, cell: float, bandwidth: float, wards_geo: Any = None,
+                    caveat: str | None = None) -> str | None:
+    """Kernel density of crimes (a Gaussian kernel of `bandwidth` metres over the grid-cell counts of the
+    current period), ward outlines, and the hotspot cells outlined (new ones in red). The caveat, when given
+    (police.uk's anonymised points), is written on the map itself."""
+    # numpy/scipy.ndimage are needed only for this map; the rest of the module draws from plain lists.
+    import numpy as np
+    from matplotlib.patches import Rectangle
+    from scipy.ndimage import gaussian_filter
+
+    rows = [c for c in cells or [] if isinstance(c, dict) and c.get("x") is not None]
+    if not rows:
+        return None
+    xs = np.array([r["x"] for r in rows])
+    ys = np.array([r["y"] for r in rows])
+    x0, y0 = xs.min() - 4 * cell, ys.min() - 4 * cell
+    nx, ny = int(round((xs.max() - x0) / cell)) + 5, int(round((ys.max() - y0) / cell)) + 5
+    grid = np.zeros((ny, nx))
+    for r in rows:
+        grid[int(round((r["y"] - y0) / cell - 0.5)), int(round((r["x"] - x0) / cell - 0.5))] += r.get("current") or 0
+    dens = gaussian_filter(grid, sigma=bandwidth / cell, mode="constant") / (cell / 1000) ** 2
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(TEXT_WIDTH_IN, 4.6)
+        ax = fig.add_subplot(1, 1, 1)
+        # filled contours stay vector (no raster image inside the SVG); the faintest 2% is left blank
+        gx = x0 + (np.arange(nx) + 0.5) * cell
+        gy = y0 + (np.arange(ny) + 0.5) * cell
+        from matplotlib.ticker import MaxNLocator
+
+        levels = MaxNLocator(nbins=8).tick_values(0, dens.max())
+        shown = np.where(dens >= dens.max() * 0.02, dens, np.nan)
+        im = ax.contourf(gx, gy, shown, levels=levels, cmap="YlOrRd", zorder=1)
+        if wards_geo is not None:
+            from .wardmap import normalise_wards_geo
+
+            g = normalise_wards_geo(wards_geo)
+            g.boundary.plot(ax=ax, color=MUTED, lw=0.5, zorder=2)
+        for r in rows:
+            if r.get("hot"):
+                colour = RISE if r.get("category") == "new" else NAVY
+                ax.add_patch(Rectangle((r["x"] - cell / 2, r["y"] - cell / 2), cell, cell,
+                                                          fill=False, ec=colour, lw=0.9 if colour == RISE else 0.4,
+                                                          zorder=3))
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        cb = fig.colorbar(im, ax=ax, shrink=0.6, pad=0.01)
+        cb.set_label("crimes per km² (kernel density)", fontsize=7.5)
+        cb.ax.tick_params(labelsize=7)
+        cb.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_int(v)))
+        handles = [Patch(fill=False, ec=NAVY, lw=0.6, label=f"hotspot cell ({int(cell)} m)"),
+                   Patch(fill=False, ec=RISE, lw=1.0, label="new hotspot cell")]
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False, fontsize=7)
+        if caveat:
+            ax.text(0.0, -0.09, caveat, transform=ax.transAxes, fontsize=6.8, color=INK, va="top", wrap=True)
+        return figure_to_svg(fig)

@@ -22,7 +22,8 @@ from ..assess.periods import months_in_words
 from ..assess.present import SMALL_MARK, compress_months, run_phrase, sentence_case, significance
 from ..errors import CrimeAssessError, InputError
 from ..sources.registry import source_description
-from .charts import monthly_chart_svg, theme_change_chart_svg, trend_chart_svg
+from .charts import (density_map_svg, expected_band_svg, monthly_chart_svg, theme_change_chart_svg,
+                     trend_chart_svg)
 from .wardmap import ward_map_svg
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -214,6 +215,40 @@ def _check(assessment: Any) -> Mapping[str, Any]:
     return assessment
 
 
+def beyond_context(a: Mapping[str, Any], wards_geo: Any = None) -> dict[str, Any]:
+    """Expected versus observed, hotspots and harm (issue 16): the blocks, their charts and table rows."""
+    e, h, hm = _d(a.get("expected")), _d(a.get("hotspots")), _d(a.get("harm"))
+    total = _d(e.get("total"))
+    grid, lsoa = _d(h.get("grid")), _d(h.get("lsoa"))
+    lsoa_rows = sorted([_d(r) for r in _list(lsoa.get("rows")) if _d(r).get("category")],
+                       key=lambda r: (["new", "intensifying", "persistent", "diminishing"].index(r["category"]),
+                                      -(r.get("z") or 0)))
+    density = None
+    if h.get("available") and grid.get("rows"):
+        try:
+            density = density_map_svg(_list(grid.get("rows")), cell=h.get("cell_size") or 250,
+                                      bandwidth=h.get("bandwidth") or 400, wards_geo=wards_geo, caveat=h.get("caveat"))
+        except CrimeAssessError:
+            density = density_map_svg(_list(grid.get("rows")), cell=h.get("cell_size") or 250,
+                                      bandwidth=h.get("bandwidth") or 400, caveat=h.get("caveat"))
+    return {
+        "present": bool(a.get("expected") or a.get("hotspots") or a.get("harm")),
+        "expected": e if a.get("expected") else None,
+        "expected_total": total if e.get("total") else None,
+        "expected_sentence": (_list(e.get("findings")) or [None])[0],
+        "expected_outside": [_d(x) for x in _list(e.get("themes")) + _list(e.get("wards")) if _d(x).get("outside")],
+        "band_svg": svg_data_uri(expected_band_svg(_list(total.get("months")), e.get("level") or 0.99)),
+        "hotspots": h if a.get("hotspots") else None,
+        "hotspot_findings": [f for f in _list(h.get("findings")) if f != h.get("caveat")],
+        "lsoa_hotspots": lsoa_rows[:15],
+        "lsoa_hotspots_more": max(0, len(lsoa_rows) - 15),
+        "density_svg": svg_data_uri(density),
+        "harm": hm if a.get("harm") else None,
+        "harm_rows": [_d(hm.get("total"))] + [_d(t) for t in _list(hm.get("themes"))] if hm.get("total") else [],
+        "harm_wards": sorted([_d(w) for w in _list(hm.get("wards"))], key=lambda w: -(w.get("harm_current") or 0)),
+    }
+
+
 def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[str, Any]:
     """Everything the template needs, derived from the assessment (charts and map included as data URIs)."""
     a = _check(assessment)
@@ -275,6 +310,7 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         ("sec-wards", "Crime by ward"),
         ("sec-categories", "Police.uk crime categories"),
         ("sec-asb", "Anti-social behaviour"),
+        ("sec-beyond", "Expected, hotspots and harm"),
         ("sec-quality", "Data quality"),
         ("sec-method", "Methodology and sources"),
     ]
@@ -334,6 +370,7 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         "comparison_notes": comparison_notes(comparison),
         "local_authorities": local_authorities,
         "theme_rates": theme_rate_table(a),
+        "beyond": beyond_context(a, wards_geo),
         "toc": toc,
         "attribution": ATTRIBUTION,
         "ogl_url": OGL_URL,

@@ -352,6 +352,7 @@ def _panel_context(dash: Dashboard, q: AssessQuery, res: Assessment) -> dict[str
         "monthly_svg": ctx["monthly_svg"],
         "dispersion": ctx["dispersion"],
         **_comparison_context(a),
+        "beyond": ctx["beyond"],
     }
 
 

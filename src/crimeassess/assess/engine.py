@@ -18,7 +18,8 @@ from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
 from .. import sql
 from ..sources.registry import get_kind, source_labels, source_priority, with_capability
 from ..store import Store
-from . import dispersion, stats, steps
+from . import dispersion, priorities, stats, steps
+from .outcomes import outcomes_block
 from .findings import findings
 from .quality import data_quality
 from .periods import Period, comparison_for, month_from_index, month_index, month_runs, parse_period
@@ -69,6 +70,12 @@ def _load_themes(theme_files: list[Path] | None) -> list[Any]:
     from ..classify.themes import load_themes
 
     return list(load_themes(extra_paths=[Path(p) for p in (theme_files or [])]).values())
+
+
+def _outcome_map(theme_files: list[Path] | None) -> dict[str, str]:
+    from ..classify.outcomes import load_outcome_map
+
+    return load_outcome_map(theme_files)
 
 
 def _register_offences(con: duckdb.DuckDBPyConnection) -> None:
@@ -528,6 +535,7 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
 
     total_pred = _theme_pred(theme_list, "total", kind) or "is_crime"
     theme_preds = {t.id: (t.predicate(kind) if kind else None) for t in theme_list}
+    theme_preds = priorities.prepare_selector_tables(con, theme_list, kind, theme_preds)  # zones, hotspots
     monthly = _monthly(con, where, src_cond, total_pred, theme_preds, window)
     asb, asb_monthly = _asb_block(con, where, cur, cmp, kind, forces, counter, coverage, window)
     disp = _dispersions(monthly, asb_monthly)
@@ -631,6 +639,12 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
     data["data_quality"] = data_quality(con, st, kind=kind, forces=forces, periods=periods, cur=cur,
                                         cmp=cmp, geography=data["geography"], stray=stray, level_shifts=shifts,
                                         coverage=coverage, asb=asb)
+    data["outcomes"] = outcomes_block(con, kind=kind, forces=forces, cur=cur, cmp=cmp, coverage=coverage,
+                                      themes=[(t.id, t.label, theme_preds[t.id]) for t in theme_list
+                                              if theme_preds.get(t.id) and t.record_type == "crime"],
+                                      table=_outcome_map(theme_files))
+    data["priorities"] = priorities.priorities_block(con, data, kind=kind, themes=theme_list, preds=theme_preds,
+                                                     cur=cur, cmp=cmp, window=window, total_pred=total_pred)
     if a.level == "ward" and lad_codes and coverage["basis"] in ("complete", "matched_months"):
         _from_parent_family(data, st, lad_codes[0], cur, cmp, source=source, ward_vintage=vintage,
                             placement=placement, theme_files=theme_files, adjustment=adjustment,

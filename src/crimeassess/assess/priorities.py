@@ -96,18 +96,27 @@ def _hotspots(con: duckdb.DuckDBPyConnection, theme_id: str, pred: str, share: f
 
 
 # ------------------------------------------------------------------------------------------------ where
-def _compare_rows(rows: list[tuple[Any, int, int]], comparable: bool) -> list[dict[str, Any]]:
+_COUNTS = ("count(*) FILTER (WHERE which = 'cur') AS c, count(*) FILTER (WHERE which = 'prev') AS p, "
+           "count(*) FILTER (WHERE which = 'cur' AND matched) AS mc, count(*) FILTER (WHERE which = 'prev' AND matched) AS mp")
+
+
+def _compare_rows(rows: list[tuple[Any, int, int, int, int]], comparable: bool, has_previous: bool = True
+                  ) -> list[dict[str, Any]]:
+    """Rows of (name, current, previous, matched current, matched previous): the counts held in each period,
+    and the change like for like (the months held in both), null when no month is held in both."""
     out = []
-    for key, c, p in rows:
-        out.append({"name": key, "current": int(c), "previous": int(p) if comparable else None,
-                    "change": int(c) - int(p) if comparable else None,
-                    "pct_change": round(100.0 * (c - p) / p, 1) if comparable and p else None})
+    for key, c, p, mc, mp in rows:
+        out.append({"name": key, "current": int(c), "previous": int(p) if has_previous else None,
+                    "matched_current": int(mc) if comparable else None,
+                    "matched_previous": int(mp) if comparable else None,
+                    "change": int(mc) - int(mp) if comparable else None,
+                    "pct_change": round(100.0 * (mc - mp) / mp, 1) if comparable and mp else None})
     return out
 
 
-def location_table(con, kind: str, pred: str, comparable: bool) -> dict[str, Any] | None:
+def location_table(con, kind: str, pred: str, comparable: bool, has_previous: bool = True) -> dict[str, Any] | None:
     """Counts by location type (extracts) or police.uk place label (points of interest; named streets together),
-    current and comparison periods like for like (matched months)."""
+    held in the current and comparison periods, with the change like for like (matched months)."""
     k = get_kind(kind)
     if k.place_type:
         key = "coalesce(nullif(trim(location_type), ''), 'Not recorded')"
@@ -119,9 +128,9 @@ def location_table(con, kind: str, pred: str, comparable: bool) -> dict[str, Any
         basis = "policeuk_location_text"
     else:
         return None
-    rows = con.execute(f"SELECT {key} AS k, count(*) FILTER (WHERE which = 'cur'), count(*) FILTER (WHERE which = 'prev') "
-                       f"FROM pc WHERE matched AND ({pred}) GROUP BY 1 ORDER BY 2 DESC, 3 DESC, 1").fetchall()
-    return {"basis": basis, "rows": _compare_rows(rows, comparable),
+    rows = con.execute(f"SELECT {key} AS k, {_COUNTS} FROM pc WHERE ({pred}) GROUP BY 1 ORDER BY 2 DESC, 4 DESC, 1"
+                       ).fetchall()
+    return {"basis": basis, "rows": _compare_rows(rows, comparable, has_previous),
             "note": SNAPPED_NOTE if basis == "policeuk_location_text" else None}
 
 
@@ -130,29 +139,30 @@ def present_sql(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def repeat_locations(con, kind: str, pred: str, comparable: bool, top: int = TOP) -> dict[str, Any]:
+def repeat_locations(con, kind: str, pred: str, comparable: bool, has_previous: bool = True, top: int = TOP
+                     ) -> dict[str, Any]:
     """The top locations by current count with their change: police.uk map points (label and point) or, for
     extracts (exact addresses), LSOAs."""
     k = get_kind(kind)
     if k.location_text:
         rows = con.execute(
-            f"SELECT location, round(latitude, 6), round(longitude, 6), any_value(lsoa_name), "
-            f"count(*) FILTER (WHERE which = 'cur') c, count(*) FILTER (WHERE which = 'prev') p FROM pc "
-            f"WHERE matched AND ({pred}) AND latitude IS NOT NULL GROUP BY 1, 2, 3 ORDER BY c DESC, p DESC, 1, 2, 3 "
+            f"SELECT location, round(latitude, 6), round(longitude, 6), any_value(lsoa_code), {_COUNTS} FROM pc "
+            f"WHERE ({pred}) AND latitude IS NOT NULL GROUP BY 1, 2, 3 ORDER BY c DESC, mc DESC, 1, 2, 3 "
             f"LIMIT {int(top)}").fetchall()
-        out = [{"location": r[0], "latitude": r[1], "longitude": r[2], "lsoa_name": r[3],
-                **_compare_rows([(r[0], r[4], r[5])], comparable)[0]} for r in rows]
-        for o in out:
+        out = []
+        for r in rows:
+            o = _compare_rows([(r[0], *r[4:])], comparable, has_previous)[0]
             o.pop("name")
+            out.append({"location": r[0], "latitude": r[1], "longitude": r[2], "lsoa_code": r[3], **o})
         return {"basis": "policeuk_map_point", "rows": out, "note": SNAPPED_NOTE}
     rows = con.execute(
-        f"SELECT lsoa_code, any_value(lsoa_name), count(*) FILTER (WHERE which = 'cur') c, "
-        f"count(*) FILTER (WHERE which = 'prev') p FROM pc WHERE matched AND ({pred}) AND lsoa_code IS NOT NULL "
-        f"GROUP BY 1 ORDER BY c DESC, p DESC, 1 LIMIT {int(top)}").fetchall()
-    out = [{"location": r[1] or r[0], "lsoa_code": r[0], **_compare_rows([(r[0], r[2], r[3])], comparable)[0]}
-           for r in rows]
-    for o in out:
+        f"SELECT lsoa_code, {_COUNTS} FROM pc WHERE ({pred}) AND lsoa_code IS NOT NULL "
+        f"GROUP BY 1 ORDER BY c DESC, mc DESC, 1 LIMIT {int(top)}").fetchall()
+    out = []
+    for r in rows:
+        o = _compare_rows([(r[0], *r[1:])], comparable, has_previous)[0]
         o.pop("name")
+        out.append({"location": r[0], "lsoa_code": r[0], **o})
     return {"basis": "lsoa", "rows": out,
             "note": "Extract locations are exact addresses: repeat locations are shown by LSOA (neighbourhood)."}
 
@@ -188,12 +198,12 @@ def seasonality(con, pred: str, window: list[str]) -> list[dict[str, Any]] | Non
     return [{"month_of_year": i, "mean": round(sum(v) / len(v), 1), "months": len(v)} for i, v in sorted(by.items())]
 
 
-def weekend_split(con, pred: str, comparable: bool) -> dict[str, Any]:
+def weekend_split(con, pred: str, comparable: bool, has_previous: bool = True) -> dict[str, Any]:
     """Friday-to-Sunday nights (a night's small hours before 06:00 count with the evening before)."""
     days = ", ".join(str(WEEKDAYS.index(d) + 1) for d in ("fri", "sat", "sun"))
-    c, p = con.execute(f"SELECT count(*) FILTER (WHERE which = 'cur'), count(*) FILTER (WHERE which = 'prev') FROM pc "
-                       f"WHERE matched AND ({pred}) AND {night_day_sql(wraps_before='06:00')} IN ({days})").fetchall()[0]
-    return {"label": "Friday to Sunday nights", **_compare_rows([("weekend", c, p)], comparable)[0]}
+    row = con.execute(f"SELECT 'weekend', {_COUNTS} FROM pc WHERE ({pred}) AND "
+                      f"{night_day_sql(wraps_before='06:00')} IN ({days})").fetchall()[0]
+    return {"label": "Friday to Sunday nights", **_compare_rows([row], comparable, has_previous)[0]}
 
 
 # ------------------------------------------------------------------------------------------------ section
@@ -233,6 +243,7 @@ def priorities_block(con: duckdb.DuckDBPyConnection, data: dict[str, Any], *, ki
                      total_pred: str) -> dict[str, Any]:
     """The assessment's ``priorities`` block (docs/assessment-schema.md)."""
     comparable = data["coverage"]["basis"] in ("complete", "matched_months")
+    held_prev = data["coverage"]["previous_months"] > 0
     by_theme = {t["id"]: t for t in data.get("themes", [])}
     catalogue = {t.id: t for t in themes}
     out_by_theme = {t["id"]: t for t in (data.get("outcomes") or {}).get("themes", [])}
@@ -254,11 +265,12 @@ def priorities_block(con: duckdb.DuckDBPyConnection, data: dict[str, Any], *, ki
                                              "pct_change", "p_value", "p_adjusted", "z", "significant",
                                              "small_numbers", "caveat")})
         item["significance"] = present.significance(row)
-        where = location_table(con, kind, pred, comparable)
-        item["where"] = {"locations": where, "repeat_locations": repeat_locations(con, kind, pred, comparable)}
+        where = location_table(con, kind, pred, comparable, held_prev)
+        item["where"] = {"locations": where,
+                         "repeat_locations": repeat_locations(con, kind, pred, comparable, held_prev)}
         item["when"] = {"heatmap": heatmap(con, kind, pred), "seasonality": seasonality(con, pred, window)}
         if pr.weekend and get_kind(kind).recorded_dates:
-            item["when"]["weekend"] = weekend_split(con, pred, comparable)
+            item["when"]["weekend"] = weekend_split(con, pred, comparable, held_prev)
         if item["when"]["heatmap"] is None:
             item["missing"].append("Times of day need a force extract with occurred times.")
         outcome = out_by_theme.get(pr.theme)
@@ -268,6 +280,6 @@ def priorities_block(con: duckdb.DuckDBPyConnection, data: dict[str, Any], *, ki
                                    or "Outcomes need an extract outcome column or police.uk outcomes files.")
         item["paragraph"] = _paragraph(row, cur, cmp, where, item["when"].get("weekend"), outcome, basis)
         items.append(item)
-    area_where = {"locations": location_table(con, kind, total_pred, comparable),
-                  "repeat_locations": repeat_locations(con, kind, total_pred, comparable)}
+    area_where = {"locations": location_table(con, kind, total_pred, comparable, held_prev),
+                  "repeat_locations": repeat_locations(con, kind, total_pred, comparable, held_prev)}
     return {"items": items, "where": area_where, "snapped_note": SNAPPED_NOTE if get_kind(kind).location_text else None}

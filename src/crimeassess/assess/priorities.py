@@ -225,7 +225,7 @@ def _paragraph(row: dict[str, Any], cur: Period, cmp: Period, where: dict[str, A
     text = [parts[0] + "."]
     if weekend and row.get("current"):
         text.append(f"{present.count(weekend['current'])} of them were on Friday to Sunday nights.")
-    if where and where.get("rows"):
+    if where and len([r for r in where.get("rows") or [] if r["current"]]) > 1:  # a place-defined theme: no news
         top = next((r for r in where["rows"] if r["name"] not in ("Not recorded", "No location")), None)
         if top and top["current"]:
             text.append(f"The commonest place was {top['name'].lower() if where['basis'] == 'location_type' else top['name']}"

@@ -23,6 +23,7 @@ from ..assess.present import SMALL_MARK, compress_months, run_phrase, sentence_c
 from ..errors import CrimeAssessError, InputError
 from ..sources.registry import source_description
 from .charts import monthly_chart_svg, theme_change_chart_svg, trend_chart_svg
+from .priorities import priorities_context
 from .wardmap import ward_map_svg
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -272,6 +273,7 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         ("sec-findings", "Key findings"),
         ("sec-total", "Total recorded crime"),
         ("sec-themes", "Crime by theme"),
+        *([("sec-priorities", "Priority themes: where, when and with what outcome")] if a.get("priorities") else []),
         ("sec-wards", "Crime by ward"),
         ("sec-categories", "Police.uk crime categories"),
         ("sec-asb", "Anti-social behaviour"),
@@ -328,6 +330,7 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         "attribution": ATTRIBUTION,
         "ogl_url": OGL_URL,
         "css": (TEMPLATES / "report.css").read_text(encoding="utf-8"),
+        **priorities_context(a),
     }
 
 

@@ -66,13 +66,15 @@ def prepare_selector_tables(con: duckdb.DuckDBPyConnection, themes: list[Any], k
     the predicates, with themes whose hotspot theme this source cannot support made unavailable (None)."""
     out = dict(preds)
     done: set[str] = set()
+    con.execute("CREATE OR REPLACE TEMP TABLE zone_names(path VARCHAR, name VARCHAR)")
     for t in themes:
         s: Selectors = t.selectors
         if out.get(t.id) is None:
             continue
         for z in s.zones:
             if z not in done:
-                register_zone(con, z, Selectors.zone_table(z))
+                _n, name = register_zone(con, z, Selectors.zone_table(z))
+                con.execute("INSERT INTO zone_names VALUES (?, ?)", [z, name])
                 done.add(z)
         if s.hotspots_of:
             base = out.get(s.hotspots_of)
@@ -206,9 +208,21 @@ def weekend_split(con, pred: str, comparable: bool, has_previous: bool = True) -
     return {"label": "Friday to Sunday nights", **_compare_rows([row], comparable, has_previous)[0]}
 
 
+def zone_counts(con, theme: Any, pred: str, comparable: bool, has_previous: bool = True) -> list[dict[str, Any]]:
+    """The theme's crimes mapped inside each of its zones."""
+    out = []
+    for z in theme.selectors.zones:
+        name = con.execute("SELECT name FROM zone_names WHERE path = ?", [z]).fetchall()
+        row = con.execute(f"SELECT 'zone', {_COUNTS} FROM pc WHERE ({pred}) AND uid IN "
+                          f"(SELECT uid FROM {Selectors.zone_table(z)})").fetchall()[0]
+        out.append({**_compare_rows([row], comparable, has_previous)[0], "name": name[0][0] if name else z})
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ section
 def _paragraph(row: dict[str, Any], cur: Period, cmp: Period, where: dict[str, Any] | None,
-               weekend: dict[str, Any] | None, outcome: dict[str, Any] | None, basis: str | None) -> str:
+               weekend: dict[str, Any] | None, outcome: dict[str, Any] | None, basis: str | None,
+               zones: list[dict[str, Any]] | None = None) -> str:
     name = present.theme_name(row["label"])
     cw, pw = present.period_words(cur.to_dict()), present.period_words(cmp.to_dict())
     mc, mp = row.get("matched_current"), row.get("matched_previous")
@@ -225,6 +239,11 @@ def _paragraph(row: dict[str, Any], cur: Period, cmp: Period, where: dict[str, A
     text = [parts[0] + "."]
     if weekend and row.get("current"):
         text.append(f"{present.count(weekend['current'])} of them were on Friday to Sunday nights.")
+    for z in zones or []:
+        if row.get("current"):
+            text.append(f"{present.count(z['current'])} ({present.share(z['current'] / row['current'])}) were in "
+                        f"the {z['name']}" + (f", against {present.count(z['previous'])} in {pw}." if z.get("previous")
+                                               is not None else "."))
     if where and len([r for r in where.get("rows") or [] if r["current"]]) > 1:  # a place-defined theme: no news
         top = next((r for r in where["rows"] if r["name"] not in ("Not recorded", "No location")), None)
         if top and top["current"]:
@@ -278,7 +297,9 @@ def priorities_block(con: duckdb.DuckDBPyConnection, data: dict[str, Any], *, ki
         if outcome is None:
             item["missing"].append((data.get("outcomes") or {}).get("enable")
                                    or "Outcomes need an extract outcome column or police.uk outcomes files.")
-        item["paragraph"] = _paragraph(row, cur, cmp, where, item["when"].get("weekend"), outcome, basis)
+        item["where"]["zones"] = zone_counts(con, theme, pred, comparable, held_prev)
+        item["paragraph"] = _paragraph(row, cur, cmp, where, item["when"].get("weekend"), outcome, basis,
+                                       item["where"]["zones"])
         items.append(item)
     area_where = {"locations": location_table(con, kind, total_pred, comparable, held_prev),
                   "repeat_locations": repeat_locations(con, kind, total_pred, comparable, held_prev)}

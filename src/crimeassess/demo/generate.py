@@ -41,6 +41,7 @@ from .offences import (
     RESIDENTIAL_BURGLARY_CODES,
 )
 from .points import PointPool, build_point_pool, to_lonlat
+from . import priorities
 
 FORCE_NAME = "Demoshire Constabulary"
 FORCE_FILE_SLUG = "demo"
@@ -62,7 +63,8 @@ CENSUS_HEADER = [
 LSOA_LOOKUP_HEADER = ["LSOA11CD", "LSOA11NM", "WD23CD", "WD23NM", "WD23NMW", "LAD23CD", "LAD23NM", "FID"]
 LAD_LOOKUP_HEADER = ["LAD23CD", "LAD23NM", "CSP23CD", "CSP23NM", "PFA23CD", "PFA23NM", "FID"]
 # Everything generate_city writes at the top of out_dir (removed first when overwrite=True).
-_OWNED = ("geography", "population", "extract", "police-uk", "stories.json", "manifest.json", "README.md")
+_OWNED = ("geography", "population", "extract", "police-uk", "stories.json", "manifest.json", "README.md",
+          priorities.THEMES_FILE)
 _BNG_CRS = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}
 MISSING_MONTH_INDEX = 7  # November of the previous financial year
 
@@ -93,6 +95,8 @@ class DemoCity:
     stories_json: Path
     manifest_json: Path
     stories: dict[str, dict[str, Any]] = field(default_factory=dict)
+    themes_file: Path | None = None  # demo-themes.toml: the NTE theme with the harbour zone
+    nte_zone: Path | None = None  # geography/nte-zone.geojson
 
     @property
     def current_fy(self) -> str:
@@ -433,6 +437,7 @@ def generate_city(
     story_ward = _choose_story_ward(geo)
     ward_factor = float(np.random.default_rng([seed, 7]).uniform(1.22, 1.28))
     crimes = generate_crimes(geo, pool, plans, story_ward, ward_factor, seed)
+    crimes = priorities.plant(geo, pool, crimes, plans, story_ward, seed)
     asb = generate_asb(geo, pool, plans, seed)
     prev_start = plans[-2].start.astype("datetime64[M]")
     missing = str(prev_start + np.timedelta64(MISSING_MONTH_INDEX, "M"))
@@ -442,6 +447,9 @@ def generate_city(
     extracts = _write_extracts(w, geo, pool, crimes, plans)
     streets = _write_street_files(w, geo, pool, crimes, asb, seed, {missing})
     stories = _stories(geo, crimes, asb, plans, story_ward, missing)
+    stories.update(priorities.stories(geo, crimes, plans))
+    zone_path = w.write(priorities.ZONE_FILE, priorities.zone_geojson(geo), "zone-nte", 1)
+    themes_path = w.write(priorities.THEMES_FILE, priorities.THEMES_TOML, "themes")
     stories_doc = {"city": LAD_NAME, "force_name": FORCE_NAME, "seed": seed,
                    "financial_years": [p.fy for p in plans], "current_fy": plans[-1].fy,
                    "previous_fy": plans[-2].fy, "stories": stories}
@@ -470,5 +478,5 @@ def generate_city(
         wards_geojson=g["wards"], lsoa_geojson=g["lsoa"], lsoa_ward_lookup=g["lookup"],
         lad_csp_pfa_lookup=g["lad"], population_csv=g["population"], extract_files=extracts,
         street_files=streets, missing_street_months=[missing], stories_json=stories_path,
-        manifest_json=manifest_path, stories=stories,
+        manifest_json=manifest_path, stories=stories, themes_file=themes_path, nte_zone=zone_path,
     )

@@ -19,9 +19,11 @@ from .boundaries import read_boundaries
 from .placement import place_points
 
 
-def register_zone(con: duckdb.DuckDBPyConnection, path: str | Path, table: str, relation: str = "area_rows") -> int:
+def register_zone(con: duckdb.DuckDBPyConnection, path: str | Path, table: str, relation: str = "area_rows"
+                  ) -> tuple[int, str]:
     """Create temp table ``table(uid)`` with the uids of ``relation``'s records inside the zone file; returns
-    how many. A zone file that cannot be read raises GeographyError naming it."""
+    how many and the zone's name (its one feature's name, else the file name). A zone file that cannot be read
+    raises GeographyError naming it."""
     try:
         gdf = read_boundaries(path, level="custom")
     except CrimeAssessError:
@@ -38,4 +40,5 @@ def register_zone(con: duckdb.DuckDBPyConnection, path: str | Path, table: str, 
     con.register("zone_df", df)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT DISTINCT CAST(uid AS VARCHAR) AS uid FROM zone_df")
     con.unregister("zone_df")
-    return len(df)
+    names = [str(n) for n in gdf["name"] if n] if "name" in gdf else []
+    return len(df), (names[0] if len(names) == 1 else Path(path).stem)

@@ -94,3 +94,12 @@ def test_outcome_words_are_the_extracts_own(demo_store, found) -> None:
     assert found["outcomes"]["unmapped"] == []
     words = Counter(r["outcome"] for r in _extract_rows(demo_store.city, demo_store.city.current_fy))
     assert "Under investigation" in words and words["Charged/summonsed"] > 0
+
+
+def test_public_output_leaves_the_priority_detail_out(found) -> None:
+    from crimeassess.suppress import suppress_assessment
+
+    pub = suppress_assessment(found)
+    assert pub["priorities"]["items"] == [] and "public-safe" in pub["priorities"]["withheld"]
+    assert pub["outcomes"]["available"] is False and pub["outcomes"]["themes"] == []
+    assert "sec-priorities" not in render_html(pub)

@@ -273,7 +273,8 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         ("sec-findings", "Key findings"),
         ("sec-total", "Total recorded crime"),
         ("sec-themes", "Crime by theme"),
-        *([("sec-priorities", "Priority themes: where, when and with what outcome")] if a.get("priorities") else []),
+        *([("sec-priorities", "Priority themes: where, when and with what outcome")]
+          if _d(a.get("priorities")).get("items") else []),
         ("sec-wards", "Crime by ward"),
         ("sec-categories", "Police.uk crime categories"),
         ("sec-asb", "Anti-social behaviour"),

@@ -120,11 +120,11 @@ class Selectors:
                 (self.location_types and kind.place_type) or (self.location_texts and kind.location_text)):
             wanted = " or ".join(w for w, on in (("location types", self.location_types),
                                                   ("police.uk location text", self.location_texts)) if on)
-            return f"{kind.label} carries no {wanted}"
+            return f"{kind.label}: no {wanted}"
         if self.time_from and not kind.occurred_times:
-            return f"{kind.label} carries no time of day"
+            return f"{kind.label}: no time of day"
         if self.days and not kind.recorded_dates:
-            return f"{kind.label} carries no dates, only months"
+            return f"{kind.label}: no dates, only months"
         return None
 
     # -- SQL --------------------------------------------------------------------------------------

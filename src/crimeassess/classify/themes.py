@@ -95,9 +95,9 @@ class Theme:
                 return f"{kind.label} holds recorded crime only, no anti-social behaviour"
             return None
         if self.flags and not kind.flags:
-            return f"{kind.label} carries no knife/hate/domestic flags"
+            return f"{kind.label}: no knife/hate/domestic flags"
         if self.has_offence_selectors and not self.policeuk_categories and not kind.offence_codes:
-            return f"{kind.label} carries no Home Office offence codes"
+            return f"{kind.label}: no Home Office offence codes"
         return self.selectors.why_unsupported(source_kind)
 
     def available(self, source_kind: str) -> bool:

@@ -148,14 +148,16 @@ def repeat_locations(con, kind: str, pred: str, comparable: bool, has_previous: 
     k = get_kind(kind)
     if k.location_text:
         rows = con.execute(
-            f"SELECT location, round(latitude, 6), round(longitude, 6), any_value(lsoa_code), {_COUNTS} FROM pc "
+            f"SELECT location, round(latitude, 6), round(longitude, 6), any_value(lsoa_code), any_value(lsoa_name), "
+            f"{_COUNTS} FROM pc "
             f"WHERE ({pred}) AND latitude IS NOT NULL GROUP BY 1, 2, 3 ORDER BY c DESC, mc DESC, 1, 2, 3 "
             f"LIMIT {int(top)}").fetchall()
         out = []
         for r in rows:
-            o = _compare_rows([(r[0], *r[4:])], comparable, has_previous)[0]
+            o = _compare_rows([(r[0], *r[5:])], comparable, has_previous)[0]
             o.pop("name")
-            out.append({"location": r[0], "latitude": r[1], "longitude": r[2], "lsoa_code": r[3], **o})
+            out.append({"location": r[0], "latitude": r[1], "longitude": r[2], "lsoa_code": r[3], "lsoa_name": r[4],
+                        **o})
         return {"basis": "policeuk_map_point", "rows": out, "note": SNAPPED_NOTE}
     rows = con.execute(
         f"SELECT lsoa_code, {_COUNTS} FROM pc WHERE ({pred}) AND lsoa_code IS NOT NULL "

@@ -41,7 +41,8 @@ def outcome_rows(outcome: Mapping[str, Any] | None, groups: Mapping[str, str], r
 
 def priorities_context(a: Mapping[str, Any]) -> dict[str, Any]:
     """Template keys: ``priorities`` (items), ``priorities_where`` (the area's where tables),
-    ``outcomes`` (the block) and ``priorities_snapped_note``."""
+    ``outcomes`` (the block), ``priorities_snapped_note`` and ``outcomes_caveat`` (only when a priority shows
+    outcomes)."""
     block, outcomes = _d(a.get("priorities")), _d(a.get("outcomes"))
     groups, reported = _d(outcomes.get("groups")), list(outcomes.get("reported_groups") or [])
     items = []
@@ -57,5 +58,7 @@ def priorities_context(a: Mapping[str, Any]) -> dict[str, Any]:
         it["repeats"] = _d(where.get("repeat_locations"))
         it["outcome_rows"] = outcome_rows(it.get("outcome"), groups, reported)
         items.append(it)
+    shown = any(it["outcome_rows"] for it in items)
     return {"priorities": items, "priorities_where": _d(block.get("where")), "outcomes": outcomes,
-            "priorities_snapped_note": block.get("snapped_note")}
+            "priorities_snapped_note": block.get("snapped_note"),
+            "outcomes_caveat": outcomes.get("caveat") if shown else None}

@@ -344,7 +344,8 @@ def _panel_context(dash: Dashboard, q: AssessQuery, res: Assessment) -> dict[str
         "asb_lfl": ctx["asb_lfl"],
         "monthly_svg": ctx["monthly_svg"],
         "dispersion": ctx["dispersion"],
-        **{k: ctx[k] for k in ("priorities", "priorities_where", "outcomes", "priorities_snapped_note")},
+        **{k: ctx[k] for k in ("priorities", "priorities_where", "outcomes", "priorities_snapped_note",
+                                  "outcomes_caveat")},
     }
 
 

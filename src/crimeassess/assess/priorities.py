@@ -251,7 +251,7 @@ def _paragraph(row: dict[str, Any], cur: Period, cmp: Period, where: dict[str, A
         if top and top["current"]:
             text.append(f"The commonest place was {top['name'].lower() if where['basis'] == 'location_type' else top['name']}"
                         f" ({present.count(top['current'])}).")
-    if outcome and outcome.get("current"):
+    if outcome and (outcome.get("current") or 0) >= 10:  # a share of a handful says nothing
         ch = outcome["groups"]["charge_summons"]
         age = " at the same age" if basis == "same_age" else " (latest outcomes, not at the same age)"
         text.append(f"{present.pct(ch['share'], signed=False)} ended in a charge or summons, against "

@@ -235,3 +235,56 @@ def test_priority_themes_need_an_extract() -> None:
         assert themes[tid].supported_sources() == ["extract"]
         assert themes[tid].description
     assert "not violence known to be drug-motivated" in themes["drug_related_violence"].description.replace("NOT", "not")
+
+
+def test_sql_and_python_agree_on_where_and_when(tmp_path: Path) -> None:
+    """Theme.predicate (SQL) and Theme.matches (Python) select the same crafted records."""
+    import duckdb
+
+    from crimeassess.classify.offences import offence_table
+    from crimeassess.sources.base import records_table
+
+    toml = tmp_path / "t.toml"
+    toml.write_text(
+        '[themes.fri_sat_nights]\nlabel = "Fri/Sat nights"\ngroups = ["Sexual offences", "Violence against the person"]\n'
+        'time_from = "22:00"\ntime_to = "04:30"\ndays = ["fri", "SAT"]\n\n'
+        '[themes.daytime_parks]\nlabel = "Daytime parks"\nlocation_types = ["Park/open space"]\n'
+        'location_texts = ["Park/Open Space"]\ntime_from = "09:00"\ntime_to = "17:00"\n\n'
+        '[themes.puk_places]\nlabel = "Nightclubs"\nlocation_texts = ["Nightclub", "Parking Area"]\n')
+    themes = load_themes([toml])
+    rng = random.Random(5)
+    recs = []
+    for i in range(600):
+        kind = rng.choice(["extract", "police-uk-street"])
+        recs.append({
+            "uid": f"u{i}", "source_kind": kind, "is_crime": True,
+            "category_id": "violence-and-sexual-offences",
+            "offence_code": rng.choice(["19C", "8N", "92D"]) if kind == "extract" else None,
+            "recorded_date": date(2024, 1, 1) + timedelta(days=rng.randrange(60)) if kind == "extract" else None,
+            "occurred_time": rng.choice(["", "03:59", "04:30", "22:00", "21:59", "12:00", "x", "9:15",
+                                         "2024-01-05 23:10"]) if kind == "extract" else None,
+            "location_type": rng.choice(["Park/open space", "PARK/OPEN SPACE", "Dwelling", None]) if kind == "extract" else None,
+            "location": None if kind == "extract" else rng.choice(["On or near Nightclub", "On or near nightclub ",
+                                                                   "On or near Park/Open Space", "On or near High St",
+                                                                   "On or near Parking Area", None]),
+        })
+    cols = {k: [r[k] for r in recs] for k in recs[0]}
+    con = duckdb.connect()
+    con.register("rec", records_table(cols))
+    off = offence_table()[["code", "group", "subgroup", "in_total_recorded_crime"]].rename(
+        columns={"group": "ho_group", "subgroup": "ho_subgroup", "in_total_recorded_crime": "ho_in_total"})
+    con.register("off", off)
+    con.execute("CREATE TABLE r AS SELECT rec.*, off.ho_group, off.ho_subgroup, off.ho_in_total FROM rec "
+                "LEFT JOIN off ON rec.offence_code = off.code")
+    for tid in ("fri_sat_nights", "daytime_parks", "puk_places"):
+        t = themes[tid]
+        for kind in ("extract", "police-uk-street"):
+            pred = t.predicate(kind)
+            py = {r["uid"] for r in recs if r["source_kind"] == kind and t.matches(r)}
+            if pred is None:
+                assert py == set(), (tid, kind)
+                continue
+            sql = {u for (u,) in con.execute(f"SELECT uid FROM r WHERE source_kind = ? AND {pred}", [kind]).fetchall()}
+            assert sql == py and sql, (tid, kind)
+    assert themes["fri_sat_nights"].supported_sources() == ["extract"]
+    assert themes["puk_places"].supported_sources() == ["police-uk-street", "police-uk-api"]

@@ -446,6 +446,9 @@ def generate_city(
     g = _write_geography(w, geo)
     extracts = _write_extracts(w, geo, pool, crimes, plans)
     streets = _write_street_files(w, geo, pool, crimes, asb, seed, {missing})
+    for ym, rows in priorities.outcome_rows(geo, pool, crimes, plans, seed, FORCE_NAME).items():
+        w.csv(f"police-uk/{ym}/{ym}-{FORCE_FILE_SLUG}-outcomes.csv", priorities.OUTCOMES_HEADER, rows,
+              "police-uk-outcomes", crlf=True)
     stories = _stories(geo, crimes, asb, plans, story_ward, missing)
     stories.update(priorities.stories(geo, crimes, plans))
     zone_path = w.write(priorities.ZONE_FILE, priorities.zone_geojson(geo), "zone-nte", 1)

@@ -129,3 +129,42 @@ def stories(geo: CityGeography, crimes: Crimes, plans: list[YearPlan]) -> dict[s
         "summary": f"Domestic abuse charges rose from {dp} of {tp} crimes ({100 * dp / tp:.1f}%) to {dc} of {tc} "
                    f"({100 * dc / tc:.1f}%), although the last year's recent crimes are still under investigation."}
     return {"nte_sexual_offences_zone": nte_story, "domestic_abuse_charges": da_story}
+
+
+# ------------------------------------------------------------------------------------------ outcomes files
+OUTCOMES_HEADER = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+                   "LSOA code", "LSOA name", "Outcome type"]
+#: police.uk's "Last outcome category" words that are not outcome types of the outcomes files.
+_AS_OUTCOME = {"Awaiting court outcome": "Suspect charged"}
+_NO_ROW = {"Under investigation", "Status update unavailable", ""}
+
+
+def outcome_rows(geo: CityGeography, pool: PointPool, crimes: Crimes, plans: list[YearPlan], seed: int,
+                 force_name: str) -> dict[str, list[tuple[str, ...]]]:
+    """police.uk outcomes rows by month of the outcome: each crime's last outcome (as its street row says),
+    given 0, 1, 2 … months after the crime (geometric, mean about 1.5 months), never after the last month
+    held. Crime IDs are the street files' (the first draw of their random stream)."""
+    n = crimes.code.size
+    hexes = np.random.default_rng([seed, 5]).bytes(32 * n).hex()
+    rng = np.random.default_rng([seed, 16])
+    lag = rng.geometric(0.4, size=n) - 1
+    month = crimes.day.astype("datetime64[M]")
+    last = plans[-1].end.astype("datetime64[M]")
+    when = np.minimum(month + lag.astype("timedelta64[M]"), last).astype(str)
+    snap = pool.snap[crimes.point]
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for i in range(n):
+        text = crimes.puk_outcome[i]
+        if text in _NO_ROW:
+            continue
+        if crimes.no_location[i]:
+            lon = lat = lsoa = lsoa_name = ""
+            loc = "No Location"
+        else:
+            p = snap[i]
+            lon, lat = f"{pool.lon[p]:.6f}", f"{pool.lat[p]:.6f}"
+            loc = pool.labels[pool.label[p]]
+            lsoa, lsoa_name = geo.lsoa_codes[crimes.lsoa[i]], geo.lsoa_names[crimes.lsoa[i]]
+        out.setdefault(when[i], []).append((hexes[i * 64:(i + 1) * 64], when[i], force_name, force_name, lon, lat,
+                                            loc, lsoa, lsoa_name, _AS_OUTCOME.get(text, text)))
+    return dict(sorted(out.items()))

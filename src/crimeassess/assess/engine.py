@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ..classify.outcomes import load_outcome_map
 from ..errors import CrimeAssessError, GeographyError, NoDataError, PeriodError
 from ..geography.areas import Area, boundary_vintages, resolve_area, ward_vintages
 from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
@@ -70,12 +71,6 @@ def _load_themes(theme_files: list[Path] | None) -> list[Any]:
     from ..classify.themes import load_themes
 
     return list(load_themes(extra_paths=[Path(p) for p in (theme_files or [])]).values())
-
-
-def _outcome_map(theme_files: list[Path] | None) -> dict[str, str]:
-    from ..classify.outcomes import load_outcome_map
-
-    return load_outcome_map(theme_files)
 
 
 def _register_offences(con: duckdb.DuckDBPyConnection) -> None:
@@ -639,16 +634,17 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, *, source,
     data["data_quality"] = data_quality(con, st, kind=kind, forces=forces, periods=periods, cur=cur,
                                         cmp=cmp, geography=data["geography"], stray=stray, level_shifts=shifts,
                                         coverage=coverage, asb=asb)
-    data["outcomes"] = outcomes_block(con, kind=kind, forces=forces, cur=cur, cmp=cmp, coverage=coverage,
-                                      themes=[(t.id, t.label, theme_preds[t.id]) for t in theme_list
-                                              if theme_preds.get(t.id) and t.record_type == "crime"],
-                                      table=_outcome_map(theme_files))
-    data["priorities"] = priorities.priorities_block(con, data, kind=kind, themes=theme_list, preds=theme_preds,
-                                                     cur=cur, cmp=cmp, window=window, total_pred=total_pred)
     if a.level == "ward" and lad_codes and coverage["basis"] in ("complete", "matched_months"):
         _from_parent_family(data, st, lad_codes[0], cur, cmp, source=source, ward_vintage=vintage,
                             placement=placement, theme_files=theme_files, adjustment=adjustment,
                             threshold=threshold, test=test)
+    # after the ward's tests are taken from its authority's family, so the priorities read as the themes do
+    data["outcomes"] = outcomes_block(con, kind=kind, forces=forces, cur=cur, cmp=cmp, coverage=coverage,
+                                      themes=[(t.id, t.label, theme_preds[t.id]) for t in theme_list
+                                              if theme_preds.get(t.id) and t.record_type == "crime"],
+                                      table=load_outcome_map(theme_files))
+    data["priorities"] = priorities.priorities_block(con, data, kind=kind, themes=theme_list, preds=theme_preds,
+                                                     cur=cur, cmp=cmp, window=window, total_pred=total_pred)
     data["findings"] = findings(data)
     # geopandas costs about half a second to import: only assessments with a ward vintage pay for it.
     from ..geography.placing import ward_geometry

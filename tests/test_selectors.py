@@ -146,6 +146,11 @@ def test_builtin_priority_themes_count_like_a_recount(crafted) -> None:
     wk = _count(rows, lambda r: r["offence_code"] in SEXUAL and lic(r) and _night(r) and weekend(r))
     item = next(p for p in a["priorities"]["items"] if p["id"] == "sexual_offences_night_time_economy")
     assert (item["when"]["weekend"]["current"], item["when"]["weekend"]["previous"]) == (wk["cur"], wk["prev"])
+    # the location table counts spellings that differ only in case as one place, named by the commonest
+    spellings = Counter(r["location_type"].strip() for r in rows
+                        if r["offence_code"] in SEXUAL and lic(r) and _night(r))
+    commonest = sorted(spellings.items(), key=lambda x: (-x[1], x[0]))[0][0]
+    assert [(r["name"], r["current"]) for r in item["where"]["locations"]["rows"]] == [(commonest, nte["cur"])]
     # the heat map holds the current period's NTE crimes by recorded day and occurred hour
     grid = Counter((date.fromisoformat(r["recorded_date"]).weekday(), _minute(r["occurred_time"]) // 60)
                    for r in rows if _fy(r) == "cur" and r["offence_code"] in SEXUAL and lic(r) and _night(r))

@@ -120,18 +120,24 @@ def location_table(con, kind: str, pred: str, comparable: bool, has_previous: bo
     """Counts by location type (extracts) or police.uk place label (points of interest; named streets together),
     held in the current and comparison periods, with the change like for like (matched months)."""
     k = get_kind(kind)
-    if k.place_type:
-        key = "coalesce(nullif(trim(location_type), ''), 'Not recorded')"
+    if k.place_type:  # spellings that differ only in case are one place, named by its commonest spelling
+        raw = "coalesce(nullif(trim(location_type), ''), 'Not recorded')"
+        key = f"lower({raw})"
         basis = "location_type"
     elif k.location_text:
         labels = " ".join(f"WHEN {present_sql(p.lower())} THEN {present_sql(p)}" for p in POLICEUK_PLACES)
         key = (f"CASE WHEN location IS NULL OR lower(trim(location)) IN ('no location', '') THEN 'No location' "
                f"ELSE coalesce(CASE {PLACE_TEXT_SQL} {labels} END, 'Street or road (named)') END")
+        raw = key
         basis = "policeuk_location_text"
     else:
         return None
-    rows = con.execute(f"SELECT {key} AS k, {_COUNTS} FROM pc WHERE ({pred}) GROUP BY 1 ORDER BY 2 DESC, 4 DESC, 1"
-                       ).fetchall()
+    rows = con.execute(
+        f"WITH sub AS (SELECT *, {key} AS k_, {raw} AS raw_name FROM pc WHERE ({pred})), "
+        "spelt AS (SELECT k_, raw_name, count(*) AS n FROM sub GROUP BY 1, 2), "
+        "best AS (SELECT k_, first(raw_name ORDER BY n DESC, raw_name) AS best_name FROM spelt GROUP BY 1) "
+        f"SELECT any_value(best.best_name), {_COUNTS} FROM sub JOIN best USING (k_) GROUP BY k_ "
+        "ORDER BY c DESC, mc DESC, 1").fetchall()
     return {"basis": basis, "rows": _compare_rows(rows, comparable, has_previous),
             "note": SNAPPED_NOTE if basis == "policeuk_location_text" else None}
 

@@ -149,3 +149,26 @@ def test_police_uk_outcomes_compared_at_the_same_age(demo_store) -> None:
     # at the same age the share still under investigation is alike in both years (the extract's latest
     # outcomes differ by far more: the lag the caveat warns of)
     assert abs(g["under_investigation"]["change_points"]) < 5
+
+
+def test_outcomes_and_places_csv(demo_store, found, tmp_path: Path) -> None:
+    from crimeassess.report.build import write_tables
+
+    city = demo_store.city
+    files = write_tables(found, tmp_path)
+    with open(files["outcomes.csv"], newline="", encoding="utf-8") as f:
+        out = {(r["theme"], r["group"]): r for r in csv.DictReader(f)}
+    da = {fy: [r for r in _extract_rows(city, fy) if r["domestic_flag"] == "Y"]
+          for fy in (city.previous_fy, city.current_fy)}
+    row = out["domestic_abuse", "charge_summons"]
+    assert (int(row["current"]), int(row["previous"])) == (
+        sum(r["outcome"] == "Charged/summonsed" for r in da[city.current_fy]),
+        sum(r["outcome"] == "Charged/summonsed" for r in da[city.previous_fy]))
+    with open(files["places.csv"], newline="", encoding="utf-8") as f:
+        places = list(csv.DictReader(f))
+    zone = [r for r in places if r["table"] == "zones"]
+    story = city.stories["nte_sexual_offences_zone"]
+    assert [(r["scope"], int(r["current"]), int(r["previous"])) for r in zone] == [
+        ("sexual_offences_night_time_economy", story["in_zone_current"], story["in_zone_previous"])]
+    dwell = next(r for r in places if r["scope"] == "all_crime" and r["name"] == "Dwelling")
+    assert int(dwell["current"]) == sum(r["location_type"] == "Dwelling" for r in _extract_rows(city, city.current_fy))

@@ -62,3 +62,36 @@ def priorities_context(a: Mapping[str, Any]) -> dict[str, Any]:
     return {"priorities": items, "priorities_where": _d(block.get("where")), "outcomes": outcomes,
             "priorities_snapped_note": block.get("snapped_note"),
             "outcomes_caveat": outcomes.get("caveat") if shown else None}
+
+
+OUTCOME_COLUMNS = ["theme", "theme_label", "group", "group_label", "current", "previous", "share", "previous_share",
+                   "change_points", "basis"]
+PLACE_COLUMNS = ["scope", "table", "basis", "name", "lsoa_code", "latitude", "longitude", "current", "previous",
+                 "matched_current", "matched_previous", "change", "pct_change"]
+
+
+def outcome_csv_rows(a: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``outcomes.csv``: one row per theme and outcome group (counts of the compared crimes, shares in %)."""
+    o = _d(a.get("outcomes"))
+    groups = _d(o.get("groups"))
+    return [{"theme": t.get("id"), "theme_label": t.get("label"), "group": g, "group_label": groups.get(g, g),
+             **_d(v), "basis": o.get("basis")}
+            for t in o.get("themes") or [] for g, v in _d(t.get("groups")).items()]
+
+
+def place_csv_rows(a: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``places.csv``: the where tables (location type or police.uk place, repeat locations, zones) of all crime
+    (scope ``all_crime``) and of each available priority (scope = its theme id)."""
+    block = _d(a.get("priorities"))
+    scopes = [("all_crime", _d(block.get("where")))]
+    scopes += [(it.get("id"), _d(it.get("where"))) for it in block.get("items") or [] if it.get("available")]
+    rows = []
+    for scope, where in scopes:
+        for table in ("locations", "repeat_locations"):
+            t = _d(where.get(table))
+            for r in t.get("rows") or []:
+                rows.append({"scope": scope, "table": table, "basis": t.get("basis"),
+                             "name": r.get("name", r.get("location")), **r})
+        for z in where.get("zones") or []:
+            rows.append({"scope": scope, "table": "zones", "basis": "zone", **z})
+    return rows

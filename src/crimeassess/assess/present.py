@@ -510,3 +510,15 @@ def print_assessment(a: Mapping[str, Any], console: Console) -> None:
     for w in a["wards"]:
         t.add_row(str(w.get("rank", "")), w["name"] or "", w["code"], *compared_cells(w, matched))
     console.print(t)
+    print_priorities(a, console)
+
+
+def print_priorities(a: Mapping[str, Any], console: Console) -> None:
+    """The priorities' paragraphs (or the input that would enable each) for the terminal."""
+    items = (a.get("priorities") or {}).get("items") or []
+    if not items:
+        return
+    console.print("\n[bold]Priority themes: where, when and with what outcome[/]")
+    for it in items:
+        text = it.get("paragraph") if it.get("available") else " ".join(it.get("missing") or [])
+        console.print(f" • {text}", highlight=False)

@@ -120,8 +120,10 @@ def outcomes_block(con: duckdb.DuckDBPyConnection, *, kind: str, forces: list[st
         caveat = (f"Each crime's latest outcome, without its date: {present.period_words(cmp.to_dict())}'s crimes "
                   f"have had {present.plural(gap, 'month')} longer to reach one, so fewer of them are still under "
                   "investigation and more may have been charged; changes in outcome shares are partly the lag. "
-                  "police.uk outcomes files for every month from the comparison's start would allow a comparison "
-                  "at the same age." if gap > 0 else "Each crime's latest outcome, without its date.")
+                  + ("police.uk outcomes files for every month from the comparison's start would allow a comparison "
+                     "at the same age." if get_kind(kind).location_text else
+                     "The extract gives no outcome dates, so the periods cannot be compared at the same age.")
+                  if gap > 0 else "Each crime's latest outcome, without its date.")
     da = next((x for x in out_themes if x["id"] == "domestic_abuse"), None)
     return {
         "available": True, "basis": basis, "source": source, "as_of": t, "previous_as_of": tp,

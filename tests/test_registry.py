@@ -40,7 +40,8 @@ def test_accessors_match_the_engine() -> None:
 ])
 def test_detection(data: bytes, kind: str) -> None:
     assert detect_kind(data, "f") == kind
-    assert get_kind(kind).ingestible == (kind != "police-uk-outcomes")
+    assert get_kind(kind).ingestible  # outcomes files load too, but never count as crimes
+    assert get_kind(kind).counts_crime == (kind != "police-uk-outcomes")
 
 
 def test_unknown_kinds() -> None:
@@ -48,7 +49,8 @@ def test_unknown_kinds() -> None:
         get_kind("carrier-pigeon")
     assert find_kind("carrier-pigeon") is None and source_description(None) == "not stated"
     with pytest.raises(InputError, match="cannot be ingested"):
-        get_kind("police-uk-outcomes").read(OUTCOMES, input_id="x", display_name="f")
+        get_kind("police-uk-stop-and-search").read(OUTCOMES, input_id="x", display_name="f")
+    assert "police-uk-outcomes" not in source_priority()
 
 
 def test_theme_support_follows_capabilities() -> None:

@@ -100,7 +100,8 @@ def test_report_keeps_a_users_other_files(city: Store, tmp_path: Path) -> None:
     assert (out / "notes.txt").read_text() == "mine" and "OLD" not in (out / "report.html").read_text()
     assert {p.name for p in out.iterdir()} == {"notes.txt", "report.html", "assessment.json", "totals.csv",
                                                "categories.csv", "themes.csv", "wards.csv", "ward_themes.csv",
-                                               "series.csv", "comparators.csv", "tables.xlsx"}
+                                               "series.csv", "comparators.csv", "tables.xlsx", "outcomes.csv",
+                                               "places.csv"}
 
 
 def test_killed_report_leaves_the_old_report(city: Store, tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 #: Counts below this are suppressed in public output (`--public`).
@@ -233,6 +233,13 @@ def suppress_assessment(a: dict[str, Any], threshold: int = DEFAULT_THRESHOLD) -
     for an in dq.get("anomalies") or []:
         s.cell(an, "count")
 
+    # The priorities and outcomes detail (place, hour × day, repeat locations, outcome shares) holds many small
+    # cells with no suppression of their own yet: public-safe output leaves it out and says so.
+    note = "not published in public-safe output: its small place, time and outcome cells are not suppressed"
+    if a.get("priorities") is not None:
+        a["priorities"] = {"items": [], "where": None, "snapped_note": None, "withheld": note}
+    if a.get("outcomes") is not None:
+        a["outcomes"] = {"available": False, "themes": [], "withheld": note}
     extra_withheld = _suppress_beyond(a, s)
 
     # findings quoting a withheld figure

@@ -21,6 +21,8 @@ def store_months(store: _HasInputs) -> list[str]:
     """Months (YYYY-MM) with live data in the store, oldest first."""
     months: set[str] = set()
     for i in store.inputs(live_only=True):
+        if i.get("kind") == "police-uk-outcomes":  # outcomes are about crimes held elsewhere, not crimes
+            continue
         months.update(i.get("live_months") or i.get("months") or [])
     return sorted(m for m in months if re.fullmatch(r"\d{4}-\d{2}", str(m)))
 

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ..classify.outcomes import load_outcome_map
 from ..errors import CrimeAssessError, GeographyError, NoDataError, PeriodError
 from ..geography.areas import Area, boundary_vintages, resolve_area, ward_vintages
 from ..geography.resolve import all_vintages, lads_of, pick_vintage
@@ -18,7 +19,8 @@ from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
 from .. import sql
 from ..sources.registry import get_kind, source_labels, source_priority, with_capability
 from ..store import Store
-from . import dispersion, expected, harm, hotspots, stats, steps
+from . import dispersion, expected, harm, hotspots, priorities, stats, steps
+from .outcomes import outcomes_block
 from .counts import MAX_SERIES  # noqa: F401 (the engine's name for it, kept for callers)
 from .counts import (_Counter, _monthly, _monthly_line, _period_cond, _period_table, _series_periods, _span,
                      _ward_rows, _window)
@@ -461,7 +463,8 @@ def _prepare(con, st: Store, area_text: str, cur: Period, cmp: Period, opts: dic
     job.counter = _Counter(con, f"FROM pc c WHERE {job.where} AND {job.src_cond}", job.coverage)
     job.theme_list = _load_themes(opts["theme_files"])
     job.total_pred = _theme_pred(job.theme_list, "total", kind) or "is_crime"
-    job.theme_preds = {t.id: t.predicate(kind) for t in job.theme_list}
+    job.theme_preds = priorities.prepare_selector_tables(  # zone and hotspot selectors need tables of their own
+        con, job.theme_list, kind, {t.id: t.predicate(kind) for t in job.theme_list})
     return job
 
 
@@ -595,6 +598,19 @@ def _beyond(job: _Job, data: dict[str, Any]) -> None:
                                    area.name, job.cur, job.cmp, table="area_rows").to_dict()
 
 
+def _priorities(job: _Job, data: dict[str, Any]) -> None:
+    """Outcomes and the priorities section (issue #15). After a ward's tests are taken from its authority's
+    family, so the priorities read as the themes do."""
+    crime_themes = [(t.id, t.label, job.theme_preds[t.id]) for t in job.theme_list
+                    if job.theme_preds.get(t.id) and t.record_type == "crime"]
+    data["outcomes"] = outcomes_block(job.con, kind=job.kind, forces=job.forces, cur=job.cur, cmp=job.cmp,
+                                      coverage=job.coverage, themes=crime_themes,
+                                      table=load_outcome_map(job.opts["theme_files"]))
+    data["priorities"] = priorities.priorities_block(job.con, data, kind=job.kind, themes=job.theme_list,
+                                                     preds=job.theme_preds, cur=job.cur, cmp=job.cmp,
+                                                     window=job.window, total_pred=job.total_pred)
+
+
 def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: Any) -> Assessment:
     job = _prepare(con, st, area_text, cur, cmp, opts)
     rows = _measure(job)
@@ -613,6 +629,7 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: An
     _beyond(job, data)
     if tgt.area.level == "ward" and tgt.lad_codes and job.coverage["basis"] in ("complete", "matched_months"):
         _from_parent_family(data, st, tgt.lad_codes[0], cur, cmp, **{**opts, "ward_vintage": tgt.vintage})
+    _priorities(job, data)
     data["findings"] = findings(data)
     # geopandas costs about half a second to import: only assessments with a ward vintage pay for it.
     from ..geography.placing import ward_geometry

@@ -110,6 +110,17 @@ def share(x: float | None, digits: int = 1) -> str:
     return BLANK if v is None else pct(float(v) * 100, digits=digits)
 
 
+def points(x: float | None, digits: int = 1) -> str:
+    """A change in percentage points, signed: 2.14 -> '+2.1 points'; -0.3 -> '−0.3 points'; None -> '–'."""
+    v = _number(x, "points")
+    if v is None:
+        return BLANK
+    r = round(float(v), digits)
+    if r == 0:
+        return f"{0:.{digits}f} points"
+    return _signed(f"{abs(r):,.{digits}f} points", r < 0, r > 0, True)
+
+
 def rate(x: float | None, digits: int = 1) -> str:
     """A rate per 1,000: 133.42 -> '133.4'; None -> '–'."""
     v = _number(x, "rate")
@@ -406,6 +417,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "pct": _lenient(lambda v, signed=True, digits=1: pct(v, signed=signed, digits=digits)),
     "share": _lenient(share),
     "rate": _lenient(rate),
+    "points": _lenient(points),
     "pval": _lenient(p_value),
     "pstat": _lenient(p_statement),
     "month": month_label,
@@ -498,3 +510,15 @@ def print_assessment(a: Mapping[str, Any], console: Console) -> None:
     for w in a["wards"]:
         t.add_row(str(w.get("rank", "")), w["name"] or "", w["code"], *compared_cells(w, matched))
     console.print(t)
+    print_priorities(a, console)
+
+
+def print_priorities(a: Mapping[str, Any], console: Console) -> None:
+    """The priorities' paragraphs (or the input that would enable each) for the terminal."""
+    items = (a.get("priorities") or {}).get("items") or []
+    if not items:
+        return
+    console.print("\n[bold]Priority themes: where, when and with what outcome[/]")
+    for it in items:
+        text = it.get("paragraph") if it.get("available") else " ".join(it.get("missing") or [])
+        console.print(f" • {text}", highlight=False)

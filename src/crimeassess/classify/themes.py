@@ -25,6 +25,8 @@ from ..schema import CRIME_TYPES
 from ..sources.registry import find_kind, ingestible_kinds
 from ..sql import in_list, literal
 from . import offences as ho
+from . import selectors as sel
+from .selectors import Selectors
 
 #: Ingestible source kinds (from ``sources.registry``); a theme's support is decided by their capabilities.
 SOURCE_KINDS: tuple[str, ...] = tuple(k.id for k in ingestible_kinds())
@@ -34,7 +36,7 @@ RECORD_TYPES = ("crime", "asb")
 _LIST_KEYS = ("codes", "groups", "subgroups", "policeuk_categories", "flags", "sources")
 _STR_KEYS = ("label", "description", "caveat", "caveat_from", "record_type")
 _BOOL_KEYS = ("in_total",)
-ALLOWED_KEYS = frozenset(_LIST_KEYS + _STR_KEYS + _BOOL_KEYS)
+ALLOWED_KEYS = frozenset(_LIST_KEYS + _STR_KEYS + _BOOL_KEYS + sel.KEYS)
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -72,6 +74,8 @@ class Theme:
     #: YYYY-MM of a dated change the caveat describes: shown only when the compared periods straddle it.
     caveat_from: str | None = None
     origin: str = "built-in"
+    #: where/when selectors (location type, police.uk place, zones, time, days, hotspots): ``classify.selectors``
+    selectors: Selectors = Selectors()
 
     # -- what data can support the theme ------------------------------------------------------------
     @property
@@ -82,7 +86,7 @@ class Theme:
     def _why_unsupported(self, source_kind: str) -> str | None:
         """Reason ``source_kind`` cannot support this theme, or None when it can."""
         kind = find_kind(source_kind)
-        if kind is None or not kind.ingestible:
+        if kind is None or not kind.ingestible or not kind.counts_crime:
             raise ThemeError(f"unknown source kind {source_kind!r}; expected one of {', '.join(SOURCE_KINDS)}")
         if self.sources is not None and source_kind not in self.sources:
             return "the theme is restricted to other sources"
@@ -91,10 +95,10 @@ class Theme:
                 return f"{kind.label} holds recorded crime only, no anti-social behaviour"
             return None
         if self.flags and not kind.flags:
-            return f"{kind.label} carries no knife/hate/domestic flags"
+            return f"{kind.label}: no knife/hate/domestic flags"
         if self.has_offence_selectors and not self.policeuk_categories and not kind.offence_codes:
-            return f"{kind.label} carries no Home Office offence codes"
-        return None
+            return f"{kind.label}: no Home Office offence codes"
+        return self.selectors.why_unsupported(source_kind)
 
     def available(self, source_kind: str) -> bool:
         """True when records of ``source_kind`` can support this theme."""
@@ -136,6 +140,7 @@ class Theme:
             parts.extend(f"{FLAGS[f]} IS TRUE" for f in self.flags)
         elif self.policeuk_categories:
             parts.append(_in_list("category_id", self.policeuk_categories))
+        parts.extend(self.selectors.sql_parts(source_kind))
         return "(" + " AND ".join(parts) + ")"
 
     def matches(self, record: Mapping[str, Any]) -> bool:
@@ -152,7 +157,7 @@ class Theme:
         if not is_crime:
             return False
         if not find_kind(kind).offence_codes:
-            return not self.policeuk_categories or category in self.policeuk_categories
+            return (not self.policeuk_categories or category in self.policeuk_categories) and self.selectors.matches(record)
         code = record.get("offence_code")
         if "ho_group" in record:
             group, subgroup, in_total = record.get("ho_group"), record.get("ho_subgroup"), record.get("ho_in_total")
@@ -168,7 +173,7 @@ class Theme:
             return False
         if self.in_total and in_total is not True:
             return False
-        return all(record.get(FLAGS[f]) is True for f in self.flags)
+        return all(record.get(FLAGS[f]) is True for f in self.flags) and self.selectors.matches(record)
 
 
 # -- loading and validation ---------------------------------------------------------------------------
@@ -246,6 +251,7 @@ def _validate(theme_id: str, raw: Mapping[str, Any], origin: str) -> Theme:
         caveat=(raw.get("caveat") or "").strip() or None,
         caveat_from=_caveat_from(theme_id, raw.get("caveat_from")),
         origin=origin,
+        selectors=sel.parse_selectors(where, raw, Path(origin).parent if origin != "built-in" else None),
     )
     if sources is not None:
         for s in sources:
@@ -267,7 +273,7 @@ def _read_toml(text: str, origin: str) -> dict[str, Any]:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ThemeError(f"{origin}: not valid TOML: {exc}") from None
-    unknown = sorted(set(doc) - {"themes"})
+    unknown = sorted(set(doc) - {"themes", "outcomes"})  # [outcomes]: classify.outcomes reads it
     if unknown:
         raise ThemeError(f"{origin}: unknown top-level key(s) {', '.join(unknown)}; themes go in [themes.<id>] tables")
     themes = doc.get("themes", {})
@@ -302,7 +308,13 @@ def load_themes(extra_paths: Iterable[Path | str] | None = None) -> dict[str, Th
                 raise ThemeError(f"theme {theme_id!r} ({path}): must be a [themes.{theme_id}] table")
             base = raw.get(theme_id, ({}, ""))[0]
             raw[theme_id] = ({**base, **table}, str(path))
-    return {theme_id: _validate(theme_id, table, origin) for theme_id, (table, origin) in raw.items()}
+    themes = {theme_id: _validate(theme_id, table, origin) for theme_id, (table, origin) in raw.items()}
+    for t in themes.values():
+        hs = t.selectors.hotspots_of
+        if hs and (hs not in themes or hs == t.id or themes[hs].selectors.hotspots_of):
+            raise ThemeError(f"theme {t.id!r} ({t.origin}): hotspots_of must name another theme without hotspots "
+                             f"of its own, not {hs!r}")
+    return themes
 
 
 def get_theme(theme_id: str, themes: Mapping[str, Theme] | None = None) -> Theme:
@@ -330,6 +342,7 @@ def describe_themes(extra_paths: Iterable[Path | str] | None = None) -> list[dic
             parts.append("flags " + " and ".join(t.flags))
         if t.in_total and not parts:
             parts.append("all crime in total recorded crime")
+        parts.extend(t.selectors.describe())
         out.append({"id": t.id, "label": t.label, "description": t.description, "sources": t.supported_sources(),
                     "selects": "; ".join(parts), "caveat": t.caveat, "origin": t.origin})
     return out

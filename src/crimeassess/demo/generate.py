@@ -42,6 +42,7 @@ from .offences import (
 )
 from .planted import harm_weights, plant
 from .points import PointPool, build_point_pool, to_lonlat
+from . import priorities
 
 FORCE_NAME = "Demoshire Constabulary"
 FORCE_FILE_SLUG = "demo"
@@ -63,7 +64,8 @@ CENSUS_HEADER = [
 LSOA_LOOKUP_HEADER = ["LSOA11CD", "LSOA11NM", "WD23CD", "WD23NM", "WD23NMW", "LAD23CD", "LAD23NM", "FID"]
 LAD_LOOKUP_HEADER = ["LAD23CD", "LAD23NM", "CSP23CD", "CSP23NM", "PFA23CD", "PFA23NM", "FID"]
 # Everything generate_city writes at the top of out_dir (removed first when overwrite=True).
-_OWNED = ("geography", "population", "extract", "police-uk", "harm", "stories.json", "manifest.json", "README.md")
+_OWNED = ("geography", "population", "extract", "police-uk", "harm", "stories.json", "manifest.json", "README.md",
+          priorities.THEMES_FILE)
 _BNG_CRS = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}
 MISSING_MONTH_INDEX = 7  # November of the previous financial year
 
@@ -95,6 +97,8 @@ class DemoCity:
     manifest_json: Path
     stories: dict[str, dict[str, Any]] = field(default_factory=dict)
     harm_weights_csv: Path | None = None  # illustrative harm weights by offence code (docs/harm.md layout)
+    themes_file: Path | None = None  # demo-themes.toml: the NTE theme with the harbour zone
+    nte_zone: Path | None = None  # geography/nte-zone.geojson
 
     @property
     def current_fy(self) -> str:
@@ -436,6 +440,7 @@ def generate_city(
     ward_factor = float(np.random.default_rng([seed, 7]).uniform(1.22, 1.28))
     crimes = generate_crimes(geo, pool, plans, story_ward, ward_factor, seed)
     crimes, planted = plant(geo, pool, crimes, [(p.start, p.end) for p in plans], story_ward, seed)
+    crimes = priorities.plant(geo, pool, crimes, plans, story_ward, seed)
     asb = generate_asb(geo, pool, plans, seed)
     prev_start = plans[-2].start.astype("datetime64[M]")
     missing = str(prev_start + np.timedelta64(MISSING_MONTH_INDEX, "M"))
@@ -444,10 +449,16 @@ def generate_city(
     g = _write_geography(w, geo)
     extracts = _write_extracts(w, geo, pool, crimes, plans)
     streets = _write_street_files(w, geo, pool, crimes, asb, seed, {missing})
+    for ym, rows in priorities.outcome_rows(geo, pool, crimes, plans, seed, FORCE_NAME).items():
+        w.csv(f"police-uk/{ym}/{ym}-{FORCE_FILE_SLUG}-outcomes.csv", priorities.OUTCOMES_HEADER, rows,
+              "police-uk-outcomes", crlf=True)
     stories = _stories(geo, crimes, asb, plans, story_ward, missing)
     stories.update(planted)
     harm_csv = w.csv("harm/demo-harm-weights.csv", ["offence_code", "offence_description", "weight"],
                      [(c, d, f"{v:g}") for c, d, v in harm_weights()], "harm-weights")
+    stories.update(priorities.stories(geo, crimes, plans))
+    zone_path = w.write(priorities.ZONE_FILE, priorities.zone_geojson(geo), "zone-nte", 1)
+    themes_path = w.write(priorities.THEMES_FILE, priorities.THEMES_TOML, "themes")
     stories_doc = {"city": LAD_NAME, "force_name": FORCE_NAME, "seed": seed,
                    "financial_years": [p.fy for p in plans], "current_fy": plans[-1].fy,
                    "previous_fy": plans[-2].fy, "stories": stories}
@@ -476,5 +487,6 @@ def generate_city(
         wards_geojson=g["wards"], lsoa_geojson=g["lsoa"], lsoa_ward_lookup=g["lookup"],
         lad_csp_pfa_lookup=g["lad"], population_csv=g["population"], extract_files=extracts,
         street_files=streets, missing_street_months=[missing], stories_json=stories_path,
-        manifest_json=manifest_path, stories=stories, harm_weights_csv=harm_csv,
+        manifest_json=manifest_path, stories=stories, harm_weights_csv=harm_csv, themes_file=themes_path,
+        nte_zone=zone_path,
     )

@@ -99,5 +99,6 @@ def run_demo(out_dir: str | Path | None = None, *, seed: int = 2018, pdf: bool =
             progress(len(STAGES) + done, total, stage)
 
     ds = build_demo_store(out, seed=seed, step=say)
-    rep = build_report(ds.area, ds.period, out / "report", ds.store, pdf=pdf, progress=report_progress)
+    rep = build_report(ds.area, ds.period, out / "report", ds.store, pdf=pdf, progress=report_progress,
+                       themes=[ds.city.themes_file] if ds.city.themes_file else None)
     return DemoResult(out, ds.store.path, out / "report", ds.area, ds.period, rep.files, rep.assessment.get("findings", []), ds.city.stories)

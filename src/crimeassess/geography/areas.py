@@ -144,11 +144,11 @@ def records_per_lad(store: Store) -> dict[str, int]:
     con = store.connect()
     try:
         counts = dict(con.execute(
-            "SELECT lad_code, count(*) FROM records WHERE lad_code IS NOT NULL GROUP BY 1").fetchall())
+            "SELECT lad_code, count(*) FROM records WHERE lad_code IS NOT NULL AND category_id IS NOT NULL GROUP BY 1").fetchall())
         if files:
             for lad, n in con.execute(
                 "SELECT lk.lad_code, sum(r.n) FROM (SELECT lsoa_code, count(*) AS n FROM records "
-                "WHERE lad_code IS NULL GROUP BY 1) r JOIN (SELECT DISTINCT lsoa_code, lad_code FROM "
+                "WHERE lad_code IS NULL AND category_id IS NOT NULL GROUP BY 1) r JOIN (SELECT DISTINCT lsoa_code, lad_code FROM "
                 "read_parquet(?)) lk ON lk.lsoa_code = r.lsoa_code GROUP BY 1", [files]).fetchall():
                 counts[lad] = counts.get(lad, 0) + int(n)
         return counts
@@ -165,12 +165,13 @@ def months_per_lad(store: Store, min_share: float = 0.2) -> dict[str, list[str]]
     files = [str(f) for f in store.geography_paths("lsoa_ward")]
     con = store.connect()
     try:
-        rows = con.execute("SELECT lad_code, month, count(*) FROM records WHERE lad_code IS NOT NULL GROUP BY 1, 2"
+        rows = con.execute("SELECT lad_code, month, count(*) FROM records WHERE lad_code IS NOT NULL "
+                           "AND category_id IS NOT NULL GROUP BY 1, 2"
                            ).fetchall()
         if files:
             rows += con.execute(
                 "SELECT lk.lad_code, r.month, sum(r.n) FROM (SELECT lsoa_code, month, count(*) AS n FROM records "
-                "WHERE lad_code IS NULL GROUP BY 1, 2) r JOIN (SELECT DISTINCT lsoa_code, lad_code FROM "
+                "WHERE lad_code IS NULL AND category_id IS NOT NULL GROUP BY 1, 2) r JOIN (SELECT DISTINCT lsoa_code, lad_code FROM "
                 "read_parquet(?)) lk ON lk.lsoa_code = r.lsoa_code GROUP BY 1, 2", [files]).fetchall()
     finally:
         con.close()

@@ -16,6 +16,7 @@ from typing import Any
 from ..assess.engine import assess
 from ..errors import InputError
 from ..store import Store, _pause_point
+from .priorities import OUTCOME_COLUMNS, PLACE_COLUMNS, outcome_csv_rows, place_csv_rows
 from .render import render_report
 from .workbook import write_workbook
 
@@ -81,7 +82,8 @@ _write_csv = write_csv  # the name used before write_csv was public
 
 
 def write_tables(a: dict[str, Any], out: Path) -> dict[str, Path]:
-    """The assessment's tables as CSV files: totals, categories, themes, wards, ward × theme and series."""
+    """The assessment's tables as CSV files: totals, categories, themes, wards, ward × theme, series, outcomes
+    and places (the priorities' where tables)."""
     files: dict[str, Path] = {}
     tot = [{"measure": "total_recorded_crime", **a["total"]},
            {"measure": "anti_social_behaviour", **(a.get("anti_social_behaviour") or {})},
@@ -100,6 +102,8 @@ def write_tables(a: dict[str, Any], out: Path) -> dict[str, Path]:
     files["series.csv"] = write_csv(out / "series.csv", series, ["measure", "label", "start", "end", "count", "complete",
                                                                  "months_held", "months"])
     files["comparators.csv"] = write_csv(out / "comparators.csv", a.get("comparators") or [], COMPARATOR_COLUMNS)
+    files["outcomes.csv"] = write_csv(out / "outcomes.csv", outcome_csv_rows(a), OUTCOME_COLUMNS)
+    files["places.csv"] = write_csv(out / "places.csv", place_csv_rows(a), PLACE_COLUMNS)
     return files
 
 
@@ -169,7 +173,8 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
 
 #: Every file a report run may write (an --out folder holding only these is replaced as a whole).
 REPORT_FILES = ("report.html", "report.pdf", "assessment.json", "totals.csv", "categories.csv", "themes.csv",
-                "wards.csv", "ward_themes.csv", "series.csv", "comparators.csv", "tables.xlsx")
+                "wards.csv", "ward_themes.csv", "series.csv", "comparators.csv", "tables.xlsx", "outcomes.csv",
+                "places.csv")
 
 
 def _move_into_place(tmp: Path, out_dir: Path, names: list[str]) -> None:

@@ -24,6 +24,7 @@ from ..errors import CrimeAssessError, InputError
 from ..sources.registry import source_description
 from .charts import (density_map_svg, expected_band_svg, monthly_chart_svg, theme_change_chart_svg,
                      trend_chart_svg)
+from .priorities import priorities_context
 from .wardmap import ward_map_svg
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -307,6 +308,8 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         ("sec-findings", "Key findings"),
         ("sec-total", "Total recorded crime"),
         ("sec-themes", "Crime by theme"),
+        *([("sec-priorities", "Priority themes: where, when and with what outcome")]
+          if _d(a.get("priorities")).get("items") else []),
         ("sec-wards", "Crime by ward"),
         ("sec-categories", "Police.uk crime categories"),
         ("sec-asb", "Anti-social behaviour"),
@@ -375,6 +378,7 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         "attribution": ATTRIBUTION,
         "ogl_url": OGL_URL,
         "css": (TEMPLATES / "report.css").read_text(encoding="utf-8"),
+        **priorities_context(a),
     }
 
 

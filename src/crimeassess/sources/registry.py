@@ -15,6 +15,7 @@ from ..errors import InputError
 from .base import ReadResult
 from .extract import looks_like_extract, read_extract_bytes
 from .homeoffice import looks_like_homeoffice_table
+from .outcomes import read_outcomes_csv
 from .policeuk import csv_kind, looks_like_api_json, read_api_json, read_street_csv
 
 
@@ -55,6 +56,11 @@ class SourceKind:
         capabilities: Home Office offence codes; knife/hate/domestic flags; recorded dates (day-based
         periods); anti-social behaviour incidents; location type; outcomes; counts already aggregated rather
         than one row a crime; records that may carry their own LSOA/ward/local authority codes and names.
+    place_type, location_text, occurred_times : where/when selectors (``classify.selectors``): a place type
+        per crime (extract ``location_type``); police.uk location text ("On or near Nightclub"); a time of day.
+    counts_crime : False for kinds whose records are not crimes to count (police.uk outcomes: events about
+        crimes, joined to street crimes by Crime ID); such kinds are ingested but never chosen as the
+        assessment's source, offered in pickers or given themes.
     """
 
     id: str
@@ -74,6 +80,10 @@ class SourceKind:
     outcomes: bool = False
     aggregated_counts: bool = False
     area_codes: bool = False
+    place_type: bool = False
+    location_text: bool = False
+    occurred_times: bool = False
+    counts_crime: bool = True
 
     @property
     def ingestible(self) -> bool:
@@ -100,21 +110,26 @@ def _extract(data: bytes, *, input_id: str, display_name: str, mapping: Path | N
     return read_extract_bytes(data, input_id=input_id, display_name=display_name, mapping=mapping, force=force)
 
 
+def _outcomes(data: bytes, *, input_id: str, display_name: str, **_: Any) -> ReadResult:
+    return read_outcomes_csv(data, input_id=input_id, display_name=display_name)
+
+
 #: Every kind, in detection order (the first whose ``detect`` says yes wins).
 KINDS: tuple[SourceKind, ...] = (
     SourceKind(
         id="police-uk-api", label="police.uk API (crimes-street)", title="police.uk API",
         description="police.uk API (data.police.uk crimes-street)", priority=3,
         detect=lambda s: s.is_json and looks_like_api_json(s.data), reader=_api, read_options=("force",),
-        scope="file", asb=True, location_type=True),
+        scope="file", asb=True, location_type=True, location_text=True),
     SourceKind(
         id="police-uk-street", label="police.uk street-level crime files", title="police.uk street files",
         description="police.uk street-level crime files (data.police.uk archive)", priority=2,
-        detect=lambda s: csv_kind(s.header) == "street", reader=_street, asb=True, location_type=True),
+        detect=lambda s: csv_kind(s.header) == "street", reader=_street, asb=True, location_type=True,
+        location_text=True),
     SourceKind(
         id="police-uk-outcomes", label="police.uk outcomes files", title="police.uk outcomes",
         description="police.uk outcomes files (data.police.uk archive)", priority=90,
-        detect=lambda s: csv_kind(s.header) == "outcomes", outcomes=True),
+        detect=lambda s: csv_kind(s.header) == "outcomes", reader=_outcomes, outcomes=True, counts_crime=False),
     SourceKind(
         id="police-uk-stop-and-search", label="police.uk stop and search files", title="police.uk stop and search",
         description="police.uk stop and search files (data.police.uk archive)", priority=91,
@@ -124,7 +139,7 @@ KINDS: tuple[SourceKind, ...] = (
         description="police force crime extract", priority=1,
         detect=lambda s: bool(s.header) and looks_like_extract(s.header, mapping=s.mapping), reader=_extract,
         read_options=("mapping", "force"), offence_codes=True, flags=True, recorded_dates=True,
-        location_type=True, outcomes=True, area_codes=True),
+        location_type=True, outcomes=True, area_codes=True, place_type=True, occurred_times=True),
     SourceKind(
         id="home-office-table", label="Home Office police recorded crime tables", title="Home Office tables",
         description="Home Office police recorded crime open data tables (aggregated counts)", priority=80,
@@ -148,7 +163,13 @@ def find_kind(kind_id: str | None) -> SourceKind | None:
 
 
 def ingestible_kinds() -> list[SourceKind]:
-    """Kinds that ingest loads, in order of preference."""
+    """Kinds that ingest loads and an assessment can count crimes from, in order of preference (police.uk
+    outcomes files are ingested too, but hold no crimes to count: see :func:`loaded_kinds`)."""
+    return sorted((k for k in KINDS if k.ingestible and k.counts_crime), key=lambda k: k.priority)
+
+
+def loaded_kinds() -> list[SourceKind]:
+    """Every kind ingest loads, crime sources first."""
     return sorted((k for k in KINDS if k.ingestible), key=lambda k: k.priority)
 
 

@@ -353,6 +353,8 @@ def _panel_context(dash: Dashboard, q: AssessQuery, res: Assessment) -> dict[str
         "dispersion": ctx["dispersion"],
         **_comparison_context(a),
         "beyond": ctx["beyond"],
+        **{k: ctx[k] for k in ("priorities", "priorities_where", "outcomes", "priorities_snapped_note",
+                                  "outcomes_caveat")},
     }
 
 

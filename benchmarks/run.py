@@ -151,6 +151,7 @@ elif kind == "duckdb":
     import duckdb
     files = sorted(glob.glob(os.path.join(path, "*", "*.csv"))) if os.path.isdir(path) else [path]
     con = duckdb.connect(config={"memory_limit": limit})
+    con.execute("SET enable_progress_bar = false")
     rows = con.execute('SELECT "Month", "Falls within", "LSOA code", "Crime type", count(*) FROM read_csv(?, header=true) '
                        'GROUP BY ALL', [files]).fetchall()
     n = sum(r[-1] for r in rows)
@@ -169,16 +170,18 @@ elif kind == "assess":
     extra = {"area": path}
     n = 0
 dt = time.perf_counter() - t
-print(json.dumps({"rows": n, "seconds": dt, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}))
+print("RESULT " + json.dumps({"rows": n, "seconds": dt, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}))
 '''
 
 
-def child(kind: str, path: Path | str, store: Path) -> dict:
-    """Run one approach in its own process and return its JSON line."""
-    proc = subprocess.run([sys.executable, "-c", CHILD, kind, str(path), str(store)], capture_output=True, text=True)
+def child(kind: str, path: Path | str, store: Path, src: Path | None = None) -> dict:
+    """Run one approach in its own process (importing crimeassess from `src` when given) and return its result."""
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else None
+    proc = subprocess.run([sys.executable, "-c", CHILD, kind, str(path), str(store)], capture_output=True, text=True,
+                          env=env)
     if proc.returncode:
         raise SystemExit(f"{kind} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][7:])
 
 
 def store_stats(store: Path) -> dict:
@@ -196,6 +199,8 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, help="work folder (default: a temporary folder under /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the generated files and stores")
     ap.add_argument("--skip", default="", help="comma-separated approaches to skip: archive,single,duckdb,pandas")
+    ap.add_argument("--before", type=Path, metavar="SRC",
+                    help="also ingest with another crimeassess source tree (e.g. an older commit's src/) in the same run")
     ap.add_argument("--assess", metavar="AREA", help="also time one-area assess (e.g. Southampton) on the archive's store")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -209,24 +214,28 @@ def main() -> None:
         d = results["data"]
         print(f"generated {d['rows']:,} rows in {d['files']} files of {d['forces']} forces "
               f"({d['archive_bytes'] / 1e6:,.0f} MB; geography {d['geography']}) in {time.perf_counter() - t:.0f} s")
-        runs = [("archive", "crimeassess ingest, archive", "crimeassess", root / "archive", root / "store-archive"),
-                ("single", "crimeassess ingest, one CSV", "crimeassess", root / "all-street.csv", root / "store-single"),
-                ("duckdb", "DuckDB read_csv + GROUP BY", "duckdb", root / "archive", root / "x"),
-                ("pandas", "pandas read_csv + groupby", "pandas", root / "archive", root / "x")]
+        runs = [("archive", "crimeassess ingest, archive", "crimeassess", root / "archive", root / "store-archive", None),
+                ("single", "crimeassess ingest, one CSV", "crimeassess", root / "all-street.csv", root / "store-single", None),
+                ("duckdb", "DuckDB read_csv + GROUP BY", "duckdb", root / "archive", root / "x", None),
+                ("pandas", "pandas read_csv + groupby", "pandas", root / "archive", root / "x", None)]
+        if args.before:
+            runs[2:2] = [
+                ("archive_before", "  before: archive", "crimeassess", root / "archive", root / "store-archive-b", args.before),
+                ("single_before", "  before: one CSV", "crimeassess", root / "all-street.csv", root / "store-single-b", args.before)]
         print(f"{'approach':<34}{'rows/s':>12}{'seconds':>10}{'peak MB':>10}")
-        for key, label, kind, path, store in runs:
-            if key in skip:
+        for key, label, kind, path, store, src in runs:
+            if key.split("_")[0] in skip:
                 continue
-            r = child(kind, path, store)
+            r = child(kind, path, store, src)
             r["rows_per_s"] = r["rows"] / r["seconds"]
             if kind == "crimeassess":
                 r.update(store_stats(store))
-                if key == "single":
+                if key != "archive":
                     shutil.rmtree(store, ignore_errors=True)
             results[key] = r
             print(f"{label:<34}{r['rows_per_s']:>12,.0f}{r['seconds']:>10.2f}{r['peak_mb']:>10.0f}")
         if "duckdb" in results:
-            for key in ("archive", "single"):
+            for key in ("archive", "single", "archive_before", "single_before"):
                 if key in results:
                     results[key]["vs_duckdb"] = results[key]["rows_per_s"] / results["duckdb"]["rows_per_s"]
                     print(f"  {key}: {results[key]['vs_duckdb']:.2f}x DuckDB; {results[key]['record_files']} record files, "

@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import InputError, UnsafeArchiveError
 from .sources.base import ReadResult
-from .sources.discover import ArchiveLimits, Candidate, detect_kind, expand
+from .sources.discover import ArchiveLimits, Candidate, detect_kind, expand, parse_size
 from .sources.registry import SourceKind, get_kind
 from .store import NewInput, Store
 
@@ -93,6 +93,19 @@ def _slice_keys(kind: SourceKind, display: str, res: ReadResult) -> list[tuple[s
     return keys
 
 
+#: Share of the memory budget ($CRIMEASSESS_MEMORY_LIMIT) that records read but not yet committed may take.
+BATCH_SHARE = 8
+
+
+def batch_bytes(st: Store) -> int:
+    """Bytes of records (Arrow) to gather before a commit: the store's memory budget / BATCH_SHARE."""
+    try:
+        budget = parse_size(st.memory_limit)
+    except InputError:
+        raise InputError(f"memory limit {st.memory_limit!r} not understood (CRIMEASSESS_MEMORY_LIMIT: e.g. 2GB)") from None
+    return max(1 << 18, budget // BATCH_SHARE)
+
+
 def ingest(
     paths: list[str | Path],
     store: Store | str | Path | None = None,
@@ -131,6 +144,9 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
                    progress: ProgressFn | None) -> IngestReport:
     reports: list[InputReport] = []
     new: list[NewInput] = []
+    pending = 0  # Arrow bytes of the records in `new`
+    limit = batch_bytes(st)
+    committed_ids: list[str] = []
     seen_ids: set[str] = set()
     existing = {i["input_id"]: i for i in st._read_manifest()["inputs"]}
     for n, c in enumerate(cands):
@@ -188,14 +204,21 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
             "rows_loaded": res.records.num_rows, "rows_quarantined": len(res.quarantine), "options": opts,
         }
         new.append(NewInput(entry, res.records, res.quarantine, _slice_keys(sk, c.display, res)))
+        pending += res.records.nbytes
         seen_ids.add(iid)
         reports.append(InputReport(
             c.display, "loaded", kind=kind, input_id=iid, sha256=sha, force=res.force, months=res.months,
             rows_read=res.rows_read, rows_loaded=res.records.num_rows, rows_quarantined=len(res.quarantine),
             quarantine_reasons=reasons))
+        del res
+        if pending >= limit:  # commit a batch: records held stay under the memory budget
+            committed_ids += [e["input_id"] for e in st.commit_inputs(new)]
+            new, pending = [], 0
     if progress:
         progress(len(cands), len(cands), "writing")
-    committed = {e["input_id"]: e for e in st.commit_inputs(new)}
+    committed_ids += [e["input_id"] for e in st.commit_inputs(new)]
+    final = {i["input_id"]: i for i in st._read_manifest()["inputs"]}  # as the last batch left them
+    committed = {iid: final[iid] for iid in committed_ids}
     for r in reports:
         if r.status != "loaded":
             continue

@@ -129,6 +129,43 @@ def write_records(path: Path, tables: list[pa.Table]) -> list[tuple[int, int]]:
     return out
 
 
+class RecordsWriter:
+    """One large input's records, written block by block into a temporary Parquet file in the store (an orphan
+    for `store gc` if the writer dies); `close()` fsyncs it for `Store.commit_inputs` to rename into place."""
+
+    def __init__(self, store: "Store") -> None:
+        (store.path / "records").mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".stream-", suffix=".parquet.tmp", dir=store.path / "records")
+        os.close(fd)
+        self.path = Path(tmp)
+        self.rows = 0
+        self._w: pq.ParquetWriter | None = pq.ParquetWriter(tmp, RECORD_SCHEMA, compression="zstd")
+
+    def write(self, table: pa.Table) -> None:
+        """Append a block's records (its own row groups)."""
+        if table.num_rows and self._w is not None:
+            self._w.write_table(table.cast(RECORD_SCHEMA), row_group_size=ROW_GROUP_ROWS)
+            self.rows += table.num_rows
+
+    def close(self) -> Path:
+        """Finish and fsync the file; returns its path."""
+        if self._w is not None:
+            self._w.close()
+            self._w = None
+            with open(self.path, "rb+") as fh:
+                os.fsync(fh.fileno())
+        return self.path
+
+    def discard(self) -> None:
+        """Drop the file (the input is read another way)."""
+        if self._w is not None:
+            with contextlib.suppress(Exception):
+                self._w.close()
+            self._w = None
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
 def _pause_point(store_path: Path, point: str) -> None:
     """Test hook for crash-safety tests: with CRIMEASSESS_PAUSE_AT=<point>, announce and wait to be killed."""
     if os.environ.get("CRIMEASSESS_PAUSE_AT") == point:
@@ -150,6 +187,7 @@ class NewInput:
     records: pa.Table
     quarantine: list[dict]
     slice_keys: list[tuple[str, str, str]]  # (supersession key, scope value in records, month)
+    records_path: Path | None = None  # records already written (RecordsWriter), committed alone; else `records`
 
 
 class Store:
@@ -292,7 +330,13 @@ class Store:
                 return []
             token = hashlib.sha256(f"{batch[0].entry['input_id']}|{time.time_ns()}|{os.getpid()}".encode()).hexdigest()[:16]
             rec_file = f"records/batch-{token}.parquet"
-            groups = write_records(self.path / rec_file, [n.records for n in batch])
+            if batch[0].records_path is not None:
+                if len(batch) != 1:
+                    raise StoreError("an input written in blocks is committed alone")
+                os.replace(batch[0].records_path, self.path / rec_file)  # complete and fsynced by RecordsWriter
+                groups = [(0, pq.ParquetFile(self.path / rec_file).metadata.num_row_groups)]
+            else:
+                groups = write_records(self.path / rec_file, [n.records for n in batch])
             q_file = None
             if any(n.quarantine for n in batch):
                 q_file = f"quarantine/batch-{token}.parquet"

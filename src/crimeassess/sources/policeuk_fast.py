@@ -4,7 +4,9 @@ blank lines, quoted newlines — and the row-by-row reader in `policeuk.py` hand
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -45,8 +47,12 @@ def _nullify_empty(a: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, display_name: str,
-                         today: date | None = None) -> ReadResult | None:
-    """Read a police.uk street CSV (header already recognised) or return None to defer to the slow reader."""
+                         today: date | None = None, line_offset: int = 0) -> ReadResult | None:
+    """Read a police.uk street CSV (header already recognised) or return None to defer to the slow reader.
+
+    ``line_offset``: data lines of the same file before ``data`` (a block of a large file, read with its
+    header line in front by :func:`street_blocks`); line numbers, uids and reasons are the whole file's.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if b"\x00" in data:
@@ -73,8 +79,8 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
     if any(num is None for num, _ in bad) or 1 + table.num_rows + len(bad) != n_lines:
         return None
     ncols = len(header)
-    bad_lines = {num: txt for num, txt in bad}
-    lines = np.arange(2, n_lines + 1, dtype=np.int64)
+    bad_lines = {num + line_offset: txt for num, txt in bad}
+    lines = np.arange(2 + line_offset, n_lines + 1 + line_offset, dtype=np.int64)
     if bad_lines:
         lines = lines[~np.isin(lines, np.fromiter(bad_lines, dtype=np.int64))]
     quarantine = [{"file": display_name, "line": int(num), "raw": txt.rstrip("\r"),
@@ -119,6 +125,7 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
         starts = np.concatenate([[0], np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1])
 
         def raw_line(line: int) -> str:
+            line -= line_offset
             a, b = starts[line - 1], (starts[line] if line < len(starts) else len(data))
             return data[a:b].decode("utf-8").rstrip("\r\n")
 
@@ -185,6 +192,31 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
                      rows_read=out.num_rows + len(quarantine), months=months, force_name=", ".join(names) or None)
     res.check()
     return res
+
+
+def street_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, int]]:
+    """A large street CSV in blocks of about ``block_bytes``, cut at line ends, each with the file's header line
+    in front: yields (block, data lines before it) for ``read_street_csv_fast(..., line_offset=)``."""
+    with open(path, "rb") as fh:
+        head = fh.readline()
+        offset = 0
+        carry = b""
+        while True:
+            chunk = fh.read(block_bytes)
+            buf = carry + chunk
+            if not buf:
+                return
+            if chunk:
+                cut = buf.rfind(b"\n") + 1
+                if cut == 0:  # one line longer than a block: read on
+                    carry = buf
+                    continue
+                block, carry = buf[:cut], buf[cut:]
+            else:
+                block, carry = buf, b""
+            del buf
+            yield head + block, offset
+            offset += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
 
 
 #: Longest field the row reader's csv module accepts (csv.field_size_limit()); longer rows are quarantined.

@@ -5,6 +5,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,7 +130,9 @@ def ingest(
 ) -> IngestReport:
     """Ingest police.uk files/folders/zips, API JSON and force extracts into the store.
 
-    Files named directly must be recognisable; a bad one raises InputError and nothing is written.
+    Files named directly must be recognisable; a bad one raises InputError and nothing of this run is
+    written — unless batches read before it were already committed (records are committed whenever they
+    reach the memory budget's share, BATCH_SHARE; each commit is whole, so nothing is lost or doubled).
     Files found inside folders or zips that are not ingestible (or corrupt zips in a folder) are reported as
     skipped. Unsafe archives (escaping names, over `archive_limits`) raise UnsafeArchiveError; a bad mapping
     raises MappingError. The whole run holds the store's write lock, so concurrent ingests are serialised
@@ -154,11 +157,37 @@ def ingest(
 
 def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping_obj: Any, force: str | None,
                    progress: ProgressFn | None) -> IngestReport:
+    # A batch is committed in a background thread while the next is read (Parquet writing and CSV parsing
+    # release the GIL); commits stay in order, at most one in flight, and all end before the lock is released.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeassess-commit")
+    inflight: list[Future] = []
+    committed_ids: list[str] = []
+
+    def wait() -> None:
+        while inflight:
+            committed_ids.extend(inflight.pop(0).result())
+
+    def commit(batch: list[NewInput], *, background: bool = True) -> None:
+        wait()
+        inflight.append(pool.submit(lambda: [e["input_id"] for e in st.commit_inputs(batch, locked=True)]))
+        if not background:
+            wait()
+
+    try:
+        return _read_all(st, cands, mapping_p, mapping_obj, force, progress, commit, wait, committed_ids)
+    finally:
+        for f in inflight:  # an error while reading: let the commit under way finish (or fail) first
+            f.exception()
+        pool.shutdown(wait=True)
+
+
+def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping_obj: Any, force: str | None,
+              progress: ProgressFn | None, commit: Callable[..., None], wait: Callable[[], None],
+              committed_ids: list[str]) -> IngestReport:
     reports: list[InputReport] = []
     new: list[NewInput] = []
     pending = 0  # Arrow bytes of the records in `new`
     limit = batch_bytes(st)
-    committed_ids: list[str] = []
     seen_ids: set[str] = set()
     existing = {i["input_id"]: i for i in st._read_manifest()["inputs"]}
     for n, c in enumerate(cands):
@@ -169,14 +198,15 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
             continue
         if _large_file(c):
             if new:  # inputs commit in order (a later input supersedes an earlier one)
-                committed_ids += [e["input_id"] for e in st.commit_inputs(new)]
+                commit(new)
                 new, pending = [], 0
+            wait()
             done = _ingest_in_blocks(st, c, existing, seen_ids)
             if done is not None:
                 rep, ni = done
                 reports.append(rep)
                 if ni is not None:
-                    committed_ids += [e["input_id"] for e in st.commit_inputs([ni])]
+                    commit([ni], background=False)
                 continue
         try:
             data = c.load()
@@ -235,11 +265,11 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
             quarantine_reasons=reasons))
         del res
         if pending >= limit:  # commit a batch: records held stay under the memory budget
-            committed_ids += [e["input_id"] for e in st.commit_inputs(new)]
+            commit(new)
             new, pending = [], 0
     if progress:
         progress(len(cands), len(cands), "writing")
-    committed_ids += [e["input_id"] for e in st.commit_inputs(new)]
+    commit(new, background=False)
     final = {i["input_id"]: i for i in st._read_manifest()["inputs"]}  # as the last batch left them
     committed = {iid: final[iid] for iid in committed_ids}
     for r in reports:

@@ -307,16 +307,18 @@ class Store:
     def has_input(self, input_id: str) -> bool:
         return any(i["input_id"] == input_id for i in self.manifest()["inputs"])
 
-    def commit_inputs(self, new: list[NewInput]) -> list[dict[str, Any]]:
+    def commit_inputs(self, new: list[NewInput], *, locked: bool = False) -> list[dict[str, Any]]:
         """Write new inputs' records as one Parquet file (each input its own row groups) and their quarantined
         rows as one more, then the manifest (last). Returns their final manifest entries.
 
         Every entry of the batch names the shared file (``records_file``) and its row groups in it
         (``records_row_groups``: [first, stop)); one file and one fsync per batch instead of one per input.
+        ``locked=True``: the caller's process already holds the store's lock in another thread (ingest
+        commits a batch in the background while it reads the next) and waits for this call to end.
         """
         if not new:
             return []
-        with self.lock():
+        with contextlib.nullcontext() if locked else self.lock():
             m = self._read_manifest()
             known = {i["input_id"] for i in m["inputs"]}
             seq = max((i.get("seq", 0) for i in m["inputs"]), default=0)

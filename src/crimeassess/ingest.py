@@ -330,10 +330,15 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
     pairs: set[tuple[str, str]] = set()
     names: set[str] = set()
     rows_read = blocks = 0
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeassess-block")  # write k while reading k+1
+    writing: Future | None = None
     try:
         for block, offset in street_blocks(c.path, BLOCK_BYTES):
             res = read_street_csv_fast(block, header, input_id=iid, display_name=c.display, line_offset=offset)
             del block
+            if writing is not None:
+                writing.result()
+                writing = None
             if res is None:
                 writer.discard()
                 return None
@@ -342,8 +347,10 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
             quarantine += res.quarantine
             pairs |= _pairs(res.records)
             names |= {v for v in pc.unique(res.records.column("force_name")).to_pylist() if v}
-            writer.write(res.records)
+            writing = pool.submit(writer.write, res.records)
             del res
+        if writing is not None:
+            writing.result()
         writer.close()
         if blocks > 1:  # a Crime ID repeated in two blocks: the first loaded row keeps it, as reading whole
             dups = _cross_block_duplicates(st, writer.path)
@@ -358,8 +365,12 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
                                 "raw": raw[line]} for line, (cid, first) in dups.items()]
                 quarantine.sort(key=lambda q: q["line"])
     except BaseException:
+        if writing is not None:
+            writing.exception()
         writer.discard()
         raise
+    finally:
+        pool.shutdown(wait=True)
     loaded = writer.rows
     if loaded + len(quarantine) != rows_read:
         writer.discard()

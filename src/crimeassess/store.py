@@ -3,8 +3,10 @@
 Layout of a store folder::
 
     manifest.json                  every input and geography table ever loaded (written last, atomically)
-    records/<input_id>.parquet     canonical records of one input (schema.RECORD_SCHEMA)
-    quarantine/<input_id>.parquet  rows that could not be loaded, with file, line, reason and raw text
+    records/batch-<token>.parquet  canonical records (schema.RECORD_SCHEMA) of one commit batch, each input in
+                                   its own row groups (manifest: records_file, records_row_groups); stores
+                                   written before batches hold records/<input_id>.parquet, read the same way
+    quarantine/batch-<token>.parquet  rows of a batch that could not be loaded: input, file, line, reason, raw
     geography/<kind>/<name>.parquet  lookups, boundaries (GeoParquet) and population tables
     .lock                          advisory lock held by the one writer (its process id and start time inside)
 

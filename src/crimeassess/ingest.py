@@ -397,9 +397,13 @@ def _cross_block_duplicates(st: Store, path: Path) -> dict[int, tuple[str, int]]
     store's memory limit (it spills to disk rather than exceed it)."""
     con = duckdb.connect(":memory:", config={"memory_limit": st.memory_limit})
     try:
+        # 64-bit hashes first (a small hash table), then the exact Crime IDs of the few candidates
         rows = con.execute("""
-            SELECT record_id, list(line ORDER BY line) FROM read_parquet(?)
-            WHERE record_id IS NOT NULL GROUP BY record_id HAVING count(*) > 1""", [str(path)]).fetchall()
+            WITH h AS (SELECT hash(record_id) AS h FROM read_parquet($p) WHERE record_id IS NOT NULL
+                       GROUP BY 1 HAVING count(*) > 1)
+            SELECT record_id, list(line ORDER BY line) FROM read_parquet($p)
+            WHERE record_id IS NOT NULL AND hash(record_id) IN (SELECT h FROM h)
+            GROUP BY record_id HAVING count(*) > 1""", {"p": str(path)}).fetchall()
     finally:
         con.close()
     return {line: (cid, lines[0]) for cid, lines in rows for line in lines[1:]}

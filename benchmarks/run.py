@@ -198,7 +198,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--dir", type=Path, help="work folder (default: a temporary folder under /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the generated files and stores")
-    ap.add_argument("--skip", default="", help="comma-separated approaches to skip: archive,single,duckdb,pandas")
+    ap.add_argument("--skip", default="", help="comma-separated approaches to skip: archive, single, duckdb, pandas, archive_before, single_before")
     ap.add_argument("--before", type=Path, metavar="SRC",
                     help="also ingest with another crimeassess source tree (e.g. an older commit's src/) in the same run")
     ap.add_argument("--assess", metavar="AREA", help="also time one-area assess (e.g. Southampton) on the archive's store")
@@ -224,7 +224,7 @@ def main() -> None:
                 ("single_before", "  before: one CSV", "crimeassess", root / "all-street.csv", root / "store-single-b", args.before)]
         print(f"{'approach':<34}{'rows/s':>12}{'seconds':>10}{'peak MB':>10}")
         for key, label, kind, path, store, src in runs:
-            if key.split("_")[0] in skip:
+            if key in skip or key.split("_")[0] in skip:
                 continue
             r = child(kind, path, store, src)
             r["rows_per_s"] = r["rows"] / r["seconds"]

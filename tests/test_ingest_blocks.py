@@ -81,3 +81,44 @@ def test_declined_block_falls_back_to_whole_file(tmp_path: Path, monkeypatch: py
     ingest([f], blocks)
     assert _state(whole) == _state(blocks)
     assert check_store(blocks).ok and check_store(blocks).orphans == []  # the abandoned block file is gone
+
+
+def test_sigkill_while_reading_blocks(tmp_path: Path) -> None:
+    """A writer killed while a large file is read in blocks (or just before its manifest) leaves the store as
+    it was plus orphan files; the same ingest then loads it once, equal to reading it whole."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    f = tmp_path / "all-street.csv"
+    f.write_bytes(street_csv(_rows() * 40))  # repeated Crime IDs: many cross-block duplicates
+    whole = Store(tmp_path / "whole")
+    ingest([f], whole)
+    code = ("import sys, crimeassess.ingest as m; m.STREAM_MIN_BYTES = 1000; m.BLOCK_BYTES = 2000; "
+            "m.ingest([sys.argv[2]], sys.argv[1])")
+    for pause in ("before-manifest", None):
+        st = Store(tmp_path / f"s-{pause}")
+        env = {**os.environ, **({"CRIMEASSESS_PAUSE_AT": pause} if pause else {})}
+        proc = subprocess.Popen([sys.executable, "-c", code, str(st.path), str(f)], env=env)
+        if pause:
+            flag = st.path / f".paused-{pause}"
+            deadline = time.monotonic() + 60
+            while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.02)
+            assert flag.exists()
+        else:
+            deadline = time.monotonic() + 60  # kill once the first block's file exists
+            while not list((st.path / "records").glob(".stream-*")) and time.monotonic() < deadline:
+                time.sleep(0.005)
+        assert proc.poll() is None, "the writer ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert not st.exists()  # nothing committed
+        (st.path / "manifest.json").write_text('{"version": 1, "inputs": [], "geography": []}')
+        check = check_store(st)
+        # before the manifest: the batch's records and quarantine files; mid-read: the block file under way
+        assert check.ok and len(check.orphans) == (2 if pause else 1)
+        ingest([f], st)
+        assert _state(st) == _state(whole)

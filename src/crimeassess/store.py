@@ -100,6 +100,8 @@ def atomic_write_parquet(path: Path, table: pa.Table) -> None:
 
 #: Rows per Parquet row group in a records file (an input larger than this spans several row groups).
 ROW_GROUP_ROWS = 1 << 20
+#: Columns worth dictionary-encoding (few distinct values); ids, points and line numbers are not.
+DICT_COLUMNS = [n for n in RECORD_SCHEMA.names if n not in ("uid", "record_id", "longitude", "latitude", "line")]
 
 
 def write_records(path: Path, tables: list[pa.Table]) -> list[tuple[int, int]]:
@@ -108,7 +110,7 @@ def write_records(path: Path, tables: list[pa.Table]) -> list[tuple[int, int]]:
     Returns each table's row groups as (first, stop), read back from the file's own metadata.
     """
     def write(tmp: str) -> None:
-        with pq.ParquetWriter(tmp, RECORD_SCHEMA, compression="zstd") as w:
+        with pq.ParquetWriter(tmp, RECORD_SCHEMA, compression="zstd", use_dictionary=DICT_COLUMNS) as w:
             for t in tables:
                 if t.num_rows:
                     w.write_table(t.cast(RECORD_SCHEMA), row_group_size=ROW_GROUP_ROWS)
@@ -141,7 +143,8 @@ class RecordsWriter:
         os.close(fd)
         self.path = Path(tmp)
         self.rows = 0
-        self._w: pq.ParquetWriter | None = pq.ParquetWriter(tmp, RECORD_SCHEMA, compression="zstd")
+        self._w: pq.ParquetWriter | None = pq.ParquetWriter(tmp, RECORD_SCHEMA, compression="zstd",
+                                                            use_dictionary=DICT_COLUMNS)
 
     def write(self, table: pa.Table) -> None:
         """Append a block's records (its own row groups)."""

@@ -5,15 +5,23 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
 from .errors import InputError, UnsafeArchiveError
 from .sources.base import ReadResult
-from .sources.discover import ArchiveLimits, Candidate, detect_kind, expand
+from .sources.discover import ArchiveLimits, Candidate, detect_kind, expand, parse_size
+from .sources.policeuk import decode, duplicate_reason, header_of
+from .sources.policeuk_fast import read_street_csv_fast, street_blocks
 from .sources.registry import SourceKind, get_kind
-from .store import NewInput, Store
+from .store import NewInput, RecordsWriter, Store
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -77,10 +85,15 @@ def _options(kind: SourceKind, mapping: Path | None, force: str | None) -> dict[
     return opts
 
 
-def _slice_keys(kind: SourceKind, display: str, res: ReadResult) -> list[tuple[str, str, str]]:
+def _pairs(records: pa.Table) -> set[tuple[str, str]]:
+    """The (force, month) pairs of some records (force '' when null)."""
+    uniq = records.select(["force", "month"]).group_by(["force", "month"]).aggregate([])
+    return {(f or "", m) for f, m in zip(uniq.column("force").to_pylist(), uniq.column("month").to_pylist())}
+
+
+def _slice_keys(kind: SourceKind, display: str, res: ReadResult | set[tuple[str, str]]) -> list[tuple[str, str, str]]:
     """Supersession slices: a later input replaces an earlier one for the same key."""
-    uniq = res.records.select(["force", "month"]).group_by(["force", "month"]).aggregate([])
-    pairs = sorted({(f or "", m) for f, m in zip(uniq.column("force").to_pylist(), uniq.column("month").to_pylist())})
+    pairs = sorted(res if isinstance(res, set) else _pairs(res.records))
     keys = []
     for force, month in pairs:
         if kind.scope == "file":
@@ -113,6 +126,19 @@ def _ingest_homeoffice(st: Store, data: bytes, c: Candidate) -> InputReport:
                        quarantine_reasons=e["quarantine_reasons"])
 
 
+#: Share of the memory budget ($CRIMEASSESS_MEMORY_LIMIT) that records read but not yet committed may take.
+BATCH_SHARE = 8
+
+
+def batch_bytes(st: Store) -> int:
+    """Bytes of records (Arrow) to gather before a commit: the store's memory budget / BATCH_SHARE."""
+    try:
+        budget = parse_size(st.memory_limit)
+    except InputError:
+        raise InputError(f"memory limit {st.memory_limit!r} not understood (CRIMEASSESS_MEMORY_LIMIT: e.g. 2GB)") from None
+    return max(1 << 18, budget // BATCH_SHARE)
+
+
 def ingest(
     paths: list[str | Path],
     store: Store | str | Path | None = None,
@@ -125,7 +151,9 @@ def ingest(
     """Ingest police.uk files/folders/zips, API JSON and force extracts into the store. Home Office recorded crime
     tables found among them are stored as their own table at once (sources/homeoffice.py), never as records.
 
-    Files named directly must be recognisable; a bad one raises InputError and nothing is written.
+    Files named directly must be recognisable; a bad one raises InputError and nothing of this run is
+    written — unless batches read before it were already committed (records are committed whenever they
+    reach the memory budget's share, BATCH_SHARE; each commit is whole, so nothing is lost or doubled).
     Files found inside folders or zips that are not ingestible (or corrupt zips in a folder) are reported as
     skipped. Unsafe archives (escaping names, over `archive_limits`) raise UnsafeArchiveError; a bad mapping
     raises MappingError. The whole run holds the store's write lock, so concurrent ingests are serialised
@@ -150,8 +178,37 @@ def ingest(
 
 def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping_obj: Any, force: str | None,
                    progress: ProgressFn | None) -> IngestReport:
+    # A batch is committed in a background thread while the next is read (Parquet writing and CSV parsing
+    # release the GIL); commits stay in order, at most one in flight, and all end before the lock is released.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeassess-commit")
+    inflight: list[Future] = []
+    committed_ids: list[str] = []
+
+    def wait() -> None:
+        while inflight:
+            committed_ids.extend(inflight.pop(0).result())
+
+    def commit(batch: list[NewInput], *, background: bool = True) -> None:
+        wait()
+        inflight.append(pool.submit(lambda: [e["input_id"] for e in st.commit_inputs(batch, locked=True)]))
+        if not background:
+            wait()
+
+    try:
+        return _read_all(st, cands, mapping_p, mapping_obj, force, progress, commit, wait, committed_ids)
+    finally:
+        for f in inflight:  # an error while reading: let the commit under way finish (or fail) first
+            f.exception()
+        pool.shutdown(wait=True)
+
+
+def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping_obj: Any, force: str | None,
+              progress: ProgressFn | None, commit: Callable[..., None], wait: Callable[[], None],
+              committed_ids: list[str]) -> IngestReport:
     reports: list[InputReport] = []
     new: list[NewInput] = []
+    pending = 0  # Arrow bytes of the records in `new`
+    limit = batch_bytes(st)
     seen_ids: set[str] = set()
     existing = {i["input_id"]: i for i in st._read_manifest()["inputs"]}
     for n, c in enumerate(cands):
@@ -160,6 +217,18 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
         if c.error:
             reports.append(InputReport(c.display, "skipped", reason=c.error))
             continue
+        if _large_file(c):
+            if new:  # inputs commit in order (a later input supersedes an earlier one)
+                commit(new)
+                new, pending = [], 0
+            wait()
+            done = _ingest_in_blocks(st, c, existing, seen_ids)
+            if done is not None:
+                rep, ni = done
+                reports.append(rep)
+                if ni is not None:
+                    commit([ni], background=False)
+                continue
         try:
             data = c.load()
         except UnsafeArchiveError:
@@ -212,14 +281,21 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
             "rows_loaded": res.records.num_rows, "rows_quarantined": len(res.quarantine), "options": opts,
         }
         new.append(NewInput(entry, res.records, res.quarantine, _slice_keys(sk, c.display, res)))
+        pending += res.records.nbytes
         seen_ids.add(iid)
         reports.append(InputReport(
             c.display, "loaded", kind=kind, input_id=iid, sha256=sha, force=res.force, months=res.months,
             rows_read=res.rows_read, rows_loaded=res.records.num_rows, rows_quarantined=len(res.quarantine),
             quarantine_reasons=reasons))
+        del res
+        if pending >= limit:  # commit a batch: records held stay under the memory budget
+            commit(new)
+            new, pending = [], 0
     if progress:
         progress(len(cands), len(cands), "writing")
-    committed = {e["input_id"]: e for e in st.commit_inputs(new)}
+    commit(new, background=False)
+    final = {i["input_id"]: i for i in st._read_manifest()["inputs"]}  # as the last batch left them
+    committed = {iid: final[iid] for iid in committed_ids}
     for r in reports:
         if r.status != "loaded" or (r.kind and get_kind(r.kind).aggregated_counts):  # stored as their own table
             continue
@@ -231,3 +307,161 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
         r.live_months = e.get("live_months", [])
         r.superseded_by = e.get("superseded_by", [])
     return IngestReport(str(st.path), reports)
+
+
+#: Plain files larger than this are read in blocks of BLOCK_BYTES (police.uk street CSVs), so memory stays
+#: bounded whatever the file's size; smaller files (a force-month is a few MB) are read whole.
+STREAM_MIN_BYTES = 96 << 20
+BLOCK_BYTES = 32 << 20
+
+
+def _large_file(c: Candidate) -> bool:
+    try:
+        return c.path is not None and c.path.stat().st_size > STREAM_MIN_BYTES
+    except OSError:
+        return False  # the ordinary path reports it
+
+
+def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
+                      seen_ids: set[str]) -> tuple[InputReport, NewInput | None] | None:
+    """Read a large police.uk street CSV block by block into a RecordsWriter, with the same records, line
+    numbers and quarantine as reading it whole. None when the file is not a street CSV or a block is one the
+    vectorised reader declines (the caller then reads it whole with the row reader)."""
+    assert c.path is not None
+    with open(c.path, "rb") as fh:
+        head = fh.read(65536)
+    try:
+        kind_id = detect_kind(head, c.display)
+    except InputError:
+        return None
+    if kind_id != "police-uk-street":
+        return None
+    sk = get_kind(kind_id)
+    h = hashlib.sha256()
+    with open(c.path, "rb") as fh:
+        while chunk := fh.read(BLOCK_BYTES):
+            h.update(chunk)
+    sha = h.hexdigest()
+    iid = _input_id(sha, sk.id, {})
+    if iid in existing or iid in seen_ids:
+        prev = existing.get(iid)
+        return InputReport(c.display, "unchanged", kind=sk.id, input_id=iid, sha256=sha,
+                           force=(prev or {}).get("force"), months=(prev or {}).get("months", []),
+                           reason="already in the store" if prev else "duplicate of another input in this run"), None
+    header = header_of(decode(head))
+    writer = RecordsWriter(st)
+    quarantine: list[dict] = []
+    pairs: set[tuple[str, str]] = set()
+    names: set[str] = set()
+    rows_read = blocks = 0
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeassess-block")  # write k while reading k+1
+    writing: Future | None = None
+    try:
+        for block, offset in street_blocks(c.path, BLOCK_BYTES):
+            res = read_street_csv_fast(block, header, input_id=iid, display_name=c.display, line_offset=offset)
+            del block
+            if writing is not None:
+                writing.result()
+                writing = None
+            if res is None:
+                writer.discard()
+                return None
+            blocks += 1
+            rows_read += res.rows_read
+            quarantine += res.quarantine
+            pairs |= _pairs(res.records)
+            names |= {v for v in pc.unique(res.records.column("force_name")).to_pylist() if v}
+            writing = pool.submit(writer.write, res.records)
+            del res
+        if writing is not None:
+            writing.result()
+        writer.close()
+        if blocks > 1:  # a Crime ID repeated in two blocks: the first loaded row keeps it, as reading whole
+            dups = _cross_block_duplicates(st, writer.path)
+            if dups:
+                writer, pairs, names = _drop_lines(st, writer, dups)
+                raw = _raw_lines(c.path, set(dups))
+                # a later repeat in the same block named the block's first as the first: name the file's first
+                remap = {duplicate_reason(cid, line): duplicate_reason(cid, first) for line, (cid, first) in dups.items()}
+                for q in quarantine:
+                    q["reason"] = remap.get(q["reason"], q["reason"])
+                quarantine += [{"file": c.display, "line": line, "reason": duplicate_reason(cid, first),
+                                "raw": raw[line]} for line, (cid, first) in dups.items()]
+                quarantine.sort(key=lambda q: q["line"])
+    except BaseException:
+        if writing is not None:
+            writing.exception()
+        writer.discard()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+    loaded = writer.rows
+    if loaded + len(quarantine) != rows_read:
+        writer.discard()
+        raise AssertionError((rows_read, loaded, len(quarantine)))  # a bug, never user error
+    months = sorted({m for _, m in pairs})
+    force = ",".join(sorted({f for f, _ in pairs if f})) or None
+    force_name = ", ".join(sorted(names)) or None
+    reasons: dict[str, int] = {}
+    for q in quarantine:
+        key = reason_key(q["reason"])
+        reasons[key] = reasons.get(key, 0) + 1
+    entry = {"input_id": iid, "path": c.display, "sha256": sha, "kind": sk.id, "force": force,
+             "force_name": force_name, "months": months, "rows_read": rows_read, "rows_loaded": loaded,
+             "rows_quarantined": len(quarantine), "options": {}}
+    seen_ids.add(iid)
+    ni = NewInput(entry, pa.table({}), quarantine, _slice_keys(sk, c.display, pairs), records_path=writer.path)
+    return InputReport(c.display, "loaded", kind=sk.id, input_id=iid, sha256=sha, force=force, months=months,
+                       rows_read=rows_read, rows_loaded=loaded, rows_quarantined=len(quarantine),
+                       quarantine_reasons=reasons), ni
+
+
+def _cross_block_duplicates(st: Store, path: Path) -> dict[int, tuple[str, int]]:
+    """Lines whose Crime ID an earlier line already loaded: line -> (Crime ID, first line). DuckDB, under the
+    store's memory limit (it spills to disk rather than exceed it)."""
+    con = duckdb.connect(":memory:", config={"memory_limit": st.memory_limit})
+    try:
+        # 64-bit hashes first (a small hash table), then the exact Crime IDs of the few candidates
+        rows = con.execute("""
+            WITH h AS (SELECT hash(record_id) AS h FROM read_parquet($p) WHERE record_id IS NOT NULL
+                       GROUP BY 1 HAVING count(*) > 1)
+            SELECT record_id, list(line ORDER BY line) FROM read_parquet($p)
+            WHERE record_id IS NOT NULL AND hash(record_id) IN (SELECT h FROM h)
+            GROUP BY record_id HAVING count(*) > 1""", {"p": str(path)}).fetchall()
+    finally:
+        con.close()
+    return {line: (cid, lines[0]) for cid, lines in rows for line in lines[1:]}
+
+
+def _drop_lines(st: Store, writer: RecordsWriter, drop: dict[int, Any]) -> tuple[RecordsWriter, set, set]:
+    """Rewrite a streamed records file without some lines; returns the new writer, its (force, month) pairs
+    and force names."""
+    out = RecordsWriter(st)
+    pairs: set[tuple[str, str]] = set()
+    names: set[str] = set()
+    gone = pa.array(sorted(drop), pa.int64())
+    try:
+        for batch in pq.ParquetFile(writer.path).iter_batches(batch_size=1 << 18):
+            t = pa.Table.from_batches([batch])
+            t = t.filter(pc.invert(pc.is_in(t.column("line"), value_set=gone)))
+            pairs |= _pairs(t)
+            names |= {v for v in pc.unique(t.column("force_name")).to_pylist() if v}
+            out.write(t)
+        out.close()
+    except BaseException:
+        out.discard()
+        raise
+    writer.discard()
+    return out, pairs, names
+
+
+def _raw_lines(path: Path, lines: set[int]) -> dict[int, str]:
+    """The raw text of some lines of a file (line 1 = header), read line by line."""
+    out: dict[int, str] = {}
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            if n in lines:
+                out[n] = raw.decode("utf-8").rstrip("\r\n")
+                if len(out) == len(lines):
+                    break
+    return out

@@ -3,8 +3,10 @@
 Layout of a store folder::
 
     manifest.json                  every input and geography table ever loaded (written last, atomically)
-    records/<input_id>.parquet     canonical records of one input (schema.RECORD_SCHEMA)
-    quarantine/<input_id>.parquet  rows that could not be loaded, with file, line, reason and raw text
+    records/batch-<token>.parquet  canonical records (schema.RECORD_SCHEMA) of one commit batch, each input in
+                                   its own row groups (manifest: records_file, records_row_groups); stores
+                                   written before batches hold records/<input_id>.parquet, read the same way
+    quarantine/batch-<token>.parquet  rows of a batch that could not be loaded: input, file, line, reason, raw
     geography/<kind>/<name>.parquet  lookups, boundaries (GeoParquet) and population tables
     .lock                          advisory lock held by the one writer (its process id and start time inside)
 
@@ -96,6 +98,79 @@ def atomic_write_parquet(path: Path, table: pa.Table) -> None:
     _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
+#: Rows per Parquet row group in a records file (an input larger than this spans several row groups).
+ROW_GROUP_ROWS = 1 << 20
+#: Columns worth dictionary-encoding (few distinct values); ids, points and line numbers are not.
+DICT_COLUMNS = [n for n in RECORD_SCHEMA.names if n not in ("uid", "record_id", "longitude", "latitude", "line")]
+
+
+def write_records(path: Path, tables: list[pa.Table]) -> list[tuple[int, int]]:
+    """Write several inputs' records into one Parquet file (atomically), each input in its own row groups.
+
+    Returns each table's row groups as (first, stop), read back from the file's own metadata.
+    """
+    def write(tmp: str) -> None:
+        with pq.ParquetWriter(tmp, RECORD_SCHEMA, compression="zstd", use_dictionary=DICT_COLUMNS) as w:
+            for t in tables:
+                if t.num_rows:
+                    w.write_table(t.cast(RECORD_SCHEMA), row_group_size=ROW_GROUP_ROWS)
+        meta = pq.ParquetFile(tmp).metadata
+        sizes = [meta.row_group(k).num_rows for k in range(meta.num_row_groups)]
+        k = 0
+        for t in tables:
+            first, got = k, 0
+            while got < t.num_rows and k < len(sizes):
+                got += sizes[k]
+                k += 1
+            if got != t.num_rows:
+                raise StoreError(f"{path.name}: row groups do not match the inputs written ({got} != {t.num_rows})")
+            out.append((first, k))
+        if k != len(sizes):
+            raise StoreError(f"{path.name}: {len(sizes) - k} row group(s) belong to no input")
+
+    out: list[tuple[int, int]] = []
+    _atomic_write(path, write)
+    return out
+
+
+class RecordsWriter:
+    """One large input's records, written block by block into a temporary Parquet file in the store (an orphan
+    for `store gc` if the writer dies); `close()` fsyncs it for `Store.commit_inputs` to rename into place."""
+
+    def __init__(self, store: "Store") -> None:
+        (store.path / "records").mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".stream-", suffix=".parquet.tmp", dir=store.path / "records")
+        os.close(fd)
+        self.path = Path(tmp)
+        self.rows = 0
+        self._w: pq.ParquetWriter | None = pq.ParquetWriter(tmp, RECORD_SCHEMA, compression="zstd",
+                                                            use_dictionary=DICT_COLUMNS)
+
+    def write(self, table: pa.Table) -> None:
+        """Append a block's records (its own row groups)."""
+        if table.num_rows and self._w is not None:
+            self._w.write_table(table.cast(RECORD_SCHEMA), row_group_size=ROW_GROUP_ROWS)
+            self.rows += table.num_rows
+
+    def close(self) -> Path:
+        """Finish and fsync the file; returns its path."""
+        if self._w is not None:
+            self._w.close()
+            self._w = None
+            with open(self.path, "rb+") as fh:
+                os.fsync(fh.fileno())
+        return self.path
+
+    def discard(self) -> None:
+        """Drop the file (the input is read another way)."""
+        if self._w is not None:
+            with contextlib.suppress(Exception):
+                self._w.close()
+            self._w = None
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
 def _pause_point(store_path: Path, point: str) -> None:
     """Test hook for crash-safety tests: with CRIMEASSESS_PAUSE_AT=<point>, announce and wait to be killed."""
     if os.environ.get("CRIMEASSESS_PAUSE_AT") == point:
@@ -117,6 +192,7 @@ class NewInput:
     records: pa.Table
     quarantine: list[dict]
     slice_keys: list[tuple[str, str, str]]  # (supersession key, scope value in records, month)
+    records_path: Path | None = None  # records already written (RecordsWriter), committed alone; else `records`
 
 
 class Store:
@@ -236,38 +312,58 @@ class Store:
     def has_input(self, input_id: str) -> bool:
         return any(i["input_id"] == input_id for i in self.manifest()["inputs"])
 
-    def commit_inputs(self, new: list[NewInput]) -> list[dict[str, Any]]:
-        """Write new inputs' Parquet files, then the manifest (last). Returns their final manifest entries."""
+    def commit_inputs(self, new: list[NewInput], *, locked: bool = False) -> list[dict[str, Any]]:
+        """Write new inputs' records as one Parquet file (each input its own row groups) and their quarantined
+        rows as one more, then the manifest (last). Returns their final manifest entries.
+
+        Every entry of the batch names the shared file (``records_file``) and its row groups in it
+        (``records_row_groups``: [first, stop)); one file and one fsync per batch instead of one per input.
+        ``locked=True``: the caller's process already holds the store's lock in another thread (ingest
+        commits a batch in the background while it reads the next) and waits for this call to end.
+        """
         if not new:
             return []
-        with self.lock():
+        with contextlib.nullcontext() if locked else self.lock():
             m = self._read_manifest()
             known = {i["input_id"] for i in m["inputs"]}
             seq = max((i.get("seq", 0) for i in m["inputs"]), default=0)
-            added = []
+            batch: list[NewInput] = []
             for n in new:
                 if n.entry["input_id"] in known:
                     continue  # a concurrent writer got there first
-                iid = n.entry["input_id"]
-                rec_file = f"records/{iid}.parquet"
-                atomic_write_parquet(self.path / rec_file, n.records.cast(RECORD_SCHEMA))
-                q_file = None
-                if n.quarantine:
-                    q_file = f"quarantine/{iid}.parquet"
-                    q = pa.Table.from_pylist(
-                        [{"input_id": iid, **{k: r.get(k) for k in ("file", "line", "reason")}, "raw": clip_raw(r.get("raw"))}
-                         for r in n.quarantine],
-                        schema=QUARANTINE_SCHEMA,
-                    )
-                    atomic_write_parquet(self.path / q_file, q)
+                known.add(n.entry["input_id"])
+                batch.append(n)
+            if not batch:
+                return []
+            token = hashlib.sha256(f"{batch[0].entry['input_id']}|{time.time_ns()}|{os.getpid()}".encode()).hexdigest()[:16]
+            rec_file = f"records/batch-{token}.parquet"
+            if batch[0].records_path is not None:
+                if len(batch) != 1:
+                    raise StoreError("an input written in blocks is committed alone")
+                os.replace(batch[0].records_path, self.path / rec_file)  # complete and fsynced by RecordsWriter
+                groups = [(0, pq.ParquetFile(self.path / rec_file).metadata.num_row_groups)]
+            else:
+                groups = write_records(self.path / rec_file, [n.records for n in batch])
+            q_file = None
+            if any(n.quarantine for n in batch):
+                q_file = f"quarantine/batch-{token}.parquet"
+                q = pa.Table.from_pylist(
+                    [{"input_id": n.entry["input_id"], **{k: r.get(k) for k in ("file", "line", "reason")},
+                      "raw": clip_raw(r.get("raw"))} for n in batch for r in n.quarantine],
+                    schema=QUARANTINE_SCHEMA,
+                )
+                atomic_write_parquet(self.path / q_file, q)
+            _pause_point(self.path, "after-batch-files")
+            added = []
+            for n, rg in zip(batch, groups):
                 seq += 1
                 entry = dict(n.entry)
                 entry.update(
-                    seq=seq, ingested_at=_now(), records_file=rec_file, quarantine_file=q_file,
+                    seq=seq, ingested_at=_now(), records_file=rec_file, records_row_groups=list(rg),
+                    quarantine_file=q_file if n.quarantine else None,
                     slices=[list(k) for k in n.slice_keys], supersedes=[], superseded_by=[],
                 )
                 m["inputs"].append(entry)
-                known.add(iid)
                 added.append(entry)
             _recompute_live(m)
             _pause_point(self.path, "before-manifest")
@@ -345,6 +441,7 @@ class Store:
         con.execute("CREATE TABLE live_slices(input_id VARCHAR, source_kind VARCHAR, scope VARCHAR, month VARCHAR)")
         if live_rows:
             con.executemany("INSERT INTO live_slices VALUES (?, ?, ?, ?)", live_rows)
+        files = list(dict.fromkeys(files))  # the inputs of one commit batch share a file
         if files:
             flist = list_literal(files)
             con.execute(f"""
@@ -366,7 +463,7 @@ class Store:
         else:
             cols = ", ".join(f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}" for f in RECORD_SCHEMA)
             con.execute(f"CREATE VIEW records AS SELECT {cols} WHERE false")
-        qfiles = [self.input_path(i, quarantine=True) for i in m["inputs"] if i.get("quarantine_file")]
+        qfiles = list(dict.fromkeys(self.input_path(i, quarantine=True) for i in m["inputs"] if i.get("quarantine_file")))
         if qfiles:
             con.execute(f"CREATE VIEW quarantine AS SELECT * FROM read_parquet({list_literal(qfiles)})")
         else:
@@ -508,6 +605,7 @@ def check_store(store: Store | str | os.PathLike | None = None) -> StoreCheckRep
     m = st._read_manifest()
     problems: list[str] = []
     ids: set[str] = set()
+    files: dict[str, list[tuple[str, str, int, list[int] | None]]] = {}  # file -> (name, id, rows, row groups)
     for i in m["inputs"]:
         iid = i.get("input_id", "?")
         name = f"input {iid} ({Path(str(i.get('path', '?')).split('!')[-1]).name})"
@@ -523,17 +621,38 @@ def check_store(store: Store | str | os.PathLike | None = None) -> StoreCheckRep
                 if key == "records_file" or want:
                     problems.append(f"{name}: no {key.replace('_', ' ')} for {want} rows")
                 continue
-            f = st.path / rel
-            try:
-                got = _parquet_rows(f)
-            except FileNotFoundError:
-                problems.append(f"{name}: {rel} is missing")
+            files.setdefault(rel, []).append((name, iid, want or 0,
+                                              i.get("records_row_groups") if key == "records_file" else None))
+    for rel, users in files.items():
+        f = st.path / rel
+        try:
+            meta = pq.ParquetFile(f).metadata
+        except FileNotFoundError:
+            problems.extend(f"{u[0]}: {rel} is missing" for u in users)
+            continue
+        except Exception as exc:  # noqa: BLE001 - any unreadable Parquet is a finding, not a crash
+            problems.extend(f"{u[0]}: {rel} is unreadable ({type(exc).__name__}: {exc})" for u in users)
+            continue
+        got, want = meta.num_rows, sum(u[2] for u in users)
+        if got != want:
+            who = users[0][0] if len(users) == 1 else f"{len(users)} inputs sharing it"
+            problems.append(f"{who}: {rel} holds {got} rows, the manifest says {want}")
+        for name, _iid, w, rg in users:
+            if rg is None:
                 continue
-            except Exception as exc:  # noqa: BLE001 - any unreadable Parquet is a finding, not a crash
-                problems.append(f"{name}: {rel} is unreadable ({type(exc).__name__}: {exc})")
+            a, b = rg
+            if not 0 <= a <= b <= meta.num_row_groups:
+                problems.append(f"{name}: row groups {a}..{b} are not in {rel} ({meta.num_row_groups} row groups)")
                 continue
-            if got != want:
-                problems.append(f"{name}: {rel} holds {got} rows, the manifest says {want}")
+            n = sum(meta.row_group(k).num_rows for k in range(a, b))
+            if n != w:
+                problems.append(f"{name}: its row groups in {rel} hold {n} rows, the manifest says {w}")
+        if rel.startswith("quarantine/") and len(users) > 1 and got == want:
+            counts = pq.read_table(f, columns=["input_id"]).column("input_id").value_counts().to_pylist()
+            per = {d["values"]: d["counts"] for d in counts}
+            for name, iid, w, _ in users:
+                if per.get(iid, 0) != w:
+                    problems.append(f"{name}: {rel} holds {per.get(iid, 0)} of its quarantined rows, the manifest says {w}")
     expected = json.loads(json.dumps(m))
     _recompute_live(expected)
     for a, b in zip(m["inputs"], expected["inputs"]):

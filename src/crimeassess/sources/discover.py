@@ -73,6 +73,7 @@ class Candidate:
     load: Callable[[], bytes]
     explicit: bool  # named directly by the user (errors are fatal) rather than found in a folder/zip
     error: str | None = None  # set when the file could not be opened at all (e.g. a corrupt zip in a folder)
+    path: Path | None = None  # a plain file on disk (large ones are read in blocks), None for zip members
 
 
 def _safe_member(name: str) -> bool:
@@ -166,13 +167,13 @@ def expand(paths: list[Path], limits: ArchiveLimits | None = None) -> list[Candi
                 if p.suffix.lower() == ".zip":
                     out.extend(_zip_candidates(p, limits, explicit=False))
                 else:
-                    out.append(Candidate(str(p), _file_loader(p), explicit=False))
+                    out.append(Candidate(str(p), _file_loader(p), explicit=False, path=p))
         elif not path.is_file():  # a FIFO or device (/dev/zero) would never end
             raise InputError(f"{path}: not a regular file")
         elif path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
             out.extend(_zip_candidates(path, limits, explicit=True))
         else:
-            out.append(Candidate(str(path), _file_loader(path), explicit=True))
+            out.append(Candidate(str(path), _file_loader(path), explicit=True, path=path))
     return out
 
 

@@ -4,9 +4,10 @@ blank lines, quoted newlines — and the row-by-row reader in `policeuk.py` hand
 from __future__ import annotations
 
 import csv
-
 import io
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -46,14 +47,13 @@ def _nullify_empty(a: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)
 
 
-def _field_count(line: str) -> int:
-    """Fields in one CSV line as the row reader counts them (quoted commas are not separators)."""
-    return len(next(csv.reader([line.rstrip("\r")]), [""]))
-
-
 def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, display_name: str,
-                         today: date | None = None) -> ReadResult | None:
-    """Read a police.uk street CSV (header already recognised) or return None to defer to the slow reader."""
+                         today: date | None = None, line_offset: int = 0) -> ReadResult | None:
+    """Read a police.uk street CSV (header already recognised) or return None to defer to the slow reader.
+
+    ``line_offset``: data lines of the same file before ``data`` (a block of a large file, read with its
+    header line in front by :func:`street_blocks`); line numbers, uids and reasons are the whole file's.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if b"\x00" in data:
@@ -61,15 +61,13 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
     latest = latest_month(today)
     if b"\n\n" in data or b"\n\r\n" in data or b"\r\r" in data or _quoted_newline(data):
         return None
-    if data.count(b"\r") != data.count(b"\r\n"):
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return None  # a lone CR is a line break to both parsers, but not to the line count here
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
         return None  # invalid UTF-8: the row reader quarantines the rows (pyarrow cannot even show them)
     n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    if len(data) > FIELD_LIMIT and _longest_line(data) > FIELD_LIMIT:
-        return None  # the row reader quarantines rows with a field over the csv module's limit
     try:
         # pyarrow checks UTF-8: a file with invalid bytes raises here and goes to the row reader
         table, bad = _read(data, header, threads=True)
@@ -79,14 +77,19 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
         return None
     if any(num is None for num, _ in bad) or 1 + table.num_rows + len(bad) != n_lines:
         return None
+    if len(data) >= FIELD_LIMIT - 1 and _longest_field(table, bad) >= FIELD_LIMIT - 1:
+        return None  # the row reader quarantines rows with a field over the csv module's limit
     ncols = len(header)
-    bad_lines = {num: txt for num, txt in bad}
-    lines = np.arange(2, n_lines + 1, dtype=np.int64)
+    bad_lines = {num + line_offset: txt for num, txt in bad}
+    lines = np.arange(2 + line_offset, n_lines + 1 + line_offset, dtype=np.int64)
     if bad_lines:
         lines = lines[~np.isin(lines, np.fromiter(bad_lines, dtype=np.int64))]
-    quarantine = [{"file": display_name, "line": int(num), "raw": txt.rstrip("\r"),
-                   "reason": f"wrong number of fields: expected {ncols}, got {_field_count(txt)}"}
-                  for num, txt in sorted(bad_lines.items())]
+    try:  # fields counted as the csv module counts them (a quoted comma is not a separator)
+        quarantine = [{"file": display_name, "line": int(num), "raw": txt.rstrip("\r"),
+                       "reason": f"wrong number of fields: expected {ncols}, got {len(next(csv.reader([txt])))}"}
+                      for num, txt in sorted(bad_lines.items())]
+    except (csv.Error, StopIteration):
+        return None  # the row reader says why the row cannot be parsed
 
     col = {name: table.column(f"c{i}") for i, name in enumerate(header)}
     month = pc.utf8_trim_whitespace(col["Month"])
@@ -126,6 +129,7 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
         starts = np.concatenate([[0], np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1])
 
         def raw_line(line: int) -> str:
+            line -= line_offset
             a, b = starts[line - 1], (starts[line] if line < len(starts) else len(data))
             return data[a:b].decode("utf-8").rstrip("\r\n")
 
@@ -194,14 +198,41 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
     return res
 
 
+def street_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, int]]:
+    """A large street CSV in blocks of about ``block_bytes``, cut at line ends, each with the file's header line
+    in front: yields (block, data lines before it) for ``read_street_csv_fast(..., line_offset=)``."""
+    with open(path, "rb") as fh:
+        head = fh.readline()
+        offset = 0
+        carry = b""
+        while True:
+            chunk = fh.read(block_bytes)
+            buf = carry + chunk
+            if not buf:
+                return
+            if chunk:
+                cut = buf.rfind(b"\n") + 1
+                if cut == 0:  # one line longer than a block: read on
+                    carry = buf
+                    continue
+                block, carry = buf[:cut], buf[cut:]
+            else:
+                block, carry = buf, b""
+            del buf
+            yield head + block, offset
+            offset += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+
+
 #: Longest field the row reader's csv module accepts (csv.field_size_limit()); longer rows are quarantined.
 FIELD_LIMIT = 131072
 
 
-def _longest_line(data: bytes) -> int:
-    nl = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
-    bounds = np.concatenate([[-1], nl, [len(data)]])
-    return int(np.diff(bounds).max()) - 1
+def _longest_field(table: pa.Table, bad: list[tuple[int | None, str]]) -> int:
+    """The longest parsed field, or the longest whole row among rows with the wrong number of fields."""
+    longest = max((len(t) for _, t in bad), default=0)
+    for col in table.columns:
+        longest = max(longest, pc.max(pc.binary_length(col)).as_py() or 0)
+    return longest
 
 
 def _const(value: str, n: int) -> pa.Array:

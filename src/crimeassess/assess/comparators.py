@@ -224,8 +224,7 @@ class _Counter:
                     "FROM cmp_off_df")
         con.unregister("cmp_off_df")
         con.execute(f"""CREATE OR REPLACE TEMP TABLE {self.table} AS
-            SELECT r.source_kind, r.force, r.month, r.is_crime, r.category_id, r.offence_code, r.knife_flag,
-                   r.hate_flag, r.domestic_flag, o.ho_group, o.ho_subgroup, coalesce(o.ho_in_total, false) AS ho_in_total,
+            SELECT r.*, o.ho_group, o.ho_subgroup, coalesce(o.ho_in_total, false) AS ho_in_total,
                    CASE WHEN r.lad_code IS NOT NULL THEN r.lad_code ELSE lk.lad_code END AS c_lad,
                    CASE WHEN r.lad_code IS NOT NULL THEN r.ward_code ELSE lk.ward_code END AS c_ward
             FROM records r LEFT JOIN cmp_lk lk ON r.lsoa_code = lk.lsoa_code
@@ -239,18 +238,30 @@ class _Counter:
         preds = [(t, p) for t, p in preds if p is not None]
         if not preds:
             return
+        preds = [(t, p) for t, p in preds if self._usable(p)]
+        if not preds:
+            return
         sel = ", ".join(f"count(*) FILTER (WHERE {p})" for _t, p in preds)
         res = self.con.execute(f"SELECT {col}, coalesce(force, ''), month, {sel} FROM {self.table} WHERE source_kind = ? "
                                f"AND {col} IS NOT NULL GROUP BY 1, 2, 3", [kind]).fetchall()
         for j, (t, _p) in enumerate(preds):
             self.cache[(kind, t, col)] = {(r[0], r[1], r[2]): r[3 + j] for r in res if r[3 + j]}
 
+    def _usable(self, pred: str) -> bool:
+        """Whether a theme's predicate can run on the comparison rows (a zone or hotspot selector needs tables
+        that only the area's own assessment prepares: such themes are not compared across areas)."""
+        try:
+            self.con.execute(f"SELECT count(*) FROM (SELECT * FROM {self.table} LIMIT 0) WHERE {pred}").fetchall()
+            return True
+        except duckdb.Error:
+            return False
+
     def by_lad_month(self, kind: str, theme: str = "total", *, col: str = "c_lad") -> dict[tuple[str, str], int]:
         """(local authority, force, month) -> count of the theme's crimes (col='c_ward': by ward)."""
         key = (kind, theme, col)
         if key not in self.cache:
             pred = self.themes[theme].predicate(kind) if theme in self.themes else None
-            if pred is None:
+            if pred is None or not self._usable(pred):
                 self.cache[key] = {}
             else:
                 self.cache[key] = {(lad, f, m): n for lad, f, m, n in self.con.execute(

@@ -175,7 +175,7 @@ def test_escaping_of_data(assessment, wards_geo, tmp_path):
 def test_pdf_pages_and_text(rendered, assessment):
     text = pdftotext(rendered.pdf)
     pages = pdf_pages(rendered.pdf)
-    assert 6 <= pages <= 20, pages  # the priorities (3a) and expected/hotspots/harm sections
+    assert 6 <= pages <= 24, pages  # comparison, priorities (3a) and expected/hotspots/harm sections
     for heading in ["Contents", "Key findings", "Total recorded crime", "Crime by theme", "Crime by ward",
                     "Police.uk crime categories", "Anti-social behaviour", "Data quality", "Methodology and sources"]:
         assert heading in text, heading

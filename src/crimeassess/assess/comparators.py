@@ -826,6 +826,9 @@ def add_comparisons(data: dict[str, Any], store: Store, area: Area, cur: Period,
     opts: dict[str, Any] = {"peers": peers, "exclude": exclude, "peer_file": peer_file, "source": source, "con": con}
     data["comparators"] = [c.to_dict() for c in comparators(store, area, cur, cmp, dispersion=dispersion, **opts)]
     data["local_authorities"] = [c.to_dict() for c in constituents(store, area, cur, cmp, source=source, con=con)]
-    themes = [t["id"] for t in data.get("themes") or [] if t.get("id") != "total"]
+    from ..classify.themes import load_themes
+
+    built_in = load_themes()  # user themes (--themes) are the area's own: not compared across areas
+    themes = [t["id"] for t in data.get("themes") or [] if t.get("id") != "total" and t.get("id") in built_in]
     data["theme_comparators"] = {t: [c.to_dict() for c in rows] for t, rows in theme_comparators(
         store, area, cur, cmp, themes=themes, dispersion=theme_dispersion, **opts).items()}

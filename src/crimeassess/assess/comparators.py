@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 
+from .. import sql
 from ..errors import AreaNotFoundError, InputError
 from ..geography.areas import Area, resolve_area
 from ..geography.population import ENGLAND, ENGLAND_AND_WALES, WALES, PopulationIndex, estimate_year_for, population_index
@@ -137,12 +138,8 @@ def read_peer_file(path: str | Path) -> dict[str, list[str]]:
     return groups
 
 
-def _q(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
-def _in(values: list[str]) -> str:
-    return "(" + ",".join(_q(v) for v in values) + ")" if values else "(NULL)"
+_q = sql.literal  # the project's one SQL quoting helper
+_in = sql.in_list
 
 
 class _Geo:
@@ -153,7 +150,7 @@ class _Geo:
         for e in st.geography_entries("lad_csp_pfa"):
             self.lad_rows += con.execute(
                 "SELECT DISTINCT lad_code, lad_name, csp_code, csp_name, pfa_code, pfa_name FROM read_parquet(?)",
-                [str(st.path / e["file"])]).fetchall()
+                [str(st.geography_path(e))]).fetchall()
         self.lad_rows = sorted(set(self.lad_rows))
 
     def lads(self, a: Area) -> list[str]:
@@ -213,8 +210,8 @@ class _Counter:
         lk_entries = st.geography_entries("lsoa_ward")
         newest = sorted(lk_entries, key=lambda e: e["name"])[-1] if lk_entries else None
         if newest is not None:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE cmp_lk AS SELECT DISTINCT lsoa_code, ward_code, lad_code "
-                        f"FROM read_parquet({_q(str(st.path / newest['file']))})")
+            con.execute("CREATE OR REPLACE TEMP TABLE cmp_lk AS SELECT DISTINCT lsoa_code, ward_code, lad_code "
+                        "FROM read_parquet(?)", [str(st.geography_path(newest))])
         else:
             con.execute("CREATE OR REPLACE TEMP TABLE cmp_lk(lsoa_code VARCHAR, ward_code VARCHAR, lad_code VARCHAR)")
         df = offence_table()[["code", "group", "subgroup", "in_total_recorded_crime", "policeuk_category"]]

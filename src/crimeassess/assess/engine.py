@@ -21,7 +21,6 @@ from ..sources.registry import get_kind, source_labels, source_priority, with_ca
 from ..store import Store
 from . import dispersion, expected, harm, hotspots, priorities, stats, steps
 from .outcomes import outcomes_block
-from .counts import MAX_SERIES  # noqa: F401 (the engine's name for it, kept for callers)
 from .counts import (_Counter, _monthly, _monthly_line, _period_cond, _period_table, _series_periods, _span,
                      _ward_rows, _window)
 from .comparators import add_comparisons
@@ -118,7 +117,7 @@ def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str |
     elif vintage:
         f = store.geography_file("lsoa_ward", vintage)
         if f is None:
-            raise GeographyError(f"ward vintage {vintage} is not loaded; loaded: {', '.join(_all_vintages(store)) or 'none'}")
+            raise GeographyError(f"ward vintage {vintage} is not loaded; loaded: {', '.join(all_vintages(store)) or 'none'}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE lk AS SELECT lsoa_code, ward_code, ward_name, lad_code, lad_name "
                     f"FROM read_parquet({_q(str(f))})")
     else:
@@ -225,10 +224,6 @@ def _area_where(a: Area, lad_codes: list[str]) -> str:
     return f"p_lad_code IN {_in_list(lad_codes)}"
 
 
-# Area and vintage resolution live in geography/resolve.py; these names are the engine's.
-_all_vintages = all_vintages
-_lads_of = lads_of
-_pick_vintage = pick_vintage
 
 
 #: A force holding less than this share of an area's records is "stray" (e.g. a neighbouring force's few
@@ -257,8 +252,8 @@ def _resolve_target(con, st: Store, area_text: str, area_file, ward_vintage: str
         vintage = ward_vintage.upper() if ward_vintage else (vintages[0] if vintages else None)
         return _Target(a, [], vintage, _area_where(a, []))
     a = resolve_area(area_text, st, con)
-    lad_codes = _lads_of(a, st, con)
-    return _Target(a, lad_codes, _pick_vintage(st, con, a, lad_codes, ward_vintage), _area_where(a, lad_codes))
+    lad_codes = lads_of(a, st, con)
+    return _Target(a, lad_codes, pick_vintage(st, con, a, lad_codes, ward_vintage), _area_where(a, lad_codes))
 
 
 def _forces(con, where: str, kind: str | None) -> tuple[list[str], list[dict[str, Any]]]:

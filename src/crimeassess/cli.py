@@ -11,6 +11,7 @@ import json
 import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from enum import Enum
 from pathlib import Path
 from typing import Any, Callable
 
@@ -422,6 +423,39 @@ def store_gc(store: Path = StoreOpt, dry_run: bool = typer.Option(False, "--dry-
         return
     verb = "Would remove" if dry_run else "Removed"
     out.print(f"{verb} {len(rep['removed'])} orphan file(s), {rep['bytes']:,} bytes, from {rep['store']}.", highlight=False)
+
+
+class AggEngine(str, Enum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+@app.command("build-aggregates")
+@clean_errors
+def build_aggregates_cmd(
+    store: Path = StoreOpt,
+    engine: AggEngine = typer.Option(AggEngine.duckdb, "--engine", help="Engine running the aggregation."),
+    master: str = typer.Option(None, "--master", help="Spark master URL (engine spark; default local[2])."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild every aggregate file, not only missing ones."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Build the aggregate store (counts by month, LSOA, category, offence code, flags, force and source)."""
+    from .aggregate import refresh_aggregates
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("aggregating", total=None)
+
+        def progress(i: int, n: int, name: str) -> None:
+            bar.update(task, completed=i, total=n, description=f"aggregating {Path(name).name}")
+
+        rep = refresh_aggregates(store, engine=engine.value, master=master, rebuild=rebuild, progress=progress)
+    if json_out:
+        print(json.dumps(rep.to_dict(), indent=2))
+        return
+    out.print(f"Aggregates of {rep.store}: built {len(rep.built)} file(s) ({rep.records_rows:,} records → "
+              f"{rep.aggregate_rows:,} aggregate rows) with {rep.engine} in {rep.seconds:.1f} s; "
+              f"{rep.up_to_date} already up to date.", highlight=False)
 
 
 class _ByteBar:

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .aggregate import refresh_aggregates
 from .errors import InputError, UnsafeArchiveError
 from .sources.base import ReadResult
 from .sources.discover import ArchiveLimits, Candidate, detect_kind, expand, parse_size
@@ -173,7 +174,9 @@ def ingest(
     if not cands:
         raise InputError("no files found under " + ", ".join(str(p) for p in paths))
     with st.lock():
-        return _ingest_locked(st, cands, mapping_p, mapping_obj, force, progress)
+        report = _ingest_locked(st, cands, mapping_p, mapping_obj, force, progress)
+        refresh_aggregates(st)  # the new batches' counts (aggregate.py); incremental, crash-safe
+        return report
 
 
 def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping_obj: Any, force: str | None,

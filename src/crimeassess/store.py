@@ -576,15 +576,24 @@ def _referenced(m: dict[str, Any]) -> set[str]:
     return refs
 
 
+def _aggregate_refs(st: "Store") -> set[str]:
+    """Files of the aggregate store its state refers to (aggregate.py keeps the state; read here as JSON)."""
+    try:
+        s = json.loads((st.path / "aggregates" / "state.json").read_text())
+    except (OSError, ValueError):
+        return set()
+    return {"aggregates/state.json", *s.get("files", {}).values()}
+
+
 def _orphans(st: Store, m: dict[str, Any]) -> list[str]:
     """Data and temporary files in the store that the manifest does not refer to."""
-    refs = _referenced(m)
+    refs = _referenced(m) | _aggregate_refs(st)
     out = []
     for p in sorted(st.path.rglob("*")):
         rel = p.relative_to(st.path).as_posix()
         if p.is_dir() and not p.is_symlink():
             continue
-        ours = rel.split("/")[0] in ("records", "quarantine", "geography") or (
+        ours = rel.split("/")[0] in ("records", "quarantine", "geography", "aggregates") or (
             rel.startswith(".manifest.json.") and rel.endswith(".tmp"))
         if ours and rel not in refs:
             out.append(rel)

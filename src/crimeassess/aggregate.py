@@ -1,0 +1,261 @@
+"""The aggregate store: counts of records by month × LSOA × category / offence code × flags × force × source.
+
+Records are many (≈6 million rows a year for England and Wales) and wide (Crime IDs, map points, location
+text); most questions an assessment asks only need counts. For every records Parquet file the store holds,
+``aggregates/agg-<file stem>.parquet`` holds that file's rows grouped by :data:`AGG_KEYS` with their number
+``n``. The aggregation is written once, in Ibis (:func:`aggregate_expr`), and runs on DuckDB (the default) or
+on PySpark (``crimeassess build-aggregates --engine spark``, the optional ``crimeassess[spark]`` extra).
+
+The aggregate keeps ``input_id`` so the store's revision rules still apply: a query keeps an aggregate row
+only when its (input, month, scope) slice is live, exactly as the ``records`` view does. API responses can
+hold the same crime twice (overlapping polygons), so their rows keep ``uid`` (one row per record) and are
+de-duplicated at query time; every other source's rows have ``uid`` null.
+
+Geography is applied at query time (an LSOA lookup is a join on a small table), so loading or replacing a
+lookup needs no rebuild; ``has_point`` says whether the rows carry a map point, which decides whether a row
+without a known LSOA could be placed by point in polygon.
+
+``aggregates/state.json`` maps each records file to its aggregate file with the aggregation's version; it
+is written last (atomically), so a crash leaves at most an orphan file, and :func:`refresh_aggregates` builds
+only what is missing (incremental: a new ingest batch adds one file). A records file a newer input
+supersedes keeps its aggregate; the live-slice join drops the superseded rows, as it drops the records.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import StoreError
+from .sql import list_literal, literal
+from .store import Store, atomic_write_bytes
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ibis.expr.types as ir
+
+#: Bump when the aggregation or its schema changes: every aggregate file is then rebuilt.
+AGG_VERSION = 1
+AGG_DIR = "aggregates"
+STATE_FILE = "aggregates/state.json"
+
+#: The aggregate's columns: grouping keys (record columns or derived), then the count ``n``.
+AGG_FIELDS: list[tuple[str, pa.DataType, str]] = [
+    ("input_id", pa.string(), "the input the rows came from (live-slice filtering)"),
+    ("source_kind", pa.string(), "source kind"),
+    ("force", pa.string(), "force slug (null when the source does not say)"),
+    ("month", pa.string(), "YYYY-MM"),
+    ("category_id", pa.string(), "police.uk crime type id"),
+    ("is_crime", pa.bool_(), "false for anti-social behaviour"),
+    ("lsoa_code", pa.string(), "LSOA code given by the source"),
+    ("ward_code", pa.string(), "ward code carried by the source itself (extracts)"),
+    ("lad_code", pa.string(), "local authority code carried by the source itself (extracts)"),
+    ("offence_code", pa.string(), "Home Office offence code (extracts)"),
+    ("knife_flag", pa.bool_(), "knife flag"),
+    ("hate_flag", pa.bool_(), "hate crime flag"),
+    ("domestic_flag", pa.bool_(), "domestic abuse flag"),
+    ("has_point", pa.bool_(), "the rows carry a map point (longitude and latitude)"),
+    ("uid", pa.string(), "the record's uid for API rows (de-duplicated at query time); null otherwise"),
+    ("n", pa.int64(), "number of records"),
+]
+AGG_SCHEMA = pa.schema([pa.field(n, t) for n, t, _ in AGG_FIELDS])
+AGG_KEYS = [n for n, _, _ in AGG_FIELDS if n != "n"]
+#: Record columns the aggregation reads.
+SOURCE_COLUMNS = ["uid", "input_id", "source_kind", "force", "month", "category_id", "is_crime", "lsoa_code",
+                  "ward_code", "lad_code", "offence_code", "knife_flag", "hate_flag", "domestic_flag", "longitude",
+                  "latitude"]
+API_KIND = "police-uk-api"
+ENGINES = ("duckdb", "spark")
+
+
+def aggregate_expr(t: "ir.Table") -> "ir.Table":
+    """The aggregation, once, in Ibis: records (any backend's table with the record columns) → counts by
+    :data:`AGG_KEYS`. The same expression runs on DuckDB and on PySpark."""
+    import ibis
+
+    t = t.select(*SOURCE_COLUMNS)
+    t = t.mutate(has_point=t.longitude.notnull() & t.latitude.notnull(),
+                 uid=ibis.ifelse(t.source_kind == API_KIND, t.uid, ibis.null().cast("string")))
+    return t.group_by(AGG_KEYS).aggregate(n=t.count().cast("int64"))
+
+
+# ---- state ------------------------------------------------------------------------------------------------
+def _state_path(st: Store) -> Path:
+    return st.path / STATE_FILE
+
+
+def read_state(st: Store) -> dict[str, Any]:
+    """The aggregate state: {"version", "files": {records file: aggregate file}} (empty when none)."""
+    p = _state_path(st)
+    try:
+        s = json.loads(p.read_text())
+    except FileNotFoundError:
+        return {"version": AGG_VERSION, "files": {}}
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{p}: unreadable aggregate state ({exc}); delete it to rebuild the aggregates") from None
+    if s.get("version") != AGG_VERSION:
+        return {"version": AGG_VERSION, "files": {}}
+    return s
+
+
+def _write_state(st: Store, state: dict[str, Any]) -> None:
+    (st.path / AGG_DIR).mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(_state_path(st), json.dumps(state, indent=1, sort_keys=True).encode())
+
+
+def live_record_files(st: Store) -> list[str]:
+    """Records files (relative paths) holding any live slice, in manifest order."""
+    out = [i["records_file"] for i in st.manifest()["inputs"] if i.get("live_slices") and i.get("records_file")]
+    return list(dict.fromkeys(out))
+
+
+def referenced_files(st: Store) -> set[str]:
+    """Aggregate files (relative paths) the state refers to, and the state file itself."""
+    try:
+        s = json.loads(_state_path(st).read_text())
+    except (OSError, ValueError):
+        return set()
+    return {STATE_FILE, *s.get("files", {}).values()}
+
+
+def missing(st: Store) -> list[str]:
+    """Live records files without a current aggregate file."""
+    have = read_state(st)["files"]
+    return [f for f in live_record_files(st) if f not in have or not (st.path / have[f]).exists()]
+
+
+def agg_name(records_file: str) -> str:
+    """The aggregate file (relative path) of a records file."""
+    return f"{AGG_DIR}/agg-{Path(records_file).stem}.parquet"
+
+
+@dataclass
+class AggregateReport:
+    """What :func:`refresh_aggregates` did: files built (records → aggregate), rows read and written."""
+
+    store: str
+    engine: str
+    built: list[str] = field(default_factory=list)
+    up_to_date: int = 0
+    records_rows: int = 0
+    aggregate_rows: int = 0
+    seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"store": self.store, "engine": self.engine, "built": self.built, "up_to_date": self.up_to_date,
+                "records_rows": self.records_rows, "aggregate_rows": self.aggregate_rows,
+                "seconds": round(self.seconds, 3), **self.details}
+
+
+def _duckdb_build(st: Store, todo: list[str], progress: Callable[[int, int, str], None] | None,
+                  report: AggregateReport) -> dict[str, str]:
+    """Aggregate each records file with DuckDB through Ibis; streamed to Parquet (COPY), so memory stays
+    within the store's memory limit at any file size (DuckDB's aggregation spills to disk)."""
+    import ibis
+
+    tmp_dir = st.path / AGG_DIR / ".tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    con = ibis.duckdb.connect(memory_limit=st.memory_limit, threads=os.cpu_count() or 2,
+                              temp_directory=str(tmp_dir), preserve_insertion_order=False)
+    built: dict[str, str] = {}
+    try:
+        for k, rel in enumerate(todo):
+            if progress:
+                progress(k, len(todo), rel)
+            out = agg_name(rel)
+            t = con.read_parquet(str(st.path / rel))
+            expr = aggregate_expr(t)
+            part = st.path / f"{out}.{os.getpid()}.tmp"
+            con.to_parquet(expr, str(part), compression="zstd", row_group_size=1_000_000)
+            with open(part, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(part, st.path / out)
+            report.records_rows += pq.ParquetFile(st.path / rel).metadata.num_rows
+            report.aggregate_rows += pq.ParquetFile(st.path / out).metadata.num_rows
+            built[rel] = out
+    finally:
+        con.disconnect()
+    return built
+
+
+def refresh_aggregates(store: Store | str | os.PathLike | None = None, *, engine: str = "duckdb",
+                       master: str | None = None, rebuild: bool = False,
+                       progress: Callable[[int, int, str], None] | None = None) -> AggregateReport:
+    """Build the aggregate of every live records file that has none (all of them with `rebuild`).
+
+    engine "duckdb" (default) or "spark" (needs the ``crimeassess[spark]`` extra and Java 17; `master` is the
+    Spark master URL, default ``local[2]``). Safe to call at any time: files are written under temporary
+    names and renamed, the state last."""
+    st = store if isinstance(store, Store) else Store(store)
+    if engine not in ENGINES:
+        raise StoreError(f"unknown aggregation engine {engine!r}; choose from {', '.join(ENGINES)}")
+    if not st.exists():
+        raise StoreError(f"{st.path}: no store here (no manifest.json)")
+    t0 = time.perf_counter()
+    state = read_state(st)
+    live = live_record_files(st)
+    todo = live if rebuild else missing(st)
+    report = AggregateReport(str(st.path), engine, up_to_date=len(live) - len(todo))
+    if todo:
+        if engine == "spark":
+            from .spark import build_with_spark
+
+            built = build_with_spark(st, todo, master=master, report=report)
+        else:
+            built = _duckdb_build(st, todo, progress, report)
+        report.built = sorted(built)
+        files = {k: v for k, v in state["files"].items() if k in set(live)}
+        files.update(built)
+        _write_state(st, {"version": AGG_VERSION, "files": files})
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def try_refresh(st: Store) -> bool:
+    """Bring the aggregates up to date when possible; False when they cannot be (a read-only store, a
+    failure): callers then read the records themselves."""
+    try:
+        if missing(st):
+            refresh_aggregates(st)
+        return not missing(st)
+    except (OSError, StoreError, ImportError):
+        return False
+
+
+def register_live_aggregates(con: Any, st: Store, name: str = "agg") -> bool:
+    """Create view `name` on `con`: the live aggregate rows (live slices only, API rows de-duplicated), with
+    the record columns the counts use and ``n``. Needs the `live_slices` table of :meth:`Store.connect`.
+    Returns False (and creates nothing) when the aggregates are not up to date."""
+    if not try_refresh(st):
+        return False
+    files = read_state(st)["files"]
+    paths = [str(st.path / files[f]) for f in live_record_files(st)]
+    if not paths:
+        cols = ", ".join(f"CAST(NULL AS {_duck(f.type)}) AS {f.name}" for f in AGG_SCHEMA)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {cols} WHERE false")
+        return True
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW {name}_raw AS
+        SELECT a.* FROM read_parquet({list_literal(sorted(set(paths)))}) a
+        SEMI JOIN live_slices s
+          ON a.input_id = s.input_id AND a.month = s.month
+         AND (CASE WHEN a.source_kind = {literal(API_KIND)} THEN '' ELSE coalesce(a.force, '') END) = s.scope""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW {name} AS
+        SELECT * FROM {name}_raw WHERE source_kind <> {literal(API_KIND)}
+        UNION ALL
+        SELECT * EXCLUDE (rn) FROM (
+          SELECT *, row_number() OVER (PARTITION BY uid ORDER BY input_id) AS rn
+          FROM {name}_raw WHERE source_kind = {literal(API_KIND)}) WHERE rn = 1""")
+    return True
+
+
+def _duck(t: pa.DataType) -> str:
+    return {pa.string(): "VARCHAR", pa.bool_(): "BOOLEAN", pa.int64(): "BIGINT"}[t]

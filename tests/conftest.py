@@ -65,3 +65,19 @@ def demo_result(demo_store: DemoStore) -> Assessment:
 def demo_assessment(demo_result: Assessment) -> dict[str, Any]:
     """The demo assessment's dict (docs/assessment-schema.md), a fresh copy for each test to change freely."""
     return copy.deepcopy(demo_result.to_dict())
+
+
+# ---- the real police.uk archive (Hampshire, Dorset, West Yorkshire months) with the ONS lookups ------------
+@pytest.fixture(scope="session")
+def real_archive_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The shared police.uk archive ingested, with the LSOA→ward→LAD and LAD→CSP→PFA lookups; built once per
+    session. Read-only: tests that write make their own store."""
+    from crimeassess.geography.load import load_geography
+    from crimeassess.ingest import ingest
+    from crimeassess.store import Store
+
+    st = Store(tmp_path_factory.mktemp("real-archive") / "store")
+    ingest([shared_data / "police-uk" / "archive"], st)
+    lk = shared_data / "geography" / "lookups"
+    load_geography([lk / "LSOA11_WD17_LAD17_EW_LU.csv", lk / "LAD17_CSP17_PFA17_EW_LU.csv"], st)
+    return st

@@ -259,3 +259,60 @@ def register_live_aggregates(con: Any, st: Store, name: str = "agg") -> bool:
 
 def _duck(t: pa.DataType) -> str:
     return {pa.string(): "VARCHAR", pa.bool_(): "BOOLEAN", pa.int64(): "BIGINT"}[t]
+
+
+# ---- the geography cube -----------------------------------------------------------------------------------
+#: Columns of a geography cube: the live aggregate placed in wards and local authorities by one LSOA lookup.
+CUBE_COLUMNS = ["source_kind", "force", "month", "lad_code", "ward_code", "category_id", "is_crime", "offence_code",
+                "knife_flag", "hate_flag", "domestic_flag", "point_only", "n"]
+
+
+def _cube_key(st: Store, lookup: Path) -> str:
+    import hashlib
+
+    live = [(i["input_id"], i.get("live_slices")) for i in st.manifest()["inputs"] if i.get("live_slices")]
+    files = read_state(st)["files"]
+    blob = json.dumps([AGG_VERSION, live, sorted(files.items()), lookup.name, lookup.stat().st_size,
+                       lookup.stat().st_mtime_ns], sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def register_cube(con: Any, st: Store, lookup: Path | None, name: str = "cube") -> bool:
+    """Create view `name`: the live aggregate counts by source, force, month, local authority, ward, category,
+    offence code and flags, placed by the record's own codes, else its LSOA in `lookup` (ONS best fit).
+
+    ``point_only`` marks rows a map point alone could place (no own codes, LSOA not in the lookup, a point
+    held): the cube cannot place them; whoever needs them reads the records. The cube is persisted in the
+    store (``aggregates/cube-<lookup>-<key>.parquet``, the key covering the live slices, the aggregate files
+    and the lookup) and rebuilt when any of them changes. Needs the `agg` view (register_live_aggregates);
+    returns False when it is absent."""
+    if not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'agg'").fetchall()[0][0]:
+        return False
+    stem = Path(lookup).stem if lookup else "none"
+    path = st.path / AGG_DIR / f"cube-{stem}-{_cube_key(st, lookup) if lookup else 'none'}.parquet"
+    if not path.exists():
+        lk = (f"(SELECT DISTINCT lsoa_code, ward_code, lad_code FROM read_parquet({literal(str(lookup))}))" if lookup
+              else "(SELECT NULL::VARCHAR lsoa_code, NULL::VARCHAR ward_code, NULL::VARCHAR lad_code WHERE false)")
+        part = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            con.execute(f"""COPY (
+                SELECT a.source_kind, a.force, a.month,
+                       coalesce(a.lad_code, lk.lad_code) AS lad_code, coalesce(a.ward_code, lk.ward_code) AS ward_code,
+                       a.category_id, a.is_crime, a.offence_code, a.knife_flag, a.hate_flag, a.domestic_flag,
+                       (a.has_point AND (coalesce(a.ward_code, lk.ward_code) IS NULL
+                                         OR coalesce(a.lad_code, lk.lad_code) IS NULL)) AS point_only,
+                       sum(a.n)::BIGINT AS n
+                FROM agg a LEFT JOIN {lk} lk ON a.lsoa_code = lk.lsoa_code
+                GROUP BY ALL ORDER BY month, lad_code, ward_code
+            ) TO {literal(str(part))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 200000)""")
+            os.replace(part, path)
+        except (OSError, Exception) as exc:  # noqa: BLE001 - a read-only store: use the aggregate directly
+            part.unlink(missing_ok=True)
+            if not isinstance(exc, OSError) and "Permission" not in str(exc) and "Read-only" not in str(exc):
+                raise
+            return False
+        for old in path.parent.glob(f"cube-{stem}-*.parquet"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet({literal(str(path))})")
+    return True

@@ -96,8 +96,13 @@ def assess_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def command(**kwargs: Any) -> Any:
         got = {n: kwargs.pop(n) for n, _t, _o in _SHARED}
-        if not got["area"] and not got["area_file"]:
-            raise CrimeAssessError("give --area NAME|CODE or --area-file FILE")
+        if kwargs.get("all_areas"):
+            if got["area"] or got["area_file"]:
+                raise CrimeAssessError("--all-areas assesses every area: give it without --area or --area-file")
+            if kwargs.get("out_dir") is None:
+                raise CrimeAssessError("--all-areas writes one file per area: give --out DIR")
+        elif not got["area"] and not got["area_file"]:
+            raise CrimeAssessError("give --area NAME|CODE or --area-file FILE (or --all-areas)")
         options = {n: getattr(got[n], "value", got[n])  # Enum choices as the plain strings the library takes
                    for n in ("area_file", "source", "ward_vintage", "placement", "themes", "adjustment", "test")}
         options.update(_comparator_options(got["peers"], got["exclude"], got["peer_file"]))
@@ -225,6 +230,37 @@ def _comparator_options(peers: str | None, exclude: str | None, peer_file: Path 
     return {"peers": split(peers), "exclude": split(exclude), "peer_file": peer_file}
 
 
+class AreaLevel(str, Enum):
+    lad = "lad"
+    csp = "csp"
+    pfa = "pfa"
+    ward = "ward"
+
+
+AllAreasOpt = typer.Option(False, "--all-areas", help="Every area of --level at once (from the aggregate store).")
+LevelOpt = typer.Option(AreaLevel.lad, "--level", help="With --all-areas: lad, csp, pfa or ward.")
+
+
+def _assess_all(args: AssessArgs, level: str, out_dir: Path) -> None:
+    from .assess.batch import assess_all_areas
+
+    o = args.options
+    for name in ("area_file", "themes"):
+        if o.get(name):
+            raise CrimeAssessError(f"--all-areas does not take --{name.replace('_', '-')}")
+    with _Bar("assessing", files=False) as bar:
+        res = assess_all_areas(level, args.period, args.compare, args.store, source=o.get("source"),
+                               ward_vintage=o.get("ward_vintage"), adjustment=o["adjustment"], test=o["test"],
+                               progress=bar)
+        files = res.write(out_dir)
+    compared = [a for a in res.areas if a.total.get("change") is not None]
+    out.print(f"{len(res.areas)} areas ({level}) for {res.period.label}: {len(compared)} compared like for like, "
+              f"{sum(bool(a.total.get('significant')) for a in compared)} with a significant change; "
+              f"{len(files)} files written to {out_dir} (summary.csv, areas/<code>.json).", highlight=False)
+    for n in res.notes:
+        out.print(f"note: {n}", highlight=False)
+
+
 @app.command()
 @clean_errors
 @assess_options
@@ -233,10 +269,18 @@ def assess(
     fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text, json or csv (every table as one CSV)."),
     public: bool = PublicOpt,
     public_threshold: int = ThresholdOpt,
+    all_areas: bool = AllAreasOpt,
+    level: AreaLevel = LevelOpt,
+    out_dir: Path = typer.Option(None, "--out", help="With --all-areas: folder for areas/<code>.json and summary.csv."),
 ) -> None:
-    """Assess recorded crime in an area for a period against a comparison period."""
+    """Assess recorded crime in an area (or, with --all-areas, every area of a level) for a period against a
+    comparison period."""
     from .assess.engine import assess as do_assess
     from .assess.present import print_assessment
+
+    if all_areas:
+        _assess_all(args, level.value, out_dir)
+        return
 
     if public and fmt is OutputFormat.text:
         raise CrimeAssessError("--public applies to --format json or csv (and to report and serve)")
@@ -268,9 +312,27 @@ def report(
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Write the HTML report only."),
     public: bool = PublicOpt,
     public_threshold: int = ThresholdOpt,
+    all_areas: bool = AllAreasOpt,
+    level: AreaLevel = LevelOpt,
 ) -> None:
-    """Write the strategic assessment report (HTML, PDF, JSON, CSV) for an area and period."""
+    """Write the strategic assessment report (HTML, PDF, JSON, CSV) for an area and period (with --all-areas:
+    one folder per area of --level, and index.csv)."""
     from .report.build import build_report
+
+    if all_areas:
+        from .report.batch import build_all_reports
+
+        if args.options.get("area_file"):
+            raise CrimeAssessError("--all-areas does not take --area-file")
+        with _Bar("reports", files=False) as bar:
+            rb = build_all_reports(level.value, args.period, out_dir, args.store, compare=args.compare, pdf=not no_pdf,
+                                   public=public, threshold=public_threshold, progress=bar,
+                                   **{k: v for k, v in args.options.items() if k != "area_file"})
+        out.print(f"{len(rb.written)} reports written under {out_dir} (index.csv); {len(rb.skipped)} skipped.",
+                  highlight=False)
+        for code, why in rb.skipped.items():
+            out.print(f"  skipped {code}: {why}", highlight=False)
+        return
 
     with _Bar("report", files=False) as bar:
         res = build_report(args.area, args.period, out_dir, args.store, compare=args.compare, pdf=not no_pdf,

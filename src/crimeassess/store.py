@@ -582,7 +582,8 @@ def _aggregate_refs(st: "Store") -> set[str]:
         s = json.loads((st.path / "aggregates" / "state.json").read_text())
     except (OSError, ValueError):
         return set()
-    return {"aggregates/state.json", *s.get("files", {}).values()}
+    cubes = {p.relative_to(st.path).as_posix() for p in (st.path / "aggregates").glob("cube-*.parquet")}
+    return {"aggregates/state.json", *s.get("files", {}).values(), *cubes}
 
 
 def _orphans(st: Store, m: dict[str, Any]) -> list[str]:

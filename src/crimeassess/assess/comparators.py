@@ -35,6 +35,7 @@ from ..geography.areas import Area, resolve_area
 from ..geography.population import ENGLAND, ENGLAND_AND_WALES, WALES, PopulationIndex, estimate_year_for, population_index
 from ..sources.homeoffice import SOURCE_LABEL as HO_LABEL
 from ..sources.homeoffice import WELSH_FORCES, force_slug_of, load_counts, quarter_months
+from ..aggregate import register_cube, register_live_aggregates
 from ..store import Store
 from . import stats
 from .periods import Period, comparison_for, parse_period
@@ -192,7 +193,11 @@ class _Unit:
 
 
 class _Counter:
-    """Counts by local authority and month from the store's live records (own codes, else LSOA → LAD)."""
+    """Counts by local authority and month from the store's live records (own codes, else LSOA → LAD).
+
+    Read from the aggregate store (view `agg`, aggregate.py) when the connection has it: no record is touched.
+    A theme whose predicate needs record columns the aggregates do not keep (place text, location type, time)
+    is counted from the records themselves (`all_records` when the engine narrowed `records` to the area)."""
 
     def __init__(self, st: Store, con: duckdb.DuckDBPyConnection, months: list[str]) -> None:
         self.con = con
@@ -201,14 +206,20 @@ class _Counter:
 
         self.themes = load_themes()
         self.cache: dict[tuple[str, str, str], dict[tuple[str, str], int]] = {}
+        self.months = months
         # One table of the months' rows per connection and set of months, shared by every call on it.
         import hashlib
 
-        self.table = "cmp_rows_" + hashlib.sha1(",".join(months).encode()).hexdigest()[:12]
-        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [self.table]).fetchall()[0][0]:
-            return
+        key = hashlib.sha1(",".join(months).encode()).hexdigest()[:12]
+        self.table, self.rtable = "cmp_agg_" + key, "cmp_rows_" + key
         lk_entries = st.geography_entries("lsoa_ward")
         newest = sorted(lk_entries, key=lambda e: e["name"])[-1] if lk_entries else None
+        self.has_agg = bool(_exists(con, "cmp_cube")) or register_cube(
+            con, st, st.geography_path(newest) if newest else None, "cmp_cube")
+        if not self.has_agg:
+            self.table = self.rtable
+        if _exists(con, self.table):
+            return
         if newest is not None:
             con.execute("CREATE OR REPLACE TEMP TABLE cmp_lk AS SELECT DISTINCT lsoa_code, ward_code, lad_code "
                         "FROM read_parquet(?)", [str(st.geography_path(newest))])
@@ -220,35 +231,59 @@ class _Counter:
                     "ho_subgroup, CAST(in_total_recorded_crime AS BOOLEAN) ho_in_total, policeuk_category category_id "
                     "FROM cmp_off_df")
         con.unregister("cmp_off_df")
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE {self.table} AS
+        if self.has_agg:  # the cube is placed already (own codes, else the newest lookup)
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE {self.table} AS
+                SELECT r.*, o.ho_group, o.ho_subgroup, coalesce(o.ho_in_total, false) AS ho_in_total,
+                       r.lad_code AS c_lad, r.ward_code AS c_ward
+                FROM cmp_cube r LEFT JOIN cmp_off o ON upper(r.offence_code) = o.code
+                WHERE r.month IN {_in(months)}""")
+        else:
+            self._materialise(self.table, self._records())
+
+    def _records(self) -> str:
+        return "all_records" if _exists(self.con, "all_records") else "records"
+
+    def _materialise(self, table: str, source: str) -> None:
+        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
             SELECT r.*, o.ho_group, o.ho_subgroup, coalesce(o.ho_in_total, false) AS ho_in_total,
                    CASE WHEN r.lad_code IS NOT NULL THEN r.lad_code ELSE lk.lad_code END AS c_lad,
                    CASE WHEN r.lad_code IS NOT NULL THEN r.ward_code ELSE lk.ward_code END AS c_ward
-            FROM records r LEFT JOIN cmp_lk lk ON r.lsoa_code = lk.lsoa_code
+            FROM {source} r LEFT JOIN cmp_lk lk ON r.lsoa_code = lk.lsoa_code
             LEFT JOIN cmp_off o ON upper(r.offence_code) = o.code
-            WHERE r.month IN {_in(months)}""")
+            WHERE r.month IN {_in(self.months)}""")
+
+    def _where(self, pred: str) -> tuple[str, str] | None:
+        """(table, count expression) able to count rows matching `pred`, or None (see `_usable`)."""
+        if self._usable(pred, self.table):
+            return self.table, ("sum(n)" if self.has_agg else "count(*)")
+        if self.has_agg:
+            if not _exists(self.con, self.rtable):
+                self._materialise(self.rtable, self._records())
+            if self._usable(pred, self.rtable):
+                return self.rtable, "count(*)"
+        return None
 
     def prefetch(self, kind: str, themes: list[str], *, col: str = "c_lad") -> None:
-        """Count several themes in one pass (fills the cache by_lad_month reads)."""
+        """Count several themes in one pass per table (fills the cache by_lad_month reads)."""
         preds = [(t, self.themes[t].predicate(kind)) for t in themes
                  if t in self.themes and (kind, t, col) not in self.cache]
-        preds = [(t, p) for t, p in preds if p is not None]
-        if not preds:
-            return
-        preds = [(t, p) for t, p in preds if self._usable(p)]
-        if not preds:
-            return
-        sel = ", ".join(f"count(*) FILTER (WHERE {p})" for _t, p in preds)
-        res = self.con.execute(f"SELECT {col}, coalesce(force, ''), month, {sel} FROM {self.table} WHERE source_kind = ? "
-                               f"AND {col} IS NOT NULL GROUP BY 1, 2, 3", [kind]).fetchall()
-        for j, (t, _p) in enumerate(preds):
-            self.cache[(kind, t, col)] = {(r[0], r[1], r[2]): r[3 + j] for r in res if r[3 + j]}
+        by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for t, p in preds:
+            w = self._where(p) if p is not None else None
+            if w is not None:
+                by_table.setdefault(w, []).append((t, p))
+        for (table, cnt), group in by_table.items():
+            sel = ", ".join(f"coalesce({cnt} FILTER (WHERE {p}), 0)" for _t, p in group)
+            res = self.con.execute(f"SELECT {col}, coalesce(force, ''), month, {sel} FROM {table} WHERE source_kind = ? "
+                                   f"AND {col} IS NOT NULL GROUP BY 1, 2, 3", [kind]).fetchall()
+            for j, (t, _p) in enumerate(group):
+                self.cache[(kind, t, col)] = {(r[0], r[1], r[2]): int(r[3 + j]) for r in res if r[3 + j]}
 
-    def _usable(self, pred: str) -> bool:
+    def _usable(self, pred: str, table: str | None = None) -> bool:
         """Whether a theme's predicate can run on the comparison rows (a zone or hotspot selector needs tables
         that only the area's own assessment prepares: such themes are not compared across areas)."""
         try:
-            self.con.execute(f"SELECT count(*) FROM (SELECT * FROM {self.table} LIMIT 0) WHERE {pred}").fetchall()
+            self.con.execute(f"SELECT count(*) FROM (SELECT * FROM {table or self.table} LIMIT 0) WHERE {pred}").fetchall()
             return True
         except duckdb.Error:
             return False
@@ -258,11 +293,13 @@ class _Counter:
         key = (kind, theme, col)
         if key not in self.cache:
             pred = self.themes[theme].predicate(kind) if theme in self.themes else None
-            if pred is None or not self._usable(pred):
+            w = self._where(pred) if pred is not None else None
+            if w is None:
                 self.cache[key] = {}
             else:
-                self.cache[key] = {(lad, f, m): n for lad, f, m, n in self.con.execute(
-                    f"SELECT {col}, coalesce(force, ''), month, count(*) FROM {self.table} WHERE source_kind = ? "
+                table, cnt = w
+                self.cache[key] = {(lad, f, m): int(n) for lad, f, m, n in self.con.execute(
+                    f"SELECT {col}, coalesce(force, ''), month, {cnt} FROM {table} WHERE source_kind = ? "
                     f"AND ({pred}) AND {col} IS NOT NULL GROUP BY 1, 2, 3", [kind]).fetchall()}
         return self.cache[key]
 
@@ -277,6 +314,19 @@ class _Counter:
         # a force with no input of its own: inputs naming no force (an extract ingested without --force) stand in
         sets = [months(f) or months("") for f in forces]
         return set.intersection(*sets)
+
+
+def _connect(st: Store) -> duckdb.DuckDBPyConnection:
+    """A connection with the live aggregates registered (view `agg`) when they can be read."""
+    con = st.connect()
+    register_live_aggregates(con, st)
+    return con
+
+
+def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether a table or view of this name exists on the connection."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0]
+                or con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [name]).fetchall()[0][0])
 
 
 def _quarters(p: Period) -> list[tuple[str, int]] | None:
@@ -430,7 +480,7 @@ def comparators(
     cur = period if isinstance(period, Period) else parse_period(period)
     cmp = compare if isinstance(compare, Period) else comparison_for(cur, compare)
     own = con is None
-    con = con or st.connect()
+    con = con or _connect(st)
     try:
         out = _comparators(st, con, area, cur, cmp, peers=peers or [], exclude=exclude or [], peer_file=peer_file,
                            source=source, theme=theme, alpha=alpha, dispersion=dispersion, national=national)
@@ -462,7 +512,7 @@ def theme_comparators(
     cur = period if isinstance(period, Period) else parse_period(period)
     cmp = compare if isinstance(compare, Period) else comparison_for(cur, compare)
     own = con is None
-    con = con or st.connect()
+    con = con or _connect(st)
     try:
         if themes is None:
             from ..classify.themes import load_themes
@@ -796,7 +846,7 @@ def constituents(
     ``comparators``; [] for other levels. This is what a large area lists instead of hundreds of wards."""
     st = store if isinstance(store, Store) else Store(store)
     own = con is None
-    con = con or st.connect()
+    con = con or _connect(st)
     try:
         a = area if isinstance(area, Area) else resolve_area(area, st, con)
         if a.level not in ("pfa", "csp"):

@@ -18,6 +18,7 @@ from ..geography.resolve import all_vintages, lads_of, pick_vintage
 from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
 from .. import sql
 from ..sources.registry import get_kind, source_labels, source_priority, with_capability
+from ..aggregate import register_cube, register_live_aggregates
 from ..store import Store
 from . import dispersion, expected, harm, hotspots, priorities, stats, steps
 from .outcomes import outcomes_block
@@ -100,11 +101,42 @@ def _register_offences(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("offences_df")
 
 
-def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str) -> dict[str, Any]:
+def _narrow_records(con: duckdb.DuckDBPyConnection, st: Store, tgt: "_Target", placement: str) -> dict[str, Any]:
+    """Read only the forces that can hold the area's records.
+
+    The aggregate store (aggregate.py) says which forces have records placed in the area by their own codes or
+    their LSOA, and which have records that only a map point could place (no own codes, LSOA not in the
+    lookup): all their records are kept, so every count, force-wide measure and point placement is what the
+    whole store gives. The view `records` is replaced by these forces' records (a constant filter DuckDB uses
+    to skip Parquet row groups); the whole store stays as `all_records` (comparisons read the aggregates).
+    Nothing is narrowed for a drawn area, point-only placement, or when the aggregates cannot be read."""
+    info: dict[str, Any] = {"narrowed": False}
+    if tgt.area.level == "custom" or placement == "point" or not register_live_aggregates(con, st):
+        return info
+    lookup = st.geography_file("lsoa_ward", tgt.vintage) if tgt.vintage else None
+    if (lookup is not None or not tgt.vintage) and register_cube(con, st, lookup, "area_cube"):
+        rel, ward, lad, point = "area_cube a", "a.ward_code", "a.lad_code", "a.point_only"
+    else:  # a boundary-defined vintage (lookup derived at run time): place the aggregate by `lk` here
+        rel = "agg a LEFT JOIN (SELECT DISTINCT lsoa_code, ward_code, lad_code FROM lk) lk ON a.lsoa_code = lk.lsoa_code"
+        ward, lad = "coalesce(a.ward_code, lk.ward_code)", "coalesce(a.lad_code, lk.lad_code)"
+        point = f"(a.has_point AND ({ward} IS NULL OR {lad} IS NULL))"
+    hit = f"{ward} = {_q(tgt.area.code)}" if tgt.area.level == "ward" else f"{lad} IN {_in_list(tgt.lad_codes)}"
+    if placement == "lsoa":
+        point = "false"
+    forces = [r[0] for r in con.execute(f"SELECT DISTINCT a.force FROM {rel} WHERE {hit} OR {point}").fetchall()]
+    named = sorted(f for f in forces if f is not None)
+    conds = ([f"force IN {_in_list(named)}"] if named else []) + (["force IS NULL"] if None in forces else [])
+    con.execute("ALTER VIEW records RENAME TO all_records")
+    con.execute(f"CREATE VIEW records AS SELECT * FROM all_records WHERE {' OR '.join(conds) or 'false'}")
+    return {"narrowed": True, "forces_read": named + (["(none)"] if None in forces else [])}
+
+
+def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str,
+                    tgt: "_Target | None" = None) -> dict[str, Any]:
     """Create the `placed` view: every live record with its ward and local authority, and how it was placed.
 
     auto: the record's own codes (extracts), else LSOA best fit, else point in polygon; lsoa: no points;
-    point: points only, for every record.
+    point: points only, for every record. With `tgt`, only the forces that can hold its records are read.
     """
     derived = boundary_vintages(store).get(vintage) if vintage and store.geography_file("lsoa_ward", vintage) is None else None
     if derived:
@@ -123,7 +155,9 @@ def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str |
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE lk(lsoa_code VARCHAR, ward_code VARCHAR, ward_name VARCHAR, "
                     "lad_code VARCHAR, lad_name VARCHAR)")
+    narrowed = _narrow_records(con, store, tgt, placement) if tgt is not None else {}
     point_info = _point_placement(con, store, vintage, placement, derived)
+    point_info["_narrowed"] = narrowed
     if derived:
         point_info["derived_lookup"] = ("LSOAs assigned to the boundary-defined wards by a point inside each LSOA"
                                         if con.execute("SELECT count(*) FROM lk").fetchall()[0][0]
@@ -402,6 +436,7 @@ class _Job:
     theme_preds: dict[str, str | None] = field(default_factory=dict)
     total_pred: str = "is_crime"
     point_info: dict[str, Any] = field(default_factory=dict)
+    narrowed: dict[str, Any] = field(default_factory=dict)
     disp: dict[str, dispersion.Dispersion] = field(default_factory=dict)
     shifts: list[dict[str, Any]] = field(default_factory=list)
     monthly: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)
@@ -440,7 +475,8 @@ def _prepare(con, st: Store, area_text: str, cur: Period, cmp: Period, opts: dic
     materialise the area's rows: everything the counts need."""
     _register_offences(con)
     job = _Job(con, st, _resolve_target(con, st, area_text, opts["area_file"], opts["ward_vintage"]), cur, cmp, opts)
-    job.point_info = _prepare_placed(con, st, job.tgt.vintage, opts["placement"])
+    job.point_info = _prepare_placed(con, st, job.tgt.vintage, opts["placement"], job.tgt)
+    job.narrowed = job.point_info.pop("_narrowed")
     kind = _choose_source(con, job.where, cur.months + cmp.months, opts["source"])
     if cur.by_day and kind is not None and not get_kind(kind).recorded_dates:
         raise PeriodError(f"period {cur.label} counts by recorded date, which only force extracts carry "

@@ -22,6 +22,7 @@ supersedes keeps its aggregate; the live-slice join drops the superseded rows, a
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -225,7 +227,7 @@ def try_refresh(st: Store) -> bool:
         if missing(st):
             refresh_aggregates(st)
         return not missing(st)
-    except (OSError, StoreError, ImportError):
+    except (OSError, StoreError, ImportError, duckdb.Error):
         return False
 
 
@@ -267,13 +269,13 @@ CUBE_COLUMNS = ["source_kind", "force", "month", "lad_code", "ward_code", "categ
                 "knife_flag", "hate_flag", "domestic_flag", "point_only", "n"]
 
 
-def _cube_key(st: Store, lookup: Path) -> str:
+def _cube_key(st: Store, lookup: Path | None) -> str:
     import hashlib
 
     live = [(i["input_id"], i.get("live_slices")) for i in st.manifest()["inputs"] if i.get("live_slices")]
     files = read_state(st)["files"]
-    blob = json.dumps([AGG_VERSION, live, sorted(files.items()), lookup.name, lookup.stat().st_size,
-                       lookup.stat().st_mtime_ns], sort_keys=True, default=str)
+    look = [lookup.name, lookup.stat().st_size, lookup.stat().st_mtime_ns] if lookup else None
+    blob = json.dumps([AGG_VERSION, live, sorted(files.items()), look], sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
@@ -289,8 +291,12 @@ def register_cube(con: Any, st: Store, lookup: Path | None, name: str = "cube") 
     if not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'agg'").fetchall()[0][0]:
         return False
     stem = Path(lookup).stem if lookup else "none"
-    path = st.path / AGG_DIR / f"cube-{stem}-{_cube_key(st, lookup) if lookup else 'none'}.parquet"
+    path = st.path / AGG_DIR / f"cube-{stem}-{_cube_key(st, lookup)}.parquet"
     if not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return False
         lk = (f"(SELECT DISTINCT lsoa_code, ward_code, lad_code FROM read_parquet({literal(str(lookup))}))" if lookup
               else "(SELECT NULL::VARCHAR lsoa_code, NULL::VARCHAR ward_code, NULL::VARCHAR lad_code WHERE false)")
         part = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -306,10 +312,9 @@ def register_cube(con: Any, st: Store, lookup: Path | None, name: str = "cube") 
                 GROUP BY ALL ORDER BY month, lad_code, ward_code
             ) TO {literal(str(part))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 200000)""")
             os.replace(part, path)
-        except (OSError, Exception) as exc:  # noqa: BLE001 - a read-only store: use the aggregate directly
-            part.unlink(missing_ok=True)
-            if not isinstance(exc, OSError) and "Permission" not in str(exc) and "Read-only" not in str(exc):
-                raise
+        except (OSError, duckdb.IOException):  # a read-only store: the caller reads the records instead
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
             return False
         for old in path.parent.glob(f"cube-{stem}-*.parquet"):
             if old != path:

@@ -27,7 +27,7 @@ import duckdb
 
 from .. import sql
 from ..aggregate import register_cube, register_live_aggregates
-from ..errors import CrimeAssessError, GeographyError, NoDataError
+from ..errors import CrimeAssessError, GeographyError
 from ..geography.areas import ward_vintages
 from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
 from ..sources.registry import get_kind

@@ -232,13 +232,19 @@ class _Counter:
                     "FROM cmp_off_df")
         con.unregister("cmp_off_df")
         if self.has_agg:  # the cube is placed already (own codes, else the newest lookup)
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE {self.table} AS
-                SELECT r.*, o.ho_group, o.ho_subgroup, coalesce(o.ho_in_total, false) AS ho_in_total,
-                       r.lad_code AS c_lad, r.ward_code AS c_ward
-                FROM cmp_cube r LEFT JOIN cmp_off o ON upper(r.offence_code) = o.code
-                WHERE r.month IN {_in(months)}""")
+            self._from_cube(self.table, ward=False)
         else:
             self._materialise(self.table, self._records())
+
+    def _from_cube(self, table: str, *, ward: bool) -> None:
+        """The months' cube rows by local authority (and by ward with `ward`), offence groups joined."""
+        ward_col = "r.ward_code" if ward else "NULL::VARCHAR"
+        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
+            SELECT r.source_kind, r.force, r.month, r.category_id, r.is_crime, r.offence_code, r.knife_flag,
+                   r.hate_flag, r.domestic_flag, o.ho_group, o.ho_subgroup, coalesce(o.ho_in_total, false) AS ho_in_total,
+                   r.lad_code AS c_lad, {ward_col} AS c_ward, sum(r.n)::BIGINT AS n
+            FROM cmp_cube r LEFT JOIN cmp_off o ON upper(r.offence_code) = o.code
+            WHERE r.month IN {_in(self.months)} GROUP BY ALL""")
 
     def _records(self) -> str:
         return "all_records" if _exists(self.con, "all_records") else "records"
@@ -252,10 +258,15 @@ class _Counter:
             LEFT JOIN cmp_off o ON upper(r.offence_code) = o.code
             WHERE r.month IN {_in(self.months)}""")
 
-    def _where(self, pred: str) -> tuple[str, str] | None:
-        """(table, count expression) able to count rows matching `pred`, or None (see `_usable`)."""
-        if self._usable(pred, self.table):
-            return self.table, ("sum(n)" if self.has_agg else "count(*)")
+    def _where(self, pred: str, col: str = "c_lad") -> tuple[str, str] | None:
+        """(table, count expression) able to count rows matching `pred` by `col`, or None (see `_usable`)."""
+        table = self.table
+        if self.has_agg and col == "c_ward":
+            table = self.table + "_w"
+            if not _exists(self.con, table):
+                self._from_cube(table, ward=True)
+        if self._usable(pred, table):
+            return table, ("sum(n)" if self.has_agg else "count(*)")
         if self.has_agg:
             if not _exists(self.con, self.rtable):
                 self._materialise(self.rtable, self._records())
@@ -267,11 +278,16 @@ class _Counter:
         """Count several themes in one pass per table (fills the cache by_lad_month reads)."""
         preds = [(t, self.themes[t].predicate(kind)) for t in themes
                  if t in self.themes and (kind, t, col) not in self.cache]
+        preds = [(t, p) for t, p in preds if p is not None]
         by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for t, p in preds:
-            w = self._where(p) if p is not None else None
-            if w is not None:
-                by_table.setdefault(w, []).append((t, p))
+        first = self._where("true", col)  # the main table; one check for all the predicates when they all run on it
+        if preds and first is not None and self._usable(" AND ".join(f"({p})" for _t, p in preds), first[0]):
+            by_table[first] = preds
+        else:
+            for t, p in preds:
+                w = self._where(p, col)
+                if w is not None:
+                    by_table.setdefault(w, []).append((t, p))
         for (table, cnt), group in by_table.items():
             sel = ", ".join(f"coalesce({cnt} FILTER (WHERE {p}), 0)" for _t, p in group)
             res = self.con.execute(f"SELECT {col}, coalesce(force, ''), month, {sel} FROM {table} WHERE source_kind = ? "
@@ -293,7 +309,7 @@ class _Counter:
         key = (kind, theme, col)
         if key not in self.cache:
             pred = self.themes[theme].predicate(kind) if theme in self.themes else None
-            w = self._where(pred) if pred is not None else None
+            w = self._where(pred, col) if pred is not None else None
             if w is None:
                 self.cache[key] = {}
             else:
@@ -637,9 +653,14 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
                 # so that the months held are those of the forces counted); the API has no force
                 own = set(forces) | {""} if kind != "police-uk-api" else None  # no force named: not another's
 
-                def n(months: list[str], lads: set[str] = lads, by: dict = by, own: set | None = own) -> int:
-                    return sum(v for (lad, f, m), v in by.items()
-                               if lad in lads and m in months and (own is None or f in own))
+                # this unit's counts by month, once (the cache holds every area's)
+                mine: dict[str, int] = {}
+                for (lad, f, m), v in by.items():
+                    if lad in lads and (own is None or f in own):
+                        mine[m] = mine.get(m, 0) + v
+
+                def n(months: list[str], mine: dict[str, int] = mine) -> int:
+                    return sum(mine.get(m, 0) for m in set(months))
 
                 matched = (n([c for c, _ in both]), n([p for _, p in both]), len(both)) if both else None
                 rec = (n(cm), n(pm) if pm else None, cm, pm, matched, [c for c, _ in both])

@@ -1,7 +1,8 @@
 """Counting an area's records: the period tables and the counts of the current and comparison periods,
 in full and like for like (the months held in both), the series and the monthly counts.
 
-Everything here runs DuckDB SQL over the engine's `placed` view and the `area_rows` table it materialises.
+Everything here runs DuckDB SQL over the engine's `area_all` table (the area's placed rows) and the
+`area_rows` table materialised from it.
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def _period_table(con: duckdb.DuckDBPyConnection, periods: list[Period], cur: Pe
     periods, column `idx`) over it."""
     cc, pcnd = _period_cond(cur), _period_cond(cmp)
     any_cond = " OR ".join([_period_cond(p) for p in periods] + [cc, pcnd, f"month IN {_in_list(window)}"])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE area_rows AS SELECT * FROM placed WHERE ({rows_where}) AND ({any_cond})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE area_rows AS SELECT * FROM area_all WHERE ({rows_where}) AND ({any_cond})")
     if cur.by_day:
         matched = "true" if matched_cur else "false"
     else:

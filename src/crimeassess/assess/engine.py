@@ -198,7 +198,7 @@ def _point_placement(con: duckdb.DuckDBPyConnection, store: Store, vintage: str 
 
 
 def _choose_source(con: duckdb.DuckDBPyConnection, where: str, months: list[str], source: str | None) -> str | None:
-    rows = dict(con.execute(f"SELECT source_kind, count(*) FROM placed WHERE {where} AND month IN {_in_list(months)} "
+    rows = dict(con.execute(f"SELECT source_kind, count(*) FROM area_all WHERE {where} AND month IN {_in_list(months)} "
                             "GROUP BY 1").fetchall())
     if source:
         if source not in SOURCE_PRIORITY:
@@ -207,7 +207,7 @@ def _choose_source(con: duckdb.DuckDBPyConnection, where: str, months: list[str]
     for k in SOURCE_PRIORITY:
         if rows.get(k):
             return k
-    anyrows = dict(con.execute(f"SELECT source_kind, count(*) FROM placed WHERE {where} GROUP BY 1").fetchall())
+    anyrows = dict(con.execute(f"SELECT source_kind, count(*) FROM area_all WHERE {where} GROUP BY 1").fetchall())
     for k in SOURCE_PRIORITY:
         if anyrows.get(k):
             return k
@@ -294,7 +294,7 @@ def _forces(con, where: str, kind: str | None) -> tuple[list[str], list[dict[str
     """The forces whose data feed the area (at least FORCE_SHARE of its records) and the stray others."""
     if not kind:
         return [], []
-    rows = con.execute(f"SELECT coalesce(force, ''), count(*) FROM placed WHERE {where} AND source_kind = ? "
+    rows = con.execute(f"SELECT coalesce(force, ''), count(*) FROM area_all WHERE {where} AND source_kind = ? "
                        "GROUP BY 1 ORDER BY 2 DESC, 1", [kind]).fetchall()
     total = sum(n for _, n in rows) or 1
     main = sorted(f for f, n in rows if n >= FORCE_SHARE * total)
@@ -477,6 +477,9 @@ def _prepare(con, st: Store, area_text: str, cur: Period, cmp: Period, opts: dic
     job = _Job(con, st, _resolve_target(con, st, area_text, opts["area_file"], opts["ward_vintage"]), cur, cmp, opts)
     job.point_info = _prepare_placed(con, st, job.tgt.vintage, opts["placement"], job.tgt)
     job.narrowed = job.point_info.pop("_narrowed")
+    # The area's rows, every source and month, read once: the source choice, the forces and the period tables
+    # below all read this table instead of scanning the records again.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE area_all AS SELECT * FROM placed WHERE {job.where}")
     kind = _choose_source(con, job.where, cur.months + cmp.months, opts["source"])
     if cur.by_day and kind is not None and not get_kind(kind).recorded_dates:
         raise PeriodError(f"period {cur.label} counts by recorded date, which only force extracts carry "
@@ -619,7 +622,7 @@ def _beyond(job: _Job, data: dict[str, Any]) -> None:
     where = f"{job.where} AND {job.src_cond}"
     wards = {w["code"]: w["name"] for w in data["wards"]}
     data["expected"] = expected.expected_block(con, where, job.total_pred, job.theme_preds, job.labels, job.cur,
-                                               job.present, wards, area.name).to_dict()
+                                               job.present, wards, area.name, table="area_all").to_dict()
     data["hotspots"] = hotspots.hotspot_block(
         con, job.st, where, job.total_pred, cov["matched_months"], cov["matched_previous_months"],
         snapped=job.kind != "extract", dispersion=job.disp["wards"].value, area_name=area.name, cur=job.cur,
@@ -708,13 +711,28 @@ FAMILIES = {
 }
 
 
+def _has(con, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [name]).fetchall()[0][0])
+
+
 def _geography_block(con, counter: _Counter, src_cond: str, kind: str, forces: list[str], cur: Period, cmp: Period,
                      vintage: str | None, placement: str, point_info: dict[str, Any]) -> dict[str, Any]:
     """Placement counts and agreement; `_unplaced` (popped by the caller) holds the unplaced block."""
     force_cond = f"coalesce(force, '') IN {_in_list(forces)}" if get_kind(kind).scope != "file" else "true"
-    un_cur, un_prev = con.execute(
-        f"SELECT count(*) FILTER (WHERE {_period_cond(cur)}), count(*) FILTER (WHERE {_period_cond(cmp)}) FROM placed "
-        f"WHERE {src_cond} AND {force_cond} AND is_crime AND p_lad_code IS NULL AND p_ward_code IS NULL").fetchall()[0]
+    un_cur = un_prev = None
+    if placement != "point" and not cur.by_day and _has(con, "area_cube"):
+        # From the geography cube when no unplaced row has a map point (nothing a point could place): exact.
+        pointed, c, p = con.execute(
+            f"SELECT coalesce(sum(n) FILTER (WHERE point_only), 0), "
+            f"coalesce(sum(n) FILTER (WHERE {_period_cond(cur)}), 0), coalesce(sum(n) FILTER (WHERE {_period_cond(cmp)}), 0) "
+            f"FROM area_cube WHERE {src_cond} AND {force_cond} AND is_crime AND lad_code IS NULL "
+            f"AND ward_code IS NULL").fetchall()[0]
+        if not pointed or placement == "lsoa":
+            un_cur, un_prev = int(c), int(p)
+    if un_cur is None:
+        un_cur, un_prev = con.execute(
+            f"SELECT count(*) FILTER (WHERE {_period_cond(cur)}), count(*) FILTER (WHERE {_period_cond(cmp)}) FROM placed "
+            f"WHERE {src_cond} AND {force_cond} AND is_crime AND p_lad_code IS NULL AND p_ward_code IS NULL").fetchall()[0]
     placed_by = dict(con.execute(
         f"SELECT coalesce(placed_by, 'unplaced'), count(*) {counter.base} AND is_crime AND c.which = 'cur' GROUP BY 1"
     ).fetchall())
@@ -762,9 +780,9 @@ def _asb_block(con, where: str, cur: Period, cmp: Period, kind: str | None, forc
     c, p, xc, xp = con.execute(
         f"SELECT count(*) FILTER (WHERE {_period_cond(cur)}), count(*) FILTER (WHERE {_period_cond(cmp)}), "
         f"count(*) FILTER (WHERE month IN {_in_list(mc)}), count(*) FILTER (WHERE month IN {_in_list(mp)}) "
-        f"FROM placed WHERE {where} AND source_kind = ? AND category_id = ?", [alt, ASB_ID]).fetchall()[0]
+        f"FROM area_all WHERE {where} AND source_kind = ? AND category_id = ?", [alt, ASB_ID]).fetchall()[0]
     wmonths = [m for m in window if m in months]
-    got = dict(con.execute(f"SELECT month, count(*) FROM placed WHERE {where} AND source_kind = ? AND category_id = ? "
+    got = dict(con.execute(f"SELECT month, count(*) FROM area_all WHERE {where} AND source_kind = ? AND category_id = ? "
                            f"AND month IN {_in_list(wmonths)} GROUP BY 1", [alt, ASB_ID]).fetchall())
     missing = [m for m in cur.months if m not in months] + [m for m in cmp.months if m not in months]
     return ({"current": c if have_cur else None, "previous": p if have_prev else None,

@@ -123,13 +123,16 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
                                                month_index(cur.end) + 1)]
     inputs = _inputs(store, kind, forces)
     force_cond = "true" if get_kind(kind).scope == "file" else f"coalesce(force, '') IN {sql.in_list(forces)}"
+    # force-wide counts: from the aggregate store when the connection has it (same rows, counted), else records
+    has_agg = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'agg'").fetchall()[0][0]
+    rel, cnt = ("agg", "sum(n)") if has_agg else ("records", "count(*)")
     n, blank = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE lsoa_code IS NULL) FROM records WHERE source_kind = ? AND is_crime "
-        f"AND {force_cond} AND month IN {sql.in_list(cur.months)}", [kind]).fetchall()[0]
+        f"SELECT coalesce({cnt}, 0), coalesce({cnt} FILTER (WHERE lsoa_code IS NULL), 0) FROM {rel} WHERE "
+        f"source_kind = ? AND is_crime AND {force_cond} AND month IN {sql.in_list(cur.months)}", [kind]).fetchall()[0]
     counts: dict[str, dict[str, int]] = {}
-    for cat, m, c in con.execute(f"SELECT category_id, month, count(*) FROM records WHERE source_kind = ? AND "
+    for cat, m, c in con.execute(f"SELECT category_id, month, {cnt} FROM {rel} WHERE source_kind = ? AND "
                                  f"{force_cond} AND month IN {sql.in_list(span)} GROUP BY 1, 2", [kind]).fetchall():
-        counts.setdefault(cat, {})[m] = c
+        counts.setdefault(cat, {})[m] = int(c)
     geo_inputs = [{"kind": e["kind"], "name": e["name"], "file": _short(e.get("path", "")), "rows": e.get("rows"),
                    "loaded_at": e.get("loaded_at")} for e in store.geography_entries()]
     return {

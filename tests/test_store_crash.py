@@ -100,6 +100,18 @@ def _live_counts(st: Store) -> dict[str, int]:
     return {m: n for m, n in rows}
 
 
+def _agg_counts(st: Store) -> dict[str, int]:
+    """Month → records counted by the aggregate store (built or completed after a kill)."""
+    from crimeassess.aggregate import register_live_aggregates
+
+    con = st.connect()
+    try:
+        assert register_live_aggregates(con, st)
+        return {m: int(n) for m, n in con.execute("SELECT month, sum(n) FROM agg GROUP BY 1").fetchall()}
+    finally:
+        con.close()
+
+
 def test_sigkill_during_batched_multi_file_ingest(tmp_path: Path) -> None:
     """20+ SIGKILLs at random moments of a multi-file ingest committing in several batches (mid-batch included),
     each into a fresh store: after each, the store checks clean and holds exactly the inputs its manifest
@@ -142,6 +154,7 @@ def test_sigkill_during_batched_multi_file_ingest(tmp_path: Path) -> None:
         final = check_store(st)
         assert final.ok and final.inputs_checked == len(files)
         assert _live_counts(st) == {name[:7]: n for name, n in recount.items()}
+        assert _agg_counts(st) == {name[:7]: n for name, n in recount.items()}  # aggregates too, after any kill
         gc_store(st)
         assert check_store(st).orphans == []
     assert kills >= 20

@@ -133,6 +133,14 @@ def resolve_area(text: str, store: Store, con: duckdb.DuckDBPyConnection, *, lev
     return Area(code, name, lv, lad_codes=lads, ward_codes=[code] if lv == "ward" else [])
 
 
+def _counting(con: duckdb.DuckDBPyConnection, store: Store) -> tuple[str, str]:
+    """(relation, count expression) for whole-store counts: the aggregate store when it can be read, else the
+    records."""
+    from ..aggregate import register_live_aggregates
+
+    return ("agg", "sum(n)") if register_live_aggregates(con, store) else ("records", "count(*)")
+
+
 def records_per_lad(store: Store) -> dict[str, int]:
     """Live records per local authority code (through the loaded LSOA lookups, or the codes a record carries).
 
@@ -143,11 +151,12 @@ def records_per_lad(store: Store) -> dict[str, int]:
     files = [str(f) for f in store.geography_paths("lsoa_ward")]
     con = store.connect()
     try:
+        rel, cnt = _counting(con, store)
         counts = dict(con.execute(
-            "SELECT lad_code, count(*) FROM records WHERE lad_code IS NOT NULL AND category_id IS NOT NULL GROUP BY 1").fetchall())
+            f"SELECT lad_code, {cnt} FROM {rel} WHERE lad_code IS NOT NULL AND category_id IS NOT NULL GROUP BY 1").fetchall())
         if files:
             for lad, n in con.execute(
-                "SELECT lk.lad_code, sum(r.n) FROM (SELECT lsoa_code, count(*) AS n FROM records "
+                f"SELECT lk.lad_code, sum(r.n) FROM (SELECT lsoa_code, {cnt} AS n FROM {rel} "
                 "WHERE lad_code IS NULL AND category_id IS NOT NULL GROUP BY 1) r JOIN (SELECT DISTINCT lsoa_code, lad_code FROM "
                 "read_parquet(?)) lk ON lk.lsoa_code = r.lsoa_code GROUP BY 1", [files]).fetchall():
                 counts[lad] = counts.get(lad, 0) + int(n)
@@ -165,12 +174,13 @@ def months_per_lad(store: Store, min_share: float = 0.2) -> dict[str, list[str]]
     files = [str(f) for f in store.geography_paths("lsoa_ward")]
     con = store.connect()
     try:
-        rows = con.execute("SELECT lad_code, month, count(*) FROM records WHERE lad_code IS NOT NULL "
+        rel, cnt = _counting(con, store)
+        rows = con.execute(f"SELECT lad_code, month, {cnt} FROM {rel} WHERE lad_code IS NOT NULL "
                            "AND category_id IS NOT NULL GROUP BY 1, 2"
                            ).fetchall()
         if files:
             rows += con.execute(
-                "SELECT lk.lad_code, r.month, sum(r.n) FROM (SELECT lsoa_code, month, count(*) AS n FROM records "
+                f"SELECT lk.lad_code, r.month, sum(r.n) FROM (SELECT lsoa_code, month, {cnt} AS n FROM {rel} "
                 "WHERE lad_code IS NULL AND category_id IS NOT NULL GROUP BY 1, 2) r JOIN (SELECT DISTINCT lsoa_code, lad_code FROM "
                 "read_parquet(?)) lk ON lk.lsoa_code = r.lsoa_code GROUP BY 1, 2", [files]).fetchall()
     finally:

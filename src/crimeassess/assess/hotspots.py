@@ -34,7 +34,7 @@ import numpy as np
 from .. import sql
 from ..store import Store
 from . import present, stats
-from .periods import Period
+from .periods import Period, months_in_words
 
 #: Grid cell size in metres (British National Grid).
 CELL_SIZE = 250
@@ -294,7 +294,12 @@ def hotspot_block(con: Any, st: Store, rows_where: str, total_pred: str, matched
     if out.lsoa is None and out.grid is None:
         return Hotspots(False, "; ".join(notes))
     out.note = "; ".join(notes) or None
-    out.findings = sentences(out, area_name, present.period_words(cur), present.period_words(cmp))
+    words, cmp_words = present.period_words(cur), present.period_words(cmp)
+    if not cur.by_day and len(matched_cur) < cur.n_months:  # only the months held in both periods were compared
+        words = (f"{months_in_words(matched_cur)}, the {'month' if len(matched_cur) == 1 else 'months'} of {words} "
+                 "held in both periods")
+        cmp_words = months_in_words(matched_prev)
+    out.findings = sentences(out, area_name, words, cmp_words)
     return out
 
 

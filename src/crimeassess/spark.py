@@ -173,7 +173,10 @@ def build_with_spark(st: Store, todo: list[str], *, master: str | None = None,
     import pyspark
 
     t0 = time.perf_counter()
-    session, started = start_session(master)
+    try:
+        session, started = start_session(master)
+    except _spark_errors() as exc:
+        raise EngineError(f"Spark did not start (master {master or DEFAULT_MASTER}): {_first_line(exc)}") from None
     jvm_start = time.perf_counter() - t0
     built: dict[str, str] = {}
     agg_s = 0.0
@@ -184,9 +187,13 @@ def build_with_spark(st: Store, todo: list[str], *, master: str | None = None,
         for k, rel in enumerate(todo):
             t1 = time.perf_counter()
             view = f"crimeassess_records_{k}"
-            session.read.schema(schema).parquet(_records_url(st, rel)).createOrReplaceTempView(view)
-            sql = con.compile(aggregate_expr(con.table(view)))  # Ibis's Spark SQL for the one expression
-            result = session.sql(sql).toArrow().cast(AGG_SCHEMA)
+            url = _records_url(st, rel)
+            try:
+                session.read.schema(schema).parquet(url).createOrReplaceTempView(view)
+                sql = con.compile(aggregate_expr(con.table(view)))  # Ibis's Spark SQL for the one expression
+                result = session.sql(sql).toArrow().cast(AGG_SCHEMA)
+            except _spark_errors() as exc:
+                raise EngineError(f"{url}: Spark could not aggregate this records file: {_first_line(exc)}") from None
             session.catalog.dropTempView(view)
             out = agg_name(rel)
             part = st.path / f"{out}.{os.getpid()}.tmp"
@@ -212,3 +219,16 @@ def _sum_n(table: Any) -> int:
     import pyarrow.compute as pc
 
     return int(pc.sum(table.column("n")).as_py() or 0)
+
+
+def _spark_errors() -> tuple[type[BaseException], ...]:
+    """Spark's and Py4J's exception classes (what a failed start-up, read or job raises)."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    return (PySparkException, Py4JError)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)[:300]

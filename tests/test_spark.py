@@ -16,7 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 import crimeassess.cli as cli
-from crimeassess.aggregate import AGG_SCHEMA, AggregateReport, live_record_files, read_state, refresh_aggregates
+from crimeassess.aggregate import (AGG_SCHEMA, AggregateReport, live_record_files, missing, read_state,
+                                   refresh_aggregates)
 from crimeassess.assess.engine import assess
 from crimeassess.errors import EngineError
 from crimeassess.geography.load import load_geography
@@ -195,3 +196,23 @@ def test_records_read_from_a_copy_elsewhere(two_stores, tmp_path: Path, monkeypa
     for rel, out in read_state(duck)["files"].items():
         assert rel in rep.built
         assert pq.read_table(local / out).sort_by(KEYS).equals(pq.read_table(duck.path / out).cast(AGG_SCHEMA).sort_by(KEYS))
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_spark_aggregates_feed_the_live_view(two_stores, shared_data: Path) -> None:
+    """Southampton's crimes in March 2018 through the store's live aggregate view over Spark's files, against
+    a recount from the CSV and the LSOA lookup."""
+    from crimeassess.aggregate import register_live_aggregates
+
+    _, spark, _, _ = two_stores
+    with open(shared_data / "geography/lookups/LSOA11_WD17_LAD17_EW_LU.csv", newline="", encoding="utf-8-sig") as fh:
+        lsoas = {r["LSOA11CD"] for r in csv.DictReader(fh) if r["LAD17CD"] == "E06000045"}
+    with open(shared_data / "police-uk/archive/2018-03/2018-03-hampshire-street.csv", newline="", encoding="utf-8-sig") as fh:
+        want = sum(1 for r in csv.DictReader(fh) if r["LSOA code"] in lsoas and r["Crime type"] != "Anti-social behaviour")
+    assert missing(spark) == []  # so the view reads Spark's files, not a DuckDB refresh
+    con = spark.connect()
+    assert register_live_aggregates(con, spark)
+    got = con.execute("SELECT sum(n) FROM agg WHERE month = '2018-03' AND is_crime AND lsoa_code IN (SELECT unnest(?))",
+                      [sorted(lsoas)]).fetchone()[0]
+    assert want > 0 and got == want

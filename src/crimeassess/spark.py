@@ -40,16 +40,20 @@ DEFAULT_MASTER = "local[2]"
 RECORDS_URL_ENV = "CRIMEASSESS_SPARK_RECORDS_URL"
 INSTALL_HINT = "pip install 'crimeassess[spark]'"
 JDK_HINT = "Debian/Ubuntu: apt-get install openjdk-17-jre-headless"
+# Root at WARN (a PySpark driver resets the root to WARN with a console message when it differs), the usual
+# start-up warnings at ERROR; build_with_spark then sets ERROR for the run.
 _LOG4J = """\
-rootLogger.level = error
-logger.repl.name = org.apache.spark.repl.Main
-logger.repl.level = error
+rootLogger.level = warn
 rootLogger.appenderRef.stderr.ref = console
 appender.console.type = Console
 appender.console.name = console
 appender.console.target = SYSTEM_ERR
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+logger.native.name = org.apache.hadoop.util.NativeCodeLoader
+logger.native.level = error
+logger.utils.name = org.apache.spark.util.Utils
+logger.utils.level = error
 """
 
 

@@ -217,3 +217,11 @@ def test_spark_aggregates_feed_the_live_view(two_stores, shared_data: Path) -> N
     got = con.execute("SELECT sum(n) FROM agg WHERE month = '2018-03' AND is_crime AND lsoa_code IN (SELECT unnest(?))",
                       [sorted(lsoas)]).fetchone()[0]
     assert want > 0 and got == want
+
+
+@pytest.mark.parametrize("master, cores", [("local", 1), ("local[2]", 2), ("local[3,2]", 3), ("local[*]", os.cpu_count()),
+                                           ("spark://host:7077", None), ("yarn", None)])
+def test_local_cores(master: str, cores: int | None) -> None:
+    from crimeassess.spark import _local_cores
+
+    assert _local_cores(master) == cores

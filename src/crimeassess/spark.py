@@ -115,7 +115,7 @@ def _local_cores(master: str) -> int | None:
     if not m:
         return None
     n = m.group(1)
-    return (os.cpu_count() or 2) if n in (None, "*") else int(n)
+    return 1 if n is None else (os.cpu_count() or 2) if n == "*" else int(n)
 
 
 def start_session(master: str | None) -> tuple["SparkSession", bool]:

@@ -75,10 +75,15 @@ def _cases(tmp: Path, city: Store) -> list[tuple[type, list[str], str]]:
          "no data for Smalltown in 2010-01; the store holds"),
         (errors.CrimeAssessError, ["assess", "--period", "2018-03", "--store", s],
          "give --area NAME|CODE or --area-file FILE"),
+        # JAVA_HOME points nowhere (set by the test): no pyspark or no Java, either way one line, no JVM.
+        (errors.EngineError, ["build-aggregates", "--engine", "spark", "--rebuild", "--store", s],
+         "the Spark engine needs"),
     ]
 
 
-def test_every_named_exception_is_one_line_exit_2(tmp_path: Path, city: Store, raised: list[type]) -> None:
+def test_every_named_exception_is_one_line_exit_2(tmp_path: Path, city: Store, raised: list[type],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-java"))
     cases = _cases(tmp_path, city)
     assert {c[0] for c in cases} >= {e for e in vars(errors).values()
                                      if isinstance(e, type) and issubclass(e, errors.CrimeAssessError)} - {errors.DownloadError}

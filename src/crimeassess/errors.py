@@ -59,3 +59,7 @@ class DownloadError(CrimeAssessError):
     """A publisher could not be reached or returned bad data."""
 
     http_status = 502
+
+
+class EngineError(CrimeAssessError):
+    """An optional engine (Spark) is not installed or cannot start here (missing extra, wrong Java)."""

@@ -175,7 +175,14 @@ def _duckdb_build(st: Store, todo: list[str], progress: Callable[[int, int, str]
             t = con.read_parquet(str(st.path / rel))
             expr = aggregate_expr(t)
             part = st.path / f"{out}.{os.getpid()}.tmp"
-            con.to_parquet(expr, str(part), compression="zstd", row_group_size=1_000_000)
+            # streamed in record batches and cast to AGG_SCHEMA exactly (DuckDB's COPY would mark columns
+            # that happen to hold no null NOT NULL, so the file's schema would depend on the data)
+            # (Ibis compiles; DuckDB 2.x's own reader streams: Ibis 12's batch API predates it)
+            reader = con.con.sql(str(ibis.to_sql(expr, dialect="duckdb"))).to_arrow_reader(500_000)
+            with pq.ParquetWriter(part, AGG_SCHEMA, compression="zstd") as w:
+                for batch in reader:
+                    w.write_table(pa.Table.from_batches([batch]).select(AGG_SCHEMA.names).cast(AGG_SCHEMA),
+                                  row_group_size=1_000_000)
             with open(part, "rb") as fh:
                 os.fsync(fh.fileno())
             os.replace(part, st.path / out)
@@ -189,17 +196,22 @@ def _duckdb_build(st: Store, todo: list[str], progress: Callable[[int, int, str]
 
 def refresh_aggregates(store: Store | str | os.PathLike | None = None, *, engine: str = "duckdb",
                        master: str | None = None, rebuild: bool = False,
-                       progress: Callable[[int, int, str], None] | None = None) -> AggregateReport:
+                       progress: Callable[[int, int, str], None] | None = None, lock: bool = True) -> AggregateReport:
     """Build the aggregate of every live records file that has none (all of them with `rebuild`).
 
     engine "duckdb" (default) or "spark" (needs the ``crimeassess[spark]`` extra and Java 17; `master` is the
-    Spark master URL, default ``local[2]``). Safe to call at any time: files are written under temporary
-    names and renamed, the state last."""
+    Spark master URL, default ``local[2]``). Files are written under temporary names and renamed, the state
+    last. Holds the store's write lock unless `lock` is False (the caller holds it: ingest; or the call only
+    fills in missing files, which any reader may do: their content depends on the records file alone)."""
     st = store if isinstance(store, Store) else Store(store)
     if engine not in ENGINES:
         raise StoreError(f"unknown aggregation engine {engine!r}; choose from {', '.join(ENGINES)}")
     if not st.exists():
         raise StoreError(f"{st.path}: no store here (no manifest.json)")
+    if lock:
+        with st.lock():
+            return refresh_aggregates(st, engine=engine, master=master, rebuild=rebuild, progress=progress,
+                                      lock=False)
     t0 = time.perf_counter()
     state = read_state(st)
     live = live_record_files(st)
@@ -225,7 +237,7 @@ def try_refresh(st: Store) -> bool:
     failure): callers then read the records themselves."""
     try:
         if missing(st):
-            refresh_aggregates(st)
+            refresh_aggregates(st, lock=False)
         return not missing(st)
     except (OSError, StoreError, ImportError, duckdb.Error):
         return False
@@ -274,8 +286,16 @@ def _cube_key(st: Store, lookup: Path | None) -> str:
 
     live = [(i["input_id"], i.get("live_slices")) for i in st.manifest()["inputs"] if i.get("live_slices")]
     files = read_state(st)["files"]
-    look = [lookup.name, lookup.stat().st_size, lookup.stat().st_mtime_ns] if lookup else None
-    blob = json.dumps([AGG_VERSION, live, sorted(files.items()), look], sort_keys=True, default=str)
+
+    def stamp(p: Path) -> list[Any]:  # a rebuilt file keeps its name: its size and time tell it apart
+        try:
+            return [p.name, p.stat().st_size, p.stat().st_mtime_ns]
+        except OSError:
+            return [p.name, None, None]
+
+    look = stamp(lookup) if lookup else None
+    aggs = [(k, stamp(st.path / v)) for k, v in sorted(files.items())]
+    blob = json.dumps([AGG_VERSION, live, aggs, look], sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 

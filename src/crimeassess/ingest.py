@@ -175,7 +175,7 @@ def ingest(
         raise InputError("no files found under " + ", ".join(str(p) for p in paths))
     with st.lock():
         report = _ingest_locked(st, cands, mapping_p, mapping_obj, force, progress)
-        refresh_aggregates(st)  # the new batches' counts (aggregate.py); incremental, crash-safe
+        refresh_aggregates(st, lock=False)  # the new batches' counts (aggregate.py); incremental, crash-safe
         return report
 
 

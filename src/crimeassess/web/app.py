@@ -16,7 +16,8 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from fastapi.staticfiles import StaticFiles
 import uvicorn
 from shapely.geometry import mapping
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..assess import present
@@ -164,9 +166,11 @@ class Dashboard:
         self.pages = LRUCache(cache_size * 2)   # rendered panels and reports
         self.meta = LRUCache(16)                # catalogue, areas with data, inputs
         self.bodies = LRUCache(cache_size * 4)  # serialised JSON bodies of the /api routes
-        # One assessment at a time: DuckDB already uses both cores, and two identical requests arriving
-        # together should compute once.
-        self._compute = threading.RLock()  # builds nest (the picker index reads the catalogue)
+        # One assessment at a time (DuckDB already uses both cores); any value is built once however many
+        # requests want it together (a lock per key), and a cheap value never waits behind an assessment.
+        self._assess_lock = threading.Lock()
+        self._locks_guard = threading.Lock()
+        self._locks: dict[Hashable, list[Any]] = {}  # key -> [lock, users]
         self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
         self.builds = 0  # values computed (not found in a cache): what concurrent identical requests share
         self.timings: dict[str, float] = {}
@@ -180,11 +184,27 @@ class Dashboard:
             return (0, 0, 0)
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
+    @contextmanager
+    def _key_lock(self, key: Hashable) -> Iterator[None]:
+        """Hold the lock of one cache key (created on first use, dropped when nobody holds or waits for it)."""
+        with self._locks_guard:
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._locks_guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self._locks.pop(key, None)
+
     def _cached(self, cache: LRUCache, key: Hashable, build: Callable[[], Any], *, count: bool = True) -> Any:
+        """``cache[key]``, else ``build()`` (once: a second thread wanting the same key waits for the first)."""
         found, value = cache.get(key, count=count)
         if found:
             return value
-        with self._compute:
+        with self._key_lock(key):
             found, value = cache.get(key, count=False)  # another request may have built it meanwhile
             if found:
                 return value
@@ -213,6 +233,10 @@ class Dashboard:
     def assessment(self, q: AssessQuery) -> Assessment:
         """``assess(...)`` for the query, cached."""
         def build() -> Assessment:
+            with self._assess_lock:
+                return compute()
+
+        def compute() -> Assessment:
             t = time.perf_counter()
             res = assess(q.area, q.period, q.compare, self.store, source=q.source, ward_vintage=q.ward_vintage,
                          placement=q.placement, peers=_split(q.peers), exclude=_split(q.exclude))
@@ -399,6 +423,32 @@ def _comparison_context(a: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------------
 # The app
 # ---------------------------------------------------------------------------------------------------------
+class _SecurityHeaders:
+    """ASGI middleware: the CSP (unless the route set its own), the security headers and ``Server-Timing`` on every
+    response. Plain ASGI rather than ``@app.middleware("http")``, which runs each request in an extra task and
+    copies the body through a stream."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t = time.perf_counter()
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", CSP)
+                for k, v in SECURITY_HEADERS.items():
+                    headers.setdefault(k, v)
+                headers["Server-Timing"] = f"app;dur={(time.perf_counter() - t) * 1000:.1f}"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def json_body(value: Any) -> bytes:
     """``value`` as the JSON bytes Starlette's ``JSONResponse`` sends (UTF-8, compact, NaN refused)."""
     return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
@@ -428,15 +478,7 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
     app.state.dashboard = dash
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Callable[..., Any]) -> Response:
-        t = time.perf_counter()
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - t) * 1000:.1f}"
-        return response
+    app.add_middleware(_SecurityHeaders)
 
     def html(name: str, status_code: int = 200, headers: dict[str, str] | None = None, **ctx: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**ctx), status_code=status_code, headers=headers)

@@ -184,12 +184,11 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def cached_pdf(html: str, pdf_path: Path, print_pdf: Callable[[str, Path], Path]) -> Path:
-    """Write the PDF of `html` to `pdf_path`: a copy of the cached PDF of the same HTML printed by the same
-    WeasyPrint version, else ``print_pdf(html, pdf_path)`` (then kept in the cache)."""
+def pdf_entry(html: str) -> Path | None:
+    """Where the PDF printed from `html` by this WeasyPrint is kept (None when the cache is off)."""
     folder = cache_dir("pdf")
     if folder is None:
-        return print_pdf(html, pdf_path)
+        return None
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -197,25 +196,42 @@ def cached_pdf(html: str, pdf_path: Path, print_pdf: Callable[[str, Path], Path]
     except PackageNotFoundError:  # pragma: no cover - WeasyPrint is a dependency
         wp = "?"
     key = hashlib.sha256(f"weasyprint {wp}\n{code_version()}\n".encode() + html.encode("utf-8")).hexdigest()
-    path = folder / key[:2] / f"{key}.pdf"
+    return folder / key[:2] / f"{key}.pdf"
+
+
+def copy_cached_pdf(entry: Path, pdf_path: Path) -> bool:
+    """Copy the cached PDF `entry` to `pdf_path`; False when there is none (or it cannot be read or copied)."""
     try:
-        data = path.read_bytes()
-        if data.startswith(b"%PDF-"):
-            _write_atomic(Path(pdf_path), data)  # an OSError here is the caller's (cannot write the report)
-            os.utime(path)
-            _state["hits"] += 1
-            return Path(pdf_path)
-    except FileNotFoundError:
-        pass
+        data = entry.read_bytes()
+        if not data.startswith(b"%PDF-"):
+            return False
+        _write_atomic(Path(pdf_path), data)
+        os.utime(entry)  # recently used: trimmed last
     except OSError:
-        pass
+        return False
+    _state["hits"] += 1
+    return True
+
+
+def keep_pdf(entry: Path, pdf_path: Path) -> None:
+    """Keep the PDF just printed at `pdf_path` as the cache's `entry` (silently not when it cannot be written)."""
     _state["misses"] += 1
-    out = print_pdf(html, pdf_path)
     try:
-        _write_atomic(path, Path(out).read_bytes())
+        _write_atomic(entry, Path(pdf_path).read_bytes())
         _state["writes"] += 1
         if _state["writes"] % _TRIM_EVERY == 0:
-            _trim(folder.parent)
+            _trim(entry.parent.parent.parent)
     except OSError:
         pass
+
+
+def cached_pdf(html: str, pdf_path: Path, print_pdf: Callable[[str, Path], Path]) -> Path:
+    """Write the PDF of `html` to `pdf_path`: a copy of the cached PDF of the same HTML printed by the same
+    WeasyPrint version, else ``print_pdf(html, pdf_path)`` (then kept in the cache)."""
+    entry = pdf_entry(html)
+    if entry is not None and copy_cached_pdf(entry, pdf_path):
+        return Path(pdf_path)
+    out = print_pdf(html, pdf_path)
+    if entry is not None:
+        keep_pdf(entry, out)
     return out

@@ -171,3 +171,21 @@ def test_errors_stay_4xx_and_are_not_cached(cache_store: Store, spy: _Spy) -> No
     assert panel.status_code == 404 and "Southampton" in panel.text
     geo = asyncio.run(_get(app, "/api/wards.geojson", {"area": "Nowhere-at-all", "period": "2018-03"}))
     assert geo.status_code == 404 and "error" in geo.json()
+
+
+def test_large_bodies_are_gzipped_once_for_clients_that_accept_it(cache_store: Store) -> None:
+    app = create_app(cache_store)
+
+    async def both() -> tuple[httpx.Response, httpx.Response]:
+        async with _client(app) as c:
+            plain = await c.get("/api/assessment", params=Q, headers={"Accept-Encoding": "identity"})
+            zipped = await c.get("/api/assessment", params=Q, headers={"Accept-Encoding": "gzip, deflate"})
+            return plain, zipped
+
+    plain, zipped = asyncio.run(both())
+    assert plain.status_code == zipped.status_code == 200
+    assert "content-encoding" not in plain.headers and zipped.headers["content-encoding"] == "gzip"
+    assert plain.headers["vary"] == zipped.headers["vary"] == "Accept-Encoding"
+    assert zipped.content == plain.content  # httpx decodes: the same JSON
+    assert int(zipped.headers["content-length"]) * 3 < len(plain.content)
+    json.loads(plain.content)

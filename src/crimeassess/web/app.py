@@ -11,6 +11,7 @@ in a worker thread, and concurrent requests for the same thing wait for that one
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import re
 import threading
@@ -454,6 +455,30 @@ def json_body(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
 
 
+GZIP_MIN_BYTES = 1024  # smaller bodies are sent as they are
+
+
+@dataclass(frozen=True)
+class Body:
+    """A cached response body, and its gzip form (compressed once, when cached) for clients that accept it."""
+
+    data: bytes
+    gzipped: bytes | None = None
+
+    @classmethod
+    def of(cls, data: bytes) -> Body:
+        return cls(data, gzip.compress(data, 6, mtime=0) if len(data) >= GZIP_MIN_BYTES else None)
+
+    def response(self, request: Request, media_type: str) -> Response:
+        """The body, gzipped when the client accepts gzip (``Vary: Accept-Encoding`` either way)."""
+        if self.gzipped is None:
+            return Response(self.data, media_type=media_type)
+        if "gzip" in request.headers.get("accept-encoding", "").lower():
+            return Response(self.gzipped, media_type=media_type,
+                            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+        return Response(self.data, media_type=media_type, headers={"Vary": "Accept-Encoding"})
+
+
 def _error_payload(exc: CrimeAssessError) -> dict[str, Any]:
     body: dict[str, Any] = {"error": str(exc)}
     if isinstance(exc, AreaNotFoundError) and exc.suggestions:
@@ -656,18 +681,18 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
 
     # ---- JSON: bodies serialised once per (store state, parameters) and sent from the cache ----------
     @app.get("/api/assessment")
-    async def api_assessment(area: str | None = None, period: str | None = None, compare: str | None = None,
+    async def api_assessment(request: Request, area: str | None = None, period: str | None = None, compare: str | None = None,
                              source: str | None = None, ward_vintage: str | None = None,
                              placement: str | None = None, peers: str | None = None,
                              exclude: str | None = None) -> Response:
         """The assessment JSON, exactly ``Assessment.to_dict()`` (docs/assessment-schema.md)."""
         q = await aquery(area, period, compare, source, ward_vintage, placement, peers, exclude)
         body = await dash.cached_async(dash.bodies, ("assessment", q, dash.stamp()),
-                                       lambda: json_body(dash.assessment(q).to_dict()))
-        return Response(body, media_type="application/json")
+                                       lambda: Body.of(json_body(dash.assessment(q).to_dict())))
+        return body.response(request, "application/json")
 
     @app.get("/api/areas")
-    async def api_areas(level: str | None = None, q: str | None = None) -> Response:
+    async def api_areas(request: Request, level: str | None = None, q: str | None = None) -> Response:
         """Every known area as {level, code, name, lad_code}: local authorities first, then CSPs, force areas,
         wards. ``level`` and ``q`` (substring of name or code) filter."""
         lv = _clean(level, "level")
@@ -675,39 +700,39 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
             raise InputError(f"level must be one of {', '.join(LEVEL_ORDER)}, not {lv!r}")
         text = (_clean(q, "q") or "").lower()
 
-        def build() -> bytes:
+        def build() -> Body:
             rows = [r for r in dash.catalogue()
                     if (not lv or r[0] == lv) and (not text or text in (r[2] or "").lower() or text in r[1].lower())]
             rows.sort(key=lambda r: (LEVEL_ORDER.get(r[0], 9), r[2] or "", r[1], r[3]))
-            return json_body([{"level": r[0], "code": r[1], "name": r[2], "lad_code": r[3]} for r in rows])
+            return Body.of(json_body([{"level": r[0], "code": r[1], "name": r[2], "lad_code": r[3]} for r in rows]))
 
         body = await dash.cached_async(dash.bodies, ("areas", lv, text, dash.stamp()), build)
-        return Response(body, media_type="application/json")
+        return body.response(request, "application/json")
 
     @app.get("/api/inputs")
-    async def api_inputs() -> Response:
+    async def api_inputs(request: Request) -> Response:
         """The store manifest's input entries, live or superseded (read-only). Paths are shown as file names
         (a zip member as 'archive.zip!member'), never as absolute paths on the server."""
         body = await dash.cached_async(dash.bodies, ("inputs", dash.stamp()),
-                                       lambda: json_body([_public_input(i) for i in st.inputs()]))
-        return Response(body, media_type="application/json")
+                                       lambda: Body.of(json_body([_public_input(i) for i in st.inputs()])))
+        return body.response(request, "application/json")
 
     @app.get("/api/wards.geojson")
-    async def api_wards_geojson(area: str | None = None, period: str | None = None, compare: str | None = None,
+    async def api_wards_geojson(request: Request, area: str | None = None, period: str | None = None, compare: str | None = None,
                                 source: str | None = None, ward_vintage: str | None = None,
                                 placement: str | None = None) -> Response:
         """Ward polygons (WGS84) with the assessment's ward figures as properties."""
         q = await aquery(area, period, compare, source, ward_vintage, placement)
 
-        def build() -> bytes:
+        def build() -> Body:
             res = dash.assessment(q)
             if res.ward_geometry is None or not len(res.ward_geometry):
                 raise GeographyError(f"no ward boundaries are loaded for {res.to_dict()['area']['name']}; "
                                      "load them with `crimeassess geography load`")
-            return json.dumps(wards_feature_collection(res, to_wgs84), ensure_ascii=False).encode("utf-8")
+            return Body.of(json.dumps(wards_feature_collection(res, to_wgs84), ensure_ascii=False).encode("utf-8"))
 
         body = await dash.cached_async(dash.bodies, ("wards.geojson", q, dash.stamp()), build)
-        return Response(body, media_type="application/geo+json")
+        return body.response(request, "application/geo+json")
 
     @app.get("/healthz")
     async def healthz() -> Response:

@@ -93,6 +93,7 @@ def test_pdf_printed_once_for_the_same_html(demo_assessment: dict[str, Any], dem
     assert chartcache.stats()["hits"] - before["hits"] >= 1 and len(_entries(cache, "pdf")) == 1
     assert one.pdf and two.pdf and one.pdf.read_bytes() == two.pdf.read_bytes()
     assert two.pdf.read_bytes().startswith(b"%PDF-")
+    assert two.pdf.stat().st_mode & 0o777 == one.pdf.stat().st_mode & 0o777  # a copy is an ordinary file too
     other = copy.deepcopy(demo_assessment)
     other["findings"] = ["A different finding."] + other["findings"][1:]
     render_report(other, tmp_path / "three", wards_geo=demo_result.ward_geometry)

@@ -170,11 +170,15 @@ def cached_chart(name: str, *, encode: Callable[[Any], Any] = lambda v: v,
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` by a temporary file and a rename, with an ordinary file's mode (as the umask says)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; the report's PDF is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -75,10 +75,10 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 
 def timed_get(url: str) -> tuple[float, int, int]:
-    """(milliseconds, status, bytes) of one GET."""
+    """(milliseconds, status, bytes received) of one GET."""
     t = time.perf_counter()
     try:
-        with urllib.request.urlopen(url, timeout=600) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=HEADERS), timeout=600) as r:
             body, status = r.read(), r.status
     except urllib.error.HTTPError as e:
         body, status = e.read(), e.code
@@ -88,8 +88,12 @@ def timed_get(url: str) -> tuple[float, int, int]:
 # ---------------------------------------------------------------------------------------------------------
 # load generators
 # ---------------------------------------------------------------------------------------------------------
+HEADERS: dict[str, str] = {}  # extra request headers (--gzip: Accept-Encoding: gzip)
+
+
 def run_wrk(url: str, clients: int, seconds: float) -> dict[str, float]:
-    out = subprocess.run(["wrk", f"-t{min(clients, 2)}", f"-c{clients}", f"-d{seconds:g}s", "--latency", url],
+    extra = [a for k, v in HEADERS.items() for a in ("-H", f"{k}: {v}")]
+    out = subprocess.run(["wrk", f"-t{min(clients, 2)}", f"-c{clients}", f"-d{seconds:g}s", "--latency", *extra, url],
                          check=True, capture_output=True, text=True).stdout
     unit = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
@@ -107,7 +111,9 @@ def run_wrk(url: str, clients: int, seconds: float) -> dict[str, float]:
 
 
 def run_oha(url: str, clients: int, seconds: float) -> dict[str, float]:
-    out = subprocess.run(["oha", "--no-tui", "--output-format", "json", "-c", str(clients), "-z", f"{seconds:g}s", url],
+    extra = [a for k, v in HEADERS.items() for a in ("-H", f"{k}: {v}")]
+    out = subprocess.run(["oha", "--no-tui", "--output-format", "json", "-c", str(clients), "-z", f"{seconds:g}s",
+                          *extra, url],
                          check=True, capture_output=True, text=True).stdout
     d = json.loads(out)
     pct = d.get("latencyPercentiles", {})
@@ -120,7 +126,8 @@ def run_oha(url: str, clients: int, seconds: float) -> dict[str, float]:
 
 async def _client(host: str, port: int, target: str, stop: float, lat: list[float], bad: list[int]) -> None:
     reader, writer = await asyncio.open_connection(host, port)
-    request = f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: */*\r\n\r\n".encode()
+    extra = "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items())
+    request = f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: */*\r\n{extra}\r\n".encode()
     try:
         while time.perf_counter() < stop:
             t = time.perf_counter()
@@ -226,8 +233,11 @@ def main() -> None:
     ap.add_argument("--routes", default="", help="comma-separated routes to load (default: all)")
     ap.add_argument("--src", type=Path, default=SRC, help="the crimeassess src folder the server runs")
     ap.add_argument("--before", type=Path, metavar="SRC", help="also run an older src folder, same store, same run")
+    ap.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip, as browsers do")
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
     args = ap.parse_args()
+    if args.gzip:
+        HEADERS["Accept-Encoding"] = "gzip"
     tool = pick_tool(args.tool)
     only = [r.strip() for r in args.routes.split(",") if r.strip()] or None
     with tempfile.TemporaryDirectory() as d:
@@ -241,7 +251,7 @@ def main() -> None:
             print(f"store built in {time.perf_counter() - t:.1f} s")
         print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, load average "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {tool}, {args.clients} clients, "
-              f"{args.seconds:g} s per route; {area} {period}")
+              f"{args.seconds:g} s per route; {area} {period}{'; Accept-Encoding: gzip' if args.gzip else ''}")
         rows = []
         if args.before:
             rows += bench("before", Path(store), area, period, args.before, tool, args.clients, args.seconds, only)
@@ -251,7 +261,7 @@ def main() -> None:
     print(f"target p99 < {TARGET_P99_MS:g} ms warm, {args.clients} clients: "
           f"{'PASS' if worst < TARGET_P99_MS else 'FAIL'} (worst route p99 {worst:.1f} ms)")
     if args.json:
-        args.json.write_text(json.dumps({"tool": tool, "clients": args.clients, "seconds": args.seconds,
+        args.json.write_text(json.dumps({"tool": tool, "clients": args.clients, "seconds": args.seconds, "gzip": args.gzip,
                                          "area": area, "period": period, "cpu_count": os.cpu_count(),
                                          "rows": rows}, indent=2))
 

@@ -17,13 +17,12 @@ from ..assess.engine import assess
 from ..errors import InputError
 from ..store import Store, _pause_point
 from .priorities import OUTCOME_COLUMNS, PLACE_COLUMNS, outcome_csv_rows, place_csv_rows
-from .pdf import PrintError, print_later, start_printer
 from .render import render_report
 from .workbook import write_workbook
 
 #: ``progress(done, total, stage)``: called before each stage and once at the end.
 ProgressFn = Callable[[int, int, str], None]
-STAGES = ("assessing", "rendering the HTML report", "writing JSON and CSV tables", "printing the PDF")
+STAGES = ("assessing", "rendering the HTML report", "printing the PDF", "writing JSON and CSV tables")
 
 #: current/previous: everything held in each period; matched_*: the like-for-like counts (months held in both)
 #: that change, pct_change and the test are computed on.
@@ -118,10 +117,6 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
     so a failed or killed run leaves an earlier report as it was. With `public`, small counts are suppressed
     (see `crimeassess.suppress`) in every file written. ``progress(done, total, stage)`` is told each stage of
     :data:`STAGES` as it starts.
-
-    The PDF is printed by WeasyPrint in a child process started first (``report.pdf.PdfPrinter``): its import
-    overlaps the assessment and its printing overlaps writing the tables; a PDF printed before from the same
-    HTML is copied from the cache (``report/chartcache.py``).
     """
     stages = [st for st in STAGES if pdf or st != "printing the PDF"]
 
@@ -136,18 +131,6 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
             raise InputError(f"{out_dir}: exists and is not a folder")
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
-    printer = start_printer() if pdf else None
-    try:
-        return _build(area, period, out_dir, store, compare=compare, pdf=pdf, public=public, threshold=threshold,
-                      say=say, printer=printer, assess_options=assess_options)
-    finally:
-        if printer is not None:
-            printer.close()
-
-
-def _build(area: str | None, period: str, out_dir: Path, store: Store | str | Path | None, *, compare: str | None,
-           pdf: bool, public: bool, threshold: int | None, say: Callable[[str | None], None], printer: Any,
-           assess_options: dict[str, Any]) -> ReportResult:
     say("assessing")
     res = assess(area or "", period, compare, store, **assess_options)
     a = res.to_dict()
@@ -166,10 +149,10 @@ def _build(area: str | None, period: str, out_dir: Path, store: Store | str | Pa
             raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
     try:
         written: list[str] = []
-        files = render_report(a, tmp, wards_geo=res.ward_geometry, pdf=False, on_stage=say)
+        files = render_report(a, tmp, wards_geo=res.ward_geometry, pdf=pdf, on_stage=say)
         written.append("report.html")
-        pdf_done = (print_later(files.html.read_text(encoding="utf-8"), files.html, tmp / "report.pdf", printer)
-                    if pdf else None)
+        if files.pdf:
+            written.append("report.pdf")
         say("writing JSON and CSV tables")
         (tmp / "assessment.json").write_text(json.dumps(a, indent=2, ensure_ascii=False), encoding="utf-8")
         written.append("assessment.json")
@@ -177,22 +160,9 @@ def _build(area: str | None, period: str, out_dir: Path, store: Store | str | Pa
         written.extend(tables)
         write_workbook([tmp / n for n in tables if n.endswith(".csv")], tmp / "tables.xlsx")
         written.append("tables.xlsx")
-        if pdf_done is not None:
-            say("printing the PDF")
-            try:
-                pdf_done()
-            except PrintError as exc:
-                if exc.oserror:
-                    raise InputError(f"cannot write {tmp / 'report.pdf'}: {exc}") from None
-                raise RuntimeError(f"printing the PDF failed: {exc}") from None
-            except OSError as exc:
-                raise InputError(f"cannot write {tmp / 'report.pdf'}: {exc}") from exc
-            written.append("report.pdf")
         _pause_point(out_dir.parent, "report-before-move")
         _move_into_place(tmp, out_dir, written)
     finally:
-        if printer is not None and printer.busy:  # failed while the PDF was printing: stop it writing into tmp
-            printer.kill()
         shutil.rmtree(tmp, ignore_errors=True)
     result = ReportResult(out_dir, assessment=a)
     for name in written:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,6 @@ from ..errors import CrimeAssessError, InputError
 from ..sources.registry import source_description
 from .charts import (density_map_svg, expected_band_svg, monthly_chart_svg, theme_change_chart_svg,
                      trend_chart_svg)
-from .pdf import print_pdf
 from .priorities import priorities_context
 from .wardmap import ward_map_svg
 
@@ -399,6 +399,21 @@ def render_html(assessment: Mapping[str, Any], *, wards_geo: Any = None) -> str:
     """Render the assessment to one self-contained HTML document (as text)."""
     context = build_context(assessment, wards_geo)
     return _environment().get_template("report.html.j2").render(**context)
+
+
+def print_pdf(html: str, pdf_path: Path) -> Path:
+    """Print HTML to PDF with WeasyPrint (no cache); only ``data:`` URLs may be fetched (nothing leaves the
+    machine)."""
+    # WeasyPrint takes seconds to import: only when a PDF is asked for (the dashboard never does).
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    # WeasyPrint logs every CSS property it does not support at WARNING; they are expected (screen-only
+    # rules) and would only clutter the CLI.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    fetcher = URLFetcher(allowed_protocols=["data"])
+    HTML(string=html, url_fetcher=fetcher, media_type="print").write_pdf(str(pdf_path))
+    return pdf_path
 
 
 def html_to_pdf(html: str, pdf_path: Path) -> Path:

@@ -189,3 +189,19 @@ def test_large_bodies_are_gzipped_once_for_clients_that_accept_it(cache_store: S
     assert zipped.content == plain.content  # httpx decodes: the same JSON
     assert int(zipped.headers["content-length"]) * 3 < len(plain.content)
     json.loads(plain.content)
+
+
+def test_panel_is_cached_as_bytes_with_its_headers(cache_store: Store, spy: _Spy) -> None:
+    app = create_app(cache_store)
+
+    async def three() -> list[httpx.Response]:
+        async with _client(app) as c:
+            return [await c.get("/panel", params=Q, headers={"Accept-Encoding": enc})
+                    for enc in ("identity", "gzip", "gzip")]
+
+    plain, zipped, again = asyncio.run(three())
+    assert plain.status_code == zipped.status_code == again.status_code == 200
+    assert plain.headers["content-type"].startswith("text/html") and "charset=utf-8" in plain.headers["content-type"]
+    assert zipped.headers["content-encoding"] == "gzip" and zipped.text == plain.text == again.text
+    assert all(r.headers["hx-push-url"] == "/?area=Southampton&period=2018-03" for r in (plain, zipped, again))
+    assert "Southampton" in plain.text and spy.calls == 1

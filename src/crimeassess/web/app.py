@@ -588,12 +588,17 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
         except CrimeAssessError as exc:
             return panel_error(q, exc)
 
-    async def panel_response_async(q: AssessQuery) -> tuple[str, int]:
-        """``panel_response`` from the event loop (a cached panel at once, else one computation in a thread)."""
+    async def panel_response_async(q: AssessQuery) -> tuple[Body, int]:
+        """The panel's body (UTF-8, and gzipped once) and status, from the event loop: a cached panel at once,
+        else one computation in a thread; an error fragment for a library error."""
+        key = panel_key(q)
         try:
-            return await dash.cached_async(dash.pages, panel_key(q), lambda: panel_html(q)), 200
+            return await dash.cached_async(dash.bodies, ("panel-body", *key[1:]),
+                                           lambda: Body.of(dash._cached(dash.pages, key, lambda: panel_html(q))
+                                                           .encode("utf-8"))), 200
         except CrimeAssessError as exc:
-            return panel_error(q, exc)
+            text, status = panel_error(q, exc)
+            return Body(text.encode("utf-8")), status
 
     def page_context(q: AssessQuery | None, raw: dict[str, str | None]) -> dict[str, Any]:
         vintages = ward_vintages(st) if st.exists() else []
@@ -641,7 +646,7 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
         return html("index.html.j2", status, panel=panel, **ctx)
 
     @app.get("/panel", response_class=HTMLResponse)
-    async def panel(area: str | None = None, period: str | None = None, compare: str | None = None,
+    async def panel(request: Request, area: str | None = None, period: str | None = None, compare: str | None = None,
                     source: str | None = None, ward_vintage: str | None = None, placement: str | None = None,
                     peers: str | None = None, exclude: str | None = None) -> Response:
         """The assessment panel (HTML fragment for htmx). Sets HX-Push-Url so the browser shows a linkable URL."""
@@ -651,8 +656,11 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
             status = int(getattr(exc, "http_status", 400) or 400)
             text = env.get_template("error.html.j2").render(message=str(exc), status=status, suggestions=[])
             return HTMLResponse(text, status_code=status, headers={"HX-Push-Url": "false"})
-        text, status = await panel_response_async(q)
-        return HTMLResponse(text, status_code=status, headers={"HX-Push-Url": "/?" + q.qs()})
+        body, status = await panel_response_async(q)
+        response = body.response(request, "text/html")
+        response.status_code = status
+        response.headers["HX-Push-Url"] = "/?" + q.qs()
+        return response
 
     @app.get("/area-options", response_class=HTMLResponse)
     def area_options_fragment(area: str | None = None) -> Response:

@@ -193,7 +193,7 @@ def build_store(tmp: Path, real: bool) -> tuple[Path, str, str]:
 def routes(area: str, period: str) -> list[tuple[str, str]]:
     q = urllib.parse.urlencode({"area": area, "period": period})
     return [("/api/assessment", f"/api/assessment?{q}"), ("/api/wards.geojson", f"/api/wards.geojson?{q}"),
-            ("/panel", f"/panel?{q}"), ("/api/areas", "/api/areas"), ("/api/inputs", "/api/inputs"),
+            ("/panel", f"/panel?{q}"), ("/ (page)", f"/?{q}"), ("/api/areas", "/api/areas"), ("/api/inputs", "/api/inputs"),
             ("/healthz", "/healthz")]
 
 

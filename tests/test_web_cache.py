@@ -127,6 +127,9 @@ def test_cache_invalidated_when_the_store_changes(cache_store: Store, shared_dat
     shutil.copytree(cache_store.path, copy)
     app = create_app(copy)
     inputs_before = asyncio.run(_get(app, "/api/inputs")).json()
+    page_before = asyncio.run(_get(app, "/", Q))
+    assert page_before.status_code == 200 and "2 live inputs" in page_before.text
+    assert asyncio.run(_get(app, "/", Q)).content == page_before.content  # from the cache
     first = asyncio.run(_get(app, "/api/assessment", Q))
     assert asyncio.run(_get(app, "/api/assessment", Q)).content == first.content and spy.calls == 1
     assert len(inputs_before) == 2  # the two files the fixture ingested
@@ -136,6 +139,7 @@ def test_cache_invalidated_when_the_store_changes(cache_store: Store, shared_dat
     assert len(inputs_after) == 3
     assert {i["path"] for i in inputs_after} - {i["path"] for i in inputs_before} == {"2017-04-hampshire-street.csv"}
     assert asyncio.run(_get(app, "/healthz")).json()["inputs"] == 3
+    assert "3 live inputs" in asyncio.run(_get(app, "/", Q)).text  # the cached page follows the store too
     second = asyncio.run(_get(app, "/api/assessment", Q))
     assert second.status_code == 200 and spy.calls == 2  # recomputed once for the new store state
     names = lambda r: {i.get("path") for i in r.json()["data_quality"]["inputs"]}  # noqa: E731

@@ -624,17 +624,13 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
         }
 
     # ---- HTML ---------------------------------------------------------------------------------------
-    @app.get("/", response_class=HTMLResponse)
-    def index(area: str | None = None, period: str | None = None, compare: str | None = None,
-              source: str | None = None, ward_vintage: str | None = None, placement: str | None = None,
-              peers: str | None = None, exclude: str | None = None) -> Response:
-        """The dashboard page; with ``area`` the assessment panel is rendered in place (linkable views)."""
-        raw = {"area": area, "period": period, "compare": compare, "source": source,
-               "ward_vintage": ward_vintage, "placement": placement, "peers": peers, "exclude": exclude}
+    def index_page(raw: dict[str, str | None]) -> tuple[str, int]:
+        """The dashboard page's HTML and status (run in a worker thread: it reads the store)."""
         panel, status, q = None, 200, None
-        if area and area.strip():
+        if raw["area"] and raw["area"].strip():
             try:
-                q = query(area, period, compare, source, ward_vintage, placement, peers, exclude)
+                q = query(*(raw[k] for k in ("area", "period", "compare", "source", "ward_vintage", "placement",
+                                             "peers", "exclude")))
             except CrimeAssessError as exc:
                 status = int(getattr(exc, "http_status", 400) or 400)
                 panel = env.get_template("error.html.j2").render(message=str(exc), status=status, suggestions=[])
@@ -643,7 +639,27 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
         ctx = page_context(q, raw)
         if not ctx["form"]["period"]:
             ctx["form"]["period"] = ctx["default_period"]
-        return html("index.html.j2", status, panel=panel, **ctx)
+        return env.get_template("index.html.j2").render(panel=panel, **ctx), status
+
+    @app.get("/", response_class=HTMLResponse)
+    async def index(request: Request, area: str | None = None, period: str | None = None, compare: str | None = None,
+                    source: str | None = None, ward_vintage: str | None = None, placement: str | None = None,
+                    peers: str | None = None, exclude: str | None = None) -> Response:
+        """The dashboard page; with ``area`` the assessment panel is rendered in place (linkable views). A page
+        answered 200 is cached per (parameters, store state) and sent from the event loop."""
+        raw = {"area": area, "period": period, "compare": compare, "source": source,
+               "ward_vintage": ward_vintage, "placement": placement, "peers": peers, "exclude": exclude}
+        key = ("index", tuple(raw.items()), dash.stamp())
+        found, body = dash.pages.get(key)
+        status = 200
+        if not found:
+            text, status = await run_in_threadpool(index_page, raw)
+            body = Body.of(text.encode("utf-8"))
+            if status == 200:
+                dash.pages.put(key, body)
+        response = body.response(request, "text/html")
+        response.status_code = status
+        return response
 
     @app.get("/panel", response_class=HTMLResponse)
     async def panel(request: Request, area: str | None = None, period: str | None = None, compare: str | None = None,

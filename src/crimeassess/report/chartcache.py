@@ -96,6 +96,14 @@ def stats() -> dict[str, int]:
     return {k: int(_state[k]) for k in ("hits", "misses", "writes")}
 
 
+def _touch(path: Path) -> None:
+    """Mark an entry recently used (trimmed last); a read-only cache is still read."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
 def _trim(root: Path, limit: int = MAX_BYTES) -> None:
     """Remove the least recently used entries until the cache holds at most `limit` bytes."""
     try:
@@ -134,11 +142,12 @@ def cached_chart(name: str, *, encode: Callable[[Any], Any] = lambda v: v,
             try:
                 with open(path, encoding="utf-8") as fh:
                     value = decode(json.load(fh)["value"])
-                os.utime(path)  # recently used: trimmed last
-                _state["hits"] += 1
-                return value
             except (OSError, ValueError, KeyError, TypeError):
                 pass
+            else:
+                _touch(path)
+                _state["hits"] += 1
+                return value
             _state["misses"] += 1
             value = fn(*args, **kwargs)
             tmp = None
@@ -210,9 +219,9 @@ def copy_cached_pdf(entry: Path, pdf_path: Path) -> bool:
         if not data.startswith(b"%PDF-"):
             return False
         _write_atomic(Path(pdf_path), data)
-        os.utime(entry)  # recently used: trimmed last
     except OSError:
         return False
+    _touch(entry)
     _state["hits"] += 1
     return True
 

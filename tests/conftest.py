@@ -25,6 +25,16 @@ def shared_data_path() -> Path:
     pytest.skip(msg)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def chart_cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Charts and PDFs are cached by content (report/chartcache.py): the tests use a fresh cache of their own,
+    never the user's ~/.cache (subprocesses inherit it). A test that needs it off or empty sets
+    CRIMEASSESS_CACHE_DIR itself."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CRIMEASSESS_CACHE_DIR", str(tmp_path_factory.mktemp("chart-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     return shared_data_path()

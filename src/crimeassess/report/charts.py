@@ -19,6 +19,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from .chartcache import cached_chart  # noqa: E402
 from .formatting import fmt_int, fmt_pct  # noqa: E402
 
 # Sober palette shared with report.css.
@@ -78,6 +79,7 @@ def _is_period(item: dict[str, Any], period: dict[str, Any] | None) -> bool:
     )
 
 
+@cached_chart("trend_chart_svg")
 def trend_chart_svg(
     series: Sequence[dict[str, Any]],
     period: dict[str, Any] | None = None,
@@ -159,6 +161,7 @@ def trend_chart_svg(
         return figure_to_svg(fig)
 
 
+@cached_chart("monthly_chart_svg")
 def monthly_chart_svg(
     monthly: Sequence[dict[str, Any]],
     period: dict[str, Any] | None = None,
@@ -211,6 +214,7 @@ def monthly_chart_svg(
 _MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+@cached_chart("theme_change_chart_svg")
 def theme_change_chart_svg(themes: Sequence[dict[str, Any]], *, small_mark: str = "\u2020") -> str | None:
     """Diverging horizontal bars of % change per theme, sorted; significant changes solid, others pale
     and hatched; small-number themes marked with ``small_mark`` after the label.
@@ -278,6 +282,7 @@ def theme_change_chart_svg(themes: Sequence[dict[str, Any]], *, small_mark: str 
 
 
 # ------------------------------------------------------------------ issue 16: expected band, density map
+@cached_chart("expected_band_svg")
 def expected_band_svg(months: Sequence[dict[str, Any]], level: float = 0.99) -> str | None:
     """Observed crimes per month against the forecast and its prediction interval (``expected.total.months``);
     months outside the band are marked. ``None`` without months."""
@@ -309,6 +314,7 @@ def expected_band_svg(months: Sequence[dict[str, Any]], level: float = 0.99) -> 
         return figure_to_svg(fig)
 
 
+@cached_chart("density_map_svg")
 def density_map_svg(cells: Sequence[dict[str, Any]], *, cell: float, bandwidth: float, wards_geo: Any = None,
                     caveat: str | None = None) -> str | None:
     """Kernel density of crimes (a Gaussian kernel of `bandwidth` metres over the grid-cell counts of the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from .charts import GREY, INK, MUTED, NAVY, NAVY_MID, RISE, TEXT_WIDTH_IN, _new_figure, figure_to_svg
+from .chartcache import cached_chart
 from .formatting import fmt_int, fmt_pct, fmt_rate
 
 SHORT_SOURCES = {"police-uk-street": "police.uk street files", "police-uk-api": "police.uk API",
@@ -59,6 +60,7 @@ def comparison_notes(rows: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
+@cached_chart("comparison_dot_plot_svg")
 def comparison_dot_plot_svg(comparators: Sequence[Mapping[str, Any]]) -> str | None:
     """Dot plot of current rates (filled) and previous rates (hollow, joined by a line) per 1,000 residents a year;
     the area in red and bold, the national rate as a dashed reference line. None when fewer than two rates."""

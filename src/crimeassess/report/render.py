@@ -401,8 +401,9 @@ def render_html(assessment: Mapping[str, Any], *, wards_geo: Any = None) -> str:
     return _environment().get_template("report.html.j2").render(**context)
 
 
-def html_to_pdf(html: str, pdf_path: Path) -> Path:
-    """Print HTML to PDF with WeasyPrint; only ``data:`` URLs may be fetched (nothing leaves the machine)."""
+def print_pdf(html: str, pdf_path: Path) -> Path:
+    """Print HTML to PDF with WeasyPrint (no cache); only ``data:`` URLs may be fetched (nothing leaves the
+    machine)."""
     # WeasyPrint takes seconds to import: only when a PDF is asked for (the dashboard never does).
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
@@ -413,6 +414,14 @@ def html_to_pdf(html: str, pdf_path: Path) -> Path:
     fetcher = URLFetcher(allowed_protocols=["data"])
     HTML(string=html, url_fetcher=fetcher, media_type="print").write_pdf(str(pdf_path))
     return pdf_path
+
+
+def html_to_pdf(html: str, pdf_path: Path) -> Path:
+    """Print HTML to PDF with WeasyPrint, or copy the PDF already printed from the same HTML by the same WeasyPrint
+    (``report/chartcache.py``); only ``data:`` URLs may be fetched (nothing leaves the machine)."""
+    from .chartcache import cached_pdf
+
+    return cached_pdf(html, Path(pdf_path), print_pdf)
 
 
 def render_report(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 import matplotlib
@@ -16,6 +16,7 @@ from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
 from ..errors import GeographyError  # noqa: E402
+from .chartcache import cached_chart  # noqa: E402
 from .charts import INK, NAVY, TEXT_WIDTH_IN, _RC, _new_figure, figure_to_svg  # noqa: E402
 from .formatting import fmt_pct  # noqa: E402
 
@@ -192,6 +193,17 @@ def _label_point(geom: Any) -> Any:
         return geom.representative_point()
 
 
+def _encode_map(m: "WardMap") -> dict[str, Any]:
+    return asdict(m)
+
+
+def _decode_map(d: dict[str, Any]) -> "WardMap":
+    classes = WardClasses(**d["classes"]) if d.get("classes") else None
+    return WardMap(svg=d["svg"], classes=classes, ward_class=d["ward_class"], missing_geometry=d["missing_geometry"],
+                   without_data=d["without_data"])
+
+
+@cached_chart("ward_map_svg", encode=_encode_map, decode=_decode_map)
 def ward_map_svg(wards: Sequence[dict[str, Any]], wards_geo: Any, *, label: bool = True) -> WardMap:
     """Draw the choropleth of ward % change.
 

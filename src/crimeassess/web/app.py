@@ -1,18 +1,24 @@
 """Read-only web dashboard over the library: FastAPI, Jinja2 (autoescaped) and vendored htmx.
 
 Every route calls one library function (``assess``, ``render_html``, ``area_catalogue``, ``Store.inputs``) and
-only reads the store. Assessments are cached in-process, keyed by the request and the manifest's mtime, so a
-store changed by ``crimeassess ingest`` is picked up on the next request. Library errors (``CrimeAssessError``)
-become 4xx responses: ``{"error": msg}`` on ``/api/*``, a friendly HTML message elsewhere.
+only reads the store. Assessments, and the JSON and HTML bodies made from them, are cached in-process, keyed by
+the request and the manifest's state (mtime, size, inode), so a store changed by ``crimeassess ingest`` is
+picked up on the next request. A cached body is answered straight from the event loop; anything to compute runs
+in a worker thread, and concurrent requests for the same thing wait for that one computation
+(:meth:`Dashboard.cached_async`). Library errors (``CrimeAssessError``) become 4xx responses:
+``{"error": msg}`` on ``/api/*``, a friendly HTML message elsewhere.
 """
 from __future__ import annotations
 
+import asyncio
+import gzip
 import json
 import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +31,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 import uvicorn
 from shapely.geometry import mapping
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..assess import present
@@ -157,34 +165,79 @@ class Dashboard:
         self.threshold = threshold
         self.assessments = LRUCache(cache_size)
         self.pages = LRUCache(cache_size * 2)   # rendered panels and reports
-        self.meta = LRUCache(8)                 # catalogue, areas with data
-        # One assessment at a time: DuckDB already uses both cores, and two identical requests arriving
-        # together should compute once.
-        self._compute = threading.RLock()  # builds nest (the picker index reads the catalogue)
+        self.meta = LRUCache(16)                # catalogue, areas with data, inputs
+        self.bodies = LRUCache(cache_size * 4)  # serialised JSON bodies of the /api routes
+        # One assessment at a time (DuckDB already uses both cores); any value is built once however many
+        # requests want it together (a lock per key), and a cheap value never waits behind an assessment.
+        self._assess_lock = threading.Lock()
+        self._locks_guard = threading.Lock()
+        self._locks: dict[Hashable, list[Any]] = {}  # key -> [lock, users]
+        self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
+        self.builds = 0  # values computed (not found in a cache): what concurrent identical requests share
         self.timings: dict[str, float] = {}
 
-    def stamp(self) -> int:
-        """The manifest's mtime (ns); 0 when the store does not exist yet."""
+    def stamp(self) -> tuple[int, int, int]:
+        """The manifest's state: (mtime in ns, size, inode); zeros when the store does not exist yet. Every
+        writer replaces the manifest by a rename, so any change to the store changes the stamp."""
         try:
-            return self.store.manifest_path.stat().st_mtime_ns
+            st = self.store.manifest_path.stat()
         except OSError:
-            return 0
+            return (0, 0, 0)
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
 
-    def _cached(self, cache: LRUCache, key: Hashable, build: Callable[[], Any]) -> Any:
-        found, value = cache.get(key)
+    @contextmanager
+    def _key_lock(self, key: Hashable) -> Iterator[None]:
+        """Hold the lock of one cache key (created on first use, dropped when nobody holds or waits for it)."""
+        with self._locks_guard:
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._locks_guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self._locks.pop(key, None)
+
+    def _cached(self, cache: LRUCache, key: Hashable, build: Callable[[], Any], *, count: bool = True) -> Any:
+        """``cache[key]``, else ``build()`` (once: a second thread wanting the same key waits for the first)."""
+        found, value = cache.get(key, count=count)
         if found:
             return value
-        with self._compute:
+        with self._key_lock(key):
             found, value = cache.get(key, count=False)  # another request may have built it meanwhile
             if found:
                 return value
             value = build()
+            self.builds += 1
             cache.put(key, value)
             return value
+
+    async def cached_async(self, cache: LRUCache, key: Hashable, build: Callable[[], Any]) -> Any:
+        """``cache[key]``, else ``build()`` run once in a worker thread, never on the event loop.
+
+        A hit is answered at once. On a miss the first request starts the computation and every concurrent
+        request for the same key awaits that one computation (its error too: errors are not cached, so a
+        later request tries again). A client that goes away does not cancel it for the others.
+        """
+        found, value = cache.get(key)
+        if found:
+            return value
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(run_in_threadpool(self._cached, cache, key, build, count=False))
+            self._inflight[key] = task
+            task.add_done_callback(lambda _t, k=key: self._inflight.pop(k, None))
+        return await asyncio.shield(task)
 
     def assessment(self, q: AssessQuery) -> Assessment:
         """``assess(...)`` for the query, cached."""
         def build() -> Assessment:
+            with self._assess_lock:
+                return compute()
+
+        def compute() -> Assessment:
             t = time.perf_counter()
             res = assess(q.area, q.period, q.compare, self.store, source=q.source, ward_vintage=q.ward_vintage,
                          placement=q.placement, peers=_split(q.peers), exclude=_split(q.exclude))
@@ -371,6 +424,61 @@ def _comparison_context(a: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------------
 # The app
 # ---------------------------------------------------------------------------------------------------------
+class _SecurityHeaders:
+    """ASGI middleware: the CSP (unless the route set its own), the security headers and ``Server-Timing`` on every
+    response. Plain ASGI rather than ``@app.middleware("http")``, which runs each request in an extra task and
+    copies the body through a stream."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t = time.perf_counter()
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", CSP)
+                for k, v in SECURITY_HEADERS.items():
+                    headers.setdefault(k, v)
+                headers["Server-Timing"] = f"app;dur={(time.perf_counter() - t) * 1000:.1f}"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def json_body(value: Any) -> bytes:
+    """``value`` as the JSON bytes Starlette's ``JSONResponse`` sends (UTF-8, compact, NaN refused)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
+
+
+GZIP_MIN_BYTES = 1024  # smaller bodies are sent as they are
+
+
+@dataclass(frozen=True)
+class Body:
+    """A cached response body, and its gzip form (compressed once, when cached) for clients that accept it."""
+
+    data: bytes
+    gzipped: bytes | None = None
+
+    @classmethod
+    def of(cls, data: bytes) -> Body:
+        return cls(data, gzip.compress(data, 6, mtime=0) if len(data) >= GZIP_MIN_BYTES else None)
+
+    def response(self, request: Request, media_type: str) -> Response:
+        """The body, gzipped when the client accepts gzip (``Vary: Accept-Encoding`` either way)."""
+        if self.gzipped is None:
+            return Response(self.data, media_type=media_type)
+        if "gzip" in request.headers.get("accept-encoding", "").lower():
+            return Response(self.gzipped, media_type=media_type,
+                            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+        return Response(self.data, media_type=media_type, headers={"Vary": "Accept-Encoding"})
+
+
 def _error_payload(exc: CrimeAssessError) -> dict[str, Any]:
     body: dict[str, Any] = {"error": str(exc)}
     if isinstance(exc, AreaNotFoundError) and exc.suggestions:
@@ -395,15 +503,7 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
     app.state.dashboard = dash
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Callable[..., Any]) -> Response:
-        t = time.perf_counter()
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - t) * 1000:.1f}"
-        return response
+    app.add_middleware(_SecurityHeaders)
 
     def html(name: str, status_code: int = 200, headers: dict[str, str] | None = None, **ctx: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**ctx), status_code=status_code, headers=headers)
@@ -433,12 +533,12 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
 
     def query(area: str | None, period: str | None, compare: str | None = None, source: str | None = None,
               ward_vintage: str | None = None, placement: str | None = None, peers: str | None = None,
-              exclude: str | None = None) -> AssessQuery:
+              exclude: str | None = None, *, fallback: Callable[[], str | None] | None = None) -> AssessQuery:
         a = _clean(area, "area")
         if not a:
             raise InputError("choose an area: a ward, local authority, community safety partnership or police "
                              "force area, by name or GSS code")
-        p = _clean(period, "period") or default_period(st)
+        p = _clean(period, "period") or (fallback or (lambda: default_period(st)))()
         if not p:
             raise PeriodError("give a period (e.g. 2018-03 or 2017/18): the store has no data to suggest one")
         s = _clean(source, "source")
@@ -450,26 +550,55 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
         return AssessQuery(a, p, _clean(compare, "compare"), s, _clean(ward_vintage, "ward_vintage"), pl,
                            _clean(peers, "peers"), _clean(exclude, "exclude"))
 
+    async def aquery(area: str | None, period: str | None, compare: str | None = None, source: str | None = None,
+                     ward_vintage: str | None = None, placement: str | None = None, peers: str | None = None,
+                     exclude: str | None = None) -> AssessQuery:
+        """``query`` from the event loop: the default period (which reads the store) is computed in a thread."""
+        fallback = None
+        if not _clean(period, "period") and _clean(area, "area"):
+            found = await dash.cached_async(dash.meta, ("default_period", dash.stamp()), lambda: default_period(st))
+            fallback = lambda: found  # noqa: E731
+        return query(area, period, compare, source, ward_vintage, placement, peers, exclude, fallback=fallback)
+
+    def panel_html(q: AssessQuery) -> str:
+        """The panel fragment's HTML (not cached here: see ``panel_key``)."""
+        t = time.perf_counter()
+        res = dash.assessment(q)
+        text = env.get_template("panel.html.j2").render(**_panel_context(dash, q, res))
+        dash.timings["last_panel_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        return text
+
+    def panel_key(q: AssessQuery) -> tuple[Any, ...]:
+        return ("panel", q, dash.stamp())
+
+    def panel_error(q: AssessQuery, exc: CrimeAssessError) -> tuple[str, int]:
+        """The error fragment and status for a library error met while assessing ``q``."""
+        status = int(getattr(exc, "http_status", 400) or 400)
+        suggestions = exc.suggestions if isinstance(exc, AreaNotFoundError) else []
+        links = [(s, AssessQuery(**{**asdict(q), "area": s}).qs()) for s in suggestions]
+        message = str(exc)
+        if links and "; did you mean" in message:  # the links below say it
+            message = message.split("; did you mean")[0] + "."
+        return env.get_template("error.html.j2").render(message=message, status=status, suggestions=links), status
+
     def panel_response(q: AssessQuery) -> tuple[str, int]:
-        """The panel fragment's HTML and status (an error fragment for a library error)."""
+        """The panel fragment's HTML and status (an error fragment for a library error), from a worker thread."""
         try:
-            key = ("panel", q, dash.stamp())
-            found, text = dash.pages.get(key)
-            if not found:
-                t = time.perf_counter()
-                res = dash.assessment(q)
-                text = env.get_template("panel.html.j2").render(**_panel_context(dash, q, res))
-                dash.timings["last_panel_ms"] = round((time.perf_counter() - t) * 1000, 1)
-                dash.pages.put(key, text)
-            return text, 200
+            return dash._cached(dash.pages, panel_key(q), lambda: panel_html(q)), 200
         except CrimeAssessError as exc:
-            status = int(getattr(exc, "http_status", 400) or 400)
-            suggestions = exc.suggestions if isinstance(exc, AreaNotFoundError) else []
-            links = [(s, AssessQuery(**{**asdict(q), "area": s}).qs()) for s in suggestions]
-            message = str(exc)
-            if links and "; did you mean" in message:  # the links below say it
-                message = message.split("; did you mean")[0] + "."
-            return env.get_template("error.html.j2").render(message=message, status=status, suggestions=links), status
+            return panel_error(q, exc)
+
+    async def panel_response_async(q: AssessQuery) -> tuple[Body, int]:
+        """The panel's body (UTF-8, and gzipped once) and status, from the event loop: a cached panel at once,
+        else one computation in a thread; an error fragment for a library error."""
+        key = panel_key(q)
+        try:
+            return await dash.cached_async(dash.bodies, ("panel-body", *key[1:]),
+                                           lambda: Body.of(dash._cached(dash.pages, key, lambda: panel_html(q))
+                                                           .encode("utf-8"))), 200
+        except CrimeAssessError as exc:
+            text, status = panel_error(q, exc)
+            return Body(text.encode("utf-8")), status
 
     def page_context(q: AssessQuery | None, raw: dict[str, str | None]) -> dict[str, Any]:
         vintages = ward_vintages(st) if st.exists() else []
@@ -495,17 +624,13 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
         }
 
     # ---- HTML ---------------------------------------------------------------------------------------
-    @app.get("/", response_class=HTMLResponse)
-    def index(area: str | None = None, period: str | None = None, compare: str | None = None,
-              source: str | None = None, ward_vintage: str | None = None, placement: str | None = None,
-              peers: str | None = None, exclude: str | None = None) -> Response:
-        """The dashboard page; with ``area`` the assessment panel is rendered in place (linkable views)."""
-        raw = {"area": area, "period": period, "compare": compare, "source": source,
-               "ward_vintage": ward_vintage, "placement": placement, "peers": peers, "exclude": exclude}
+    def index_page(raw: dict[str, str | None]) -> tuple[str, int]:
+        """The dashboard page's HTML and status (run in a worker thread: it reads the store)."""
         panel, status, q = None, 200, None
-        if area and area.strip():
+        if raw["area"] and raw["area"].strip():
             try:
-                q = query(area, period, compare, source, ward_vintage, placement, peers, exclude)
+                q = query(*(raw[k] for k in ("area", "period", "compare", "source", "ward_vintage", "placement",
+                                             "peers", "exclude")))
             except CrimeAssessError as exc:
                 status = int(getattr(exc, "http_status", 400) or 400)
                 panel = env.get_template("error.html.j2").render(message=str(exc), status=status, suggestions=[])
@@ -514,21 +639,44 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
         ctx = page_context(q, raw)
         if not ctx["form"]["period"]:
             ctx["form"]["period"] = ctx["default_period"]
-        return html("index.html.j2", status, panel=panel, **ctx)
+        return env.get_template("index.html.j2").render(panel=panel, **ctx), status
+
+    @app.get("/", response_class=HTMLResponse)
+    async def index(request: Request, area: str | None = None, period: str | None = None, compare: str | None = None,
+                    source: str | None = None, ward_vintage: str | None = None, placement: str | None = None,
+                    peers: str | None = None, exclude: str | None = None) -> Response:
+        """The dashboard page; with ``area`` the assessment panel is rendered in place (linkable views). A page
+        answered 200 is cached per (parameters, store state) and sent from the event loop."""
+        raw = {"area": area, "period": period, "compare": compare, "source": source,
+               "ward_vintage": ward_vintage, "placement": placement, "peers": peers, "exclude": exclude}
+        key = ("index", tuple(raw.items()), dash.stamp())
+        found, body = dash.pages.get(key)
+        status = 200
+        if not found:
+            text, status = await run_in_threadpool(index_page, raw)
+            body = Body.of(text.encode("utf-8"))
+            if status == 200:
+                dash.pages.put(key, body)
+        response = body.response(request, "text/html")
+        response.status_code = status
+        return response
 
     @app.get("/panel", response_class=HTMLResponse)
-    def panel(area: str | None = None, period: str | None = None, compare: str | None = None,
-              source: str | None = None, ward_vintage: str | None = None, placement: str | None = None,
-              peers: str | None = None, exclude: str | None = None) -> Response:
+    async def panel(request: Request, area: str | None = None, period: str | None = None, compare: str | None = None,
+                    source: str | None = None, ward_vintage: str | None = None, placement: str | None = None,
+                    peers: str | None = None, exclude: str | None = None) -> Response:
         """The assessment panel (HTML fragment for htmx). Sets HX-Push-Url so the browser shows a linkable URL."""
         try:
-            q = query(area, period, compare, source, ward_vintage, placement, peers, exclude)
+            q = await aquery(area, period, compare, source, ward_vintage, placement, peers, exclude)
         except CrimeAssessError as exc:
             status = int(getattr(exc, "http_status", 400) or 400)
             text = env.get_template("error.html.j2").render(message=str(exc), status=status, suggestions=[])
             return HTMLResponse(text, status_code=status, headers={"HX-Push-Url": "false"})
-        text, status = panel_response(q)
-        return HTMLResponse(text, status_code=status, headers={"HX-Push-Url": "/?" + q.qs()})
+        body, status = await panel_response_async(q)
+        response = body.response(request, "text/html")
+        response.status_code = status
+        response.headers["HX-Push-Url"] = "/?" + q.qs()
+        return response
 
     @app.get("/area-options", response_class=HTMLResponse)
     def area_options_fragment(area: str | None = None) -> Response:
@@ -538,73 +686,88 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
         return html("area_options.html.j2", area_options=opts)
 
     @app.get("/report", response_class=HTMLResponse)
-    def report(area: str | None = None, period: str | None = None, compare: str | None = None,
-               source: str | None = None, ward_vintage: str | None = None, placement: str | None = None,
-               download: str | None = None, peers: str | None = None, exclude: str | None = None) -> Response:
+    async def report(area: str | None = None, period: str | None = None, compare: str | None = None,
+                     source: str | None = None, ward_vintage: str | None = None, placement: str | None = None,
+                     download: str | None = None, peers: str | None = None, exclude: str | None = None) -> Response:
         """The full self-contained HTML report (``render_html``); ``download=1`` saves it as a file."""
-        q = query(area, period, compare, source, ward_vintage, placement, peers, exclude)
-        res = dash.assessment(q)
-        key = ("report", q, dash.stamp())
-        found, text = dash.pages.get(key)
-        if not found:
-            text = render_html(res.to_dict(), wards_geo=res.ward_geometry)
-            dash.pages.put(key, text)
-        a = res.to_dict()
-        name = f"crimeassess-{_slug(a['area']['name'] or a['area']['code'])}-{_slug(a['period']['label'])}.html"
+        q = await aquery(area, period, compare, source, ward_vintage, placement, peers, exclude)
+
+        def build() -> tuple[str, str]:
+            res = dash.assessment(q)
+            a = res.to_dict()
+            name = f"crimeassess-{_slug(a['area']['name'] or a['area']['code'])}-{_slug(a['period']['label'])}.html"
+            return render_html(a, wards_geo=res.ward_geometry), name
+
+        text, name = await dash.cached_async(dash.pages, ("report", q, dash.stamp()), build)
         disposition = "attachment" if download not in (None, "", "0", "false") else "inline"
         return HTMLResponse(text, headers={"Content-Disposition": f'{disposition}; filename="{name}"',
                                            "Content-Security-Policy": REPORT_CSP})
 
-    # ---- JSON ---------------------------------------------------------------------------------------
+    # ---- JSON: bodies serialised once per (store state, parameters) and sent from the cache ----------
     @app.get("/api/assessment")
-    def api_assessment(area: str | None = None, period: str | None = None, compare: str | None = None,
-                       source: str | None = None, ward_vintage: str | None = None,
-                       placement: str | None = None, peers: str | None = None,
-                       exclude: str | None = None) -> Response:
+    async def api_assessment(request: Request, area: str | None = None, period: str | None = None, compare: str | None = None,
+                             source: str | None = None, ward_vintage: str | None = None,
+                             placement: str | None = None, peers: str | None = None,
+                             exclude: str | None = None) -> Response:
         """The assessment JSON, exactly ``Assessment.to_dict()`` (docs/assessment-schema.md)."""
-        q = query(area, period, compare, source, ward_vintage, placement, peers, exclude)
-        return JSONResponse(dash.assessment(q).to_dict())
+        q = await aquery(area, period, compare, source, ward_vintage, placement, peers, exclude)
+        body = await dash.cached_async(dash.bodies, ("assessment", q, dash.stamp()),
+                                       lambda: Body.of(json_body(dash.assessment(q).to_dict())))
+        return body.response(request, "application/json")
 
     @app.get("/api/areas")
-    def api_areas(level: str | None = None, q: str | None = None) -> Response:
+    async def api_areas(request: Request, level: str | None = None, q: str | None = None) -> Response:
         """Every known area as {level, code, name, lad_code}: local authorities first, then CSPs, force areas,
         wards. ``level`` and ``q`` (substring of name or code) filter."""
         lv = _clean(level, "level")
         if lv and lv not in LEVEL_ORDER:
             raise InputError(f"level must be one of {', '.join(LEVEL_ORDER)}, not {lv!r}")
         text = (_clean(q, "q") or "").lower()
-        rows = [r for r in dash.catalogue()
-                if (not lv or r[0] == lv) and (not text or text in (r[2] or "").lower() or text in r[1].lower())]
-        rows.sort(key=lambda r: (LEVEL_ORDER.get(r[0], 9), r[2] or "", r[1], r[3]))
-        return JSONResponse([{"level": r[0], "code": r[1], "name": r[2], "lad_code": r[3]} for r in rows])
+
+        def build() -> Body:
+            rows = [r for r in dash.catalogue()
+                    if (not lv or r[0] == lv) and (not text or text in (r[2] or "").lower() or text in r[1].lower())]
+            rows.sort(key=lambda r: (LEVEL_ORDER.get(r[0], 9), r[2] or "", r[1], r[3]))
+            return Body.of(json_body([{"level": r[0], "code": r[1], "name": r[2], "lad_code": r[3]} for r in rows]))
+
+        body = await dash.cached_async(dash.bodies, ("areas", lv, text, dash.stamp()), build)
+        return body.response(request, "application/json")
 
     @app.get("/api/inputs")
-    def api_inputs() -> Response:
+    async def api_inputs(request: Request) -> Response:
         """The store manifest's input entries, live or superseded (read-only). Paths are shown as file names
         (a zip member as 'archive.zip!member'), never as absolute paths on the server."""
-        return JSONResponse([_public_input(i) for i in st.inputs()])
+        body = await dash.cached_async(dash.bodies, ("inputs", dash.stamp()),
+                                       lambda: Body.of(json_body([_public_input(i) for i in st.inputs()])))
+        return body.response(request, "application/json")
 
     @app.get("/api/wards.geojson")
-    def api_wards_geojson(area: str | None = None, period: str | None = None, compare: str | None = None,
-                          source: str | None = None, ward_vintage: str | None = None,
-                          placement: str | None = None) -> Response:
+    async def api_wards_geojson(request: Request, area: str | None = None, period: str | None = None, compare: str | None = None,
+                                source: str | None = None, ward_vintage: str | None = None,
+                                placement: str | None = None) -> Response:
         """Ward polygons (WGS84) with the assessment's ward figures as properties."""
-        q = query(area, period, compare, source, ward_vintage, placement)
-        res = dash.assessment(q)
-        if res.ward_geometry is None or not len(res.ward_geometry):
-            raise GeographyError(f"no ward boundaries are loaded for {res.to_dict()['area']['name']}; "
-                                 "load them with `crimeassess geography load`")
-        return Response(json.dumps(wards_feature_collection(res, to_wgs84), ensure_ascii=False),
-                        media_type="application/geo+json")
+        q = await aquery(area, period, compare, source, ward_vintage, placement)
+
+        def build() -> Body:
+            res = dash.assessment(q)
+            if res.ward_geometry is None or not len(res.ward_geometry):
+                raise GeographyError(f"no ward boundaries are loaded for {res.to_dict()['area']['name']}; "
+                                     "load them with `crimeassess geography load`")
+            return Body.of(json.dumps(wards_feature_collection(res, to_wgs84), ensure_ascii=False).encode("utf-8"))
+
+        body = await dash.cached_async(dash.bodies, ("wards.geojson", q, dash.stamp()), build)
+        return body.response(request, "application/geo+json")
 
     @app.get("/healthz")
-    def healthz() -> Response:
+    async def healthz() -> Response:
         """Liveness and a summary of the store and caches."""
+        n_inputs = await dash.cached_async(dash.meta, ("n_inputs", dash.stamp()),
+                                           lambda: len(st.inputs()) if st.exists() else 0)
         return JSONResponse({
             "status": "ok", "store": st.path.name, "store_exists": st.exists(), "public": public,
-            "inputs": len(st.inputs()) if st.exists() else 0,
+            "inputs": n_inputs,
             "cache": {"assessments": len(dash.assessments), "hits": dash.assessments.hits,
-                      "misses": dash.assessments.misses},
+                      "misses": dash.assessments.misses, "bodies": len(dash.bodies), "computations": dash.builds},
             "timings": dash.timings,
         })
 

@@ -132,6 +132,7 @@ BATCH_SHARE = 8
 #: Plain street CSVs are read together (sources/policeuk_group.py) in groups of at most the batch size /
 #: GROUP_SHARE bytes of CSV.
 GROUP_SHARE = 4
+GROUP_MIN_BYTES = 1 << 20
 
 
 def batch_bytes(st: Store) -> int:
@@ -271,7 +272,7 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
         group.clear()
         group_bytes = 0
 
-    group_limit = max(1 << 20, limit // GROUP_SHARE)
+    group_limit = max(GROUP_MIN_BYTES, limit // GROUP_SHARE)
     for n, c in enumerate(cands):
         if progress:
             progress(n, len(cands), c.display)

@@ -151,6 +151,8 @@ def read_street_group(parts: list[Part], *, memory_limit: str = "2GB", today: da
                                          GROUP BY _f, c0 HAVING count(*) > 1)""").fetchall()}
         groups = con.sql("SELECT _f, c3, c1 FROM t GROUP BY ALL").fetchall()
         con.unregister("t")
+    except duckdb.Error:
+        return out  # e.g. out of memory under a tiny budget: the ordinary reader needs less
     finally:
         con.close()
     del t

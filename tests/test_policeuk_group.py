@@ -46,6 +46,7 @@ def test_eligible_only_plain_files() -> None:
         h + r + b"\rX",                                               # a lone CR
         h,                                                            # no rows
         h.replace(b"Context", b"Context ") + r,                       # another header
+        h + r + b"\n" + r.replace(b"High", b"H" * 140_000),          # a field over the csv module's limit
     ):
         assert not eligible(bad)
 

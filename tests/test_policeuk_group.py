@@ -37,18 +37,29 @@ def test_eligible_only_plain_files() -> None:
     r = row("a", "2019-01", "Drugs").encode()
     for bad in (
         street_csv([row("a", "2019-01", "Drugs")], bom=True),       # a BOM
-        h + r + b"\n\n" + r,                                         # a blank line
         h + r + b"\n" + r.replace(b"Drugs", b"Drugs\t"),             # a tab
-        h + r.replace(b",Drugs", b", Drugs"),                         # a field starting with a space
-        h + r.replace(b"Drugs,", b"Drugs ,"),                         # ... or ending with one
         h + r.replace(b"High Street", b'"High, Street"'),            # quotes
         h + r.replace(b"High", "Hígh".encode()),                      # not ASCII
         h + r + b"\rX",                                               # a lone CR
         h,                                                            # no rows
         h.replace(b"Context", b"Context ") + r,                       # another header
-        h + r + b"\n" + r.replace(b"High", b"H" * 140_000),          # a field over the csv module's limit
     ):
         assert not eligible(bad)
+    # row by row, in the group's SQL: the file goes to the ordinary reader
+    for bad in (
+        h + r + b"\n" + r.replace(b"High", b"H" * 140_000),          # a field over the csv module's limit
+        h + r.replace(b",Drugs", b", Drugs"),                         # a field starting with a space
+        h + r.replace(b"Drugs,", b"Drugs ,"),                         # ... or ending with one
+        h + b" " + r,                                                 # ... at the start of a line
+        h + r + b" ",                                                 # ... at the end of the file
+        (h + r + b" \n" + r).replace(b"\n", b"\r\n"),                # ... before a CRLF
+        h + r + b"\n\n" + r,                                         # a blank line
+        (h + r + b"\n\n" + r).replace(b"\n", b"\r\n"),               # ... in a CRLF file
+        h + r + b"\n\n",                                            # ... at the end
+    ):
+        assert eligible(bad)
+        got = read_street_group([Part(good, "a", "a.csv"), Part(bad, "b", "b.csv")])
+        assert got[0] is not None and got[1] is None
 
 
 @pytest.mark.parametrize("crlf", [False, True])

@@ -2,9 +2,9 @@
 validated and normalised by DuckDB (both cores), then split back into one ReadResult per file.
 
 Only *plain* files take this path (:func:`eligible`): the exact standard 12-column header, ASCII only, no
-control bytes but line ends (CRLF only as a pair), no double quotes, no blank lines, no field starting or
-ending with a space, no line as long as the csv module's field limit. For those, trimming,
-lower-casing and number parsing are the same in DuckDB, pyarrow and Python, so a row DuckDB accepts is a row
+control bytes but line ends (CRLF only as a pair), no double quotes; no blank lines (found by the row count);
+and (tested row by row in the group's SQL) no field starting or ending with a space or as long as the csv module's field limit.
+For those, trimming, lower-casing and number parsing are the same in DuckDB, pyarrow and Python, so a row DuckDB accepts is a row
 both readers of ``policeuk.py`` / ``policeuk_fast.py`` accept, with the same values. A file with any row the
 checks reject (bad month, type or coordinates, a repeated Crime ID, an over-long field) or a group that fails
 to parse is *not* read here (None): the caller reads it with the ordinary reader, which quarantines its rows
@@ -57,29 +57,21 @@ def header_length(data: bytes | memoryview) -> int:
 
 
 def eligible(data: bytes) -> bool:
-    """True when a street CSV is plain enough for :func:`read_street_group` (see the module's docstring)."""
+    """True when a street CSV is plain enough for :func:`read_street_group` (see the module's docstring): the
+    byte-level part of the test; spaces at a field's ends and over-long fields are found in the group's SQL."""
     h = header_length(data)
     if not h or len(data) == h or data[h:h + 1] in (b"\n", b"\r"):
         return False  # another header, no rows, or a blank line 2
-    if not data.isascii() or b'"' in data or data.endswith(b" "):
-        return False
-    a = np.frombuffer(data, np.uint8)
-    nl, cr = a == 10, a == 13
-    if int(np.count_nonzero(a < 32)) != int(np.count_nonzero(nl)) + int(np.count_nonzero(cr)):
+    if not data.isascii() or b'"' in data:
+        return False  # not ASCII, quotes (a blank line is found by the group's row count: _blank_line)
+    if data.translate(None, _ALLOWED):
         return False  # a control byte (NUL, tab, ...) other than line ends
-    if cr.any() and (cr[-1] or np.any(cr[:-1] & ~nl[1:])):
-        return False  # a CR not followed by LF
-    if np.any(nl[:-1] & (nl[1:] | cr[1:])):
-        return False  # a blank line
-    if a.size >= FIELD_LIMIT - 1:
-        ends = np.flatnonzero(nl)
-        if np.diff(ends, prepend=-1, append=a.size).max() > FIELD_LIMIT - 1:
-            return False  # a line (so perhaps a field) as long as the csv module's limit: the readers decide
-    end = nl | cr | (a == 44)  # what a field ends at
-    sp = a == 32
-    if np.any(sp[1:] & end[:-1]) or np.any(sp[:-1] & end[1:]):
-        return False  # a field with a space at either end (the readers trim it; this path does not)
-    return True
+    return b"\r" not in data or data.count(b"\r") == data.count(b"\r\n")  # no lone CR
+
+
+def _blank_line(data: bytes | memoryview) -> bool:
+    b = bytes(data) if isinstance(data, memoryview) else data
+    return b"\n\n" in b or b"\n\r\n" in b
 
 
 def _lines(body: bytes | memoryview) -> int:
@@ -87,15 +79,17 @@ def _lines(body: bytes | memoryview) -> int:
     return b.count(b"\n") + (0 if b.endswith(b"\n") else 1)
 
 
-_SQL = """
+_SQL = f"""
 WITH x AS (
   SELECT _f, line, c1, c4, c5,
          CASE WHEN regexp_full_match(c4, $float) AND regexp_full_match(c5, $float) THEN TRY_CAST(c4 AS DOUBLE) END AS lon,
          CASE WHEN regexp_full_match(c4, $float) AND regexp_full_match(c5, $float) THEN TRY_CAST(c5 AS DOUBLE) END AS lat,
-         coalesce(list_position($labels, lower(c9)), 0)::INTEGER AS ti
+         coalesce(list_position($labels, lower(c9)), 0)::INTEGER AS ti,
+         greatest({", ".join(f"coalesce(strlen(c{i}), 0)" for i in range(_NCOLS))}) AS longest,
+         ({" OR ".join(f"coalesce(prefix(c{i}, ' ') OR suffix(c{i}, ' '), false)" for i in range(_NCOLS))}) AS spaced
   FROM t)
 SELECT _f, $iids[_f + 1] || ':' || CAST(line AS VARCHAR) AS uid, lon, lat, ti,
-       coalesce(regexp_full_match(c1, $month) AND c1 <= $latest AND ti > 0
+       coalesce(regexp_full_match(c1, $month) AND c1 <= $latest AND ti > 0 AND longest < $limit AND NOT spaced
                 AND ((c4 IS NULL AND c5 IS NULL) OR (lon BETWEEN $lon0 AND $lon1 AND lat BETWEEN $lat0 AND $lat1)),
                 false) AS _ok
 FROM x
@@ -124,15 +118,21 @@ def read_street_group(parts: list[Part], *, memory_limit: str = "2GB", today: da
         table = pacsv.read_csv(
             io.BytesIO(buf),
             read_options=pacsv.ReadOptions(use_threads=True, column_names=_COLS, block_size=1 << 22),
-            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
             convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in _COLS}, null_values=[""],
-                                                 include_columns=[c for c in _COLS if c != "c2"],  # Reported by
                                                  strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return out  # a row with the wrong number of fields somewhere: every part to the ordinary reader
     del buf
-    if table.num_rows != sum(counts):
+    if table.num_rows != sum(counts):  # blank lines were skipped: leave their files to the ordinary reader
+        del table
+        keep = [k for k, p in enumerate(parts) if not _blank_line(p.data)]
+        if len(keep) == len(parts):
+            return out
+        again = read_street_group([parts[k] for k in keep], memory_limit=memory_limit, today=today) if keep else []
+        for k, r in zip(keep, again):
+            out[k] = r
         return out
     f_idx = pa.array(np.repeat(np.arange(len(parts), dtype=np.int32), counts))
     line = pa.array(np.concatenate([np.arange(2 + p.line_offset, 2 + p.line_offset + n, dtype=np.int64)
@@ -143,6 +143,7 @@ def read_street_group(parts: list[Part], *, memory_limit: str = "2GB", today: da
         con.register("t", t)
         res = con.sql(_SQL, params={
             "labels": [lab.lower() for lab in _LABELS], "float": _FLOAT.strip("^$"), "month": _MONTH.strip("^$"),
+            "limit": FIELD_LIMIT - 1,
             "iids": [p.input_id for p in parts], "latest": latest_month(today),
             "lon0": UK_LON[0], "lon1": UK_LON[1], "lat0": UK_LAT[0], "lat1": UK_LAT[1],
         }).to_arrow_table()

@@ -469,8 +469,9 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
 
 def _cross_block_duplicates(st: Store, path: Path) -> dict[int, tuple[str, int]]:
     """Lines whose Crime ID an earlier line already loaded: line -> (Crime ID, first line). DuckDB, under the
-    store's memory limit (it spills to disk rather than exceed it)."""
-    con = duckdb.connect(":memory:", config={"memory_limit": st.memory_limit})
+    store's memory limit (it spills to disk rather than exceed it): half of it, as the process holds the rest."""
+    limit = f"{max(64 << 20, parse_size(st.memory_limit) // 2) >> 20}MB"
+    con = duckdb.connect(":memory:", config={"memory_limit": limit})
     try:
         # 64-bit hashes first (a small hash table), then the exact Crime IDs of the few candidates
         rows = con.execute("""

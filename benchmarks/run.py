@@ -240,14 +240,17 @@ def main() -> None:
                 results[key] = {"skipped": why}
                 print(f"{label:<34}{why}")
                 continue
+            load = os.getloadavg()[0]
             r = child(kind, path, store, src)
             r["rows_per_s"] = r["rows"] / r["seconds"]
+            r["load_average"] = [round(load, 2), round(os.getloadavg()[0], 2)]  # 1-minute, before and after
             if kind == "crimeassess":
                 r.update(store_stats(store))
                 if key != "archive":
                     shutil.rmtree(store, ignore_errors=True)
             results[key] = r
-            print(f"{label:<34}{r['rows_per_s']:>12,.0f}{r['seconds']:>10.2f}{r['peak_mb']:>10.0f}")
+            print(f"{label:<34}{r['rows_per_s']:>12,.0f}{r['seconds']:>10.2f}{r['peak_mb']:>10.0f}"
+                  f"   (load {r['load_average'][0]:.1f} -> {r['load_average'][1]:.1f})")
         if "duckdb" in results:
             for key in ("archive", "single", "archive_before", "single_before"):
                 if key in results:

@@ -175,7 +175,9 @@ elif kind == "assess":
     extra = {"area": path}
     n = 0
 dt = time.perf_counter() - t
-print("RESULT " + json.dumps({"rows": n, "seconds": dt, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}))
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print("RESULT " + json.dumps({"rows": n, "seconds": dt, "peak_mb": ru.ru_maxrss / 1024,
+                              "cpu_seconds": ru.ru_utime + ru.ru_stime, **extra}))
 '''
 
 
@@ -255,7 +257,9 @@ def main() -> None:
             for key in ("archive", "single", "archive_before", "single_before"):
                 if key in results:
                     results[key]["vs_duckdb"] = results[key]["rows_per_s"] / results["duckdb"]["rows_per_s"]
-                    print(f"  {key}: {results[key]['vs_duckdb']:.2f}x DuckDB; {results[key]['record_files']} record files, "
+                    results[key]["cpu_vs_duckdb"] = results["duckdb"]["cpu_seconds"] / results[key]["cpu_seconds"]
+                    print(f"  {key}: {results[key]['vs_duckdb']:.2f}x DuckDB ({results[key]['cpu_vs_duckdb']:.2f}x by CPU "
+                          f"seconds, all threads); {results[key]['record_files']} record files, "
                           f"{results[key]['record_bytes'] / 1e6:,.0f} MB")
         if args.assess and "archive" in results:
             results["assess"] = assess_timings(root, args.assess)

@@ -12,7 +12,6 @@ with their reasons. Nothing is dropped and no reason is decided here.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date
 
@@ -74,9 +73,9 @@ def _blank_line(data: bytes | memoryview) -> bool:
     return b"\n\n" in b or b"\n\r\n" in b
 
 
-def _lines(body: bytes | memoryview) -> int:
-    b = bytes(body) if isinstance(body, memoryview) else body
-    return b.count(b"\n") + (0 if b.endswith(b"\n") else 1)
+def _lines(data: bytes, start: int) -> int:
+    """Lines of ``data[start:]`` (a last line without its line end counts), counted without a copy."""
+    return data.count(b"\n", start) + (0 if data.endswith(b"\n") or len(data) == start else 1)
 
 
 _SQL = f"""
@@ -106,17 +105,18 @@ def read_street_group(parts: list[Part], *, memory_limit: str = "2GB", today: da
     out: list[tuple[ReadResult, set[tuple[str, str]]] | None] = [None] * len(parts)
     bodies, counts = [], []
     for p in parts:
-        h = header_length(p.data)
-        body = memoryview(p.data)[h:]
-        counts.append(_lines(body))
-        bodies.append(body)
-        if not bytes(body[-1:]) == b"\n":
+        data = bytes(p.data) if isinstance(p.data, memoryview) else p.data
+        h = header_length(data)
+        counts.append(_lines(data, h))
+        bodies.append(memoryview(data)[h:])
+        if not data.endswith(b"\n"):
             bodies.append(b"\n")
-    buf = b"".join(bodies)
+    # one part: its rows as they are (no copy); several: their rows one after another
+    buf = pa.py_buffer(bodies[0]) if len(bodies) == 1 else pa.py_buffer(b"".join(bodies))
     del bodies
     try:  # eligible files hold no quotes: an empty field is null (the readers' blank), nothing else is
         table = pacsv.read_csv(
-            io.BytesIO(buf),
+            pa.BufferReader(buf),
             read_options=pacsv.ReadOptions(use_threads=True, column_names=_COLS, block_size=1 << 22),
             parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
             convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in _COLS}, null_values=[""],

@@ -3,12 +3,13 @@ validated and normalised by DuckDB (both cores), then split back into one ReadRe
 
 Only *plain* files take this path (:func:`eligible`): the exact standard 12-column header, ASCII only, no
 control bytes but line ends (CRLF only as a pair), no double quotes; no blank lines (found by the row count);
-and (tested row by row in the group's SQL) no field starting or ending with a space or as long as the csv module's field limit.
-For those, trimming, lower-casing and number parsing are the same in DuckDB, pyarrow and Python, so a row DuckDB accepts is a row
-both readers of ``policeuk.py`` / ``policeuk_fast.py`` accept, with the same values. A file with any row the
-checks reject (bad month, type or coordinates, a repeated Crime ID, an over-long field) or a group that fails
-to parse is *not* read here (None): the caller reads it with the ordinary reader, which quarantines its rows
-with their reasons. Nothing is dropped and no reason is decided here.
+and (tested row by row in the group's SQL) no field starting or ending with a space or as long as the csv
+module's field limit. For those, trimming, lower-casing and number parsing are the same in DuckDB, pyarrow
+and Python, so a row DuckDB accepts is a row both readers of ``policeuk.py`` / ``policeuk_fast.py`` accept,
+with the same values. A file with any row the checks reject (bad month, type or coordinates, a repeated
+Crime ID, an over-long field) or a group that fails to parse is *not* read here (None): the caller reads it
+with the ordinary reader, which quarantines its rows with their reasons. Nothing is dropped and no reason is
+decided here.
 """
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ WITH x AS (
          greatest({", ".join(f"coalesce(strlen(c{i}), 0)" for i in range(_NCOLS))}) AS longest,
          ({" OR ".join(f"coalesce(prefix(c{i}, ' ') OR suffix(c{i}, ' '), false)" for i in range(_NCOLS))}) AS spaced
   FROM t)
-SELECT _f, $iids[_f + 1] || ':' || CAST(line AS VARCHAR) AS uid, lon, lat, ti,
+SELECT _f, line, $iids[_f + 1] || ':' || CAST(line AS VARCHAR) AS uid, lon, lat, ti,
        coalesce(regexp_full_match(c1, $month) AND c1 <= $latest AND ti > 0 AND longest < $limit AND NOT spaced
                 AND ((c4 IS NULL AND c5 IS NULL) OR (lon BETWEEN $lon0 AND $lon1 AND lat BETWEEN $lat0 AND $lat1)),
                 false) AS _ok
@@ -103,6 +104,8 @@ def read_street_group(parts: list[Part], *, memory_limit: str = "2GB", today: da
     Records, line numbers and uids are those of ``read_street_csv_fast`` on the same part.
     """
     out: list[tuple[ReadResult, set[tuple[str, str]]] | None] = [None] * len(parts)
+    if not parts:
+        return out
     bodies, counts = [], []
     for p in parts:
         data = bytes(p.data) if isinstance(p.data, memoryview) else p.data
@@ -130,7 +133,7 @@ def read_street_group(parts: list[Part], *, memory_limit: str = "2GB", today: da
         keep = [k for k, p in enumerate(parts) if not _blank_line(p.data)]
         if len(keep) == len(parts):
             return out
-        again = read_street_group([parts[k] for k in keep], memory_limit=memory_limit, today=today) if keep else []
+        again = read_street_group([parts[k] for k in keep], memory_limit=memory_limit, today=today)
         for k, r in zip(keep, again):
             out[k] = r
         return out
@@ -147,8 +150,9 @@ def read_street_group(parts: list[Part], *, memory_limit: str = "2GB", today: da
             "iids": [p.input_id for p in parts], "latest": latest_month(today),
             "lon0": UK_LON[0], "lon1": UK_LON[1], "lat0": UK_LAT[0], "lat1": UK_LAT[1],
         }).to_arrow_table()
-        fcol = res.column("_f").to_numpy()
-        if fcol.size and np.any(np.diff(fcol) < 0):
+        same = res.column("_f").equals(pa.chunked_array([f_idx])) and res.column("line").equals(
+            pa.chunked_array([line]))
+        if not same:
             return out  # DuckDB did not keep the rows' order (it does): read them the ordinary way
         bad = {f for (f,) in con.sql("SELECT DISTINCT _f FROM res WHERE NOT _ok").fetchall()}
         # a Crime ID repeated within a file (the ordinary reader quarantines the repeats): distinct 64-bit

@@ -21,6 +21,7 @@ from .sources.base import ReadResult
 from .sources.discover import ArchiveLimits, Candidate, detect_kind, expand, parse_size
 from .sources.policeuk import decode, duplicate_reason, header_of
 from .sources.policeuk_fast import read_street_csv_fast, street_blocks
+from .sources.policeuk_group import KIND as GROUP_KIND, Part, eligible, read_street_group
 from .sources.registry import SourceKind, get_kind
 from .store import NewInput, RecordsWriter, Store
 
@@ -129,6 +130,10 @@ def _ingest_homeoffice(st: Store, data: bytes, c: Candidate) -> InputReport:
 
 #: Share of the memory budget ($CRIMEASSESS_MEMORY_LIMIT) that records read but not yet committed may take.
 BATCH_SHARE = 8
+#: Plain street CSVs are read together (sources/policeuk_group.py) in groups of at most the batch size /
+#: GROUP_SHARE bytes of CSV.
+GROUP_SHARE = 4
+GROUP_MIN_BYTES = 1 << 20
 
 
 def batch_bytes(st: Store) -> int:
@@ -208,12 +213,69 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
 def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping_obj: Any, force: str | None,
               progress: ProgressFn | None, commit: Callable[..., None], wait: Callable[[], None],
               committed_ids: list[str]) -> IngestReport:
-    reports: list[InputReport] = []
+    reports: list[InputReport | None] = []
     new: list[NewInput] = []
     pending = 0  # Arrow bytes of the records in `new`
     limit = batch_bytes(st)
     seen_ids: set[str] = set()
     existing = {i["input_id"]: i for i in st._read_manifest()["inputs"]}
+    # Plain street CSVs wait here to be read together (policeuk_group); inputs still reach `new` in order.
+    group: list[tuple[Candidate, bytes, str, str, dict[str, Any], int]] = []
+    group_bytes = 0
+
+    def add(c: Candidate, sk: SourceKind, sha: str, iid: str, opts: dict[str, Any], res: ReadResult,
+            pairs: set[tuple[str, str]] | None, idx: int) -> None:
+        nonlocal new, pending
+        reasons: dict[str, int] = {}
+        for q in res.quarantine:
+            key = reason_key(q["reason"])
+            reasons[key] = reasons.get(key, 0) + 1
+        entry = {
+            "input_id": iid, "path": c.display, "sha256": sha, "kind": sk.id, "force": res.force,
+            "force_name": res.force_name, "months": res.months, "rows_read": res.rows_read,
+            "rows_loaded": res.records.num_rows, "rows_quarantined": len(res.quarantine), "options": opts,
+        }
+        new.append(NewInput(entry, res.records, res.quarantine,
+                            _slice_keys(sk, c.display, pairs if pairs is not None else res)))
+        pending += res.records.nbytes
+        seen_ids.add(iid)
+        reports[idx] = InputReport(
+            c.display, "loaded", kind=sk.id, input_id=iid, sha256=sha, force=res.force, months=res.months,
+            rows_read=res.rows_read, rows_loaded=res.records.num_rows, rows_quarantined=len(res.quarantine),
+            quarantine_reasons=reasons)
+        if pending >= limit:  # commit a batch: records held stay under the memory budget
+            commit(new)
+            new, pending = [], 0
+
+    def read_one(c: Candidate, sk: SourceKind, data: bytes, sha: str, iid: str, opts: dict[str, Any],
+                 idx: int) -> None:
+        try:
+            res = sk.read(data, input_id=iid, display_name=c.display, mapping=mapping_obj, force=force)
+        except InputError as exc:
+            if c.explicit:
+                raise
+            seen_ids.discard(iid)
+            reports[idx] = InputReport(c.display, "skipped", kind=sk.id, reason=str(exc).split(": ", 1)[-1])
+            return
+        add(c, sk, sha, iid, opts, res, None, idx)
+
+    def flush() -> None:
+        nonlocal group_bytes
+        if not group:
+            return
+        parts = [Part(data, iid, c.display) for c, data, _sha, iid, _o, _i in group]
+        got = read_street_group(parts, memory_limit=st.memory_limit)
+        del parts
+        sk = get_kind(GROUP_KIND)
+        for (c, data, sha, iid, opts, idx), r in zip(group, got):
+            if r is None:  # a row the ordinary reader quarantines (with its reason), or not parsed together
+                read_one(c, sk, data, sha, iid, opts, idx)
+            else:
+                add(c, sk, sha, iid, opts, r[0], r[1], idx)
+        group.clear()
+        group_bytes = 0
+
+    group_limit = max(GROUP_MIN_BYTES, limit // GROUP_SHARE)
     for n, c in enumerate(cands):
         if progress:
             progress(n, len(cands), c.display)
@@ -221,6 +283,7 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
             reports.append(InputReport(c.display, "skipped", reason=c.error))
             continue
         if _large_file(c):
+            flush()
             if new:  # inputs commit in order (a later input supersedes an earlier one)
                 commit(new)
                 new, pending = [], 0
@@ -266,40 +329,25 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
                 force=(prev or {}).get("force"), months=(prev or {}).get("months", []),
                 reason="already in the store" if prev else "duplicate of another input in this run"))
             continue
-        try:
-            res = sk.read(data, input_id=iid, display_name=c.display, mapping=mapping_obj, force=force)
-        except InputError as exc:
-            if c.explicit:
-                raise
-            reports.append(InputReport(c.display, "skipped", kind=kind, reason=str(exc).split(": ", 1)[-1]))
+        reports.append(None)  # filled in by add() or read_one()
+        if kind == GROUP_KIND and eligible(data):
+            group.append((c, data, sha, iid, opts, len(reports) - 1))
+            group_bytes += len(data)
+            seen_ids.add(iid)
+            if group_bytes >= group_limit:
+                flush()
             continue
+        flush()  # inputs reach the batch in the order found
+        read_one(c, sk, data, sha, iid, opts, len(reports) - 1)
         del data
-        reasons: dict[str, int] = {}
-        for q in res.quarantine:
-            key = reason_key(q["reason"])
-            reasons[key] = reasons.get(key, 0) + 1
-        entry = {
-            "input_id": iid, "path": c.display, "sha256": sha, "kind": kind, "force": res.force,
-            "force_name": res.force_name, "months": res.months, "rows_read": res.rows_read,
-            "rows_loaded": res.records.num_rows, "rows_quarantined": len(res.quarantine), "options": opts,
-        }
-        new.append(NewInput(entry, res.records, res.quarantine, _slice_keys(sk, c.display, res)))
-        pending += res.records.nbytes
-        seen_ids.add(iid)
-        reports.append(InputReport(
-            c.display, "loaded", kind=kind, input_id=iid, sha256=sha, force=res.force, months=res.months,
-            rows_read=res.rows_read, rows_loaded=res.records.num_rows, rows_quarantined=len(res.quarantine),
-            quarantine_reasons=reasons))
-        del res
-        if pending >= limit:  # commit a batch: records held stay under the memory budget
-            commit(new)
-            new, pending = [], 0
+    flush()
     if progress:
         progress(len(cands), len(cands), "writing")
     commit(new, background=False)
     final = {i["input_id"]: i for i in st._read_manifest()["inputs"]}  # as the last batch left them
     committed = {iid: final[iid] for iid in committed_ids}
-    for r in reports:
+    done_reports = [r for r in reports if r is not None]
+    for r in done_reports:
         if r.status != "loaded" or (r.kind and get_kind(r.kind).aggregated_counts):  # stored as their own table
             continue
         e = committed.get(r.input_id)
@@ -309,7 +357,7 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
         r.supersedes = e.get("supersedes", [])
         r.live_months = e.get("live_months", [])
         r.superseded_by = e.get("superseded_by", [])
-    return IngestReport(str(st.path), reports)
+    return IngestReport(str(st.path), done_reports)
 
 
 #: Plain files larger than this are read in blocks of BLOCK_BYTES (police.uk street CSVs), so memory stays
@@ -361,7 +409,10 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
     writing: Future | None = None
     try:
         for block, offset in street_blocks(c.path, BLOCK_BYTES):
-            res = read_street_csv_fast(block, header, input_id=iid, display_name=c.display, line_offset=offset)
+            got = (read_street_group([Part(block, iid, c.display, offset)], memory_limit=st.memory_limit)[0]
+                   if eligible(block) else None)
+            res = got[0] if got is not None else read_street_csv_fast(block, header, input_id=iid,
+                                                                      display_name=c.display, line_offset=offset)
             del block
             if writing is not None:
                 writing.result()
@@ -372,7 +423,7 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
             blocks += 1
             rows_read += res.rows_read
             quarantine += res.quarantine
-            pairs |= _pairs(res.records)
+            pairs |= got[1] if got is not None else _pairs(res.records)
             names |= {v for v in pc.unique(res.records.column("force_name")).to_pylist() if v}
             writing = pool.submit(writer.write, res.records)
             del res
@@ -421,8 +472,9 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
 
 def _cross_block_duplicates(st: Store, path: Path) -> dict[int, tuple[str, int]]:
     """Lines whose Crime ID an earlier line already loaded: line -> (Crime ID, first line). DuckDB, under the
-    store's memory limit (it spills to disk rather than exceed it)."""
-    con = duckdb.connect(":memory:", config={"memory_limit": st.memory_limit})
+    store's memory limit (it spills to disk rather than exceed it): half of it, as the process holds the rest."""
+    limit = f"{max(64 << 20, parse_size(st.memory_limit) // 2) >> 20}MB"
+    con = duckdb.connect(":memory:", config={"memory_limit": limit})
     try:
         # 64-bit hashes first (a small hash table), then the exact Crime IDs of the few candidates
         rows = con.execute("""

@@ -102,6 +102,16 @@ def atomic_write_parquet(path: Path, table: pa.Table) -> None:
 ROW_GROUP_ROWS = 1 << 20
 #: Columns worth dictionary-encoding (few distinct values); ids, points and line numbers are not.
 DICT_COLUMNS = [n for n in RECORD_SCHEMA.names if n not in ("uid", "record_id", "longitude", "latitude", "line")]
+#: zstd for the columns whose pages hold real bytes; the others (constant within an input, or all null for a
+#: source) are a few bytes of dictionary indices per row group, where zstd's per-page cost buys nothing
+#: (1M rows in 516 inputs: 1.66 -> 1.40 CPU seconds, 58.2 -> 58.1 MB).
+ZSTD_COLUMNS = {"uid", "record_id", "longitude", "latitude", "location", "lsoa_code", "lsoa_name", "outcome", "line",
+                "context", "category_id", "crime_type", "offence_code", "offence_description", "ward_code",
+                "ward_name", "lad_code", "lad_name", "location_type", "occurred_time", "recorded_date"}
+RECORD_COMPRESSION = {n: ("zstd" if n in ZSTD_COLUMNS else "none") for n in RECORD_SCHEMA.names}
+#: Min/max statistics for every column but long unique texts, which no query narrows by range.
+STATS_COLUMNS = [n for n in RECORD_SCHEMA.names if n not in ("uid", "record_id", "location", "lsoa_name")]
+_RECORD_WRITE = {"compression": RECORD_COMPRESSION, "use_dictionary": DICT_COLUMNS, "write_statistics": STATS_COLUMNS}
 
 
 def write_records(path: Path, tables: list[pa.Table]) -> list[tuple[int, int]]:
@@ -110,7 +120,7 @@ def write_records(path: Path, tables: list[pa.Table]) -> list[tuple[int, int]]:
     Returns each table's row groups as (first, stop), read back from the file's own metadata.
     """
     def write(tmp: str) -> None:
-        with pq.ParquetWriter(tmp, RECORD_SCHEMA, compression="zstd", use_dictionary=DICT_COLUMNS) as w:
+        with pq.ParquetWriter(tmp, RECORD_SCHEMA, **_RECORD_WRITE) as w:
             for t in tables:
                 if t.num_rows:
                     w.write_table(t.cast(RECORD_SCHEMA), row_group_size=ROW_GROUP_ROWS)
@@ -143,8 +153,7 @@ class RecordsWriter:
         os.close(fd)
         self.path = Path(tmp)
         self.rows = 0
-        self._w: pq.ParquetWriter | None = pq.ParquetWriter(tmp, RECORD_SCHEMA, compression="zstd",
-                                                            use_dictionary=DICT_COLUMNS)
+        self._w: pq.ParquetWriter | None = pq.ParquetWriter(tmp, RECORD_SCHEMA, **_RECORD_WRITE)
 
     def write(self, table: pa.Table) -> None:
         """Append a block's records (its own row groups)."""

@@ -15,11 +15,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..schema import CRIME_TYPES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Version of the bundled table; bump when codes or groupings change.
 TABLE_VERSION = "hocr-2017-18/ons-groups r1"
@@ -153,6 +155,8 @@ def offences() -> list[Offence]:
 def offence_table() -> pd.DataFrame:
     """The table as a DataFrame: code, description, subgroup, group, policeuk_category,
     in_total_recorded_crime (bool), source. ``code`` is the canonical (normalised) spelling."""
+    import pandas as pd  # here: ingest imports this module and need not load pandas
+
     rows = [
         {
             "code": normalise_code(o.code),

@@ -181,7 +181,7 @@ def detect_kind(data: bytes, display: str, *, mapping: Path | None = None) -> st
     """Recognise an input by content: the id of the first kind in ``sources.registry`` that recognises it
     (ingested; stored as their own table, such as Home Office tables; or only recognised, such as police.uk
     outcomes). Raises InputError if empty or unrecognised."""
-    if not data.strip():
+    if not data or data.isspace():  # (not data.strip(): no copy of a large file)
         raise InputError(f"{display}: file is empty")
     if data.lstrip()[:1] in (b"[",):
         kind = detect(Sample(data, [], mapping))

@@ -24,9 +24,10 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from ..classify.offences import lookup as lookup_offence
 from ..classify.offences import normalise_code
@@ -165,6 +166,7 @@ class HomeOfficeTable:
 
 def read_homeoffice_table(data: bytes | str, display_name: str = "<table>") -> HomeOfficeTable:
     """Read a Home Office PRC table (PFA or CSP layout) from bytes or text. InputError if it is not one."""
+    import pandas as pd  # here: ingest need not load pandas
     text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data.lstrip("\ufeff")
     rows = csv.reader(io.StringIO(text, newline=""))
     header = next(rows, None)
@@ -296,6 +298,7 @@ _COUNTS_CACHE: dict[tuple, pd.DataFrame] = {}
 
 
 def _load_counts(st: Any, entries: list[dict[str, Any]], level: str | None) -> pd.DataFrame:
+    import pandas as pd  # here: ingest need not load pandas
     import pyarrow.parquet as pq
 
     frames = []

@@ -204,23 +204,22 @@ def street_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, int]]:
     with open(path, "rb") as fh:
         head = fh.readline()
         offset = 0
-        carry = b""
+        carry = b""  # the start of a line cut by the last read (never holds a line end)
         while True:
             chunk = fh.read(block_bytes)
-            buf = carry + chunk
-            if not buf:
+            if not chunk:
+                if carry:
+                    yield head + carry, offset
                 return
-            if chunk:
-                cut = buf.rfind(b"\n") + 1
-                if cut == 0:  # one line longer than a block: read on
-                    carry = buf
-                    continue
-                block, carry = buf[:cut], buf[cut:]
-            else:
-                block, carry = buf, b""
-            del buf
-            yield head + block, offset
-            offset += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+            cut = chunk.rfind(b"\n") + 1
+            if cut == 0:  # one line longer than a block: read on
+                carry += chunk
+                continue
+            block = b"".join([head, carry, memoryview(chunk)[:cut]])  # one copy
+            carry = chunk[cut:]
+            del chunk
+            yield block, offset
+            offset += block.count(b"\n") - head.count(b"\n")
 
 
 #: Longest field the row reader's csv module accepts (csv.field_size_limit()); longer rows are quarantined.

@@ -1,0 +1,218 @@
+"""Many police.uk street CSVs read at once: one multi-threaded pyarrow parse of their concatenated rows,
+validated and normalised by DuckDB (both cores), then split back into one ReadResult per file.
+
+Only *plain* files take this path (:func:`eligible`): the exact standard 12-column header, ASCII only, no
+control bytes but line ends (CRLF only as a pair), no double quotes; no blank lines (found by the row count);
+and (tested row by row in the group's SQL) no field starting or ending with a space or as long as the csv
+module's field limit. For those, trimming, lower-casing and number parsing are the same in DuckDB, pyarrow
+and Python, so a row DuckDB accepts is a row both readers of ``policeuk.py`` / ``policeuk_fast.py`` accept,
+with the same values. A file with any row the checks reject (bad month, type or coordinates, a repeated
+Crime ID, an over-long field) or a group that fails to parse is *not* read here (None): the caller reads it
+with the ordinary reader, which quarantines its rows with their reasons. Nothing is dropped and no reason is
+decided here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from ..schema import ASB_ID, CRIME_TYPES, RECORD_SCHEMA, force_slug
+from .base import ReadResult
+from .policeuk import STREET_HEADER, UK_LAT, UK_LON, latest_month
+from .policeuk_fast import _FLOAT, _MONTH, FIELD_LIMIT
+
+KIND = "police-uk-street"
+_HEADER = ",".join(STREET_HEADER).encode()
+_ALLOWED = bytes(range(32, 127)) + b"\n\r"
+_NCOLS = len(STREET_HEADER)
+_COLS = [f"c{i}" for i in range(_NCOLS)]
+_LABELS = list(CRIME_TYPES.values())
+_IDS = list(CRIME_TYPES.keys())
+
+
+@dataclass
+class Part:
+    """One file (or one block of a large file) to read: its bytes, header line included."""
+
+    data: bytes | memoryview
+    input_id: str
+    display_name: str
+    line_offset: int = 0  # data lines of the same file before this block
+
+
+def header_length(data: bytes | memoryview) -> int:
+    """Bytes of the standard street header line (with its line end) at the start of ``data``; 0 if not."""
+    head = bytes(data[: len(_HEADER) + 2])
+    if head.startswith(_HEADER + b"\n"):
+        return len(_HEADER) + 1
+    if head.startswith(_HEADER + b"\r\n"):
+        return len(_HEADER) + 2
+    return 0
+
+
+def eligible(data: bytes) -> bool:
+    """True when a street CSV is plain enough for :func:`read_street_group` (see the module's docstring): the
+    byte-level part of the test; spaces at a field's ends and over-long fields are found in the group's SQL."""
+    h = header_length(data)
+    if not h or len(data) == h or data[h:h + 1] in (b"\n", b"\r"):
+        return False  # another header, no rows, or a blank line 2
+    if not data.isascii() or b'"' in data:
+        return False  # not ASCII, quotes (a blank line is found by the group's row count: _blank_line)
+    if data.translate(None, _ALLOWED):
+        return False  # a control byte (NUL, tab, ...) other than line ends
+    return b"\r" not in data or data.count(b"\r") == data.count(b"\r\n")  # no lone CR
+
+
+def _blank_line(data: bytes | memoryview) -> bool:
+    b = bytes(data) if isinstance(data, memoryview) else data
+    return b"\n\n" in b or b"\n\r\n" in b
+
+
+def _lines(data: bytes, start: int) -> int:
+    """Lines of ``data[start:]`` (a last line without its line end counts), counted without a copy."""
+    return data.count(b"\n", start) + (0 if data.endswith(b"\n") or len(data) == start else 1)
+
+
+_SQL = f"""
+WITH x AS (
+  SELECT _f, line, c1, c4, c5,
+         CASE WHEN regexp_full_match(c4, $float) AND regexp_full_match(c5, $float) THEN TRY_CAST(c4 AS DOUBLE) END AS lon,
+         CASE WHEN regexp_full_match(c4, $float) AND regexp_full_match(c5, $float) THEN TRY_CAST(c5 AS DOUBLE) END AS lat,
+         coalesce(list_position($labels, lower(c9)), 0)::INTEGER AS ti,
+         greatest({", ".join(f"coalesce(strlen(c{i}), 0)" for i in range(_NCOLS))}) AS longest,
+         ({" OR ".join(f"coalesce(prefix(c{i}, ' ') OR suffix(c{i}, ' '), false)" for i in range(_NCOLS))}) AS spaced
+  FROM t)
+SELECT _f, line, $iids[_f + 1] || ':' || CAST(line AS VARCHAR) AS uid, lon, lat, ti,
+       coalesce(regexp_full_match(c1, $month) AND c1 <= $latest AND ti > 0 AND longest < $limit AND NOT spaced
+                AND ((c4 IS NULL AND c5 IS NULL) OR (lon BETWEEN $lon0 AND $lon1 AND lat BETWEEN $lat0 AND $lat1)),
+                false) AS _ok
+FROM x
+"""
+
+
+def read_street_group(parts: list[Part], *, memory_limit: str = "2GB", today: date | None = None,
+                      ) -> list[tuple[ReadResult, set[tuple[str, str]]] | None]:
+    """Read eligible street CSVs together. For each part, (its ReadResult, its (force, month) pairs) or None
+    when the part must be read by the ordinary reader (a row it would quarantine, or the group did not parse).
+
+    Records, line numbers and uids are those of ``read_street_csv_fast`` on the same part.
+    """
+    out: list[tuple[ReadResult, set[tuple[str, str]]] | None] = [None] * len(parts)
+    if not parts:
+        return out
+    bodies, counts = [], []
+    for p in parts:
+        data = bytes(p.data) if isinstance(p.data, memoryview) else p.data
+        h = header_length(data)
+        counts.append(_lines(data, h))
+        bodies.append(memoryview(data)[h:])
+        if not data.endswith(b"\n"):
+            bodies.append(b"\n")
+    # one part: its rows as they are (no copy); several: their rows one after another
+    buf = pa.py_buffer(bodies[0]) if len(bodies) == 1 else pa.py_buffer(b"".join(bodies))
+    del bodies
+    try:  # eligible files hold no quotes: an empty field is null (the readers' blank), nothing else is
+        table = pacsv.read_csv(
+            pa.BufferReader(buf),
+            read_options=pacsv.ReadOptions(use_threads=True, column_names=_COLS, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in _COLS}, null_values=[""],
+                                                 strings_can_be_null=True, quoted_strings_can_be_null=True),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return out  # a row with the wrong number of fields somewhere: every part to the ordinary reader
+    del buf
+    if table.num_rows != sum(counts):  # blank lines were skipped: leave their files to the ordinary reader
+        del table
+        keep = [k for k, p in enumerate(parts) if not _blank_line(p.data)]
+        if len(keep) == len(parts):
+            return out
+        again = read_street_group([parts[k] for k in keep], memory_limit=memory_limit, today=today)
+        for k, r in zip(keep, again):
+            out[k] = r
+        return out
+    f_idx = pa.array(np.repeat(np.arange(len(parts), dtype=np.int32), counts))
+    line = pa.array(np.concatenate([np.arange(2 + p.line_offset, 2 + p.line_offset + n, dtype=np.int64)
+                                    for p, n in zip(parts, counts)]) if parts else np.zeros(0, np.int64))
+    t = table.append_column("_f", f_idx).append_column("line", line)
+    con = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
+    try:
+        con.register("t", t)
+        res = con.sql(_SQL, params={
+            "labels": [lab.lower() for lab in _LABELS], "float": _FLOAT.strip("^$"), "month": _MONTH.strip("^$"),
+            "limit": FIELD_LIMIT - 1,
+            "iids": [p.input_id for p in parts], "latest": latest_month(today),
+            "lon0": UK_LON[0], "lon1": UK_LON[1], "lat0": UK_LAT[0], "lat1": UK_LAT[1],
+        }).to_arrow_table()
+        same = res.column("_f").equals(pa.chunked_array([f_idx])) and res.column("line").equals(
+            pa.chunked_array([line]))
+        if not same:
+            return out  # DuckDB did not keep the rows' order (it does): read them the ordinary way
+        bad = {f for (f,) in con.sql("SELECT DISTINCT _f FROM res WHERE NOT _ok").fetchall()}
+        # a Crime ID repeated within a file (the ordinary reader quarantines the repeats): distinct 64-bit
+        # hashes in the whole group first (Crime IDs are unique nationally), the exact test only if not
+        ((ids, distinct),) = con.sql("SELECT count(*), count(DISTINCT hash(c0)) FROM t WHERE c0 IS NOT NULL").fetchall()
+        if distinct < ids:
+            bad |= {f for (f,) in con.sql("""SELECT DISTINCT _f FROM (SELECT _f FROM t WHERE c0 IS NOT NULL
+                                             GROUP BY _f, c0 HAVING count(*) > 1)""").fetchall()}
+        groups = con.sql("SELECT _f, c3, c1 FROM t GROUP BY ALL").fetchall()
+        con.unregister("t")
+    except duckdb.Error:
+        return out  # e.g. out of memory under a tiny budget: the ordinary reader needs less
+    finally:
+        con.close()
+    del t
+    col = dict(zip(table.column_names, table.columns))
+    falls = col["c3"]
+    names = pc.unique(falls).to_pylist()
+    slugs = pa.array([force_slug(v) if v else None for v in names], pa.string())
+    ti = res.column("ti")
+    n = table.num_rows
+    arrays = {
+        "uid": res.column("uid"),
+        "record_id": col["c0"],
+        "input_id": pa.DictionaryArray.from_arrays(f_idx, pa.array([p.input_id for p in parts], pa.string())
+                                                   ).cast(pa.string()),
+        "source_kind": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([KIND])
+                                                      ).cast(pa.string()),
+        "force": pc.take(slugs, pc.index_in(falls, value_set=pa.array(names, pa.string()))),
+        "force_name": falls,
+        "month": col["c1"],
+        "category_id": pc.take(pa.array([None] + _IDS, pa.string()), ti),
+        "crime_type": pc.take(pa.array([None] + _LABELS, pa.string()), ti),
+        "is_crime": pc.not_equal(ti, pa.scalar(_IDS.index(ASB_ID) + 1, pa.int32())),
+        "outcome": col["c10"],
+        "longitude": res.column("lon"),
+        "latitude": res.column("lat"),
+        "location": col["c6"],
+        "lsoa_code": col["c7"],
+        "lsoa_name": col["c8"],
+        "context": col["c11"],
+        "line": line,
+    }
+    recs = pa.table({f.name: (arrays[f.name] if f.name in arrays else pa.nulls(n, f.type)) for f in RECORD_SCHEMA},
+                    schema=RECORD_SCHEMA)
+    del res, arrays, table, col
+    per: dict[int, list[tuple[str | None, str]]] = {}
+    for f, fw, m in groups:
+        per.setdefault(f, []).append((fw, m))
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    for k, _p in enumerate(parts):
+        if k in bad or counts[k] == 0:
+            continue
+        a, b = int(starts[k]), int(starts[k + 1])
+        fm = per.get(k, [])
+        pairs = {(force_slug(fw) if fw else "", m) for fw, m in fm}
+        fnames = sorted({fw for fw, _ in fm if fw})
+        forces = sorted({force_slug(fw) for fw in fnames})
+        r = ReadResult(kind=KIND, force=",".join(forces) or None, records=recs.slice(a, b - a), quarantine=[],
+                       rows_read=b - a, months=sorted({m for _, m in fm}), force_name=", ".join(fnames) or None)
+        r.check()
+        out[k] = (r, pairs)
+    return out

@@ -1,0 +1,182 @@
+"""Plain street CSVs read together (sources/policeuk_group.py) give the ordinary readers' records, and any file
+holding a row the readers quarantine is read by them instead, with their reasons."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+import crimeassess.ingest as ingest_mod
+from crimeassess.ingest import ingest
+from crimeassess.sources.policeuk import read_street_csv
+from crimeassess.sources.policeuk_group import Part, eligible, read_street_group
+from crimeassess.store import Store, check_store
+from policeuk_fixtures import FORCE, HEADER, row, street_csv
+
+
+def _good(k: int, n: int = 40, crlf: bool = False) -> bytes:
+    rows = []
+    for i in range(n):
+        m = f"2019-{i % 12 + 1:02d}"
+        if i % 7 == 3:
+            rows.append(row("", m, "Anti-social behaviour", outcome=""))
+        elif i % 11 == 5:
+            rows.append(row(f"f{k}-{i}", m, "burglary", lon="", lat="", lsoa=""))  # no location, type in lower case
+        else:
+            rows.append(row(f"f{k}-{i}", m, "Vehicle crime", lon=f"-1.{i:03d}", lat=f"5{i % 9}.5",
+                            context="some context" if i % 5 == 0 else ""))
+    return street_csv(rows, crlf=crlf)
+
+
+def test_eligible_only_plain_files() -> None:
+    good = _good(0)
+    assert eligible(good) and eligible(_good(0, crlf=True)) and eligible(good.rstrip(b"\n"))
+    h = HEADER.encode() + b"\n"
+    r = row("a", "2019-01", "Drugs").encode()
+    for bad in (
+        street_csv([row("a", "2019-01", "Drugs")], bom=True),       # a BOM
+        h + r + b"\n" + r.replace(b"Drugs", b"Drugs\t"),             # a tab
+        h + r.replace(b"High Street", b'"High, Street"'),            # quotes
+        h + r.replace(b"High", "Hígh".encode()),                      # not ASCII
+        h + r + b"\rX",                                               # a lone CR
+        h,                                                            # no rows
+        h.replace(b"Context", b"Context ") + r,                       # another header
+    ):
+        assert not eligible(bad)
+    # row by row, in the group's SQL: the file goes to the ordinary reader
+    for bad in (
+        h + r + b"\n" + r.replace(b"High", b"H" * 140_000),          # a field over the csv module's limit
+        h + r.replace(b",Drugs", b", Drugs"),                         # a field starting with a space
+        h + r.replace(b"Drugs,", b"Drugs ,"),                         # ... or ending with one
+        h + b" " + r,                                                 # ... at the start of a line
+        h + r + b" ",                                                 # ... at the end of the file
+        (h + r + b" \n" + r).replace(b"\n", b"\r\n"),                # ... before a CRLF
+        h + r + b"\n\n" + r,                                         # a blank line
+        (h + r + b"\n\n" + r).replace(b"\n", b"\r\n"),               # ... in a CRLF file
+        h + r + b"\n\n",                                            # ... at the end
+    ):
+        assert eligible(bad)
+        got = read_street_group([Part(good, "a", "a.csv"), Part(bad, "b", "b.csv")])
+        assert got[0] is not None and got[1] is None
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_group_equals_ordinary_reader(crlf: bool) -> None:
+    datas = [_good(k, n=30 + k, crlf=crlf) for k in range(5)]
+    got = read_street_group([Part(d, f"id{k}", f"f{k}.csv") for k, d in enumerate(datas)])
+    for k, (d, g) in enumerate(zip(datas, got)):
+        assert g is not None
+        res, pairs = g
+        want = read_street_csv(d, input_id=f"id{k}", display_name=f"f{k}.csv")
+        assert res.records.equals(want.records)
+        assert (res.months, res.force, res.force_name, res.rows_read) == (want.months, want.force, want.force_name,
+                                                                          want.rows_read)
+        assert pairs == {("testshire", f"2019-{m:02d}") for m in range(1, 13)}
+        # rows recounted with the csv module: every data row loaded, each with its own line number
+        n = len(list(csv.reader(io.StringIO(d.decode())))) - 1
+        assert res.records.num_rows == n
+        assert res.records.column("line").to_pylist() == list(range(2, n + 2))
+
+
+@pytest.mark.parametrize("bad_row", [
+    row("x", "2019-13", "Drugs"),                  # invalid month
+    row("x", "2999-01", "Drugs"),                  # month in the future
+    row("x", "2019-01", "Nonsense"),               # unknown crime type
+    row("x", "2019-01", "Drugs", lon="1e", lat="50"),    # invalid coordinates
+    row("x", "2019-01", "Drugs", lon="", lat="50"),      # one coordinate
+    row("x", "2019-01", "Drugs", lon="20.0", lat="50"),  # outside the UK
+    row("f1-1", "2019-01", "Drugs"),               # a Crime ID repeated in the file
+])
+def test_a_file_with_a_quarantined_row_goes_to_the_ordinary_reader(bad_row: str) -> None:
+    good = [_good(0), _good(2)]
+    bad = _good(1)[:-1] + b"\n" + bad_row.encode() + b"\n"
+    assert eligible(bad)
+    got = read_street_group([Part(good[0], "a", "a.csv"), Part(bad, "b", "b.csv"), Part(good[1], "c", "c.csv")])
+    assert got[0] is not None and got[1] is None and got[2] is not None
+    assert got[2][0].records.equals(read_street_csv(good[1], input_id="c", display_name="c.csv").records)
+
+
+def test_wrong_number_of_fields_sends_the_group_to_the_ordinary_reader() -> None:
+    bad = _good(1) + row("x", "2019-01", "Drugs").rsplit(",", 2)[0].encode() + b"\n"
+    assert eligible(bad)
+    assert read_street_group([Part(_good(0), "a", "a.csv"), Part(bad, "b", "b.csv")]) == [None, None]
+
+
+def _folder(tmp: Path) -> Path:
+    root = tmp / "archive"
+    for k in range(6):
+        d = root / f"2019-{k + 1:02d}"
+        d.mkdir(parents=True)
+        data = _good(k, n=25 + k)
+        if k == 2:  # one quarantined row of each kind in a plain file, and a file that is not plain
+            data += "\n".join([row("q1", "2019-13", "Drugs"), row("q2", "2019-01", "Nonsense"),
+                               row("f2-1", "2019-01", "Drugs")]).encode() + b"\n"
+        if k == 4:
+            data = data.replace(b"On or near High Street", b'"On or near High Street"')
+        (d / f"2019-{k + 1:02d}-testshire-street.csv").write_bytes(data)
+    return root
+
+
+def _state(st: Store) -> tuple:
+    con = st.connect()
+    try:
+        files = sorted({str(st.input_path(e)) for e in st.inputs()})
+        recs = con.execute("SELECT * FROM read_parquet(?) ORDER BY uid", [files]).fetchall()  # live or not
+        quar = con.execute("SELECT input_id, file, line, reason, raw FROM quarantine ORDER BY file, line").fetchall()
+    finally:
+        con.close()
+    keep = ("input_id", "path", "sha256", "force", "force_name", "months", "rows_read", "rows_loaded",
+            "rows_quarantined", "slices", "live_slices", "seq")
+    return recs, quar, [{k: e[k] for k in keep} for e in st.inputs()]
+
+
+def test_ingest_together_equals_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _folder(tmp_path)
+    together = Store(tmp_path / "together")
+    rep = ingest([root], together)
+    assert [i.status for i in rep.inputs] == ["loaded"] * 6
+    assert check_store(together).ok
+    monkeypatch.setattr(ingest_mod, "eligible", lambda data: False)
+    alone = Store(tmp_path / "alone")
+    ingest([root], alone)
+    a, b = _state(together), _state(alone)
+    assert a[2] == b[2]
+    assert a[1] == b[1]
+    assert a[0] == b[0]
+    # recounted with the csv module: rows read = loaded + quarantined, three quarantined rows in file 3
+    rows = sum(len(list(csv.reader(io.StringIO(f.read_text())))) - 1 for f in root.rglob("*.csv"))
+    assert sum(i.rows_read for i in rep.inputs) == rows
+    assert sum(i.rows_loaded for i in rep.inputs) == len(a[0]) == rows - 3
+    assert [i.rows_quarantined for i in rep.inputs] == [0, 0, 3, 0, 0, 0]
+    assert sorted(q[3].split(" ")[0] for q in a[1]) == ["duplicate", "invalid", "unknown"]
+    assert {e["force_name"] for e in together.inputs()} == {FORCE}
+    assert [i.status for i in ingest([root], together).inputs] == ["unchanged"] * 6  # idempotent
+
+
+def test_small_groups_commit_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Groups of one file each: a republished month still supersedes the earlier file."""
+    root = tmp_path / "in"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    old = _good(0, n=12)
+    new = _good(0, n=13)
+    (root / "a" / "2019-01-testshire-street.csv").write_bytes(old)
+    (root / "b" / "2019-01-testshire-street.csv").write_bytes(new)
+    monkeypatch.setattr(ingest_mod, "GROUP_SHARE", 1 << 40)
+    monkeypatch.setattr(ingest_mod, "GROUP_MIN_BYTES", 1)
+    calls = []
+    real = ingest_mod.read_street_group
+    monkeypatch.setattr(ingest_mod, "read_street_group", lambda parts, **kw: calls.append(len(parts)) or real(parts, **kw))
+    st = Store(tmp_path / "s")
+    rep = ingest([root], st)
+    assert [i.status for i in rep.inputs] == ["loaded", "loaded"] and calls == [1, 1]
+    a, b = st.inputs()
+    assert a["path"].endswith("a/2019-01-testshire-street.csv") and a["live_slices"] == []
+    assert len(b["live_slices"]) == 12
+    con = st.connect()
+    try:
+        assert con.execute("SELECT count(*) FROM records").fetchone()[0] == 13
+    finally:
+        con.close()

@@ -124,11 +124,22 @@ def _narrow_records(con: duckdb.DuckDBPyConnection, st: Store, tgt: "_Target", p
     if placement == "lsoa":
         point = "false"
     forces = [r[0] for r in con.execute(f"SELECT DISTINCT a.force FROM {rel} WHERE {hit} OR {point}").fetchall()]
+    # Within those forces the area's rows have one of its LSOAs or codes of their own, unless a map point could
+    # place a row (a point-only row in these forces): then no such pre-filter is exact.
+    prefilter = None
+    if rel.startswith("area_cube") and (placement == "lsoa" or not con.execute(
+            f"SELECT count(*) FROM area_cube a WHERE a.point_only AND a.force IN {_in_list([f for f in forces if f])}"
+            if any(forces) else "SELECT 0").fetchall()[0][0]):
+        cond = f"ward_code = {_q(tgt.area.code)}" if tgt.area.level == "ward" else f"lad_code IN {_in_list(tgt.lad_codes)}"
+        lsoas = [r[0] for r in con.execute(f"SELECT DISTINCT lsoa_code FROM lk WHERE {cond} AND lsoa_code IS NOT NULL "
+                                           "ORDER BY 1").fetchall()]
+        prefilter = ((f"lsoa_code IN {_in_list(lsoas)} OR " if lsoas else "")
+                     + "lad_code IS NOT NULL OR ward_code IS NOT NULL")
     named = sorted(f for f in forces if f is not None)
     conds = ([f"force IN {_in_list(named)}"] if named else []) + (["force IS NULL"] if None in forces else [])
     con.execute("ALTER VIEW records RENAME TO all_records")
     con.execute(f"CREATE VIEW records AS SELECT * FROM all_records WHERE {' OR '.join(conds) or 'false'}")
-    return {"narrowed": True, "forces_read": named + (["(none)"] if None in forces else [])}
+    return {"narrowed": True, "forces_read": named + (["(none)"] if None in forces else []), "prefilter": prefilter}
 
 
 def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str,
@@ -479,7 +490,9 @@ def _prepare(con, st: Store, area_text: str, cur: Period, cmp: Period, opts: dic
     job.narrowed = job.point_info.pop("_narrowed")
     # The area's rows, every source and month, read once: the source choice, the forces and the period tables
     # below all read this table instead of scanning the records again.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE area_all AS SELECT * FROM placed WHERE {job.where}")
+    pre = job.narrowed.get("prefilter")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE area_all AS SELECT * FROM placed WHERE {job.where}"
+                + (f" AND ({pre})" if pre else ""))
     kind = _choose_source(con, job.where, cur.months + cmp.months, opts["source"])
     if cur.by_day and kind is not None and not get_kind(kind).recorded_dates:
         raise PeriodError(f"period {cur.label} counts by recorded date, which only force extracts carry "

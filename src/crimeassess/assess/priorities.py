@@ -123,17 +123,21 @@ def location_table(con, kind: str, pred: str, comparable: bool, has_previous: bo
     if k.place_type:  # spellings that differ only in case are one place, named by its commonest spelling
         raw = "coalesce(nullif(trim(location_type), ''), 'Not recorded')"
         key = f"lower({raw})"
-        basis = "location_type"
+        basis, col = "location_type", "location_type"
     elif k.location_text:
         labels = " ".join(f"WHEN {present_sql(p.lower())} THEN {present_sql(p)}" for p in POLICEUK_PLACES)
         key = (f"CASE WHEN location IS NULL OR lower(trim(location)) IN ('no location', '') THEN 'No location' "
                f"ELSE coalesce(CASE {PLACE_TEXT_SQL} {labels} END, 'Street or road (named)') END")
         raw = key
-        basis = "policeuk_location_text"
+        basis, col = "policeuk_location_text", "location"
     else:
         return None
+    # the place key (text matching) is worked out once per distinct place, not once per crime
     rows = con.execute(
-        f"WITH sub AS (SELECT *, {key} AS k_, {raw} AS raw_name FROM pc WHERE ({pred})), "
+        f"WITH sel AS (SELECT * FROM pc WHERE ({pred})), "
+        f"names AS (SELECT {col} AS {col}, {key} AS k_, {raw} AS raw_name FROM (SELECT DISTINCT {col} FROM sel)), "
+        f"sub AS (SELECT sel.*, names.k_, names.raw_name FROM sel JOIN names ON sel.{col} IS NOT DISTINCT FROM "
+        f"names.{col}), "
         "spelt AS (SELECT k_, raw_name, count(*) AS n FROM sub GROUP BY 1, 2), "
         "best AS (SELECT k_, first(raw_name ORDER BY n DESC, raw_name) AS best_name FROM spelt GROUP BY 1) "
         f"SELECT any_value(best.best_name), {_COUNTS} FROM sub JOIN best USING (k_) GROUP BY k_ "

@@ -408,7 +408,7 @@ def _level_shifts(monthly: dict[str, dict[str, dict[int, int]]], labels: dict[st
     """Step changes in the total, category and theme monthly series."""
     out = []
     for family in ("total", "categories", "themes"):
-        for sid, by_month in monthly[family].items():
+        for sid, by_month in sorted(monthly[family].items()):  # a fixed order (SQL groups come in any order)
             if family == "themes" and sid == "total":
                 continue
             for st_ in steps.level_shifts(by_month):

@@ -127,9 +127,10 @@ def _narrow_records(con: duckdb.DuckDBPyConnection, st: Store, tgt: "_Target", p
     # Within those forces the area's rows have one of its LSOAs or codes of their own, unless a map point could
     # place a row (a point-only row in these forces): then no such pre-filter is exact.
     prefilter = None
+    in_forces = " OR ".join(([f"a.force IN {_in_list([f for f in forces if f])}"] if any(forces) else [])
+                            + (["a.force IS NULL"] if None in forces else [])) or "false"
     if rel.startswith("area_cube") and (placement == "lsoa" or not con.execute(
-            f"SELECT count(*) FROM area_cube a WHERE a.point_only AND a.force IN {_in_list([f for f in forces if f])}"
-            if any(forces) else "SELECT 0").fetchall()[0][0]):
+            f"SELECT count(*) FROM area_cube a WHERE a.point_only AND ({in_forces})").fetchall()[0][0]):
         cond = f"ward_code = {_q(tgt.area.code)}" if tgt.area.level == "ward" else f"lad_code IN {_in_list(tgt.lad_codes)}"
         lsoas = [r[0] for r in con.execute(f"SELECT DISTINCT lsoa_code FROM lk WHERE {cond} AND lsoa_code IS NOT NULL "
                                            "ORDER BY 1").fetchall()]

@@ -36,8 +36,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import StoreError
-from .sql import list_literal, literal
-from .store import Store, atomic_write_bytes
+from .sql import has_relation, list_literal, literal
+from .store import Store, _duck_type, atomic_write_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
@@ -115,15 +115,6 @@ def live_record_files(st: Store) -> list[str]:
     """Records files (relative paths) holding any live slice, in manifest order."""
     out = [i["records_file"] for i in st.manifest()["inputs"] if i.get("live_slices") and i.get("records_file")]
     return list(dict.fromkeys(out))
-
-
-def referenced_files(st: Store) -> set[str]:
-    """Aggregate files (relative paths) the state refers to, and the state file itself."""
-    try:
-        s = json.loads(_state_path(st).read_text())
-    except (OSError, ValueError):
-        return set()
-    return {STATE_FILE, *s.get("files", {}).values()}
 
 
 def missing(st: Store) -> list[str]:
@@ -252,7 +243,7 @@ def register_live_aggregates(con: Any, st: Store, name: str = "agg") -> bool:
     files = read_state(st)["files"]
     paths = [str(st.path / files[f]) for f in live_record_files(st)]
     if not paths:
-        cols = ", ".join(f"CAST(NULL AS {_duck(f.type)}) AS {f.name}" for f in AGG_SCHEMA)
+        cols = ", ".join(f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}" for f in AGG_SCHEMA)
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {cols} WHERE false")
         return True
     con.execute(f"""
@@ -269,10 +260,6 @@ def register_live_aggregates(con: Any, st: Store, name: str = "agg") -> bool:
           SELECT *, row_number() OVER (PARTITION BY uid ORDER BY input_id) AS rn
           FROM {name}_raw WHERE source_kind = {literal(API_KIND)}) WHERE rn = 1""")
     return True
-
-
-def _duck(t: pa.DataType) -> str:
-    return {pa.string(): "VARCHAR", pa.bool_(): "BOOLEAN", pa.int64(): "BIGINT"}[t]
 
 
 # ---- the geography cube -----------------------------------------------------------------------------------
@@ -308,7 +295,7 @@ def register_cube(con: Any, st: Store, lookup: Path | None, name: str = "cube") 
     store (``aggregates/cube-<lookup>-<key>.parquet``, the key covering the live slices, the aggregate files
     and the lookup) and rebuilt when any of them changes. Needs the `agg` view (register_live_aggregates);
     returns False when it is absent."""
-    if not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'agg'").fetchall()[0][0]:
+    if not has_relation(con, "agg"):
         return False
     stem = Path(lookup).stem if lookup else "none"
     path = st.path / AGG_DIR / f"cube-{stem}-{_cube_key(st, lookup)}.parquet"

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import Any
+
+
+def has_relation(con: Any, name: str) -> bool:
+    """Whether a table or view of this name exists on a DuckDB connection."""
+    return bool(con.execute("SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = ?) "
+                            "+ (SELECT count(*) FROM duckdb_views() WHERE view_name = ?)", [name, name]).fetchall()[0][0])
 
 
 def ident(name: str) -> str:

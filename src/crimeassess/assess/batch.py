@@ -35,7 +35,7 @@ from ..store import Store, atomic_write_bytes
 from . import stats
 from .counts import _Counter, _window
 from .engine import (FORCE_SHARE, SOURCE_LABELS, SOURCE_PRIORITY, _coverage, _dispersions, _exposure, _level_shifts,
-                     _load_themes, _mid_year, _rate, _rate_change, _register_offences, _theme_pred, _years)
+                     _load_themes, _nearest_population, _rate, _rate_change, _register_offences, _theme_pred, _years)
 from .periods import Period, comparison_for, month_index, parse_period
 
 LEVELS = ("lad", "csp", "pfa", "ward")
@@ -295,12 +295,6 @@ def _populations(con, st: Store, level: str, lookup: Path | None, cur: Period, c
     entries = st.geography_entries("population")
     if not entries or lookup is None:
         return {}
-
-    def pick(p: Period) -> dict[str, Any]:
-        mid = _mid_year(p)
-        return sorted(entries, key=lambda e: (abs((e.get("year") or 0) + 0.5 - mid), -(e.get("year") or 0),
-                                              e.get("loaded_at", "")))[0]
-
     join = "u.ward_code = lk.ward_code" if level == "ward" else "u.lad_code = lk.lad_code"
 
     def sums(e: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -316,7 +310,7 @@ def _populations(con, st: Store, level: str, lookup: Path | None, cur: Period, c
                           "households": int(hh) if n_hh else None, "complete": matched == n}
         return got
 
-    ec, ep = pick(cur), pick(cmp)
+    ec, ep = _nearest_population(entries, cur), _nearest_population(entries, cmp)
     now = sums(ec)
     before = now if ep is ec else sums(ep)
     out = {}

@@ -214,11 +214,11 @@ class _Counter:
         self.table, self.rtable = "cmp_agg_" + key, "cmp_rows_" + key
         lk_entries = st.geography_entries("lsoa_ward")
         newest = sorted(lk_entries, key=lambda e: e["name"])[-1] if lk_entries else None
-        self.has_agg = bool(_exists(con, "cmp_cube")) or register_cube(
+        self.has_agg = bool(sql.has_relation(con, "cmp_cube")) or register_cube(
             con, st, st.geography_path(newest) if newest else None, "cmp_cube")
         if not self.has_agg:
             self.table = self.rtable
-        if _exists(con, self.table):
+        if sql.has_relation(con, self.table):
             return
         if newest is not None:
             con.execute("CREATE OR REPLACE TEMP TABLE cmp_lk AS SELECT DISTINCT lsoa_code, ward_code, lad_code "
@@ -247,7 +247,7 @@ class _Counter:
             WHERE r.month IN {_in(self.months)} GROUP BY ALL""")
 
     def _records(self) -> str:
-        return "all_records" if _exists(self.con, "all_records") else "records"
+        return "all_records" if sql.has_relation(self.con, "all_records") else "records"
 
     def _materialise(self, table: str, source: str) -> None:
         self.con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
@@ -263,12 +263,12 @@ class _Counter:
         table = self.table
         if self.has_agg and col == "c_ward":
             table = self.table + "_w"
-            if not _exists(self.con, table):
+            if not sql.has_relation(self.con, table):
                 self._from_cube(table, ward=True)
         if self._usable(pred, table):
             return table, ("sum(n)" if self.has_agg else "count(*)")
         if self.has_agg:
-            if not _exists(self.con, self.rtable):
+            if not sql.has_relation(self.con, self.rtable):
                 self._materialise(self.rtable, self._records())
             if self._usable(pred, self.rtable):
                 return self.rtable, "count(*)"
@@ -337,12 +337,6 @@ def _connect(st: Store) -> duckdb.DuckDBPyConnection:
     con = st.connect()
     register_live_aggregates(con, st)
     return con
-
-
-def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether a table or view of this name exists on the connection."""
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0]
-                or con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [name]).fetchall()[0][0])
 
 
 def _quarters(p: Period) -> list[tuple[str, int]] | None:

@@ -725,16 +725,12 @@ FAMILIES = {
 }
 
 
-def _has(con, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [name]).fetchall()[0][0])
-
-
 def _geography_block(con, counter: _Counter, src_cond: str, kind: str, forces: list[str], cur: Period, cmp: Period,
                      vintage: str | None, placement: str, point_info: dict[str, Any]) -> dict[str, Any]:
     """Placement counts and agreement; `_unplaced` (popped by the caller) holds the unplaced block."""
     force_cond = f"coalesce(force, '') IN {_in_list(forces)}" if get_kind(kind).scope != "file" else "true"
     un_cur = un_prev = None
-    if placement != "point" and not cur.by_day and _has(con, "area_cube"):
+    if placement != "point" and not cur.by_day and sql.has_relation(con, "area_cube"):
         # From the geography cube when no unplaced row has a map point (nothing a point could place): exact.
         pointed, c, p = con.execute(
             f"SELECT coalesce(sum(n) FILTER (WHERE point_only), 0), "
@@ -853,19 +849,20 @@ def _population(con, st: Store, tgt: _Target, entry: dict[str, Any]) -> dict[str
     return {"meta": meta, "wards": wards}
 
 
+def _nearest_population(entries: list[dict[str, Any]], p: Period) -> dict[str, Any]:
+    """The loaded population estimate whose year (mid-year, 30 June) is nearest the period's midpoint."""
+    mid = _mid_year(p)
+    return sorted(entries, key=lambda e: (abs((e.get("year") or 0) + 0.5 - mid), -(e.get("year") or 0),
+                                          e.get("loaded_at", "")))[0]
+
+
 def _populations(con, st: Store, tgt: _Target, cur: Period, cmp: Period) -> dict[str, Any] | None:
     """The population for each period: the loaded estimate whose year (mid-year, 30 June) is nearest the
     period's midpoint. `meta` describes the current period's, with `previous_year`/`previous_residents`."""
     entries = st.geography_entries("population")
     if not entries or not tgt.vintage or tgt.area.level == "custom":
         return None
-
-    def pick(p: Period) -> dict[str, Any]:
-        mid = _mid_year(p)
-        return sorted(entries, key=lambda e: (abs((e.get("year") or 0) + 0.5 - mid), -(e.get("year") or 0),
-                                              e.get("loaded_at", "")))[0]
-
-    ec, ep = pick(cur), pick(cmp)
+    ec, ep = _nearest_population(entries, cur), _nearest_population(entries, cmp)
     now = _population(con, st, tgt, ec)
     if now is None:
         return None

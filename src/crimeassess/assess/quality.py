@@ -127,8 +127,7 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
                   f"(force IN {sql.in_list(named)}{' OR force IS NULL' if '' in forces else ''})" if named else
                   "force IS NULL")
     # force-wide counts: from the aggregate store when the connection has it (same rows, counted), else records
-    has_agg = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'agg'").fetchall()[0][0]
-    rel, cnt = ("agg", "sum(n)") if has_agg else ("records", "count(*)")
+    rel, cnt = ("agg", "sum(n)") if sql.has_relation(con, "agg") else ("records", "count(*)")
     n, blank = con.execute(
         f"SELECT coalesce({cnt}, 0), coalesce({cnt} FILTER (WHERE lsoa_code IS NULL), 0) FROM {rel} WHERE "
         f"source_kind = ? AND is_crime AND {force_cond} AND month IN {sql.in_list(cur.months)}", [kind]).fetchall()[0]

@@ -439,6 +439,8 @@ class Store:
         `live_slices` (input_id, source_kind, scope, month), `quarantine` (all quarantined rows).
         """
         con = duckdb.connect(":memory:", config={"memory_limit": self.memory_limit, "threads": os.cpu_count() or 2})
+        # Every view below is bound (Parquet footers read) more than once per assessment: keep the footers.
+        con.execute("SET parquet_metadata_cache = true")
         m = self.manifest()
         live_rows = []
         files = []

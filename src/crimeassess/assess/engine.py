@@ -527,12 +527,11 @@ def _categories(job: _Job) -> list[dict[str, Any]]:
              "level_shift": job.spanning("categories", x)} for x in ids]
 
 
-def _themes(job: _Job) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Theme rows (one pass for all themes, one more per series period) and the total's series."""
+def _themes(job: _Job, totals: list[list[int]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Theme rows and the total's series. `totals`: [c, p, mc, mp] of each available theme, in order."""
     con, c, preds = job.con, job.counter, job.theme_preds
     avail = [tid for tid, pred in preds.items() if pred]
-    sel = ", ".join(c.select(preds[tid], f"{tid}_") for tid in avail) or "0 AS dummy"
-    tc = con.execute(f"SELECT {sel} {c.base}").fetchall()[0] if avail else ()
+    tc = [v for acc in totals for v in acc]
     ssel = "".join(f", count(*) FILTER (WHERE {preds[tid]})" for tid in avail)
     by_idx = {r[0]: r[1:] for r in con.execute(
         f"SELECT pm.idx, count(*) FILTER (WHERE {job.total_pred}){ssel} FROM ps pm "
@@ -594,11 +593,18 @@ def _measure(job: _Job) -> dict[str, Any]:
     labels = job.labels = {**{t.id: t.label for t in job.theme_list}, **CRIME_TYPES, "total": "Total recorded crime"}
     job.shifts = _level_shifts(monthly, labels)
     job.disp = _dispersions(monthly, asb_monthly, job.shifts)
-    themes, total_series = _themes(job)
-    return {"total": {**job.counter.one(job.total_pred), "exposure_ratio": job.exposure}, "asb": asb,
+    # One pass counts the total and every theme by ward (unplaced rows are the group None): the area's counts
+    # are their sums.
+    avail = [tid for tid, pred in job.theme_preds.items() if pred]
+    by_ward = job.counter.grouped([job.total_pred] + [job.theme_preds[t] for t in avail], "p_ward_code")
+    sums = job.counter.summed(by_ward, 1 + len(avail))
+    themes, total_series = _themes(job, sums[1:])
+    ward_cols = [0] + [1 + j for j, t in enumerate(avail) if t != "total"]
+    return {"total": {**job.counter.row(sums[0]), "exposure_ratio": job.exposure}, "asb": asb,
             "categories": _categories(job), "themes": themes, "total_series": total_series,
             "wards": _ward_rows(con, job.tgt, job.src_cond, job.total_pred, job.theme_preds, job.exposure,
-                                job.periods, job.present, job.counter, job.series),
+                                job.periods, job.present, job.counter, job.series,
+                                by_ward={k: [accs[i] for i in ward_cols] for k, accs in by_ward.items()}),
             "geography": _geography_block(con, job.counter, job.src_cond, job.kind, job.forces, job.cur, job.cmp,
                                           job.tgt.vintage, job.opts["placement"], job.point_info)}
 

@@ -286,7 +286,7 @@ def _cube_key(st: Store, lookup: Path | None) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
-def register_cube(con: Any, st: Store, lookup: Path | None, name: str = "cube") -> bool:
+def register_cube(con: Any, st: Store, lookup: Path | None, name: str = "cube", *, lad_only: bool = False) -> bool:
     """Create view `name`: the live aggregate counts by source, force, month, local authority, ward, category,
     offence code and flags, placed by the record's own codes, else its LSOA in `lookup` (ONS best fit).
 
@@ -294,11 +294,13 @@ def register_cube(con: Any, st: Store, lookup: Path | None, name: str = "cube") 
     held): the cube cannot place them; whoever needs them reads the records. The cube is persisted in the
     store (``aggregates/cube-<lookup>-<key>.parquet``, the key covering the live slices, the aggregate files
     and the lookup) and rebuilt when any of them changes. Needs the `agg` view (register_live_aggregates);
-    returns False when it is absent."""
+    returns False when it is absent. With `lad_only` the view is the same counts summed over wards (ward_code
+    null; ``...-lad.parquet``, a twentieth of the rows nationally): comparisons between authorities read it."""
     if not has_relation(con, "agg"):
         return False
     stem = Path(lookup).stem if lookup else "none"
-    path = st.path / AGG_DIR / f"cube-{stem}-{_cube_key(st, lookup)}.parquet"
+    key = _cube_key(st, lookup)
+    path = st.path / AGG_DIR / f"cube-{stem}-{key}.parquet"
     if not path.exists():
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -324,7 +326,22 @@ def register_cube(con: Any, st: Store, lookup: Path | None, name: str = "cube") 
                 part.unlink(missing_ok=True)
             return False
         for old in path.parent.glob(f"cube-{stem}-*.parquet"):
-            if old != path:
+            if not old.name.startswith(f"cube-{stem}-{key}"):
                 old.unlink(missing_ok=True)
+    if lad_only:
+        lad = path.with_name(f"cube-{stem}-{key}-lad.parquet")
+        if not lad.exists():
+            part = lad.with_name(f"{lad.name}.{os.getpid()}.tmp")
+            cols = ", ".join("NULL::VARCHAR AS ward_code" if c == "ward_code" else c for c in CUBE_COLUMNS if c != "n")
+            try:
+                con.execute(f"COPY (SELECT {cols}, sum(n)::BIGINT AS n FROM read_parquet({literal(str(path))}) "
+                            f"GROUP BY ALL ORDER BY month, lad_code) TO {literal(str(part))} "
+                            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 200000)")
+                os.replace(part, lad)
+            except (OSError, duckdb.IOException):
+                with contextlib.suppress(OSError):
+                    part.unlink(missing_ok=True)
+                lad = path  # the ward cube, summed by whoever reads it
+        path = lad
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet({literal(str(path))})")
     return True

@@ -238,6 +238,15 @@ class Store:
             self._manifest_cache = (key, self._read_manifest())
         return self._manifest_cache[1]
 
+    def state_key(self) -> tuple[str, int, int, int]:
+        """Identifies the store's state: every change (ingest, geography load, gc) rewrites the manifest last.
+        Caches of what is derived from the store are keyed on it."""
+        try:
+            st = self.manifest_path.stat()
+        except FileNotFoundError:
+            return (str(self.path.resolve()), 0, 0, 0)
+        return (str(self.path.resolve()), st.st_mtime_ns, st.st_size, st.st_ino)
+
     def _read_manifest(self) -> dict[str, Any]:
         """A fresh, private copy of the manifest from disk (for writers, under the lock)."""
         if not self.manifest_path.exists():

@@ -214,8 +214,9 @@ class _Counter:
         self.table, self.rtable = "cmp_agg_" + key, "cmp_rows_" + key
         lk_entries = st.geography_entries("lsoa_ward")
         newest = sorted(lk_entries, key=lambda e: e["name"])[-1] if lk_entries else None
-        self.has_agg = bool(sql.has_relation(con, "cmp_cube")) or register_cube(
-            con, st, st.geography_path(newest) if newest else None, "cmp_cube")
+        lookup = st.geography_path(newest) if newest else None
+        self.has_agg = bool(sql.has_relation(con, "cmp_cube")) or (
+            register_cube(con, st, lookup, "cmp_cube") and register_cube(con, st, lookup, "cmp_cube_lad", lad_only=True))
         if not self.has_agg:
             self.table = self.rtable
         if sql.has_relation(con, self.table):
@@ -243,7 +244,7 @@ class _Counter:
             SELECT r.source_kind, r.force, r.month, r.category_id, r.is_crime, r.offence_code, r.knife_flag,
                    r.hate_flag, r.domestic_flag, o.ho_group, o.ho_subgroup, coalesce(o.ho_in_total, false) AS ho_in_total,
                    r.lad_code AS c_lad, {ward_col} AS c_ward, sum(r.n)::BIGINT AS n
-            FROM cmp_cube r LEFT JOIN cmp_off o ON upper(r.offence_code) = o.code
+            FROM {"cmp_cube" if ward else "cmp_cube_lad"} r LEFT JOIN cmp_off o ON upper(r.offence_code) = o.code
             WHERE r.month IN {_in(self.months)} GROUP BY ALL""")
 
     def _records(self) -> str:

@@ -482,6 +482,11 @@ class _Job:
                                     threshold=self.opts["threshold"], test=self.opts["test"])
 
 
+#: Record columns no count, theme, hotspot, harm, outcome or priority reads from the area's rows: not copied
+#: into `area_all` (at national scale reading the area's rows is the largest step, and grows with each column).
+_UNREAD = ("crime_type", "force_name", "context", "line", "offence_description", "lad_name")
+
+
 def _prepare(con, st: Store, area_text: str, cur: Period, cmp: Period, opts: dict[str, Any]) -> _Job:
     """Resolve the area, place the records, choose the source, find the months held and match them, and
     materialise the area's rows: everything the counts need."""
@@ -492,8 +497,8 @@ def _prepare(con, st: Store, area_text: str, cur: Period, cmp: Period, opts: dic
     # The area's rows, every source and month, read once: the source choice, the forces and the period tables
     # below all read this table instead of scanning the records again.
     pre = job.narrowed.get("prefilter")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE area_all AS SELECT * FROM placed WHERE {job.where}"
-                + (f" AND ({pre})" if pre else ""))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE area_all AS SELECT * EXCLUDE ({', '.join(_UNREAD)}) FROM placed "
+                f"WHERE {job.where}" + (f" AND ({pre})" if pre else ""))
     kind = _choose_source(con, job.where, cur.months + cmp.months, opts["source"])
     if cur.by_day and kind is not None and not get_kind(kind).recorded_dates:
         raise PeriodError(f"period {cur.label} counts by recorded date, which only force extracts carry "

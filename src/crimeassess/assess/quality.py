@@ -128,13 +128,18 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
                   "force IS NULL")
     # force-wide counts: from the aggregate store when the connection has it (same rows, counted), else records
     rel, cnt = ("agg", "sum(n)") if sql.has_relation(con, "agg") else ("records", "count(*)")
-    n, blank = con.execute(
-        f"SELECT coalesce({cnt}, 0), coalesce({cnt} FILTER (WHERE lsoa_code IS NULL), 0) FROM {rel} WHERE "
-        f"source_kind = ? AND is_crime AND {force_cond} AND month IN {sql.in_list(cur.months)}", [kind]).fetchall()[0]
+    # One pass: counts by category and month over the span, and the current period's crimes without an LSOA.
     counts: dict[str, dict[str, int]] = {}
-    for cat, m, c in con.execute(f"SELECT category_id, month, {cnt} FROM {rel} WHERE source_kind = ? AND "
-                                 f"{force_cond} AND month IN {sql.in_list(span)} GROUP BY 1, 2", [kind]).fetchall():
-        counts.setdefault(cat, {})[m] = int(c)
+    n = blank = 0
+    cur_months = set(cur.months)
+    for cat, m, is_crime, c, no_lsoa in con.execute(
+            f"SELECT category_id, month, is_crime, {cnt}, coalesce({cnt} FILTER (WHERE lsoa_code IS NULL), 0) "
+            f"FROM {rel} WHERE source_kind = ? AND {force_cond} AND month IN {sql.in_list(sorted(set(span) | cur_months))} "
+            "GROUP BY 1, 2, 3", [kind]).fetchall():
+        if m in span:
+            counts.setdefault(cat, {})[m] = counts.get(cat, {}).get(m, 0) + int(c)
+        if is_crime and m in cur_months:
+            n, blank = n + int(c), blank + int(no_lsoa)
     geo_inputs = [{"kind": e["kind"], "name": e["name"], "file": _short(e.get("path", "")), "rows": e.get("rows"),
                    "loaded_at": e.get("loaded_at")} for e in store.geography_entries()]
     return {

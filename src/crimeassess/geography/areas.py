@@ -62,8 +62,22 @@ def boundary_vintages(store: Store) -> dict[str, str]:
     return out
 
 
+#: area_catalogue's results by store state (Store.state_key), the latest few: a process assessing many areas
+#: (the dashboard, a notebook) reads the lookups once per state of the store.
+_CATALOGUES: dict[tuple, list[tuple[str, str, str, str]]] = {}
+
+
 def area_catalogue(store: Store, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str]]:
     """Every known area as (level, code, name, lad_code) from lookups and from extracts' own codes."""
+    key = store.state_key()
+    if key not in _CATALOGUES:
+        while len(_CATALOGUES) >= 4:
+            _CATALOGUES.pop(next(iter(_CATALOGUES)))
+        _CATALOGUES[key] = _read_catalogue(store, con)
+    return list(_CATALOGUES[key])
+
+
+def _read_catalogue(store: Store, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str]]:
     rows: set[tuple[str, str, str, str]] = set()
     for f in store.geography_paths("lsoa_ward"):
         for lad, ladn, wd, wdn in con.execute(
@@ -84,10 +98,11 @@ def area_catalogue(store: Store, con: duckdb.DuckDBPyConnection) -> list[tuple[s
             for wd, wdn, lad, ladn in boundary_ward_table(store, name).itertuples(index=False):
                 rows.add(("ward", wd, wdn, lad))
                 rows.add(("lad", lad, ladn or lad, lad))
-    # Extracts may carry their own local authority and ward names and codes.
-    for lad, ladn, wd, wdn in con.execute(
+    # Extracts may carry their own local authority and ward names and codes (read only when the store has some).
+    kinds = [k for k in area_code_kinds() if any(i.get("kind") == k for i in store.inputs(live_only=True))]
+    for lad, ladn, wd, wdn in [] if not kinds else con.execute(
         "SELECT DISTINCT lad_code, lad_name, ward_code, ward_name FROM records "
-        "WHERE list_contains(?, source_kind) AND lad_code IS NOT NULL", [area_code_kinds()]
+        "WHERE list_contains(?, source_kind) AND lad_code IS NOT NULL", [kinds]
     ).fetchall():
         rows.add(("lad", lad, ladn or lad, lad))
         if wd:

@@ -211,7 +211,7 @@ class Store:
                  lock_timeout: float | None = None, on_lock_wait: Callable[[str], None] | None = None) -> None:
         self.path = resolve_store_path(path)
         self.memory_limit = memory_limit or os.environ.get("CRIMEASSESS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
-        self._manifest_cache: tuple[tuple[int, int], dict[str, Any]] | None = None
+        self._manifest_cache: tuple[tuple[int, int, int], dict[str, Any]] | None = None
         self.lock_timeout = lock_timeout
         self.on_lock_wait = on_lock_wait or _print_wait
         self._held = threading.local()
@@ -233,9 +233,16 @@ class Store:
             st = self.manifest_path.stat()
         except FileNotFoundError:
             return {"version": MANIFEST_VERSION, "inputs": [], "geography": []}
-        key = (st.st_mtime_ns, st.st_size)
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
         if self._manifest_cache is None or self._manifest_cache[0] != key:
-            self._manifest_cache = (key, self._read_manifest())
+            # shared by every Store of the same folder in this process (each assessment opens its own Store)
+            shared = _MANIFESTS.get(str(self.manifest_path))
+            if shared is None or shared[0] != key:
+                shared = (key, self._read_manifest())
+                while len(_MANIFESTS) >= 8:
+                    _MANIFESTS.pop(next(iter(_MANIFESTS)))
+                _MANIFESTS[str(self.manifest_path)] = shared
+            self._manifest_cache = shared
         return self._manifest_cache[1]
 
     def state_key(self) -> tuple[str, int, int, int]:
@@ -496,6 +503,9 @@ class Store:
                         "CAST(NULL AS BIGINT) line, CAST(NULL AS VARCHAR) reason, CAST(NULL AS VARCHAR) raw WHERE false")
         return con
 
+
+#: Parsed manifests by file path, with the (mtime, size, inode) they were read at (Store.manifest).
+_MANIFESTS: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
 
 #: Longest raw row text kept in quarantine (a 10 MB field is stored as its first characters and its length).
 MAX_RAW_CHARS = 4000

@@ -206,6 +206,7 @@ class _Counter:
 
         self.themes = load_themes()
         self.cache: dict[tuple[str, str, str], dict[tuple[str, str], int]] = {}
+        self.slices: dict[str, dict[str, set[str]]] = {}  # months held by source kind and scope (live_slices)
         self.months = months
         # One table of the months' rows per connection and set of months, shared by every call on it.
         import hashlib
@@ -324,9 +325,15 @@ class _Counter:
         """Months the store holds for every one of these forces in this source kind."""
         if not forces:
             return set()
+        if kind not in self.slices:  # one query per source kind, not one per force
+            by_scope: dict[str, set[str]] = {}
+            for scope, m in self.con.execute("SELECT DISTINCT scope, month FROM live_slices WHERE source_kind = ?",
+                                             [kind]).fetchall():
+                by_scope.setdefault(scope, set()).add(m)
+            self.slices[kind] = by_scope
+
         def months(scope: str) -> set[str]:
-            return {r[0] for r in self.con.execute(
-                "SELECT DISTINCT month FROM live_slices WHERE source_kind = ? AND scope = ?", [kind, scope]).fetchall()}
+            return set(self.slices[kind].get(scope, ()))
 
         # a force with no input of its own: inputs naming no force (an extract ingested without --force) stand in
         sets = [months(f) or months("") for f in forces]

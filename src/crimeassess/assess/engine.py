@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -10,6 +11,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from ..classify.outcomes import load_outcome_map
 from ..errors import CrimeAssessError, GeographyError, NoDataError, PeriodError
@@ -21,7 +23,7 @@ from ..sources.registry import get_kind, source_labels, source_priority, with_ca
 from ..aggregate import register_cube, register_live_aggregates
 from ..store import Store
 from . import dispersion, expected, harm, hotspots, priorities, stats, steps
-from .outcomes import outcomes_block
+from .outcomes import OUTCOMES_KIND, outcomes_block
 from .counts import (_Counter, _monthly, _monthly_line, _period_cond, _period_table, _series_periods, _span,
                      _ward_rows, _window)
 from .comparators import add_comparisons
@@ -90,15 +92,23 @@ def _load_themes(theme_files: list[Path] | None) -> list[Any]:
     return list(load_themes(extra_paths=[Path(p) for p in (theme_files or [])]).values())
 
 
-def _register_offences(con: duckdb.DuckDBPyConnection) -> None:
+@functools.lru_cache(maxsize=1)
+def _offences_arrow() -> pa.Table:
+    """The offence table's columns the engine joins, as Arrow (built once per process)."""
     from ..classify.offences import offence_table
 
-    df = offence_table()[["code", "group", "subgroup", "in_total_recorded_crime"]].rename(
-        columns={"group": "ho_group", "subgroup": "ho_subgroup", "in_total_recorded_crime": "ho_in_total"})
-    con.register("offences_df", df)
-    con.execute("CREATE OR REPLACE TEMP TABLE offences AS SELECT upper(code) AS code, ho_group, ho_subgroup, "
-                "CAST(ho_in_total AS BOOLEAN) AS ho_in_total FROM offences_df")
-    con.unregister("offences_df")
+    df = offence_table()
+    return pa.table({"code": pa.array([str(c).upper() for c in df["code"]], pa.string()),
+                     "ho_group": pa.array(df["group"].tolist(), pa.string()),
+                     "ho_subgroup": pa.array(df["subgroup"].tolist(), pa.string()),
+                     "ho_in_total": pa.array([None if v is None or v != v else bool(v)  # v != v: NaN
+                                              for v in df["in_total_recorded_crime"]], pa.bool_())})
+
+
+def _register_offences(con: duckdb.DuckDBPyConnection) -> None:
+    con.register("offences_arrow", _offences_arrow())
+    con.execute("CREATE OR REPLACE TEMP TABLE offences AS SELECT * FROM offences_arrow")
+    con.unregister("offences_arrow")
 
 
 def _narrow_records(con: duckdb.DuckDBPyConnection, st: Store, tgt: "_Target", placement: str) -> dict[str, Any]:
@@ -497,7 +507,10 @@ def _prepare(con, st: Store, area_text: str, cur: Period, cmp: Period, opts: dic
     # The area's rows, every source and month, read once: the source choice, the forces and the period tables
     # below all read this table instead of scanning the records again.
     pre = job.narrowed.get("prefilter")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE area_all AS SELECT * EXCLUDE ({', '.join(_UNREAD)}) FROM placed "
+    # record_id is read only to join police.uk outcomes files: not copied when the store holds none
+    unread = _UNREAD + (() if con.execute("SELECT count(*) FROM live_slices WHERE source_kind = ?",
+                                          [OUTCOMES_KIND]).fetchall()[0][0] else ("record_id",))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE area_all AS SELECT * EXCLUDE ({', '.join(unread)}) FROM placed "
                 f"WHERE {job.where}" + (f" AND ({pre})" if pre else ""))
     kind = _choose_source(con, job.where, cur.months + cmp.months, opts["source"])
     if cur.by_day and kind is not None and not get_kind(kind).recorded_dates:

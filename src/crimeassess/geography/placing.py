@@ -73,13 +73,14 @@ def _codes(con: duckdb.DuckDBPyConnection, col: str) -> set[str]:
 
 def matching_boundaries(store: Store, con: duckdb.DuckDBPyConnection, level: str, ward_codes: set[str] | None = None) -> tuple[str, gpd.GeoDataFrame] | None:
     """The stored boundary table of `level` whose codes best match the ward lookup vintage in table `lk`."""
+    entries = [e for e in store.geography_entries("boundaries") if e.get("level") == level]
+    if not entries:
+        return None
     want = _codes(con, "ward_code" if level == "ward" else "lsoa_code")
     if ward_codes is not None and level == "ward":
         want &= ward_codes
     best: tuple[float, str] | None = None
-    for e in store.geography_entries("boundaries"):
-        if e.get("level") != level:
-            continue
+    for e in entries:
         codes = {r[0] for r in con.execute("SELECT DISTINCT code FROM read_parquet(?)",
                                            [str(store.geography_path(e))]).fetchall()}
         if not codes or not want:

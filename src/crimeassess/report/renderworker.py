@@ -1,0 +1,226 @@
+"""A second process that renders the report's HTML and PDF, started before the assessment (issue 12).
+
+A report's render has large fixed costs that do not depend on the area: importing WeasyPrint (its C
+declarations are parsed at import), matplotlib and the templates, and WeasyPrint's first document in a process
+(fontconfig, Pango's font map). :func:`build_report <crimeassess.report.build.build_report>` starts this
+worker as it starts assessing, so on a machine with two cores those costs are paid on the other core while the
+assessment runs; the assessment is then sent to the worker, which writes ``report.html`` and ``report.pdf``
+(:func:`render.render_report <crimeassess.report.render.render_report>`, chart and PDF cache included) while
+the calling process writes the JSON, CSV and workbook files.
+
+The worker renders exactly what the calling process would: same function, same arguments (pickled), same
+environment (so the same chart/PDF cache). When the worker cannot be started, or dies, the caller renders in
+its own process instead; an error the render raises (an unusable ward boundary, say) is raised again in the
+caller. ``CRIMEASSESS_RENDER_WORKER=off`` (or a single usable core) renders in the calling process.
+
+Protocol (pickles over the worker's stdin and stdout): the caller sends ``("render", assessment, wards_geo,
+out_dir, pdf)``; the worker answers ``("stage", name)`` as each render stage starts, then ``("done", html_path,
+pdf_path_or_None)`` or ``("error", exception_or_text)``. End of input ends the worker.
+
+    python -m crimeassess.report.renderworker      # started by RenderWorker.start(), not by hand
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+WORKER_ENV = "CRIMEASSESS_RENDER_WORKER"
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def enabled() -> bool:
+    """Whether reports are rendered in a worker: not when ``CRIMEASSESS_RENDER_WORKER=off`` (or 0/no/false),
+    nor on a single core (nothing would overlap)."""
+    if os.environ.get(WORKER_ENV, "").strip().lower() in ("off", "0", "no", "false"):
+        return False
+    return usable_cores() > 1
+
+
+class WorkerGone(Exception):
+    """The worker ended or could not be reached: render in the calling process instead."""
+
+
+class RenderWorker:
+    """One worker process; :meth:`render` may be called again for another report (``--all-areas``)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self._sender: threading.Thread | None = None
+        self._send_error: BaseException | None = None
+        #: a report was sent and its answer not yet read (the worker may be writing files)
+        self.busy = False
+
+    @classmethod
+    def start(cls) -> "RenderWorker | None":
+        """Start a worker (it begins importing at once), or None when disabled or it cannot be started."""
+        if not enabled():
+            return None
+        env = dict(os.environ)
+        # The worker must import this same crimeassess (a source tree or worktree before the installed one).
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", "crimeassess.report.renderworker"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, env=env, close_fds=True)
+        except OSError:
+            return None
+        return cls(proc)
+
+    def submit(self, assessment: dict[str, Any], out_dir: Path, *, wards_geo: Any = None, pdf: bool = True) -> None:
+        """Send one report to render (returns at once; :meth:`wait` collects it). Raises WorkerGone."""
+        try:
+            data = pickle.dumps(("render", assessment, wards_geo, str(out_dir), pdf), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # an argument that cannot be pickled: render in the caller
+            raise WorkerGone(str(exc)) from None
+        self._send_error = None
+
+        def send() -> None:  # a pipe holds 64 KB: the worker may still be importing, so write from a thread
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.write(data)
+                self.proc.stdin.flush()
+            except BaseException as exc:  # noqa: BLE001 - reported by wait()
+                self._send_error = exc
+
+        self._sender = threading.Thread(target=send, name="crimeassess-render-send", daemon=True)
+        self.busy = True
+        self._sender.start()
+
+    def wait(self, on_stage: Callable[[str], None] | None = None) -> tuple[Path, Path | None]:
+        """The paths the worker wrote (html, pdf or None); its stages are passed on to ``on_stage``. Raises the
+        render's own error, or WorkerGone when the worker ended without an answer."""
+        if self._sender is not None:
+            self._sender.join()
+        if self._send_error is not None:
+            raise WorkerGone(str(self._send_error))
+        assert self.proc.stdout is not None
+        while True:
+            try:
+                msg = pickle.load(self.proc.stdout)
+            except Exception as exc:  # EOF (worker died) or a damaged message
+                raise WorkerGone(str(exc) or type(exc).__name__) from None
+            kind = msg[0]
+            if kind == "stage":
+                if on_stage:
+                    on_stage(msg[1])
+            elif kind == "done":
+                self.busy = False
+                return Path(msg[1]), (Path(msg[2]) if msg[2] else None)
+            elif kind == "error":
+                self.busy = False
+                err = msg[1]
+                if isinstance(err, BaseException):
+                    raise err
+                from ..errors import CrimeAssessError
+
+                raise CrimeAssessError(f"rendering the report failed: {err}")
+
+    def close(self, *, kill: bool = False) -> None:
+        """End the worker: at once with ``kill`` (a failed report), else by closing its input."""
+        p = self.proc
+        if p.poll() is not None:
+            return
+        try:
+            if kill:
+                p.kill()
+            elif p.stdin is not None:
+                p.stdin.close()
+            p.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            p.kill()
+            p.wait()
+        finally:
+            for fh in (p.stdin, p.stdout):
+                try:
+                    if fh is not None:
+                        fh.close()
+                except OSError:
+                    pass
+
+    def __enter__(self) -> "RenderWorker":
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        self.close(kill=exc_type is not None)
+
+
+_WARM_HTML = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><style>{css}</style></head><body>"
+              "<div class='document'><h1>Warm-up</h1><h2><span class='secno'>1</span>Key findings</h2>"
+              "<p>Text <b>bold</b> <i>italic</i> 0123456789 \u25b2\u25bc \u2013 \u00a9.</p>"
+              "<table class='data'><thead><tr><th>Ward</th><th class='num'>2024</th></tr></thead>"
+              "<tbody><tr><th>Bargate</th><td class='num'>1,581</td></tr></tbody></table></div></body></html>")
+
+
+def _warm_up() -> None:
+    """Import what a render needs and print a tiny page with the report's CSS, so fontconfig, Pango's font map
+    and the faces used are ready when the report arrives (nothing is written)."""
+    import io
+
+    import geopandas  # noqa: F401  - the ward polygons arrive as a GeoDataFrame
+
+    from . import render
+    from .render import TEMPLATES
+
+    render._environment().get_template("report.html.j2")  # compiles the templates
+    from weasyprint import HTML
+
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    HTML(string=_WARM_HTML.format(css=css), media_type="print").write_pdf(io.BytesIO())
+
+
+def _send(out: IO[bytes], msg: tuple[Any, ...]) -> None:
+    pickle.dump(msg, out, protocol=pickle.HIGHEST_PROTOCOL)
+    out.flush()
+
+
+def _error_message(exc: BaseException) -> Any:
+    """The exception itself when it survives pickling, else its type and text."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def main() -> None:
+    """The worker: warm up, then render each report sent on stdin until end of input."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything a library prints goes to stderr, never into the answers
+    sys.stdout = sys.stderr
+    inp = sys.stdin.buffer
+    try:
+        _warm_up()
+    except Exception:  # the render itself will raise whatever is wrong, where the caller sees it
+        pass
+    from .render import render_report
+
+    while True:
+        try:
+            job = pickle.load(inp)
+        except EOFError:
+            break
+        _kind, assessment, wards_geo, out_dir, pdf = job
+        try:
+            files = render_report(assessment, Path(out_dir), wards_geo=wards_geo, pdf=pdf,
+                                  on_stage=lambda stage: _send(out, ("stage", stage)))
+            _send(out, ("done", str(files.html), str(files.pdf) if files.pdf else None))
+        except Exception as exc:  # noqa: BLE001 - every error goes back to the caller
+            _send(out, ("error", _error_message(exc)))
+    out.flush()
+    os._exit(0)  # nothing to tear down: skip the interpreter's slow module clean-up
+
+
+if __name__ == "__main__":
+    main()

@@ -67,3 +67,23 @@ def test_a_worker_that_is_gone_leaves_the_render_to_the_caller(demo_store: Any, 
 def test_switched_off_renders_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRIMEASSESS_RENDER_WORKER", "off")
     assert RenderWorker.start() is None
+
+
+def test_one_worker_per_process_lent_to_one_report_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crimeassess.report import renderworker
+
+    monkeypatch.setenv("CRIMEASSESS_RENDER_WORKER", "on")
+    monkeypatch.setattr(renderworker, "usable_cores", lambda: 2)
+    monkeypatch.setitem(renderworker._shared, "worker", None)
+    monkeypatch.delitem(__import__("sys").modules, "weasyprint", raising=False)
+    w = renderworker.acquire()
+    assert w is not None
+    try:
+        assert renderworker.acquire() is None  # lent out: another report renders in its own process
+    finally:
+        renderworker.release(w)
+    again = renderworker.acquire()
+    assert again is w  # kept, warm, for the next report
+    w.busy = True
+    renderworker.release(again, failed=True)  # a report that failed mid-render: its worker is ended
+    assert w.proc.poll() is not None and renderworker._shared["worker"] is None

@@ -16,7 +16,6 @@ from ..assess.batch import _safe, assess_all_areas
 from ..errors import CrimeAssessError
 from ..store import Store, atomic_write_bytes
 from .build import build_report
-from .renderworker import RenderWorker
 
 
 @dataclass
@@ -42,20 +41,15 @@ def build_all_reports(level: str, period: str, out: str | Path, store: Store | s
     areas = [a for a in batch.areas if not (a.note and a.coverage.get("current_months", 0) == 0)]
     res = BatchReports()
     root = Path(out)
-    worker = RenderWorker.start() if areas else None  # one render worker for every report
-    try:
-        for i, a in enumerate(areas):
-            if progress:
-                progress(i, len(areas), a.name)
-            try:
-                r = build_report(a.code, period, root / _safe(a.code), st, compare=compare, pdf=pdf, public=public,
-                                 threshold=threshold, render_worker=worker, **assess_options)
-                res.written[a.code] = r.out_dir
-            except CrimeAssessError as exc:
-                res.skipped[a.code] = str(exc)
-    finally:
-        if worker is not None:
-            worker.close(kill=worker.busy)
+    for i, a in enumerate(areas):
+        if progress:
+            progress(i, len(areas), a.name)
+        try:
+            r = build_report(a.code, period, root / _safe(a.code), st, compare=compare, pdf=pdf, public=public,
+                             threshold=threshold, **assess_options)
+            res.written[a.code] = r.out_dir
+        except CrimeAssessError as exc:
+            res.skipped[a.code] = str(exc)
     if progress:
         progress(len(areas), len(areas), "")
     buf = io.StringIO()

@@ -17,6 +17,7 @@ from ..assess.engine import assess
 from ..errors import InputError
 from ..store import Store, _pause_point
 from .priorities import OUTCOME_COLUMNS, PLACE_COLUMNS, outcome_csv_rows, place_csv_rows
+from . import renderworker
 from .renderworker import RenderWorker, WorkerGone
 from .workbook import write_workbook
 
@@ -120,10 +121,11 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
     (see `crimeassess.suppress`) in every file written. ``progress(done, total, stage)`` is told each stage of
     :data:`STAGES` as it starts.
 
-    The HTML and PDF are rendered by a worker process (:mod:`crimeassess.report.renderworker`) started here,
-    before the assessment, so WeasyPrint's and matplotlib's start-up overlap with it; pass ``render_worker``
-    to reuse one across reports (it is then left running). Without a worker (one core,
-    ``CRIMEASSESS_RENDER_WORKER=off``, or it failed) the same render runs in this process.
+    The HTML and PDF are rendered by the process's render worker (:mod:`crimeassess.report.renderworker`),
+    started here at the first report, before the assessment, so WeasyPrint's and matplotlib's start-up overlap
+    with it; ``render_worker`` names another worker to use. Without a worker (one core,
+    ``CRIMEASSESS_RENDER_WORKER=off``, WeasyPrint already imported here, or the worker failed) the same render
+    runs in this process.
     """
     stages = [st for st in STAGES if pdf or st != "printing the PDF"]
 
@@ -138,18 +140,18 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
             raise InputError(f"{out_dir}: exists and is not a folder")
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
-    own_worker = render_worker is None
-    worker = RenderWorker.start() if own_worker else render_worker
+    shared = render_worker is None
+    worker = renderworker.acquire() if shared else render_worker  # starts importing now, beside the assessment
     try:
         say("assessing")
         res = assess(area or "", period, compare, store, **assess_options)
         result = _write_report(res, out_dir, public, threshold, pdf, worker, say)
     except BaseException:
-        if own_worker and worker is not None:
-            worker.close(kill=True)
+        if shared and worker is not None:
+            renderworker.release(worker, failed=True)
         raise
-    if own_worker and worker is not None:
-        worker.close()
+    if shared and worker is not None:
+        renderworker.release(worker)
     say(None)
     return result
 

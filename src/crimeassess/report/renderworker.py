@@ -6,12 +6,14 @@ declarations are parsed at import), matplotlib and the templates, and WeasyPrint
 worker as it starts assessing, so on a machine with two cores those costs are paid on the other core while the
 assessment runs; the assessment is then sent to the worker, which writes ``report.html`` and ``report.pdf``
 (:func:`render.render_report <crimeassess.report.render.render_report>`, chart and PDF cache included) while
-the calling process writes the JSON, CSV and workbook files.
+the calling process writes the JSON, CSV and workbook files. The worker then stays, warm, for the process's
+next report (:func:`acquire`; ``--all-areas`` renders every report in it) and ends with the process.
 
 The worker renders exactly what the calling process would: same function, same arguments (pickled), same
 environment (so the same chart/PDF cache). When the worker cannot be started, or dies, the caller renders in
 its own process instead; an error the render raises (an unusable ward boundary, say) is raised again in the
-caller. ``CRIMEASSESS_RENDER_WORKER=off`` (or a single usable core) renders in the calling process.
+caller. ``CRIMEASSESS_RENDER_WORKER=off``, a single usable core, or a process that has already imported
+WeasyPrint renders in the calling process.
 
 Protocol (pickles over the worker's stdin and stdout): the caller sends ``("render", assessment, wards_geo,
 out_dir, pdf)``; the worker answers ``("stage", name)`` as each render stage starts, then ``("done", html_path,
@@ -21,6 +23,7 @@ pdf_path_or_None)`` or ``("error", exception_or_text)``. End of input ends the w
 """
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
 import subprocess
@@ -154,6 +157,42 @@ class RenderWorker:
 
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
         self.close(kill=exc_type is not None)
+
+
+_shared: dict[str, RenderWorker | None] = {"worker": None}
+_shared_lock = threading.Lock()   # held by the report using the shared worker
+
+
+def acquire() -> RenderWorker | None:
+    """This process's worker, started at the first call, for one report; None when the report should render in
+    this process: workers disabled, another thread's report holds the worker, or WeasyPrint is already imported
+    here (its start-up, which the worker takes off the critical path, is then already paid). Give it back with
+    :func:`release`."""
+    if not enabled() or not _shared_lock.acquire(blocking=False):
+        return None
+    w = _shared["worker"]
+    if w is None or w.proc.poll() is not None:
+        w = None if "weasyprint" in sys.modules else RenderWorker.start()
+        _shared["worker"] = w
+    if w is None:
+        _shared_lock.release()
+    return w
+
+
+def release(worker: RenderWorker, *, failed: bool = False) -> None:
+    """Give back the worker :func:`acquire` lent; after a failed report that it may still be working on, end it
+    (the next report starts another)."""
+    if failed and worker.busy:
+        worker.close(kill=True)
+        _shared["worker"] = None
+    _shared_lock.release()
+
+
+@atexit.register
+def _close_shared() -> None:
+    w = _shared["worker"]
+    if w is not None:
+        w.close(kill=w.busy)
 
 
 _WARM_HTML = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><style>{css}</style></head><body>"

@@ -87,3 +87,20 @@ def test_one_worker_per_process_lent_to_one_report_at_a_time(monkeypatch: pytest
     w.busy = True
     renderworker.release(again, failed=True)  # a report that failed mid-render: its worker is ended
     assert w.proc.poll() is not None and renderworker._shared["worker"] is None
+
+
+def test_by_default_only_with_an_idle_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crimeassess.report import renderworker
+
+    monkeypatch.delenv("CRIMEASSESS_RENDER_WORKER", raising=False)
+    monkeypatch.setattr(renderworker, "usable_cores", lambda: 2)
+    monkeypatch.setattr(renderworker.os, "getloadavg", lambda: (0.4, 0.5, 0.6))
+    assert renderworker.enabled()
+    monkeypatch.setattr(renderworker.os, "getloadavg", lambda: (2.3, 2.0, 1.0))  # every core busy already
+    assert not renderworker.enabled()
+    monkeypatch.setenv("CRIMEASSESS_RENDER_WORKER", "on")
+    assert renderworker.enabled()
+    monkeypatch.setenv("CRIMEASSESS_RENDER_WORKER", "")
+    monkeypatch.setattr(renderworker, "usable_cores", lambda: 1)
+    monkeypatch.setattr(renderworker.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert not renderworker.enabled()

@@ -12,8 +12,10 @@ next report (:func:`acquire`; ``--all-areas`` renders every report in it) and en
 The worker renders exactly what the calling process would: same function, same arguments (pickled), same
 environment (so the same chart/PDF cache). When the worker cannot be started, or dies, the caller renders in
 its own process instead; an error the render raises (an unusable ward boundary, say) is raised again in the
-caller. ``CRIMEASSESS_RENDER_WORKER=off``, a single usable core, or a process that has already imported
-WeasyPrint renders in the calling process.
+caller. ``CRIMEASSESS_RENDER_WORKER=off``, a single usable core, no idle core (the load average says the
+other processes keep every core busy: the worker would only take CPU from the assessment), or a process that
+has already imported WeasyPrint renders in the calling process; ``CRIMEASSESS_RENDER_WORKER=on`` uses the
+worker whatever the load.
 
 Protocol (pickles over the worker's stdin and stdout): the caller sends ``("render", assessment, wards_geo,
 out_dir, pdf)``; the worker answers ``("stage", name)`` as each render stage starts, then ``("done", html_path,
@@ -43,12 +45,27 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def core_free() -> bool:
+    """Whether a core is idle, going by the last minute's load average (True where it cannot be read).
+
+    On a busy machine the worker's start-up takes CPU from the assessment instead of an idle core: measured on
+    2 cores at load 2.3-3.3 (docs/performance.md), a first report took 8.1-10.8 s with the worker against
+    7.2-7.8 s without."""
+    try:
+        return os.getloadavg()[0] <= usable_cores() - 1
+    except (AttributeError, OSError):  # pragma: no cover - not Unix
+        return True
+
+
 def enabled() -> bool:
-    """Whether reports are rendered in a worker: not when ``CRIMEASSESS_RENDER_WORKER=off`` (or 0/no/false),
-    nor on a single core (nothing would overlap)."""
-    if os.environ.get(WORKER_ENV, "").strip().lower() in ("off", "0", "no", "false"):
+    """Whether reports are rendered in a worker: ``CRIMEASSESS_RENDER_WORKER=on`` always, ``off`` (or 0/no/false)
+    never; by default when there are two or more usable cores and one is idle (:func:`core_free`)."""
+    setting = os.environ.get(WORKER_ENV, "").strip().lower()
+    if setting in ("off", "0", "no", "false"):
         return False
-    return usable_cores() > 1
+    if setting in ("on", "1", "yes", "true"):
+        return True
+    return usable_cores() > 1 and core_free()
 
 
 class WorkerGone(Exception):

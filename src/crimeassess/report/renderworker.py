@@ -21,7 +21,7 @@ Protocol (pickles over the worker's stdin and stdout): the caller sends ``("rend
 out_dir, pdf)``; the worker answers ``("stage", name)`` as each render stage starts, then ``("done", html_path,
 pdf_path_or_None)`` or ``("error", exception_or_text)``. End of input ends the worker.
 
-    python -m crimeassess.report.renderworker      # started by RenderWorker.start(), not by hand
+    python -m crimeassess.report.renderworker      # what RenderWorker.start() runs; not for use by hand
 """
 from __future__ import annotations
 
@@ -87,13 +87,13 @@ class RenderWorker:
         """Start a worker (it begins importing at once), or None when disabled or it cannot be started."""
         if not enabled():
             return None
-        env = dict(os.environ)
-        # The worker must import this same crimeassess (a source tree or worktree before the installed one).
+        # The worker imports this same crimeassess (a source tree or worktree before an installed one), put
+        # first on its sys.path only (PYTHONPATH would also put it before the standard library).
         root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        boot = f"import sys; sys.path.insert(0, {root!r}); from crimeassess.report.renderworker import main; main()"
         try:
-            proc = subprocess.Popen([sys.executable, "-m", "crimeassess.report.renderworker"], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, env=env, close_fds=True)
+            proc = subprocess.Popen([sys.executable, "-c", boot], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    close_fds=True)
         except OSError:
             return None
         return cls(proc)

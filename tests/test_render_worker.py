@@ -94,7 +94,7 @@ def test_by_default_only_with_an_idle_core(monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.delenv("CRIMEASSESS_RENDER_WORKER", raising=False)
     monkeypatch.setattr(renderworker, "usable_cores", lambda: 2)
-    monkeypatch.setattr(renderworker.os, "getloadavg", lambda: (0.4, 0.5, 0.6))
+    monkeypatch.setattr(renderworker.os, "getloadavg", lambda: (1.5, 0.5, 0.6))
     assert renderworker.enabled()
     monkeypatch.setattr(renderworker.os, "getloadavg", lambda: (2.3, 2.0, 1.0))  # every core busy already
     assert not renderworker.enabled()

@@ -46,13 +46,15 @@ def usable_cores() -> int:
 
 
 def core_free() -> bool:
-    """Whether a core is idle, going by the last minute's load average (True where it cannot be read).
+    """Whether the machine is not already busy on every core, going by the last minute's load average (below
+    the number of usable cores; True where it cannot be read).
 
     On a busy machine the worker's start-up takes CPU from the assessment instead of an idle core: measured on
     2 cores at load 2.3-3.3 (docs/performance.md), a first report took 8.1-10.8 s with the worker against
-    7.2-7.8 s without."""
+    7.2-7.8 s without. The bar is the core count, not one less, because a user's own reports run back to back
+    keep the load near 1.5 on 2 cores, and those still gain from the worker."""
     try:
-        return os.getloadavg()[0] <= usable_cores() - 1
+        return os.getloadavg()[0] < usable_cores()
     except (AttributeError, OSError):  # pragma: no cover - not Unix
         return True
 

@@ -21,7 +21,7 @@ Protocol (pickles over the worker's stdin and stdout): the caller sends ``("rend
 out_dir, pdf)``; the worker answers ``("stage", name)`` as each render stage starts, then ``("done", html_path,
 pdf_path_or_None)`` or ``("error", exception_or_text)``. End of input ends the worker.
 
-    python -m crimeassess.report.renderworker      # what RenderWorker.start() runs; not for use by hand
+    python -m crimeassess.report.renderworker      # as RenderWorker.start() runs it; not for use by hand
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def core_free() -> bool:
 
 def enabled() -> bool:
     """Whether reports are rendered in a worker: ``CRIMEASSESS_RENDER_WORKER=on`` always, ``off`` (or 0/no/false)
-    never; by default when there are two or more usable cores and one is idle (:func:`core_free`)."""
+    never; by default when there are two or more usable cores and they are not all busy (:func:`core_free`)."""
     setting = os.environ.get(WORKER_ENV, "").strip().lower()
     if setting in ("off", "0", "no", "false"):
         return False
@@ -75,7 +75,7 @@ class WorkerGone(Exception):
 
 
 class RenderWorker:
-    """One worker process; :meth:`render` may be called again for another report (``--all-areas``)."""
+    """One worker process: :meth:`submit` a report, :meth:`wait` for its files, then submit the next."""
 
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc

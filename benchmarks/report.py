@@ -3,7 +3,9 @@
 Target (issue 12): under 5 seconds for one area on this 2-core machine. The assessment is timed apart from the
 render (HTML with charts and map, PDF, tables), since the engine's speed is measured by benchmarks/run.py.
 The first run starts with an empty chart cache (cold: every chart drawn), the next ones find their charts in
-it (warm: the same data drawn by the same code); then the CLI in a new process (imports included), warm.
+it (warm: the same data drawn by the same code); then the CLI in a new process (imports included), first with
+an empty chart/PDF cache (the area's first report: the target), then warm. ``CRIMEASSESS_RENDER_WORKER=off``
+renders in the calling process instead of the render worker (report/renderworker.py), for comparison.
 Uses ../shared/data (Hampshire police.uk, Southampton boundaries, Census 2011) when present, else the demo city.
 
     python benchmarks/report.py [--runs 5]
@@ -94,22 +96,31 @@ def main() -> None:
         keys = [k for k in runs[0] if isinstance(runs[0][k], float)]
         med = {k: statistics.median(r[k] for r in warm) for k in keys}
         print("warm median: " + ", ".join(f"{k} {v:.2f} s" for k, v in med.items()))
-        cli = None
+        cli = cli_cold = None
         if not args.no_cli:
-            env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-            t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "crimeassess.cli", "report", "--area", area, "--period", period,
-                            "--out", str(tmp / "cli"), "--store", str(store)], check=True, capture_output=True,
-                           env=env)
-            cli = time.perf_counter() - t
+            def run_cli(cache: Path, name: str) -> float:
+                env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
+                       "CRIMEASSESS_CACHE_DIR": str(cache)}
+                t = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "crimeassess.cli", "report", "--area", area, "--period", period,
+                                "--out", str(tmp / name), "--store", str(store)], check=True, capture_output=True,
+                               env=env)
+                return time.perf_counter() - t
+
+            cli_cold = run_cli(tmp / "empty-cache", "cli-cold")  # the area's first report: every chart and the PDF
+            print(f"CLI report (new process, imports included, empty chart/PDF cache): {cli_cold:.2f} s "
+                  f"(load average {os.getloadavg()[0]:.2f})")
+            cli = run_cli(tmp / "chart-cache", "cli")
             print(f"CLI report (new process, imports included, warm chart cache): {cli:.2f} s")
-        total_ok = runs[0]["total"] < 5 and med["total"] < 5 and (cli is None or cli < 5)
+        total_ok = runs[0]["total"] < 5 and med["total"] < 5 and (cli is None or max(cli, cli_cold or 0) < 5)
         print(f"target < 5 s for one area (assessment included): {'PASS' if total_ok else 'FAIL'}; "
               f"render alone: cold {runs[0]['render (all but assessing)']:.2f} s, "
               f"warm {med['render (all but assessing)']:.2f} s")
         if args.json:
             args.json.write_text(json.dumps({"store": what, "area": area, "period": period, "runs": runs,
-                                             "warm_median": med, "cli_seconds": cli}, indent=2))
+                                             "warm_median": med, "cli_seconds": cli,
+                                             "cli_cold_seconds": cli_cold,
+                                             "render_worker": os.environ.get("CRIMEASSESS_RENDER_WORKER", "on")}, indent=2))
 
 
 if __name__ == "__main__":

@@ -17,12 +17,15 @@ from ..assess.engine import assess
 from ..errors import InputError
 from ..store import Store, _pause_point
 from .priorities import OUTCOME_COLUMNS, PLACE_COLUMNS, outcome_csv_rows, place_csv_rows
-from .render import render_report
+from . import renderworker
+from .renderworker import RenderWorker, WorkerGone
 from .workbook import write_workbook
 
 #: ``progress(done, total, stage)``: called before each stage and once at the end.
 ProgressFn = Callable[[int, int, str], None]
-STAGES = ("assessing", "rendering the HTML report", "printing the PDF", "writing JSON and CSV tables")
+#: The tables are written first: with a render worker (report/renderworker.py) the HTML and PDF are rendered
+#: while they are written, and the two render stages then say how long the report still waited for them.
+STAGES = ("assessing", "writing JSON and CSV tables", "rendering the HTML report", "printing the PDF")
 
 #: current/previous: everything held in each period; matched_*: the like-for-like counts (months held in both)
 #: that change, pct_change and the test are computed on.
@@ -110,13 +113,19 @@ def write_tables(a: dict[str, Any], out: Path) -> dict[str, Path]:
 def build_report(area: str | None, period: str, out: str | Path, store: Store | str | Path | None = None, *,
                  compare: str | None = None, pdf: bool = True, public: bool = False,
                  threshold: int | None = None, progress: ProgressFn | None = None,
-                 **assess_options: Any) -> ReportResult:
+                 render_worker: RenderWorker | None = None, **assess_options: Any) -> ReportResult:
     """Assess `area` for `period` and write the report files into `out` (created if needed).
 
     Everything is written into a temporary folder beside `out` first and moved into place only when complete,
     so a failed or killed run leaves an earlier report as it was. With `public`, small counts are suppressed
     (see `crimeassess.suppress`) in every file written. ``progress(done, total, stage)`` is told each stage of
     :data:`STAGES` as it starts.
+
+    The HTML and PDF are rendered by the process's render worker (:mod:`crimeassess.report.renderworker`),
+    started here at the first report, before the assessment, so WeasyPrint's and matplotlib's start-up overlap
+    with it; ``render_worker`` names another worker to use. Without a worker (one core,
+    ``CRIMEASSESS_RENDER_WORKER=off``, WeasyPrint already imported here, or the worker failed) the same render
+    runs in this process.
     """
     stages = [st for st in STAGES if pdf or st != "printing the PDF"]
 
@@ -131,8 +140,25 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
             raise InputError(f"{out_dir}: exists and is not a folder")
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
-    say("assessing")
-    res = assess(area or "", period, compare, store, **assess_options)
+    shared = render_worker is None
+    worker = renderworker.acquire() if shared else render_worker  # starts importing now, beside the assessment
+    try:
+        say("assessing")
+        res = assess(area or "", period, compare, store, **assess_options)
+        result = _write_report(res, out_dir, public, threshold, pdf, worker, say)
+    except BaseException:
+        if shared and worker is not None:
+            renderworker.release(worker, failed=True)
+        raise
+    if shared and worker is not None:
+        renderworker.release(worker)
+    say(None)
+    return result
+
+
+def _write_report(res: Any, out_dir: Path, public: bool, threshold: int | None, pdf: bool,
+                  worker: RenderWorker | None, say: Callable[[str | None], None]) -> ReportResult:
+    """Write the report files of an assessment result into `out_dir` (see :func:`build_report`)."""
     a = res.to_dict()
     if public:
         from ..suppress import DEFAULT_THRESHOLD, suppress_assessment
@@ -149,10 +175,11 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
             raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
     try:
         written: list[str] = []
-        files = render_report(a, tmp, wards_geo=res.ward_geometry, pdf=pdf, on_stage=say)
-        written.append("report.html")
-        if files.pdf:
-            written.append("report.pdf")
+        if worker is not None:
+            try:
+                worker.submit(a, tmp, wards_geo=res.ward_geometry, pdf=pdf)
+            except WorkerGone:
+                worker = None
         say("writing JSON and CSV tables")
         (tmp / "assessment.json").write_text(json.dumps(a, indent=2, ensure_ascii=False), encoding="utf-8")
         written.append("assessment.json")
@@ -160,15 +187,37 @@ def build_report(area: str | None, period: str, out: str | Path, store: Store | 
         written.extend(tables)
         write_workbook([tmp / n for n in tables if n.endswith(".csv")], tmp / "tables.xlsx")
         written.append("tables.xlsx")
+        pdf_path = _render(a, tmp, res.ward_geometry, pdf, worker, say)
+        written.append("report.html")
+        if pdf_path:
+            written.append("report.pdf")
         _pause_point(out_dir.parent, "report-before-move")
         _move_into_place(tmp, out_dir, written)
+    except BaseException:
+        if worker is not None and worker.busy:  # it may still be writing into tmp: stop it before tmp goes
+            worker.close(kill=True)
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     result = ReportResult(out_dir, assessment=a)
     for name in written:
         result.files[name] = out_dir / name
-    say(None)
     return result
+
+
+def _render(a: dict[str, Any], tmp: Path, wards_geo: Any, pdf: bool, worker: RenderWorker | None,
+            say: Callable[[str | None], None]) -> Path | None:
+    """report.html (and report.pdf) in `tmp`, from the worker the assessment was sent to, else rendered here;
+    the PDF's path or None."""
+    if worker is not None:
+        try:
+            _html, pdf_path = worker.wait(on_stage=say)
+            return pdf_path
+        except WorkerGone:
+            pass  # the worker ended without an answer: render here
+    from .render import render_report  # matplotlib and the templates: only when this process renders
+
+    return render_report(a, tmp, wards_geo=wards_geo, pdf=pdf, on_stage=say).pdf
 
 
 #: Every file a report run may write (an --out folder holding only these is replaced as a whole).

@@ -148,14 +148,14 @@ class AggregateReport:
 
 
 def _duckdb_build(st: Store, todo: list[str], progress: Callable[[int, int, str], None] | None,
-                  report: AggregateReport, memory_limit: str | None = None) -> dict[str, str]:
+                  report: AggregateReport) -> dict[str, str]:
     """Aggregate each records file with DuckDB through Ibis; streamed to Parquet (COPY), so memory stays
     within the store's memory limit at any file size (DuckDB's aggregation spills to disk)."""
     import ibis
 
     tmp_dir = st.path / AGG_DIR / ".tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    con = ibis.duckdb.connect(memory_limit=memory_limit or st.memory_limit, threads=os.cpu_count() or 2,
+    con = ibis.duckdb.connect(memory_limit=st.memory_limit, threads=os.cpu_count() or 2,
                               temp_directory=str(tmp_dir), preserve_insertion_order=False)
     built: dict[str, str] = {}
     try:
@@ -169,19 +169,14 @@ def _duckdb_build(st: Store, todo: list[str], progress: Callable[[int, int, str]
             # streamed in record batches and cast to AGG_SCHEMA exactly (DuckDB's COPY would mark columns
             # that happen to hold no null NOT NULL, so the file's schema would depend on the data)
             # (Ibis compiles; DuckDB 2.x's own reader streams: Ibis 12's batch API predates it)
-            try:
-                reader = con.con.sql(str(ibis.to_sql(expr, dialect="duckdb"))).to_arrow_reader(500_000)
-                with pq.ParquetWriter(part, AGG_SCHEMA, compression="zstd") as w:
-                    for batch in reader:
-                        w.write_table(pa.Table.from_batches([batch]).select(AGG_SCHEMA.names).cast(AGG_SCHEMA),
-                                      row_group_size=1_000_000)
-                with open(part, "rb") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(part, st.path / out)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    part.unlink(missing_ok=True)
-                raise
+            reader = con.con.sql(str(ibis.to_sql(expr, dialect="duckdb"))).to_arrow_reader(500_000)
+            with pq.ParquetWriter(part, AGG_SCHEMA, compression="zstd") as w:
+                for batch in reader:
+                    w.write_table(pa.Table.from_batches([batch]).select(AGG_SCHEMA.names).cast(AGG_SCHEMA),
+                                  row_group_size=1_000_000)
+            with open(part, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(part, st.path / out)
             report.records_rows += pq.ParquetFile(st.path / rel).metadata.num_rows
             report.aggregate_rows += pq.ParquetFile(st.path / out).metadata.num_rows
             built[rel] = out
@@ -190,26 +185,10 @@ def _duckdb_build(st: Store, todo: list[str], progress: Callable[[int, int, str]
     return built
 
 
-def build_aggregate_files(st: Store, records_files: list[str], memory_limit: str | None = None) -> dict[str, str]:
-    """Write the aggregate files of some records files (DuckDB) without recording them in the state: ingest
-    calls this in its commit thread right after each batch, so the counting overlaps reading the next batch,
-    and passes the result to :func:`refresh_aggregates` (``prebuilt``), which records them. Until then they are
-    orphans (``store gc``), as after a crash. Best effort: a file DuckDB cannot count here (e.g. out of
-    ``memory_limit``) is left out, and refresh_aggregates builds it as usual."""
-    try:
-        return _duckdb_build(st, records_files, None, AggregateReport(str(st.path), "duckdb"), memory_limit)
-    except duckdb.Error:
-        return {}
-
-
 def refresh_aggregates(store: Store | str | os.PathLike | None = None, *, engine: str = "duckdb",
                        master: str | None = None, rebuild: bool = False,
-                       progress: Callable[[int, int, str], None] | None = None, lock: bool = True,
-                       prebuilt: dict[str, str] | None = None) -> AggregateReport:
+                       progress: Callable[[int, int, str], None] | None = None, lock: bool = True) -> AggregateReport:
     """Build the aggregate of every live records file that has none (all of them with `rebuild`).
-
-    ``prebuilt``: records file -> aggregate file already written by :func:`build_aggregate_files` in this
-    process (under the same lock), recorded in the state instead of being built again.
 
     engine "duckdb" (default) or "spark" (needs the ``crimeassess[spark]`` extra and Java 17; `master` is the
     Spark master URL, default ``local[2]``). Files are written under temporary names and renamed, the state
@@ -223,31 +202,23 @@ def refresh_aggregates(store: Store | str | os.PathLike | None = None, *, engine
     if lock:
         with st.lock():
             return refresh_aggregates(st, engine=engine, master=master, rebuild=rebuild, progress=progress,
-                                      lock=False, prebuilt=prebuilt)
+                                      lock=False)
     t0 = time.perf_counter()
     state = read_state(st)
     live = live_record_files(st)
     todo = live if rebuild else missing(st)
-    ready = {k: v for k, v in (prebuilt or {}).items()
-             if k in todo and engine == "duckdb" and (st.path / v).exists()}
-    todo = [f for f in todo if f not in ready]
-    report = AggregateReport(str(st.path), engine, up_to_date=len(live) - len(todo) - len(ready))
-    if todo or ready:
+    report = AggregateReport(str(st.path), engine, up_to_date=len(live) - len(todo))
+    if todo:
         if engine == "spark":
             from .spark import build_with_spark
 
             built = build_with_spark(st, todo, master=master, report=report)
         else:
-            built = _duckdb_build(st, todo, progress, report) if todo else {}
-        built.update(ready)
+            built = _duckdb_build(st, todo, progress, report)
         report.built = sorted(built)
         files = {k: v for k, v in state["files"].items() if k in set(live)}
         files.update(built)
         _write_state(st, {"version": AGG_VERSION, "files": files})
-    for k, v in (prebuilt or {}).items():  # e.g. a batch superseded within the same run: counted for nothing
-        if k not in ready and v not in read_state(st)["files"].values():
-            with contextlib.suppress(OSError):
-                (st.path / v).unlink()
     report.seconds = time.perf_counter() - t0
     return report
 

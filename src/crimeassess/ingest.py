@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .aggregate import build_aggregate_files, refresh_aggregates
+from .aggregate import refresh_aggregates
 from .errors import InputError, UnsafeArchiveError
 from .sources.base import ReadResult
 from .sources.discover import ArchiveLimits, Candidate, detect_kind, expand, parse_size
@@ -179,19 +179,15 @@ def ingest(
     if not cands:
         raise InputError("no files found under " + ", ".join(str(p) for p in paths))
     with st.lock():
-        aggregated: dict[str, str] = {}  # records file -> its aggregate file, built as each batch is committed
-        report = _ingest_locked(st, cands, mapping_p, mapping_obj, force, progress, aggregated)
-        # the new batches' counts (aggregate.py): recorded in the aggregate state last; incremental, crash-safe
-        refresh_aggregates(st, lock=False, prebuilt=aggregated)
+        report = _ingest_locked(st, cands, mapping_p, mapping_obj, force, progress)
+        refresh_aggregates(st, lock=False)  # the new batches' counts (aggregate.py); incremental, crash-safe
         return report
 
 
 def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping_obj: Any, force: str | None,
-                   progress: ProgressFn | None, aggregated: dict[str, str]) -> IngestReport:
+                   progress: ProgressFn | None) -> IngestReport:
     # A batch is committed in a background thread while the next is read (Parquet writing and CSV parsing
     # release the GIL); commits stay in order, at most one in flight, and all end before the lock is released.
-    # The same thread then counts the batch's records file into its aggregate file (aggregate.py), so that
-    # work overlaps reading too; the aggregate state names it only at the end (refresh_aggregates).
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeassess-commit")
     inflight: list[Future] = []
     committed_ids: list[str] = []
@@ -200,82 +196,23 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
         while inflight:
             committed_ids.extend(inflight.pop(0).result())
 
-    def commit_and_count(batch: list[NewInput]) -> list[str]:
-        entries = st.commit_inputs(batch, locked=True)
-        files = list(dict.fromkeys(e["records_file"] for e in entries))
-        if files:
-            # under a quarter of the memory budget: the reader holds the rest meanwhile
-            aggregated.update(build_aggregate_files(st, files, f"{max(1, parse_size(st.memory_limit) // 4 >> 20)}MB"))
-        return [e["input_id"] for e in entries]
-
     def commit(batch: list[NewInput], *, background: bool = True) -> None:
         wait()
-        inflight.append(pool.submit(commit_and_count, batch))
+        inflight.append(pool.submit(lambda: [e["input_id"] for e in st.commit_inputs(batch, locked=True)]))
         if not background:
             wait()
 
-    pre = _Prefetch(cands, max(GROUP_MIN_BYTES, batch_bytes(st) // GROUP_SHARE))
     try:
-        return _read_all(st, cands, mapping_p, mapping_obj, force, progress, commit, wait, committed_ids, pre)
+        return _read_all(st, cands, mapping_p, mapping_obj, force, progress, commit, wait, committed_ids)
     finally:
-        pre.close()
         for f in inflight:  # an error while reading: let the commit under way finish (or fail) first
             f.exception()
         pool.shutdown(wait=True)
 
 
-class _Prefetch:
-    """The next inputs' bytes, SHA-256 and plainness (:func:`eligible`), loaded in a thread while the current
-    ones are read: reading files and hashing release the GIL, and the byte tests overlap the parsing and the
-    checks, which release it too. In order, one thread, at most ``limit`` bytes (sizes on disk) ahead; large
-    files (read in blocks) are not loaded ahead. An error loading an input is raised when it is asked for."""
-
-    def __init__(self, cands: list[Candidate], limit: int) -> None:
-        self.cands, self.limit = cands, limit
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeassess-load")
-        self.futures: dict[int, tuple[Future, int]] = {}
-        self.next = 0  # the next candidate to consider loading ahead
-        self.ahead = 0  # bytes loaded (or being loaded) ahead, not yet taken
-
-    @staticmethod
-    def _load(c: Candidate) -> tuple[bytes, str, bool]:
-        data = c.load()
-        return data, hashlib.sha256(data).hexdigest(), eligible(data)
-
-    def _size(self, c: Candidate) -> int:
-        try:
-            return c.path.stat().st_size if c.path is not None else GROUP_MIN_BYTES
-        except OSError:
-            return 0
-
-    def _submit(self, n: int) -> None:
-        c = self.cands[n]
-        size = self._size(c)
-        self.futures[n] = (self.pool.submit(self._load, c), size)
-        self.ahead += size
-
-    def get(self, n: int) -> tuple[bytes, str, bool]:
-        """Candidate ``n``'s (bytes, SHA-256 hex, eligible); raises what its ``load`` raises."""
-        if n not in self.futures:
-            self._submit(n)
-        fut, size = self.futures.pop(n)
-        self.ahead -= size
-        self.next = max(self.next, n + 1)
-        while self.next < len(self.cands) and self.ahead < self.limit:
-            c = self.cands[self.next]
-            if not c.error and not _large_file(c) and self.next not in self.futures:
-                self._submit(self.next)
-            self.next += 1
-        return fut.result()
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        self.futures.clear()
-
-
 def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping_obj: Any, force: str | None,
               progress: ProgressFn | None, commit: Callable[..., None], wait: Callable[[], None],
-              committed_ids: list[str], pre: _Prefetch) -> IngestReport:
+              committed_ids: list[str]) -> IngestReport:
     reports: list[InputReport | None] = []
     new: list[NewInput] = []
     pending = 0  # Arrow bytes of the records in `new`
@@ -359,7 +296,7 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
                     commit([ni], background=False)
                 continue
         try:
-            data, sha, plain = pre.get(n)
+            data = c.load()
         except UnsafeArchiveError:
             raise
         except InputError as exc:
@@ -382,6 +319,7 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
         if not sk.ingestible:
             reports.append(InputReport(c.display, "skipped", kind=kind, reason=f"{kind} file (not ingested)"))
             continue
+        sha = hashlib.sha256(data).hexdigest()
         opts = _options(sk, mapping_p, force)
         iid = _input_id(sha, kind, opts)
         if iid in existing or iid in seen_ids:
@@ -392,7 +330,7 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
                 reason="already in the store" if prev else "duplicate of another input in this run"))
             continue
         reports.append(None)  # filled in by add() or read_one()
-        if kind == GROUP_KIND and plain:
+        if kind == GROUP_KIND and eligible(data):
             group.append((c, data, sha, iid, opts, len(reports) - 1))
             group_bytes += len(data)
             seen_ids.add(iid)

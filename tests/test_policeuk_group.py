@@ -201,14 +201,3 @@ def test_a_space_at_a_fields_end_gives_the_ordinary_readers_result(col: int, whe
         assert not want.quarantine and got[1][0].records.equals(want.records)
     else:
         assert col != 2  # "Reported by" is never stored: a space there changes nothing
-
-
-def test_ingest_restores_arrows_default_allocator(tmp_path: Path) -> None:
-    import pyarrow as pa
-
-    before = pa.default_memory_pool().backend_name
-    f = tmp_path / "2019-01" / "2019-01-testshire-street.csv"
-    f.parent.mkdir()
-    f.write_bytes(_good(0))
-    assert ingest([tmp_path / "2019-01"], Store(tmp_path / "s")).inputs[0].status == "loaded"
-    assert pa.default_memory_pool().backend_name == before

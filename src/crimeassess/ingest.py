@@ -1,11 +1,10 @@
 """Ingest: find inputs, recognise them by content, read them, and commit them to the store."""
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -179,30 +178,10 @@ def ingest(
     cands: list[Candidate] = expand([Path(p) for p in paths], archive_limits)
     if not cands:
         raise InputError("no files found under " + ", ".join(str(p) for p in paths))
-    with st.lock(), _arrow_pool():
+    with st.lock():
         report = _ingest_locked(st, cands, mapping_p, mapping_obj, force, progress)
         refresh_aggregates(st, lock=False)  # the new batches' counts (aggregate.py); incremental, crash-safe
         return report
-
-
-@contextlib.contextmanager
-def _arrow_pool() -> Iterator[None]:
-    """Arrow's jemalloc allocator while ingesting, where pyarrow has it. Ingest allocates and frees tens of MB
-    per group (parsed columns, records, Parquet pages); the default allocator hands much of it back to the
-    system between groups and takes page faults to get it again. Measured on 1.6M rows of the 72M archive
-    (16 files, alternated, load 1.6-2.2): system CPU 1.7-2.1 -> 1.0-1.1 s, CPU 6.8-7.6 -> 6.1-6.3 s, peak RSS
-    1.13-1.16 -> 1.08-1.09 GB. Buffers remember their allocator, so the previous default comes back after."""
-    try:
-        pool = pa.jemalloc_memory_pool()
-    except (NotImplementedError, pa.ArrowNotImplementedError):
-        yield
-        return
-    before = pa.default_memory_pool()
-    pa.set_memory_pool(pool)
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(before)
 
 
 def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping_obj: Any, force: str | None,

@@ -76,7 +76,7 @@ def main() -> None:
                                       capture_output=True, text=True, env=dict(os.environ))
                 if proc.returncode:
                     raise SystemExit(f"{kind} failed:\n{proc.stderr[-3000:]}")
-                r = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][7:])
+                r = json.loads([ln[ln.index("RESULT ") + 7:] for ln in proc.stdout.splitlines() if "RESULT " in ln][-1])
                 r.update(kind=kind, repeat=rep, load_average=[round(load, 2), round(os.getloadavg()[0], 2)])
                 runs.append(r)
                 shutil.rmtree(out, ignore_errors=True) if out.is_dir() else out.unlink(missing_ok=True)

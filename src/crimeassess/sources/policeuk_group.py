@@ -160,6 +160,7 @@ def read_street_group(parts: list[Part], *, memory_limit: str = "2GB", today: da
                                     for p, n in zip(parts, counts)]) if parts else np.zeros(0, np.int64))
     t = table.append_column("_f", f_idx).append_column("line", line)
     con = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
+    con.execute("SET enable_progress_bar = false")  # no bar on stdout under a slow machine
     try:
         con.register("t", t)
         res = con.sql(_SQL, params={

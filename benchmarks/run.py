@@ -186,9 +186,11 @@ def child(kind: str, path: Path | str, store: Path, src: Path | None = None) -> 
     env = {**os.environ, "PYTHONPATH": str(src)} if src else None
     proc = subprocess.run([sys.executable, "-c", CHILD, kind, str(path), str(store)], capture_output=True, text=True,
                           env=env)
-    if proc.returncode:
-        raise SystemExit(f"{kind} failed:\n{proc.stderr[-3000:]}")
-    return json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][7:])
+    # (a DuckDB progress bar may end without a line break just before the result)
+    got = [ln[ln.index("RESULT ") + 7:] for ln in proc.stdout.splitlines() if "RESULT " in ln]
+    if proc.returncode or not got:
+        raise SystemExit(f"{kind} failed (exit status {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+    return json.loads(got[-1])
 
 
 def store_stats(store: Path) -> dict:

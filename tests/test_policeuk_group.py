@@ -180,3 +180,24 @@ def test_small_groups_commit_in_order(tmp_path: Path, monkeypatch: pytest.Monkey
         assert con.execute("SELECT count(*) FROM records").fetchone()[0] == 13
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("col", range(12))
+@pytest.mark.parametrize("where", ["start", "end"])
+def test_a_space_at_a_fields_end_gives_the_ordinary_readers_result(col: int, where: str) -> None:
+    """Whichever column has the space (some are tested by the SQL's `spaced`, some by their own checks, one is
+    never stored), the group's answer is the ordinary reader's: the same records, or the file left to it."""
+    good = _good(0)
+    lines = good.decode().split("\n")
+    fields = lines[3].split(",")
+    fields[col] = (" " + fields[col]) if where == "start" else (fields[col] + " ")
+    lines[3] = ",".join(fields)
+    data = "\n".join(lines).encode()
+    assert eligible(data)
+    got = read_street_group([Part(good, "a", "a.csv"), Part(data, "b", "b.csv")])
+    assert got[0] is not None
+    if got[1] is not None:
+        want = read_street_csv(data, input_id="b", display_name="b.csv")
+        assert not want.quarantine and got[1][0].records.equals(want.records)
+    else:
+        assert col != 2  # "Reported by" is never stored: a space there changes nothing

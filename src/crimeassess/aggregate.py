@@ -157,6 +157,7 @@ def _duckdb_build(st: Store, todo: list[str], progress: Callable[[int, int, str]
     tmp_dir.mkdir(parents=True, exist_ok=True)
     con = ibis.duckdb.connect(memory_limit=st.memory_limit, threads=os.cpu_count() or 2,
                               temp_directory=str(tmp_dir), preserve_insertion_order=False)
+    con.con.execute("SET enable_progress_bar = false")  # no bar on the ingest's stdout under a slow machine
     built: dict[str, str] = {}
     try:
         for k, rel in enumerate(todo):

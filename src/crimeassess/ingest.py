@@ -475,6 +475,7 @@ def _cross_block_duplicates(st: Store, path: Path) -> dict[int, tuple[str, int]]
     store's memory limit (it spills to disk rather than exceed it): half of it, as the process holds the rest."""
     limit = f"{max(64 << 20, parse_size(st.memory_limit) // 2) >> 20}MB"
     con = duckdb.connect(":memory:", config={"memory_limit": limit})
+    con.execute("SET enable_progress_bar = false")  # no bar on stdout under a slow machine
     try:
         # 64-bit hashes first (a small hash table), then the exact Crime IDs of the few candidates
         rows = con.execute("""

@@ -3,8 +3,8 @@ validated and normalised by DuckDB (both cores), then split back into one ReadRe
 
 Only *plain* files take this path (:func:`eligible`): the exact standard 12-column header, ASCII only, no
 control bytes but line ends (CRLF only as a pair), no double quotes; no blank lines (found by the row count);
-and (tested row by row in the group's SQL) no field starting or ending with a space or as long as the csv
-module's field limit. For those, trimming, lower-casing and number parsing are the same in DuckDB, pyarrow
+and (tested row by row when the group is read) no field starting or ending with a space or as long as the
+csv module's field limit. For those, trimming, lower-casing and number parsing are the same in DuckDB, pyarrow
 and Python, so a row DuckDB accepts is a row both readers of ``policeuk.py`` / ``policeuk_fast.py`` accept,
 with the same values. A file with any row the checks reject (bad month, type or coordinates, a repeated
 Crime ID, an over-long field) or a group that fails to parse is *not* read here (None): the caller reads it
@@ -58,7 +58,8 @@ def header_length(data: bytes | memoryview) -> int:
 
 def eligible(data: bytes) -> bool:
     """True when a street CSV is plain enough for :func:`read_street_group` (see the module's docstring): the
-    byte-level part of the test; spaces at a field's ends and over-long fields are found in the group's SQL."""
+    byte-level part of the test; spaces at a field's ends (in the group's SQL) and over-long fields
+    (:func:`_long_field_parts`) are found when the group is read."""
     h = header_length(data)
     if not h or len(data) == h or data[h:h + 1] in (b"\n", b"\r"):
         return False  # another header, no rows, or a blank line 2
@@ -79,21 +80,38 @@ def _lines(data: bytes, start: int) -> int:
     return data.count(b"\n", start) + (0 if data.endswith(b"\n") or len(data) == start else 1)
 
 
+#: Columns whose values the ordinary readers store trimmed and the group stores as they are: a space at either
+#: end sends the file to the ordinary reader. Month (1), longitude and latitude (4, 5) and crime type (9) need
+#: no test of their own: their checks (a full regular expression match, an exact label) already reject a value
+#: with a space at either end; "Reported by" (2) is not stored and its value is never looked at.
+_TRIMMED = (0, 3, 6, 7, 8, 10, 11)
+
 _SQL = f"""
 WITH x AS (
   SELECT _f, line, c1, c4, c5,
          CASE WHEN regexp_full_match(c4, $float) AND regexp_full_match(c5, $float) THEN TRY_CAST(c4 AS DOUBLE) END AS lon,
          CASE WHEN regexp_full_match(c4, $float) AND regexp_full_match(c5, $float) THEN TRY_CAST(c5 AS DOUBLE) END AS lat,
          coalesce(list_position($labels, lower(c9)), 0)::INTEGER AS ti,
-         greatest({", ".join(f"coalesce(strlen(c{i}), 0)" for i in range(_NCOLS))}) AS longest,
-         ({" OR ".join(f"coalesce(prefix(c{i}, ' ') OR suffix(c{i}, ' '), false)" for i in range(_NCOLS))}) AS spaced
+         ({" OR ".join(f"coalesce(prefix(c{i}, ' ') OR suffix(c{i}, ' '), false)" for i in _TRIMMED)}) AS spaced
   FROM t)
 SELECT _f, line, $iids[_f + 1] || ':' || CAST(line AS VARCHAR) AS uid, lon, lat, ti,
-       coalesce(regexp_full_match(c1, $month) AND c1 <= $latest AND ti > 0 AND longest < $limit AND NOT spaced
+       coalesce(regexp_full_match(c1, $month) AND c1 <= $latest AND ti > 0 AND NOT spaced
                 AND ((c4 IS NULL AND c5 IS NULL) OR (lon BETWEEN $lon0 AND $lon1 AND lat BETWEEN $lat0 AND $lat1)),
                 false) AS _ok
 FROM x
 """
+
+
+def _long_field_parts(table: pa.Table, f_idx: pa.Array) -> set[int]:
+    """Parts holding a field (any column) as long as the csv module's field limit, whose row the ordinary
+    readers quarantine: from the parsed columns' lengths (their offsets; no string is read)."""
+    out: set[int] = set()
+    for col in table.columns:
+        lengths = pc.binary_length(col)
+        if (pc.max(lengths).as_py() or 0) >= FIELD_LIMIT - 1:
+            long_rows = pc.fill_null(pc.greater_equal(lengths, FIELD_LIMIT - 1), False)
+            out |= set(pc.unique(pc.filter(f_idx, long_rows)).to_pylist())
+    return out
 
 
 def read_street_group(parts: list[Part], *, memory_limit: str = "2GB", today: date | None = None,
@@ -142,11 +160,11 @@ def read_street_group(parts: list[Part], *, memory_limit: str = "2GB", today: da
                                     for p, n in zip(parts, counts)]) if parts else np.zeros(0, np.int64))
     t = table.append_column("_f", f_idx).append_column("line", line)
     con = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
+    con.execute("SET enable_progress_bar = false")  # no bar on stdout under a slow machine
     try:
         con.register("t", t)
         res = con.sql(_SQL, params={
             "labels": [lab.lower() for lab in _LABELS], "float": _FLOAT.strip("^$"), "month": _MONTH.strip("^$"),
-            "limit": FIELD_LIMIT - 1,
             "iids": [p.input_id for p in parts], "latest": latest_month(today),
             "lon0": UK_LON[0], "lon1": UK_LON[1], "lat0": UK_LAT[0], "lat1": UK_LAT[1],
         }).to_arrow_table()
@@ -155,6 +173,7 @@ def read_street_group(parts: list[Part], *, memory_limit: str = "2GB", today: da
         if not same:
             return out  # DuckDB did not keep the rows' order (it does): read them the ordinary way
         bad = {f for (f,) in con.sql("SELECT DISTINCT _f FROM res WHERE NOT _ok").fetchall()}
+        bad |= _long_field_parts(table, f_idx)
         # a Crime ID repeated within a file (the ordinary reader quarantines the repeats): distinct 64-bit
         # hashes in the whole group first (Crime IDs are unique nationally), the exact test only if not
         ((ids, distinct),) = con.sql("SELECT count(*), count(DISTINCT hash(c0)) FROM t WHERE c0 IS NOT NULL").fetchall()

@@ -52,6 +52,7 @@ def build(root: Path, rows: int, years: int) -> Path:
     for k in range(years):
         year = 2024 - years + 1 + k
         t = time.perf_counter()
+        (root / f"gen-{year}").mkdir(parents=True, exist_ok=True)
         d = generate(root / f"gen-{year}", rows // years, seed=year, year=year)
         (root / "archive").mkdir(exist_ok=True)
         for m in (root / f"gen-{year}" / "archive").iterdir():

@@ -162,6 +162,14 @@ class Hotspots:
 
 def _unit_rows(ids: list[str], names: list[str], xy: np.ndarray, cur: np.ndarray, prev: np.ndarray, w: Any,
                unit: str, dispersion: float | None, alpha: float) -> UnitHotspots:
+    if not any(i in w.neighbors[i] for i in w.id_order):  # no unit its own neighbour yet
+        from libpysal.weights import fill_diagonal
+
+        # Gi* needs each unit as its own neighbour: esda would add the diagonal for each period (converting the
+        # weights twice); added once here, both periods use it as it is.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            w = fill_diagonal(w, 1)
     now, before = gi_star(cur, w, alpha), gi_star(prev, w, alpha)
     rows = [{"id": ids[i], "name": names[i], "x": round(float(xy[i, 0]), 1), "y": round(float(xy[i, 1]), 1),
              "current": int(cur[i]), "previous": int(prev[i]), "matched_current": int(cur[i]),
@@ -201,8 +209,6 @@ def grid_hotspots(x_cur: np.ndarray, y_cur: np.ndarray, x_prev: np.ndarray, y_pr
                   cell: int = CELL_SIZE, dispersion: float | None = None, alpha: float = ALPHA) -> UnitHotspots:
     """Gi* over square cells of `cell` metres covering every cell that held a crime in either period and the
     cells between them (the bounding box), queen neighbours."""
-    from libpysal.weights import DistanceBand
-
     xs, ys = np.concatenate([x_cur, x_prev]), np.concatenate([y_cur, y_prev])
     x0, y0 = np.floor(xs.min() / cell) * cell, np.floor(ys.min() / cell) * cell
     nx, ny = int((xs.max() - x0) // cell) + 1, int((ys.max() - y0) // cell) + 1
@@ -223,11 +229,33 @@ def grid_hotspots(x_cur: np.ndarray, y_cur: np.ndarray, x_prev: np.ndarray, y_pr
         for dy in (-1, 0, 1):
             near |= np.roll(np.roll(occ, dx, axis=0), dy, axis=1).ravel()
     keep = np.flatnonzero(near)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        w = DistanceBand.from_array(centre[keep], threshold=cell * 1.5, binary=True, silence_warnings=True)
+    w = _grid_weights(keep, nx, ny)
     ids = [f"{int(centre[k, 0] - cell / 2)}_{int(centre[k, 1] - cell / 2)}" for k in keep]
     return _unit_rows(ids, ids, centre[keep], cur[keep], prev[keep], w, "grid", dispersion, alpha)
+
+
+def _grid_weights(keep: np.ndarray, nx: int, ny: int) -> Any:
+    """Binary queen weights among the kept cells of an nx × ny grid (cell i = column * ny + row), each cell its
+    own neighbour too (Gi*): the cells whose centres lie within 1.5 cells, as a distance band of 1.5 cells gives,
+    worked out from the grid instead of a k-d tree."""
+    from libpysal.weights import W
+
+    index = np.full(nx * ny, -1)
+    index[keep] = np.arange(keep.size)
+    col, row = keep // ny, keep % ny
+    nbrs: list[list[int]] = [[] for _ in range(keep.size)]
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            c, r = col + dx, row + dy
+            ok = (c >= 0) & (c < nx) & (r >= 0) & (r < ny)
+            j = np.full(keep.size, -1)
+            j[ok] = index[c[ok] * ny + r[ok]]
+            for a, b in zip(np.flatnonzero(j >= 0).tolist(), j[j >= 0].tolist()):
+                nbrs[a].append(b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cells apart from all others (islands) are kept
+        return W({i: sorted(n) for i, n in enumerate(nbrs)}, {i: [1.0] * len(n) for i, n in enumerate(nbrs)},
+                 silence_warnings=True)
 
 
 def _points(con: Any, rows_where: str, months: list[str], table: str = "placed") -> tuple[np.ndarray, np.ndarray]:

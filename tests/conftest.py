@@ -91,3 +91,19 @@ def real_archive_store(shared_data: Path, tmp_path_factory: pytest.TempPathFacto
     lk = shared_data / "geography" / "lookups"
     load_geography([lk / "LSOA11_WD17_LAD17_EW_LU.csv", lk / "LAD17_CSP17_PFA17_EW_LU.csv"], st)
     return st
+
+
+@pytest.fixture(scope="session")
+def web_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Hampshire's police.uk street files for 2017-03 and 2018-03, the WD17 lookup and Southampton's wards: the
+    dashboard tests' store, built once per session. Read-only: tests that change it copy it first."""
+    from crimeassess.geography.load import load_geography
+    from crimeassess.ingest import ingest
+    from crimeassess.store import Store
+
+    st = Store(tmp_path_factory.mktemp("web") / "store")
+    arc = shared_data / "police-uk" / "archive"
+    ingest([arc / "2018-03" / "2018-03-hampshire-street.csv", arc / "2017-03" / "2017-03-hampshire-street.csv"], st)
+    load_geography([shared_data / "geography" / "lookups" / "LSOA11_WD17_LAD17_EW_LU.csv",
+                    shared_data / "geography" / "boundaries" / "southampton" / "wards-16-pre2023.geojson"], st)
+    return st

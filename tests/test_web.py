@@ -18,23 +18,11 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from crimeassess.assess.engine import assess
-from crimeassess.geography.load import load_geography
-from crimeassess.ingest import ingest
 from crimeassess.store import Store
 from crimeassess.web.app import create_app, default_period, period_suggestions
 
 SOUTHAMPTON = "E06000045"
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture(scope="module")
-def web_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Store:
-    st = Store(tmp_path_factory.mktemp("web") / "store")
-    arc = shared_data / "police-uk" / "archive"
-    ingest([arc / "2018-03" / "2018-03-hampshire-street.csv", arc / "2017-03" / "2017-03-hampshire-street.csv"], st)
-    load_geography([shared_data / "geography" / "lookups" / "LSOA11_WD17_LAD17_EW_LU.csv",
-                    shared_data / "geography" / "boundaries" / "southampton" / "wards-16-pre2023.geojson"], st)
-    return st
 
 
 @pytest.fixture(scope="module")

@@ -15,23 +15,12 @@ import httpx
 import pytest
 
 import crimeassess.web.app as web_app
-from crimeassess.geography.load import load_geography
 from crimeassess.ingest import ingest
 from crimeassess.store import Store
 from crimeassess.web.app import create_app
 
 SOUTHAMPTON = "E06000045"
 Q = {"area": "Southampton", "period": "2018-03"}
-
-
-@pytest.fixture(scope="module")
-def cache_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Store:
-    st = Store(tmp_path_factory.mktemp("web-cache") / "store")
-    arc = shared_data / "police-uk" / "archive"
-    ingest([arc / "2018-03" / "2018-03-hampshire-street.csv", arc / "2017-03" / "2017-03-hampshire-street.csv"], st)
-    load_geography([shared_data / "geography" / "lookups" / "LSOA11_WD17_LAD17_EW_LU.csv",
-                    shared_data / "geography" / "boundaries" / "southampton" / "wards-16-pre2023.geojson"], st)
-    return st
 
 
 def _southampton_crimes(shared: Path, month: str) -> int:
@@ -71,8 +60,8 @@ def _client(app: Any) -> httpx.AsyncClient:
 
 
 def test_concurrent_identical_requests_compute_once_and_the_loop_stays_free(
-        cache_store: Store, shared_data: Path, spy: _Spy) -> None:
-    app = create_app(cache_store)
+        web_store: Store, shared_data: Path, spy: _Spy) -> None:
+    app = create_app(web_store)
     spy.gate.clear()  # hold the assessment until every request has arrived
 
     async def scenario() -> tuple[list[httpx.Response], httpx.Response, int]:
@@ -108,11 +97,11 @@ async def _get(app: Any, url: str, params: dict[str, str] | None = None) -> http
         return await c.get(url, params=params)
 
 
-def test_json_body_is_what_jsonresponse_sent(cache_store: Store) -> None:
+def test_json_body_is_what_jsonresponse_sent(web_store: Store) -> None:
     """The cached bytes are the JSON the route sent before: compact, UTF-8, the same dict."""
     from starlette.responses import JSONResponse
 
-    app = create_app(cache_store)
+    app = create_app(web_store)
     r = asyncio.run(_get(app, "/api/assessment", Q))
     res = app.state.dashboard.assessment(web_app.AssessQuery(Q["area"], Q["period"]))
     assert r.content == JSONResponse(res.to_dict()).body
@@ -121,10 +110,10 @@ def test_json_body_is_what_jsonresponse_sent(cache_store: Store) -> None:
     assert r.headers["x-content-type-options"] == "nosniff" and "server-timing" in r.headers
 
 
-def test_cache_invalidated_when_the_store_changes(cache_store: Store, shared_data: Path, tmp_path: Path,
+def test_cache_invalidated_when_the_store_changes(web_store: Store, shared_data: Path, tmp_path: Path,
                                                   spy: _Spy) -> None:
     copy = tmp_path / "store"
-    shutil.copytree(cache_store.path, copy)
+    shutil.copytree(web_store.path, copy)
     app = create_app(copy)
     inputs_before = asyncio.run(_get(app, "/api/inputs")).json()
     page_before = asyncio.run(_get(app, "/", Q))
@@ -147,8 +136,8 @@ def test_cache_invalidated_when_the_store_changes(cache_store: Store, shared_dat
     assert "2017-04-hampshire-street.csv" not in {Path(str(p)).name for p in names(first)}
 
 
-def test_errors_stay_4xx_and_are_not_cached(cache_store: Store, spy: _Spy) -> None:
-    app = create_app(cache_store)
+def test_errors_stay_4xx_and_are_not_cached(web_store: Store, spy: _Spy) -> None:
+    app = create_app(web_store)
     bad = {"area": "Southamptn", "period": "2018-03"}
 
     spy.gate.clear()
@@ -177,8 +166,8 @@ def test_errors_stay_4xx_and_are_not_cached(cache_store: Store, spy: _Spy) -> No
     assert geo.status_code == 404 and "error" in geo.json()
 
 
-def test_large_bodies_are_gzipped_once_for_clients_that_accept_it(cache_store: Store) -> None:
-    app = create_app(cache_store)
+def test_large_bodies_are_gzipped_once_for_clients_that_accept_it(web_store: Store) -> None:
+    app = create_app(web_store)
 
     async def both() -> tuple[httpx.Response, httpx.Response]:
         async with _client(app) as c:
@@ -195,8 +184,8 @@ def test_large_bodies_are_gzipped_once_for_clients_that_accept_it(cache_store: S
     json.loads(plain.content)
 
 
-def test_panel_is_cached_as_bytes_with_its_headers(cache_store: Store, spy: _Spy) -> None:
-    app = create_app(cache_store)
+def test_panel_is_cached_as_bytes_with_its_headers(web_store: Store, spy: _Spy) -> None:
+    app = create_app(web_store)
 
     async def three() -> list[httpx.Response]:
         async with _client(app) as c:

@@ -210,8 +210,8 @@ class Store:
     def __init__(self, path: str | os.PathLike | None = None, *, memory_limit: str | None = None,
                  lock_timeout: float | None = None, on_lock_wait: Callable[[str], None] | None = None) -> None:
         self.path = resolve_store_path(path)
+        self._real = str(self.path.resolve())  # the folder's identity in state_key
         self.memory_limit = memory_limit or os.environ.get("CRIMEASSESS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
-        self._manifest_cache: tuple[tuple[int, int, int], dict[str, Any]] | None = None
         self.lock_timeout = lock_timeout
         self.on_lock_wait = on_lock_wait or _print_wait
         self._held = threading.local()
@@ -229,21 +229,9 @@ class Store:
 
         An assessment asks for it many times, so it is parsed once per version of the file.
         """
-        try:
-            st = self.manifest_path.stat()
-        except FileNotFoundError:
+        if not self.manifest_path.exists():
             return {"version": MANIFEST_VERSION, "inputs": [], "geography": []}
-        key = (st.st_mtime_ns, st.st_size, st.st_ino)
-        if self._manifest_cache is None or self._manifest_cache[0] != key:
-            # shared by every Store of the same folder in this process (each assessment opens its own Store)
-            shared = _MANIFESTS.get(str(self.manifest_path))
-            if shared is None or shared[0] != key:
-                shared = (key, self._read_manifest())
-                while len(_MANIFESTS) >= 8:
-                    _MANIFESTS.pop(next(iter(_MANIFESTS)))
-                _MANIFESTS[str(self.manifest_path)] = shared
-            self._manifest_cache = shared
-        return self._manifest_cache[1]
+        return self.derived("manifest", self._read_manifest)
 
     def state_key(self) -> tuple[str, int, int, int]:
         """Identifies the store's state: every change (ingest, geography load, gc) rewrites the manifest last.
@@ -251,8 +239,21 @@ class Store:
         try:
             st = self.manifest_path.stat()
         except FileNotFoundError:
-            return (str(self.path.resolve()), 0, 0, 0)
-        return (str(self.path.resolve()), st.st_mtime_ns, st.st_size, st.st_ino)
+            return (self._real, 0, 0, 0)
+        return (self._real, st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def derived(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per state of the store (:meth:`state_key`) in this process, shared by every Store
+        of the same folder (each assessment opens its own): the manifest, the area catalogue. Read-only."""
+        key = (self.state_key(), name)
+        got = _DERIVED.get(key, _MISSING)
+        if got is _MISSING:
+            got = compute()
+            with _DERIVED_LOCK:
+                while len(_DERIVED) >= _DERIVED_MAX:
+                    _DERIVED.pop(next(iter(_DERIVED)))
+                _DERIVED[key] = got
+        return got
 
     def _read_manifest(self) -> dict[str, Any]:
         """A fresh, private copy of the manifest from disk (for writers, under the lock)."""
@@ -504,8 +505,11 @@ class Store:
         return con
 
 
-#: Parsed manifests by file path, with the (mtime, size, inode) they were read at (Store.manifest).
-_MANIFESTS: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+#: Store.derived's values by (state key, name), the latest _DERIVED_MAX.
+_DERIVED: dict[tuple[tuple[str, int, int, int], str], Any] = {}
+_DERIVED_MAX = 16
+_DERIVED_LOCK = threading.Lock()
+_MISSING = object()
 
 #: Longest raw row text kept in quarantine (a 10 MB field is stored as its first characters and its length).
 MAX_RAW_CHARS = 4000

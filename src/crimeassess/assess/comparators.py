@@ -201,7 +201,7 @@ class _Counter:
 
     def __init__(self, st: Store, con: duckdb.DuckDBPyConnection, months: list[str]) -> None:
         self.con = con
-        from ..classify.offences import offence_table
+        from ..classify.offences import offence_join_table
         from ..classify.themes import load_themes
 
         self.themes = load_themes()
@@ -227,12 +227,9 @@ class _Counter:
                         "FROM read_parquet(?)", [str(st.geography_path(newest))])
         else:
             con.execute("CREATE OR REPLACE TEMP TABLE cmp_lk(lsoa_code VARCHAR, ward_code VARCHAR, lad_code VARCHAR)")
-        df = offence_table()[["code", "group", "subgroup", "in_total_recorded_crime", "policeuk_category"]]
-        con.register("cmp_off_df", df)
-        con.execute("CREATE OR REPLACE TEMP TABLE cmp_off AS SELECT upper(code) code, \"group\" ho_group, subgroup "
-                    "ho_subgroup, CAST(in_total_recorded_crime AS BOOLEAN) ho_in_total, policeuk_category category_id "
-                    "FROM cmp_off_df")
-        con.unregister("cmp_off_df")
+        con.register("cmp_off_arrow", offence_join_table())
+        con.execute("CREATE OR REPLACE TEMP TABLE cmp_off AS SELECT * FROM cmp_off_arrow")
+        con.unregister("cmp_off_arrow")
         if self.has_agg:  # the cube is placed already (own codes, else the newest lookup)
             self._from_cube(self.table, ward=False)
         else:

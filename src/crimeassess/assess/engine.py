@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -11,7 +10,6 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from ..classify.outcomes import load_outcome_map
 from ..errors import CrimeAssessError, GeographyError, NoDataError, PeriodError
@@ -92,22 +90,12 @@ def _load_themes(theme_files: list[Path] | None) -> list[Any]:
     return list(load_themes(extra_paths=[Path(p) for p in (theme_files or [])]).values())
 
 
-@functools.lru_cache(maxsize=1)
-def _offences_arrow() -> pa.Table:
-    """The offence table's columns the engine joins, as Arrow (built once per process)."""
-    from ..classify.offences import offence_table
-
-    df = offence_table()
-    return pa.table({"code": pa.array([str(c).upper() for c in df["code"]], pa.string()),
-                     "ho_group": pa.array(df["group"].tolist(), pa.string()),
-                     "ho_subgroup": pa.array(df["subgroup"].tolist(), pa.string()),
-                     "ho_in_total": pa.array([None if v is None or v != v else bool(v)  # v != v: NaN
-                                              for v in df["in_total_recorded_crime"]], pa.bool_())})
-
-
 def _register_offences(con: duckdb.DuckDBPyConnection) -> None:
-    con.register("offences_arrow", _offences_arrow())
-    con.execute("CREATE OR REPLACE TEMP TABLE offences AS SELECT * FROM offences_arrow")
+    from ..classify.offences import offence_join_table
+
+    con.register("offences_arrow", offence_join_table())
+    con.execute("CREATE OR REPLACE TEMP TABLE offences AS SELECT code, ho_group, ho_subgroup, ho_in_total "
+                "FROM offences_arrow")
     con.unregister("offences_arrow")
 
 

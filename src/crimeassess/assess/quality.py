@@ -131,13 +131,14 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
     # One pass: counts by category and month over the span, and the current period's crimes without an LSOA.
     counts: dict[str, dict[str, int]] = {}
     n = blank = 0
-    cur_months = set(cur.months)
+    cur_months, span_months = set(cur.months), set(span)
     for cat, m, is_crime, c, no_lsoa in con.execute(
             f"SELECT category_id, month, is_crime, {cnt}, coalesce({cnt} FILTER (WHERE lsoa_code IS NULL), 0) "
-            f"FROM {rel} WHERE source_kind = ? AND {force_cond} AND month IN {sql.in_list(sorted(set(span) | cur_months))} "
+            f"FROM {rel} WHERE source_kind = ? AND {force_cond} AND month IN {sql.in_list(sorted(span_months | cur_months))} "
             "GROUP BY 1, 2, 3", [kind]).fetchall():
-        if m in span:
-            counts.setdefault(cat, {})[m] = counts.get(cat, {}).get(m, 0) + int(c)
+        if m in span_months:
+            by_month = counts.setdefault(cat, {})
+            by_month[m] = by_month.get(m, 0) + int(c)
         if is_crime and m in cur_months:
             n, blank = n + int(c), blank + int(no_lsoa)
     geo_inputs = [{"kind": e["kind"], "name": e["name"], "file": _short(e.get("path", "")), "rows": e.get("rows"),

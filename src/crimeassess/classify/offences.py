@@ -22,6 +22,7 @@ from ..schema import CRIME_TYPES
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 #: Version of the bundled table; bump when codes or groupings change.
 TABLE_VERSION = "hocr-2017-18/ons-groups r1"
@@ -172,6 +173,21 @@ def offence_table() -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     df["in_total_recorded_crime"] = df["in_total_recorded_crime"].astype(bool)
     return df
+
+
+@lru_cache(maxsize=1)
+def offence_join_table() -> "pa.Table":
+    """What assessments join records' offence codes to, as Arrow (built once per process): ``code`` (canonical,
+    upper case, as ``upper(offence_code)`` matches it), ``ho_group``, ``ho_subgroup``, ``ho_in_total``,
+    ``category_id`` (the police.uk category)."""
+    import pyarrow as pa
+
+    rows = list(_load().values())
+    return pa.table({"code": pa.array([normalise_code(o.code).upper() for o in rows], pa.string()),
+                     "ho_group": pa.array([o.group for o in rows], pa.string()),
+                     "ho_subgroup": pa.array([o.subgroup for o in rows], pa.string()),
+                     "ho_in_total": pa.array([bool(o.in_total_recorded_crime) for o in rows], pa.bool_()),
+                     "category_id": pa.array([o.policeuk_category for o in rows], pa.string())})
 
 
 def lookup(code: object) -> Offence | None:

@@ -62,19 +62,10 @@ def boundary_vintages(store: Store) -> dict[str, str]:
     return out
 
 
-#: area_catalogue's results by store state (Store.state_key), the latest few: a process assessing many areas
-#: (the dashboard, a notebook) reads the lookups once per state of the store.
-_CATALOGUES: dict[tuple, list[tuple[str, str, str, str]]] = {}
-
-
 def area_catalogue(store: Store, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str]]:
-    """Every known area as (level, code, name, lad_code) from lookups and from extracts' own codes."""
-    key = store.state_key()
-    if key not in _CATALOGUES:
-        while len(_CATALOGUES) >= 4:
-            _CATALOGUES.pop(next(iter(_CATALOGUES)))
-        _CATALOGUES[key] = _read_catalogue(store, con)
-    return list(_CATALOGUES[key])
+    """Every known area as (level, code, name, lad_code) from lookups and from extracts' own codes (read once per
+    state of the store in a process: the dashboard and notebooks assess many areas)."""
+    return list(store.derived("area_catalogue", lambda: _read_catalogue(store, con)))
 
 
 def _read_catalogue(store: Store, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str]]:

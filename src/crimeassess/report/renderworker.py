@@ -171,12 +171,6 @@ class RenderWorker:
                 except OSError:
                     pass
 
-    def __enter__(self) -> "RenderWorker":
-        return self
-
-    def __exit__(self, exc_type: Any, *exc: Any) -> None:
-        self.close(kill=exc_type is not None)
-
 
 _shared: dict[str, RenderWorker | None] = {"worker": None}
 _shared_lock = threading.Lock()   # held by the report using the shared worker

@@ -79,12 +79,16 @@ def main() -> None:
     ap.add_argument("--period", default="2024")
     ap.add_argument("--no-report", action="store_true")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--build-only", action="store_true", help="build the store, print its path and stop")
     args = ap.parse_args()
     res: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                              "load_avg_at_start": os.getloadavg()}}
     store = args.store or build(Path(tempfile.mkdtemp(prefix="crimeassess-assess-", dir=args.dir)),
                                 args.rows * args.years, args.years)
     res["store"] = str(store)
+    if args.build_only:
+        print(f"store: {store}", flush=True)
+        return
     proc = subprocess.run([sys.executable, "-c", INPROC, str(store), args.area, args.period], capture_output=True,
                           text=True, check=True)
     r = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][7:])

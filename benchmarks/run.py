@@ -66,28 +66,47 @@ def force_name(pfa: str) -> str:
     return special.get(pfa, f"{pfa} Police")
 
 
-def geography(seed: int) -> tuple[list[str], dict[str, tuple[np.ndarray, np.ndarray]], str]:
-    """Forces and, per force, its LSOA codes and names: real (ONS lookups) when available, else synthetic."""
+def geography(seed: int) -> tuple[list[str], dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], str]:
+    """Forces and, per force, its LSOA codes, names and local authorities (an index per force): real (ONS
+    lookups) when available, else synthetic (blocks of 100 LSOAs as authorities)."""
     a, b = LOOKUPS / LSOA_LU, LOOKUPS / PFA_LU
     if a.is_file() and b.is_file():
         with open(b, encoding="utf-8-sig") as fh:
             lad_pfa = {r["LAD17CD"]: r["PFA17NM"] for r in csv.DictReader(fh)}
-        by_force: dict[str, list[tuple[str, str]]] = {}
+        by_force: dict[str, list[tuple[str, str, str]]] = {}
+        seen: set[str] = set()
         with open(a, encoding="utf-8-sig") as fh:
             for r in csv.DictReader(fh):
                 pfa = lad_pfa.get(r["LAD17CD"])
-                if pfa:
-                    by_force.setdefault(force_name(pfa), []).append((r["LSOA11CD"], r["LSOA11NM"]))
-        out = {f: (np.array([c for c, _ in v], dtype=object), np.array([n for _, n in v], dtype=object))
-               for f, v in sorted(by_force.items())}
+                if pfa and r["LSOA11CD"] not in seen:  # the lookup has a row per LSOA and ward part
+                    seen.add(r["LSOA11CD"])
+                    by_force.setdefault(force_name(pfa), []).append((r["LSOA11CD"], r["LSOA11NM"], r["LAD17CD"]))
+        out = {}
+        for f, v in sorted(by_force.items()):
+            lads = {lad: i for i, lad in enumerate(sorted({x[2] for x in v}))}
+            out[f] = (np.array([c for c, _, _ in v], dtype=object), np.array([n for _, n, _ in v], dtype=object),
+                      np.array([lads[x[2]] for x in v]))
         return sorted(out), out, f"real ({LSOA_LU}, {PFA_LU})"
     rng = np.random.default_rng(seed)
     out = {}
     for k in range(43):
         n = int(rng.integers(300, 1500))
         codes = np.array([f"E0{1090000 + k * 2000 + j}" for j in range(n)], dtype=object)
-        out[f"Force {k + 1:02d} Police"] = (codes, np.array([f"Area {k + 1:02d} {j:04d}" for j in range(n)], dtype=object))
+        out[f"Force {k + 1:02d} Police"] = (codes, np.array([f"Area {k + 1:02d} {j:04d}" for j in range(n)], dtype=object),
+                                            np.arange(n) // 100)
     return sorted(out), out, "synthetic (ONS lookups not found)"
+
+
+def _lsoa_points(rng: np.random.Generator, lads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed map point per LSOA, clustered as real ones are: each local authority a random centre inside the
+    UK box, its LSOAs spread over a disc of about 0.26 km² each (Southampton's 148 LSOAs: radius ≈ 3.5 km).
+    Points scattered over the whole box would make every area's hotspot grid span the country."""
+    n_lad = int(lads.max()) + 1 if lads.size else 0
+    c_lon, c_lat = -4.5 + 5.5 * rng.uniform(size=n_lad), 50.6 + 4.4 * rng.uniform(size=n_lad)
+    size = np.bincount(lads, minlength=n_lad)
+    radius_km = 0.29 * np.sqrt(size[lads])
+    r, a = radius_km * np.sqrt(rng.uniform(size=lads.size)), 2 * np.pi * rng.uniform(size=lads.size)
+    return c_lon[lads] + r * np.cos(a) / 68.7, c_lat[lads] + r * np.sin(a) / 111.2
 
 
 def generate(root: Path, rows: int, *, seed: int = 1, year: int = 2024, months: int = 12) -> dict:
@@ -105,10 +124,8 @@ def generate(root: Path, rows: int, *, seed: int = 1, year: int = 2024, months: 
     with open(single, "w", encoding="utf-8", newline="") as big:
         big.write(HEADER + "\n")
         for fi, force in enumerate(forces):
-            codes, names = geo[force]
-            # each LSOA gets a fixed anonymised map point near a random spot inside the UK box
-            base_lon = -4.5 + 5.5 * rng.uniform(size=codes.size)
-            base_lat = 50.6 + 4.4 * rng.uniform(size=codes.size)
+            codes, names, lads = geo[force]
+            base_lon, base_lat = _lsoa_points(rng, lads)
             for mi in range(months):
                 n = int(per_file[fi * months + mi])
                 month = f"{year}-{mi + 1:02d}"
@@ -117,8 +134,8 @@ def generate(root: Path, rows: int, *, seed: int = 1, year: int = 2024, months: 
                 asb = rng.uniform(size=n) < 0.15
                 noloc = rng.uniform(size=n) < 0.005
                 k = rng.integers(0, codes.size, n)
-                lon = base_lon[k] + rng.normal(0, 0.003, n)
-                lat = base_lat[k] + rng.normal(0, 0.003, n)
+                lon = base_lon[k] + rng.normal(0, 0.002, n)
+                lat = base_lat[k] + rng.normal(0, 0.002, n)
                 typ = np.where(asb, "Anti-social behaviour", tl[rng.choice(tl.size, n, p=tw / tw.sum())])
                 out = np.where(asb, "", ol[rng.choice(ol.size, n, p=ow / ow.sum())])
                 hexes = rng.bytes(32 * n).hex()

@@ -55,12 +55,18 @@ def _window(cur: Period, present: set[str]) -> list[str]:
             if m in present]
 
 
+def _nsum(pred: str) -> str:
+    """SQL counting the rows of view `ps` that meet `pred` (each row stands for `n` records)."""
+    return f"coalesce(sum(n) FILTER (WHERE {pred}), 0)::BIGINT"
+
+
 def _period_table(con: duckdb.DuckDBPyConnection, periods: list[Period], cur: Period, cmp: Period, rows_where: str,
-                  window: list[str], matched_cur: list[str], matched_prev: list[str]) -> None:
+                  window: list[str], matched_cur: list[str], matched_prev: list[str], *, old: bool = False) -> None:
     """The area's rows of the chosen source and the series' months (`area_rows`: a table, or a view of
     `area_all` when that holds nothing else), then views `pc` (rows of the current and comparison
     periods, columns `which` and `matched`: the row's month is held in both periods) and `ps` (rows of the series
-    periods, column `idx`) over it."""
+    periods, column `idx`, and `n`, the records a row stands for) over it. With `old`, `ps` also holds table
+    `cube_old` (counts of the months before those `area_all` holds)."""
     cc, pcnd = _period_cond(cur), _period_cond(cmp)
     any_cond = " OR ".join([_period_cond(p) for p in periods] + [cc, pcnd, f"month IN {_in_list(window)}"])
     cond = f"({rows_where}) AND ({any_cond})"
@@ -81,7 +87,8 @@ def _period_table(con: duckdb.DuckDBPyConnection, periods: list[Period], cur: Pe
                 f"{matched} AS matched FROM area_rows WHERE {cc} OR {pcnd}")
     cases = " ".join(f"WHEN {_period_cond(p)} THEN {i}" for i, p in enumerate(periods))
     series_cond = " OR ".join(_period_cond(p) for p in periods)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW ps AS SELECT *, CASE {cases} END AS idx FROM area_rows WHERE {series_cond}")
+    rows = "(SELECT *, 1::BIGINT AS n FROM area_rows" + (" UNION ALL BY NAME SELECT * FROM cube_old)" if old else ")")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW ps AS SELECT *, CASE {cases} END AS idx FROM {rows} WHERE {series_cond}")
 
 
 class _Counter:
@@ -199,7 +206,7 @@ def _ward_rows(con, tgt: Any, src_cond: str, total_pred: str, theme_preds: dict[
         by_ward = counter.grouped([total_pred] + [p for _t, p in avail], "p_ward_code")
     counts = {code: [v for acc in accs for v in acc] for code, accs in by_ward.items()}
     ser: dict[str, dict[int, int]] = {}
-    for code, idx, n in con.execute(f"SELECT p_ward_code, pm.idx, count(*) FROM ps pm WHERE {where} AND {src_cond} "
+    for code, idx, n in con.execute(f"SELECT p_ward_code, pm.idx, sum(n)::BIGINT FROM ps pm WHERE {where} AND {src_cond} "
                                     f"AND ({total_pred}) GROUP BY 1, 2").fetchall():
         ser.setdefault(code, {})[idx] = n
     rows = []

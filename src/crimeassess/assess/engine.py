@@ -22,7 +22,7 @@ from ..aggregate import register_cube, register_live_aggregates
 from ..store import Store
 from . import dispersion, expected, harm, hotspots, priorities, stats, steps
 from .outcomes import OUTCOMES_KIND, outcomes_block
-from .counts import (_Counter, _monthly, _monthly_line, _period_cond, _period_table, _series_periods, _span,
+from .counts import (_Counter, _monthly, _monthly_line, _nsum, _period_cond, _period_table, _series_periods, _span,
                      _ward_rows, _window)
 from .comparators import add_comparisons
 from .estimate import annual_estimate
@@ -30,7 +30,7 @@ from .findings import findings
 from .official import official_total
 from .result import AssessmentResult
 from .quality import data_quality
-from .periods import Period, comparison_for, month_index, month_runs, parse_period
+from .periods import Period, comparison_for, month_from_index, month_index, month_runs, parse_period
 from .runs import current_run
 
 SOURCE_PRIORITY = source_priority()
@@ -217,7 +217,7 @@ def _choose_source(con: duckdb.DuckDBPyConnection, where: str, months: list[str]
     for k in SOURCE_PRIORITY:
         if rows.get(k):
             return k
-    anyrows = dict(con.execute(f"SELECT source_kind, count(*) FROM area_all WHERE {where} GROUP BY 1").fetchall())
+    anyrows = dict(con.execute(f"SELECT source_kind, sum(n) FROM area_hist WHERE {where} GROUP BY 1").fetchall())
     for k in SOURCE_PRIORITY:
         if anyrows.get(k):
             return k
@@ -304,7 +304,7 @@ def _forces(con, where: str, kind: str | None) -> tuple[list[str], list[dict[str
     """The forces whose data feed the area (at least FORCE_SHARE of its records) and the stray others."""
     if not kind:
         return [], []
-    rows = con.execute(f"SELECT coalesce(force, ''), count(*) FROM area_all WHERE {where} AND source_kind = ? "
+    rows = con.execute(f"SELECT coalesce(force, ''), sum(n)::BIGINT FROM area_hist WHERE {where} AND source_kind = ? "
                        "GROUP BY 1 ORDER BY 2 DESC, 1", [kind]).fetchall()
     total = sum(n for _, n in rows) or 1
     main = sorted(f for f, n in rows if n >= FORCE_SHARE * total)
@@ -452,6 +452,7 @@ class _Job:
     monthly: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     population: dict[str, Any] | None = None
+    split: str | None = None  # the first month read from the records; earlier ones from the cube (_split_month)
 
     @property
     def where(self) -> str:
@@ -498,8 +499,15 @@ def _prepare(con, st: Store, area_text: str, cur: Period, cmp: Period, opts: dic
     # record_id is read only to join police.uk outcomes files: not copied when the store holds none
     unread = _UNREAD + (() if con.execute("SELECT count(*) FROM live_slices WHERE source_kind = ?",
                                           [OUTCOMES_KIND]).fetchall()[0][0] else ("record_id",))
+    job.theme_list = _load_themes(opts["theme_files"])
+    job.split = _split_month(con, job, opts["source"])
     con.execute(f"CREATE OR REPLACE TEMP TABLE area_all AS SELECT * EXCLUDE ({', '.join(unread)}) FROM placed "
-                f"WHERE {job.where}" + (f" AND ({pre})" if pre else ""))
+                f"WHERE {job.where}" + (f" AND ({pre})" if pre else "")
+                + (f" AND month >= {_q(job.split)}" if job.split else ""))
+    # `area_hist`: every month's rows, each with its count `n` (1 for a record; the older months' cube counts
+    # when the area is split). Whatever reads months before the split reads this.
+    con.execute("CREATE OR REPLACE TEMP VIEW area_hist AS SELECT *, 1::BIGINT AS n FROM area_all"
+                + (" UNION ALL BY NAME SELECT * FROM cube_old" if job.split else ""))
     kind = _choose_source(con, job.where, cur.months + cmp.months, opts["source"])
     if cur.by_day and kind is not None and not get_kind(kind).recorded_dates:
         raise PeriodError(f"period {cur.label} counts by recorded date, which only force extracts carry "
@@ -513,13 +521,52 @@ def _prepare(con, st: Store, area_text: str, cur: Period, cmp: Period, opts: dic
     job.periods, job.window = _series_periods(cur, job.present), _window(cur, job.present)
     job.src_cond = f"source_kind = {_q(kind)}"
     _period_table(con, job.periods, cur, cmp, f"{job.where} AND {job.src_cond}", job.window,
-                  job.coverage["matched_months"], job.coverage["matched_previous_months"])
+                  job.coverage["matched_months"], job.coverage["matched_previous_months"], old=bool(job.split))
     job.counter = _Counter(con, f"FROM pc c WHERE {job.where} AND {job.src_cond}", job.coverage)
-    job.theme_list = _load_themes(opts["theme_files"])
     job.total_pred = _theme_pred(job.theme_list, "total", kind) or "is_crime"
     job.theme_preds = priorities.prepare_selector_tables(  # zone and hotspot selectors need tables of their own
         con, job.theme_list, kind, {t.id: t.predicate(kind) for t in job.theme_list})
     return job
+
+
+#: Columns of the geography cube (aggregate.py) as the area's rows name them: what a predicate may read for the
+#: months an assessment takes from the cube.
+_CUBE_ROW_COLUMNS = ("a.source_kind, a.force, a.month, a.category_id, a.is_crime, a.offence_code, a.knife_flag, "
+                     "a.hate_flag, a.domestic_flag, o.ho_group, o.ho_subgroup, coalesce(o.ho_in_total, false) AS "
+                     "ho_in_total, a.ward_code AS p_ward_code, a.lad_code AS p_lad_code, a.n")
+
+
+def _split_month(con, job: _Job, source: str | None) -> str | None:
+    """The first month read from the records, when the months before it can be counted from the geography cube;
+    None to read every month's records.
+
+    Only the series (up to 15 periods back) and the expected-count history reach further back than the
+    comparison period and the 36-month dispersion window, and they only count rows. The cube gives the same
+    counts as the records when it placed the area's rows exactly as `placed` does (the narrowing pre-filter
+    exists: no row in the area's forces needs a map point, or placement is by LSOA), the periods are months,
+    and the total's and every theme's predicate reads only columns the cube has, for every source kind the
+    older months hold (the source is chosen later, from the records). Creates table `cube_old`: the area's
+    cube rows before that month."""
+    cur, cmp = job.cur, job.cmp
+    if (cur.by_day or cmp.by_day or not job.tgt.vintage or not job.narrowed.get("prefilter")
+            or not sql.has_relation(con, "area_cube")):
+        return None
+    first = min(cmp.start, cur.start, month_from_index(month_index(cur.end) - dispersion.WINDOW_MONTHS + 1))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cube_old AS SELECT * FROM (SELECT {_CUBE_ROW_COLUMNS} FROM area_cube a "
+                f"LEFT JOIN offences o ON upper(a.offence_code) = o.code WHERE a.month < {_q(first)}) WHERE {job.where}"
+                + (f" AND source_kind = {_q(source)}" if source else ""))
+    kinds = [r[0] for r in con.execute("SELECT DISTINCT source_kind FROM cube_old").fetchall()]
+    if not kinds:
+        return None
+    for kind in kinds:
+        preds = [_theme_pred(job.theme_list, "total", kind) or "is_crime"]
+        preds += [p for t in job.theme_list if (p := t.predicate(kind))]
+        for p in preds:
+            try:  # a predicate reading a column or table the cube lacks (place, time, a zone) fails to bind
+                con.execute(f"SELECT count(*) FROM cube_old WHERE false AND ({p})").fetchall()
+            except duckdb.Error:
+                return None
+    return first
 
 
 def _categories(job: _Job) -> list[dict[str, Any]]:
@@ -538,9 +585,9 @@ def _themes(job: _Job, totals: list[list[int]]) -> tuple[list[dict[str, Any]], l
     con, c, preds = job.con, job.counter, job.theme_preds
     avail = [tid for tid, pred in preds.items() if pred]
     tc = [v for acc in totals for v in acc]
-    ssel = "".join(f", count(*) FILTER (WHERE {preds[tid]})" for tid in avail)
+    ssel = "".join(f", {_nsum(preds[tid])}" for tid in avail)
     by_idx = {r[0]: r[1:] for r in con.execute(
-        f"SELECT pm.idx, count(*) FILTER (WHERE {job.total_pred}){ssel} FROM ps pm "
+        f"SELECT pm.idx, {_nsum(job.total_pred)}{ssel} FROM ps pm "
         f"WHERE {job.where} AND {job.src_cond} GROUP BY 1").fetchall()}
 
     def series_col(col: int) -> list[dict[str, Any]]:
@@ -648,7 +695,7 @@ def _beyond(job: _Job, data: dict[str, Any]) -> None:
     where = f"{job.where} AND {job.src_cond}"
     wards = {w["code"]: w["name"] for w in data["wards"]}
     data["expected"] = expected.expected_block(con, where, job.total_pred, job.theme_preds, job.labels, job.cur,
-                                               job.present, wards, area.name, table="area_all").to_dict()
+                                               job.present, wards, area.name, table="area_hist", weight="n").to_dict()
     data["hotspots"] = hotspots.hotspot_block(
         con, job.st, where, job.total_pred, cov["matched_months"], cov["matched_previous_months"],
         snapped=job.kind != "extract", dispersion=job.disp["wards"].value, area_name=area.name, cur=job.cur,

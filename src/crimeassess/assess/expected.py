@@ -203,11 +203,12 @@ def series_forecast(sid: str, label: str, family: str, counts: Mapping[str, int]
                           f["total_upper"], _side(observed, f["total_lower"], f["total_upper"]))
 
 
-def _monthly_counts(con: Any, rows_where: str, preds: Mapping[str, str], months: list[str], table: str = "placed"
-                    ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
-    """Monthly counts of each predicate (by id) and of the total predicate by ward, over `months`."""
+def _monthly_counts(con: Any, rows_where: str, preds: Mapping[str, str], months: list[str], table: str = "placed",
+                    weight: str = "1") -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """Monthly counts of each predicate (by id) and of the total predicate by ward, over `months` (each row of
+    `table` standing for `weight` records)."""
     ids = list(preds)
-    sel = ", ".join(f"count(*) FILTER (WHERE {preds[i]})" for i in ids)
+    sel = ", ".join(f"coalesce(sum({weight}) FILTER (WHERE {preds[i]}), 0)" for i in ids)
     by: dict[str, dict[str, int]] = {i: {} for i in ids}
     for r in con.execute(f"SELECT month, {sel} FROM {table} WHERE ({rows_where}) AND month IN {sql.in_list(months)} "
                          "GROUP BY 1").fetchall():
@@ -215,7 +216,7 @@ def _monthly_counts(con: Any, rows_where: str, preds: Mapping[str, str], months:
             by[i][r[0]] = int(r[1 + j])
     wards: dict[str, dict[str, int]] = {}
     for code, m, n in con.execute(
-            f"SELECT p_ward_code, month, count(*) FROM {table} WHERE ({rows_where}) AND ({preds['total']}) "
+            f"SELECT p_ward_code, month, sum({weight}) FROM {table} WHERE ({rows_where}) AND ({preds['total']}) "
             f"AND p_ward_code IS NOT NULL AND month IN {sql.in_list(months)} GROUP BY 1, 2").fetchall():
         wards.setdefault(code, {})[m] = int(n)
     return by, wards
@@ -223,9 +224,9 @@ def _monthly_counts(con: Any, rows_where: str, preds: Mapping[str, str], months:
 
 def expected_block(con: Any, rows_where: str, total_pred: str, theme_preds: Mapping[str, str | None],
                    labels: Mapping[str, str], cur: Period, present: set[str], wards: Mapping[str, str],
-                   area_name: str, table: str = "placed") -> Expected:
+                   area_name: str, table: str = "placed", weight: str = "1") -> Expected:
     """Expected versus observed for the area selected by `rows_where` (SQL over `table`: the `placed` view or
-    the engine's `area_all` table of the area's rows) in `cur`.
+    the engine's `area_hist` view of the area's rows, each standing for `weight` records) in `cur`.
 
     `present` is the set of months the store holds for the area's source; `wards` maps ward code → name."""
     if cur.by_day:
@@ -238,7 +239,7 @@ def expected_block(con: Any, rows_where: str, total_pred: str, theme_preds: Mapp
     if not held:
         return Expected(False, "no month of the period is held")
     preds = {"total": total_pred, **{t: p for t, p in theme_preds.items() if p and t not in NOT_CRIME_THEMES}}
-    by, by_ward = _monthly_counts(con, rows_where, preds, history + held, table)
+    by, by_ward = _monthly_counts(con, rows_where, preds, history + held, table, weight)
     out = Expected(True)
     too_small: list[str] = []
 

@@ -1,7 +1,8 @@
 """Step changes (level shifts) in monthly series, which often mark a change in recording rather than in crime.
 
 Each series (a police.uk category or a theme, months the store holds, oldest first) is put on the log scale,
-log(count + 1), and searched for changes in mean with ruptures' PELT (``model="l2"``). The penalty is a
+log(count + 1), and searched for changes in mean with ruptures' PELT over the l2 cost (``KernelCPD`` with the
+linear kernel). The penalty is a
 BIC-style ``PENALTY_FACTOR × σ² × log n`` (month-of-year effects removed first when the series
 spans two years or more), σ being a robust estimate of the month-to-month noise (the median
 absolute first difference, scaled to a standard deviation). A change is reported only when both sides hold at
@@ -81,7 +82,12 @@ def level_shifts(by_month: Mapping[int, int]) -> list[Step]:
     # ruptures costs about a second to import: only assessments that scan series pay for it.
     import ruptures
 
-    ends = ruptures.Pelt(model="l2", min_size=min_size, jump=1).fit(x.reshape(-1, 1)).predict(pen=pen)
+    # KernelCPD's linear kernel is the l2 cost, searched by PELT in C: the same optimum as Pelt(model="l2"),
+    # about 100 times faster, and exact where the Python Pelt's pruning settles for a slightly worse split.
+    if len(x) < 2 * min_size:  # no split leaves both sides min_size long (KernelCPD would raise)
+        return []
+    ends = [int(e) for e in ruptures.KernelCPD(kernel="linear", min_size=min_size, jump=1)
+            .fit(x.reshape(-1, 1)).predict(pen=pen)]
     out: list[Step] = []
     bounds = [0, *ends]
     for i in range(1, len(bounds) - 1):

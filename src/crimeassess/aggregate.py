@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 
 from .errors import StoreError
 from .sql import has_relation, list_literal, literal
-from .store import Store, _duck_type, atomic_write_bytes
+from .store import API_KIND, Store, _duck_type, atomic_write_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
@@ -72,7 +72,6 @@ AGG_KEYS = [n for n, _, _ in AGG_FIELDS if n != "n"]
 SOURCE_COLUMNS = ["uid", "input_id", "source_kind", "force", "month", "category_id", "is_crime", "lsoa_code",
                   "ward_code", "lad_code", "offence_code", "knife_flag", "hate_flag", "domestic_flag", "longitude",
                   "latitude"]
-API_KIND = "police-uk-api"
 ENGINES = ("duckdb", "spark")
 
 
@@ -253,6 +252,10 @@ def register_live_aggregates(con: Any, st: Store, name: str = "agg") -> bool:
         SEMI JOIN live_slices s
           ON a.input_id = s.input_id AND a.month = s.month
          AND (CASE WHEN a.source_kind = {literal(API_KIND)} THEN '' ELSE coalesce(a.force, '') END) = s.scope""")
+    if not con.execute("SELECT count(*) FROM live_slices WHERE source_kind = ?", [API_KIND]).fetchall()[0][0]:
+        # no API rows to de-duplicate: no window branch (it stops filters reaching the scan)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_raw")
+        return True
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW {name} AS
         SELECT * FROM {name}_raw WHERE source_kind <> {literal(API_KIND)}
@@ -272,7 +275,11 @@ CUBE_COLUMNS = ["source_kind", "force", "month", "lad_code", "ward_code", "categ
 def _cube_key(st: Store, lookup: Path | None) -> str:
     import hashlib
 
-    live = [(i["input_id"], i.get("live_slices")) for i in st.manifest()["inputs"] if i.get("live_slices")]
+    def live_hash() -> str:
+        live = [(i["input_id"], i.get("live_slices")) for i in st.manifest()["inputs"] if i.get("live_slices")]
+        return hashlib.sha1(json.dumps(live, sort_keys=True, default=str).encode()).hexdigest()
+
+    live = st.derived("cube_live_hash", live_hash)  # thousands of inputs nationally: hashed once per state
     files = read_state(st)["files"]
 
     def stamp(p: Path) -> list[Any]:  # a rebuilt file keeps its name: its size and time tell it apart

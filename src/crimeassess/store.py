@@ -47,6 +47,12 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 MANIFEST_VERSION = 1
 #: Seconds a second writer waits for the store's lock before giving up ($CRIMEASSESS_LOCK_TIMEOUT).
 DEFAULT_LOCK_TIMEOUT = 600.0
+#: Identifies RECORD_SCHEMA (written into each input's manifest entry): files that all have it are read without
+#: DuckDB's union_by_name, which reads every file's footer each time a query binds the view.
+RECORD_SCHEMA_ID = hashlib.sha1(RECORD_SCHEMA.to_string(show_schema_metadata=False).encode()).hexdigest()[:12]
+#: The one source kind whose live slices are per file (API responses): its rows carry no force, and the same
+#: crime can come in two responses.
+API_KIND = "police-uk-api"
 
 
 def _lock_timeout() -> float:
@@ -386,6 +392,7 @@ class Store:
                 entry = dict(n.entry)
                 entry.update(
                     seq=seq, ingested_at=_now(), records_file=rec_file, records_row_groups=list(rg),
+                    records_schema=RECORD_SCHEMA_ID,
                     quarantine_file=q_file if n.quarantine else None,
                     slices=[list(k) for k in n.slice_keys], supersedes=[], superseded_by=[],
                 )
@@ -449,6 +456,58 @@ class Store:
         return self.path / rel if rel else None
 
     # ---- querying -------------------------------------------------------------------------------------
+    def live_inputs(self) -> list["LiveInput"]:
+        """The inputs with live slices (manifest order): id, kind, records file and slices. Computed once per
+        store state (a national archive has thousands)."""
+        return self.derived("live_inputs", lambda: [
+            LiveInput(i["input_id"], i["kind"], str(self.path / i["records_file"]),
+                      tuple((scope, month) for _key, scope, month in i["live_slices"]), i.get("records_schema"))
+            for i in self.manifest()["inputs"] if i.get("live_slices")])
+
+    def uniform_schema(self, live: list["LiveInput"]) -> bool:
+        """Whether every records file of `live` has exactly RECORD_SCHEMA: said by the manifest for files this
+        version wrote, else read from the files' footers (once per store state)."""
+        unknown = sorted({i.file for i in live if i.schema != RECORD_SCHEMA_ID})
+        if not unknown:
+            return True
+
+        def footers() -> dict[str, bool]:
+            out = {}
+            for f in sorted({i.file for i in self.live_inputs() if i.schema != RECORD_SCHEMA_ID}):
+                try:
+                    out[f] = pq.read_schema(f).remove_metadata().equals(RECORD_SCHEMA.remove_metadata())
+                except (OSError, pa.ArrowException):
+                    out[f] = False
+            return out
+
+        same = self.derived("schema_footers", footers)
+        return all(same.get(f, False) for f in unknown)
+
+    @staticmethod
+    def _live_slices_table(live: list["LiveInput"]) -> pa.Table:
+        rows = [(i.input_id, i.kind, scope, month) for i in live for scope, month in i.slices]
+        cols = list(zip(*rows))
+        return pa.table({n: pa.array(c, pa.string()) for n, c in zip(("input_id", "source_kind", "scope", "month"), cols)})
+
+    @staticmethod
+    def live_records_sql(files: list[str], uniform: bool = False) -> str:
+        """SQL reading the live rows of the records Parquet `files` (rows of live slices only; needs the
+        connection's `live_slices`). `uniform`: every file has RECORD_SCHEMA (else columns are matched by name
+        across files, at the cost of reading every footer whenever a query binds)."""
+        return f"""SELECT r.* FROM read_parquet({list_literal(files)}, union_by_name={str(not uniform).lower()}) r
+                SEMI JOIN live_slices s
+                  ON r.input_id = s.input_id AND r.month = s.month
+                 AND (CASE WHEN r.source_kind = '{API_KIND}' THEN '' ELSE coalesce(r.force, '') END) = s.scope"""
+
+    @staticmethod
+    def dedupe_sql(rel: str) -> str:
+        """SQL over relation `rel` of live rows with API crimes fetched twice (overlapping polygons) kept once."""
+        return f"""SELECT * FROM {rel} WHERE source_kind <> '{API_KIND}'
+                UNION ALL
+                SELECT * EXCLUDE (rn) FROM (
+                  SELECT *, row_number() OVER (PARTITION BY uid ORDER BY input_id) AS rn
+                  FROM {rel} WHERE source_kind = '{API_KIND}') WHERE rn = 1"""
+
     def connect(self) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection with the memory limit set and views over the live data.
 
@@ -459,40 +518,19 @@ class Store:
         # Every view below is bound (Parquet footers read) more than once per assessment: keep the footers.
         con.execute("SET parquet_metadata_cache = true")
         m = self.manifest()
-        live_rows = []
-        files = []
-        for i in m["inputs"]:
-            if i.get("live_slices"):
-                files.append(self.input_path(i))
-                for _key, scope, month in i["live_slices"]:
-                    live_rows.append((i["input_id"], i["kind"], scope, month))
+        live = self.live_inputs()
         con.execute("CREATE TABLE live_slices(input_id VARCHAR, source_kind VARCHAR, scope VARCHAR, month VARCHAR)")
-        if live_rows:  # one Arrow table, not a parameterised insert per slice (thousands in a national store)
-            cols = list(zip(*live_rows))
-            slices = pa.table({n: pa.array(c, pa.string()) for n, c in
-                               zip(("input_id", "source_kind", "scope", "month"), cols)})
-            con.register("live_slices_arrow", slices)
+        if live:  # one Arrow table, not a parameterised insert per slice (thousands in a national store)
+            con.register("live_slices_arrow", self.derived("live_slices", lambda: self._live_slices_table(live)))
             con.execute("INSERT INTO live_slices SELECT * FROM live_slices_arrow")
             con.unregister("live_slices_arrow")
-        files = list(dict.fromkeys(files))  # the inputs of one commit batch share a file
+        files = list(dict.fromkeys(i.file for i in live))  # the inputs of one commit batch share a file
         if files:
-            flist = list_literal(files)
-            con.execute(f"""
-                CREATE VIEW raw_records AS
-                SELECT r.* FROM read_parquet({flist}, union_by_name=true) r
-                SEMI JOIN live_slices s
-                  ON r.input_id = s.input_id AND r.month = s.month
-                 AND (CASE WHEN r.source_kind = 'police-uk-api' THEN '' ELSE coalesce(r.force, '') END) = s.scope
-            """)
-            # Only API responses can hold the same crime twice (overlapping polygons): dedupe those alone.
-            con.execute("""
-                CREATE VIEW records AS
-                SELECT * FROM raw_records WHERE source_kind <> 'police-uk-api'
-                UNION ALL
-                SELECT * EXCLUDE (rn) FROM (
-                  SELECT *, row_number() OVER (PARTITION BY uid ORDER BY input_id) AS rn
-                  FROM raw_records WHERE source_kind = 'police-uk-api') WHERE rn = 1
-            """)
+            con.execute(f"CREATE VIEW raw_records AS {self.live_records_sql(files, self.uniform_schema(live))}")
+            # Only API responses can hold the same crime twice (overlapping polygons): dedupe those alone. Without
+            # any, no de-duplicating branch: its window stops DuckDB pushing filters into the scan (twice the time).
+            api = any(i.kind == API_KIND for i in live)
+            con.execute(f"CREATE VIEW records AS {self.dedupe_sql('raw_records') if api else 'SELECT * FROM raw_records'}")
         else:
             cols = ", ".join(f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}" for f in RECORD_SCHEMA)
             con.execute(f"CREATE VIEW records AS SELECT {cols} WHERE false")
@@ -503,6 +541,17 @@ class Store:
             con.execute("CREATE VIEW quarantine AS SELECT CAST(NULL AS VARCHAR) input_id, CAST(NULL AS VARCHAR) file, "
                         "CAST(NULL AS BIGINT) line, CAST(NULL AS VARCHAR) reason, CAST(NULL AS VARCHAR) raw WHERE false")
         return con
+
+
+@dataclass(frozen=True)
+class LiveInput:
+    """An input with live slices: its id, source kind, records Parquet file and (scope, month) slices."""
+
+    input_id: str
+    kind: str
+    file: str
+    slices: tuple[tuple[str, str], ...]
+    schema: str | None = None  # RECORD_SCHEMA_ID of the file when the manifest says
 
 
 #: Store.derived's values by (state key, name), the latest _DERIVED_MAX.

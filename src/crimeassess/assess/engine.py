@@ -19,7 +19,7 @@ from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
 from .. import sql
 from ..sources.registry import get_kind, source_labels, source_priority, with_capability
 from ..aggregate import register_cube, register_live_aggregates
-from ..store import Store
+from ..store import API_KIND, Store
 from . import dispersion, expected, harm, hotspots, priorities, stats, steps
 from .outcomes import OUTCOMES_KIND, outcomes_block
 from .counts import (_Counter, _monthly, _monthly_line, _nsum, _period_cond, _period_table, _series_periods, _span,
@@ -132,21 +132,53 @@ def _narrow_records(con: duckdb.DuckDBPyConnection, st: Store, tgt: "_Target", p
         cond = f"ward_code = {_q(tgt.area.code)}" if tgt.area.level == "ward" else f"lad_code IN {_in_list(tgt.lad_codes)}"
         lsoas = [r[0] for r in con.execute(f"SELECT DISTINCT lsoa_code FROM lk WHERE {cond} AND lsoa_code IS NOT NULL "
                                            "ORDER BY 1").fetchall()]
-        prefilter = ((f"lsoa_code IN {_in_list(lsoas)} OR " if lsoas else "")
-                     + "lad_code IS NOT NULL OR ward_code IS NOT NULL")
+        # Rows with codes of their own come only from kinds that may carry them: without such inputs the
+        # pre-filter is one IN list, which DuckDB applies in the scan (an OR is applied after every column is read).
+        own = with_capability("area_codes")
+        has_own = bool(own) and con.execute(f"SELECT count(*) FROM live_slices WHERE source_kind IN {_in_list(own)}"
+                                            ).fetchall()[0][0] > 0
+        parts = ([f"lsoa_code IN {_in_list(lsoas)}"] if lsoas else []) + (
+            ["lad_code IS NOT NULL OR ward_code IS NOT NULL"] if has_own else [])
+        prefilter = " OR ".join(parts) or "false"
     named = sorted(f for f in forces if f is not None)
-    conds = ([f"force IN {_in_list(named)}"] if named else []) + (["force IS NULL"] if None in forces else [])
     con.execute("ALTER VIEW records RENAME TO all_records")
-    con.execute(f"CREATE VIEW records AS SELECT * FROM all_records WHERE {' OR '.join(conds) or 'false'}")
-    return {"narrowed": True, "forces_read": named + (["(none)"] if None in forces else []), "prefilter": prefilter}
+    info = {"narrowed": True, "forces_read": named + (["(none)"] if None in forces else []), "prefilter": prefilter,
+            "_forces": forces}
+    _records_view(con, st, forces)
+    return info
+
+
+def _records_view(con: duckdb.DuckDBPyConnection, st: Store, forces: list[str | None], since: str | None = None) -> None:
+    """(Re)create view `records`: the live records of `forces` (None: rows with no force), from `since` (a month)
+    on when given, reading only the Parquet files that hold such slices (each file's footer costs a read, and a
+    national store has hundreds)."""
+    named = sorted(f for f in forces if f is not None)
+    scopes = set(named) | ({""} if None in forces else set())
+    live = st.live_inputs()
+    files = [i.file for i in live if i.kind == API_KIND
+             or any(sc in scopes and (since is None or mo >= since) for sc, mo in i.slices)]
+    conds = ([f"force IN {_in_list(named)}"] if named else []) + (["force IS NULL"] if None in forces else [])
+    cond = f"({' OR '.join(conds) or 'false'})" + (f" AND month >= {_q(since)}" if since else "")
+    files = list(dict.fromkeys(files))
+    con.execute("DROP VIEW IF EXISTS records")
+    if not files:
+        con.execute("CREATE VIEW records AS SELECT * FROM all_records WHERE false")
+        return
+    chosen = set(files)
+    uniform = st.uniform_schema([i for i in live if i.file in chosen])
+    con.execute(f"CREATE OR REPLACE TEMP VIEW records_live AS {st.live_records_sql(files, uniform)}")
+    api = any(i.kind == API_KIND for i in live)
+    con.execute(f"CREATE VIEW records AS SELECT * FROM ({st.dedupe_sql('records_live') if api else 'SELECT * FROM records_live'}) "
+                f"WHERE {cond}")
 
 
 def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str,
-                    tgt: "_Target | None" = None) -> dict[str, Any]:
+                    tgt: "_Target | None" = None, split: Any = None) -> dict[str, Any]:
     """Create the `placed` view: every live record with its ward and local authority, and how it was placed.
 
     auto: the record's own codes (extracts), else LSOA best fit, else point in polygon; lsoa: no points;
-    point: points only, for every record. With `tgt`, only the forces that can hold its records are read.
+    point: points only, for every record. With `tgt`, only the forces that can hold its records are read;
+    with `split` too, ``split(narrowed)`` may return a month: only records from then on are read (and placed).
     """
     derived = boundary_vintages(store).get(vintage) if vintage and store.geography_file("lsoa_ward", vintage) is None else None
     if derived:
@@ -166,6 +198,9 @@ def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str |
         con.execute("CREATE OR REPLACE TEMP TABLE lk(lsoa_code VARCHAR, ward_code VARCHAR, ward_name VARCHAR, "
                     "lad_code VARCHAR, lad_name VARCHAR)")
     narrowed = _narrow_records(con, store, tgt, placement) if tgt is not None else {}
+    if narrowed.get("narrowed") and split is not None and (since := split(narrowed)):
+        narrowed["split"] = since
+        _records_view(con, store, narrowed["_forces"], since)
     point_info = _point_placement(con, store, vintage, placement, derived)
     point_info["_narrowed"] = narrowed
     if derived:
@@ -491,19 +526,23 @@ def _prepare(con, st: Store, area_text: str, cur: Period, cmp: Period, opts: dic
     materialise the area's rows: everything the counts need."""
     _register_offences(con)
     job = _Job(con, st, _resolve_target(con, st, area_text, opts["area_file"], opts["ward_vintage"]), cur, cmp, opts)
-    job.point_info = _prepare_placed(con, st, job.tgt.vintage, opts["placement"], job.tgt)
+    job.theme_list = _load_themes(opts["theme_files"])
+
+    def split(narrowed: dict[str, Any]) -> str | None:
+        job.narrowed = narrowed
+        return _split_month(con, job, opts["source"])
+
+    job.point_info = _prepare_placed(con, st, job.tgt.vintage, opts["placement"], job.tgt, split)
     job.narrowed = job.point_info.pop("_narrowed")
+    job.split = job.narrowed.get("split")
     # The area's rows, every source and month, read once: the source choice, the forces and the period tables
     # below all read this table instead of scanning the records again.
     pre = job.narrowed.get("prefilter")
     # record_id is read only to join police.uk outcomes files: not copied when the store holds none
     unread = _UNREAD + (() if con.execute("SELECT count(*) FROM live_slices WHERE source_kind = ?",
                                           [OUTCOMES_KIND]).fetchall()[0][0] else ("record_id",))
-    job.theme_list = _load_themes(opts["theme_files"])
-    job.split = _split_month(con, job, opts["source"])
     con.execute(f"CREATE OR REPLACE TEMP TABLE area_all AS SELECT * EXCLUDE ({', '.join(unread)}) FROM placed "
-                f"WHERE {job.where}" + (f" AND ({pre})" if pre else "")
-                + (f" AND month >= {_q(job.split)}" if job.split else ""))
+                f"WHERE {job.where}" + (f" AND ({pre})" if pre else ""))
     # `area_hist`: every month's rows, each with its count `n` (1 for a record; the older months' cube counts
     # when the area is split). Whatever reads months before the split reads this.
     con.execute("CREATE OR REPLACE TEMP VIEW area_hist AS SELECT *, 1::BIGINT AS n FROM area_all"
@@ -725,7 +764,8 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: An
     data = _assemble(job, rows)
     data["data_quality"] = data_quality(con, st, kind=job.kind, forces=job.forces, periods=job.periods, cur=cur,
                                         cmp=cmp, geography=data["geography"], stray=job.stray, level_shifts=job.shifts,
-                                        coverage=job.coverage, asb=data["anti_social_behaviour"])
+                                        coverage=job.coverage, asb=data["anti_social_behaviour"],
+                                        cube="area_cube" if sql.has_relation(con, "area_cube") else None)
     tgt = job.tgt
     if tgt.area.level != "custom":
         data["data_quality"]["official_total"] = official_total(

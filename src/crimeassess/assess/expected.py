@@ -2,7 +2,7 @@
 
 For each monthly series of an area (its total, every available theme and every ward) with at least
 ``MIN_HISTORY`` consecutive months held immediately before the period, a seasonal exponential-smoothing model
-is fitted to that history and forecast over the period's months:
+is fitted to that history (its latest ``MAX_HISTORY`` months at most) and forecast over the period's months:
 
 * the model is ETS(A,Ad,A): additive errors, additive damped trend and additive month-of-year seasonality
   (statsmodels ``ETSModel``, maximum likelihood, heuristic initial states), fitted to the monthly counts;
@@ -39,6 +39,9 @@ NOT_CRIME_THEMES = frozenset({"total", "anti_social_behaviour"})
 
 #: Fewest consecutive months of history (immediately before the period) needed to forecast a series.
 MIN_HISTORY = 36
+#: Most months of history fitted (the latest): five seasonal cycles. Older years describe older recording
+#: practice (e.g. before the 2014 recording audit) and, in a national archive, only add fitting time.
+MAX_HISTORY = 60
 #: Series whose history averages fewer crimes a month than this are not forecast.
 MIN_MEAN = 10.0
 #: Prediction interval level (99%: a 95% band leaves one month in twenty outside it by chance).
@@ -135,7 +138,7 @@ class Expected:
 
     def to_dict(self) -> dict[str, Any]:
         return {"available": self.available, "note": self.note, "model": self.model, "level": self.level,
-                "min_history_months": MIN_HISTORY, "min_mean": MIN_MEAN,
+                "min_history_months": MIN_HISTORY, "max_history_months": MAX_HISTORY, "min_mean": MIN_MEAN,
                 "total": self.total.to_dict() if self.total else None,
                 "themes": [s.to_dict() for s in self.themes], "wards": [s.to_dict() for s in self.wards],
                 "outside": [{"id": s.id, "label": s.label, "family": s.family, "outside": s.outside}
@@ -144,10 +147,10 @@ class Expected:
 
 
 def history_run(period_start: str, present: set[str]) -> list[str]:
-    """The consecutive months held that end the month before `period_start` (oldest first)."""
+    """The consecutive months held that end the month before `period_start` (oldest first), MAX_HISTORY at most."""
     out: list[str] = []
     i = month_index(period_start) - 1
-    while month_from_index(i) in present:
+    while month_from_index(i) in present and len(out) < MAX_HISTORY:
         out.append(month_from_index(i))
         i -= 1
     return out[::-1]

@@ -260,13 +260,14 @@ def _grid_weights(keep: np.ndarray, nx: int, ny: int) -> Any:
 
 def _points(con: Any, rows_where: str, months: list[str], table: str = "placed") -> tuple[np.ndarray, np.ndarray]:
     """BNG easting/northing of the crimes in `months` that have a map point."""
-    rows = con.execute(f"SELECT longitude, latitude FROM {table} WHERE ({rows_where}) AND month IN "
-                       f"{sql.in_list(months)} AND longitude IS NOT NULL AND latitude IS NOT NULL").fetchall()
-    if not rows:
+    got = con.execute(f"SELECT longitude::DOUBLE AS lon, latitude::DOUBLE AS lat FROM {table} WHERE ({rows_where}) "
+                      f"AND month IN {sql.in_list(months)} AND longitude IS NOT NULL AND latitude IS NOT NULL"
+                      ).fetchnumpy()
+    lon, lat = np.asarray(got["lon"], dtype=float), np.asarray(got["lat"], dtype=float)
+    if not lon.size:
         return np.empty(0), np.empty(0)
     from pyproj import Transformer
 
-    lon, lat = np.array(rows, dtype=float).T
     x, y = Transformer.from_crs(4326, 27700, always_xy=True).transform(lon, lat)
     return np.asarray(x), np.asarray(y)
 

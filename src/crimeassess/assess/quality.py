@@ -115,8 +115,11 @@ def _notes(kind: str, stray: list[dict[str, Any]]) -> list[str]:
 def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | None, forces: list[str],
                  periods: list[Period], cur: Period, cmp: Period, geography: dict[str, Any],
                  stray: list[dict[str, Any]] | None = None, level_shifts: list[dict[str, Any]] | None = None,
-                 coverage: dict[str, Any] | None = None, asb: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The assessment's `data_quality` block (see docs/report.md)."""
+                 coverage: dict[str, Any] | None = None, asb: dict[str, Any] | None = None,
+                 cube: str | None = None) -> dict[str, Any]:
+    """The assessment's `data_quality` block (see docs/report.md). `cube`: a geography cube view (aggregate.py)
+    on `con`, which counts every row of the store once whatever its placement: the force-wide monthly counts are
+    then read from it (a tenth of the aggregate's rows)."""
     if not kind:
         return {"notes": ["No data for this area in the store."]}
     span = [month_from_index(i) for i in range(min(month_index(p.start) for p in [*periods, cmp]),
@@ -132,15 +135,22 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
     counts: dict[str, dict[str, int]] = {}
     n = blank = 0
     cur_months, span_months = set(cur.months), set(span)
-    for cat, m, is_crime, c, no_lsoa in con.execute(
-            f"SELECT category_id, month, is_crime, {cnt}, coalesce({cnt} FILTER (WHERE lsoa_code IS NULL), 0) "
-            f"FROM {rel} WHERE source_kind = ? AND {force_cond} AND month IN {sql.in_list(sorted(span_months | cur_months))} "
-            "GROUP BY 1, 2, 3", [kind]).fetchall():
-        if m in span_months:
+    no_lsoa = f"coalesce({cnt} FILTER (WHERE lsoa_code IS NULL), 0)"
+    rows = con.execute(
+        f"SELECT category_id, month, is_crime, {'sum(n)' if cube else cnt}, {'0' if cube else no_lsoa} "
+        f"FROM {cube or rel} WHERE source_kind = ? AND {force_cond} "
+        f"AND month IN {sql.in_list(sorted(span_months | cur_months))} GROUP BY 1, 2, 3", [kind]).fetchall()
+    if cube:  # the cube has no LSOA: those counts from the current months' aggregate rows alone
+        blanks = dict(con.execute(f"SELECT month, {no_lsoa} FROM {rel} WHERE source_kind = ? AND {force_cond} "
+                                  f"AND is_crime AND month IN {sql.in_list(sorted(cur_months))} GROUP BY 1",
+                                  [kind]).fetchall())
+        rows = [(cat, m, ic, c, 0) for cat, m, ic, c, _ in rows] + [(None, m, True, 0, b) for m, b in blanks.items()]
+    for cat, m, is_crime, c, b in rows:
+        if m in span_months and cat is not None:
             by_month = counts.setdefault(cat, {})
             by_month[m] = by_month.get(m, 0) + int(c)
         if is_crime and m in cur_months:
-            n, blank = n + int(c), blank + int(no_lsoa)
+            n, blank = n + int(c), blank + int(b)
     geo_inputs = [{"kind": e["kind"], "name": e["name"], "file": _short(e.get("path", "")), "rows": e.get("rows"),
                    "loaded_at": e.get("loaded_at")} for e in store.geography_entries()]
     return {

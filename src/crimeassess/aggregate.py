@@ -303,7 +303,11 @@ def register_cube(con: Any, st: Store, lookup: Path | None, name: str = "cube", 
     store (``aggregates/cube-<lookup>-<key>.parquet``, the key covering the live slices, the aggregate files
     and the lookup) and rebuilt when any of them changes. Needs the `agg` view (register_live_aggregates);
     returns False when it is absent. With `lad_only` the view is the same counts summed over wards (ward_code
-    null; ``...-lad.parquet``, a twentieth of the rows nationally): comparisons between authorities read it."""
+    null; ``...-lad.parquet``, a twentieth of the rows nationally): comparisons between authorities read it.
+
+    The ward cube's rows are ordered by force, local authority, ward and month (an area's or a force's rows
+    lie in a few row groups, which DuckDB skips by their statistics); the authority cube's by month (comparisons
+    read every authority for some months)."""
     if not has_relation(con, "agg"):
         return False
     stem = Path(lookup).stem if lookup else "none"
@@ -326,8 +330,8 @@ def register_cube(con: Any, st: Store, lookup: Path | None, name: str = "cube", 
                                          OR coalesce(a.lad_code, lk.lad_code) IS NULL)) AS point_only,
                        sum(a.n)::BIGINT AS n
                 FROM agg a LEFT JOIN {lk} lk ON a.lsoa_code = lk.lsoa_code
-                GROUP BY ALL ORDER BY month, lad_code, ward_code
-            ) TO {literal(str(part))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 200000)""")
+                GROUP BY ALL ORDER BY force, lad_code, ward_code, month
+            ) TO {literal(str(part))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)""")
             os.replace(part, path)
         except (OSError, duckdb.IOException):  # a read-only store: the caller reads the records instead
             with contextlib.suppress(OSError):

@@ -201,11 +201,9 @@ class _Counter:
 
     def __init__(self, st: Store, con: duckdb.DuckDBPyConnection, months: list[str]) -> None:
         self.con = con
-        from ..classify.offences import offence_join_table
         from ..classify.themes import load_themes
 
         self.themes = load_themes()
-        self.cache: dict[tuple[str, str, str], dict[tuple[str, str], int]] = {}
         self.slices: dict[str, dict[str, set[str]]] = {}  # months held by source kind and scope (live_slices)
         self.months = months
         # One table of the months' rows per connection and set of months, shared by every call on it.
@@ -214,12 +212,27 @@ class _Counter:
         key = hashlib.sha1(",".join(months).encode()).hexdigest()[:12]
         self.table, self.rtable = "cmp_agg_" + key, "cmp_rows_" + key
         lk_entries = st.geography_entries("lsoa_ward")
-        newest = sorted(lk_entries, key=lambda e: e["name"])[-1] if lk_entries else None
-        lookup = st.geography_path(newest) if newest else None
+        self._newest = sorted(lk_entries, key=lambda e: e["name"])[-1] if lk_entries else None
+        self._st = st
+        lookup = st.geography_path(self._newest) if self._newest else None
         self.has_agg = bool(sql.has_relation(con, "cmp_cube")) or (
             register_cube(con, st, lookup, "cmp_cube") and register_cube(con, st, lookup, "cmp_cube_lad", lad_only=True))
         if not self.has_agg:
             self.table = self.rtable
+        # The counts of every authority are the same for every area assessed over these months: kept per store
+        # state in this process (the dashboard and repeated calls count them once), the table built when needed.
+        self.cache: dict[tuple[str, str, str], dict[tuple[str, str, str], int]] = st.derived(
+            f"comparator_counts:{key}:{self.has_agg}", dict)
+        if not sql.has_relation(con, "cmp_off"):  # offence groups (also for the Home Office tables)
+            from ..classify.offences import offence_join_table
+
+            con.register("cmp_off_arrow", offence_join_table())
+            con.execute("CREATE OR REPLACE TEMP TABLE cmp_off AS SELECT * FROM cmp_off_arrow")
+            con.unregister("cmp_off_arrow")
+
+    def _ensure_table(self) -> None:
+        """The months' rows (cube or records) as this connection's table, built on first use."""
+        con, st, newest = self.con, self._st, self._newest
         if sql.has_relation(con, self.table):
             return
         if newest is not None:
@@ -227,9 +240,6 @@ class _Counter:
                         "FROM read_parquet(?)", [str(st.geography_path(newest))])
         else:
             con.execute("CREATE OR REPLACE TEMP TABLE cmp_lk(lsoa_code VARCHAR, ward_code VARCHAR, lad_code VARCHAR)")
-        con.register("cmp_off_arrow", offence_join_table())
-        con.execute("CREATE OR REPLACE TEMP TABLE cmp_off AS SELECT * FROM cmp_off_arrow")
-        con.unregister("cmp_off_arrow")
         if self.has_agg:  # the cube is placed already (own codes, else the newest lookup)
             self._from_cube(self.table, ward=False)
         else:
@@ -259,6 +269,7 @@ class _Counter:
 
     def _where(self, pred: str, col: str = "c_lad") -> tuple[str, str] | None:
         """(table, count expression) able to count rows matching `pred` by `col`, or None (see `_usable`)."""
+        self._ensure_table()
         table = self.table
         if self.has_agg and col == "c_ward":
             table = self.table + "_w"
@@ -278,6 +289,8 @@ class _Counter:
         preds = [(t, self.themes[t].predicate(kind)) for t in themes
                  if t in self.themes and (kind, t, col) not in self.cache]
         preds = [(t, p) for t, p in preds if p is not None]
+        if not preds:
+            return
         by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
         first = self._where("true", col)  # the main table; one check for all the predicates when they all run on it
         if preds and first is not None and self._usable(" AND ".join(f"({p})" for _t, p in preds), first[0]):

@@ -121,7 +121,9 @@ def _narrow_records(con: duckdb.DuckDBPyConnection, st: Store, tgt: "_Target", p
     hit = f"{ward} = {_q(tgt.area.code)}" if tgt.area.level == "ward" else f"{lad} IN {_in_list(tgt.lad_codes)}"
     if placement == "lsoa":
         point = "false"
-    forces = [r[0] for r in con.execute(f"SELECT DISTINCT a.force FROM {rel} WHERE {hit} OR {point}").fetchall()]
+    # two scans, not one with OR: each condition alone lets DuckDB skip the cube's row groups by their statistics
+    forces = [r[0] for r in con.execute(f"SELECT DISTINCT a.force FROM {rel} WHERE {hit} UNION "
+                                        f"SELECT DISTINCT a.force FROM {rel} WHERE {point}").fetchall()]
     # Within those forces the area's rows have one of its LSOAs or codes of their own, unless a map point could
     # place a row (a point-only row in these forces): then no such pre-filter is exact.
     prefilter = None

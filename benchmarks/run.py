@@ -125,7 +125,8 @@ def generate(root: Path, rows: int, *, seed: int = 1, year: int = 2024, months: 
         big.write(HEADER + "\n")
         for fi, force in enumerate(forces):
             codes, names, lads = geo[force]
-            base_lon, base_lat = _lsoa_points(rng, lads)
+            # the same places every year (a store of several years is generated a year at a time)
+            base_lon, base_lat = _lsoa_points(np.random.default_rng([2024, fi]), lads)
             for mi in range(months):
                 n = int(per_file[fi * months + mi])
                 month = f"{year}-{mi + 1:02d}"

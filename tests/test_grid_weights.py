@@ -24,3 +24,18 @@ def test_grid_weights_equal_distance_band() -> None:
         y = rng.poisson(2, size=keep.size).astype(float)
         a, b = gi_star(y, band), gi_star(y, grid)
         assert np.allclose(a["z"], b["z"]) and (a["hot"] == b["hot"]).all() and (a["cold"] == b["cold"]).all()
+
+
+def test_a_point_far_from_the_rest_is_left_out_of_the_grid() -> None:
+    # a city of ~600 points within 4 km, and one crime recorded 200 km away: the grid would span both
+    from crimeassess.assess.hotspots import FAR_MIN_M, near_points
+
+    rng = np.random.default_rng(7)
+    x = np.concatenate([440_000 + rng.normal(0, 1_500, 600), [640_000.0]])
+    y = np.concatenate([110_000 + rng.normal(0, 1_500, 600), [110_000.0]])
+    keep = near_points(x, y)
+    assert keep.sum() == 600 and not keep[-1]
+    d = np.hypot(x - np.median(x), y - np.median(y))
+    assert (d[keep] <= max(2 * np.percentile(d, 99), FAR_MIN_M)).all()
+    # a compact city keeps every point
+    assert near_points(x[:-1], y[:-1]).all()

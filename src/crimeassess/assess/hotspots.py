@@ -258,6 +258,20 @@ def _grid_weights(keep: np.ndarray, nx: int, ny: int) -> Any:
                  silence_warnings=True)
 
 
+#: A map point is left out of the grid when it lies farther from the median of the area's points than both this
+#: (metres) and twice the distance within which 99% of them lie: one crime geocoded to the wrong town would
+#: otherwise stretch the grid (and its map) across the country, a grid of millions of cells.
+FAR_MIN_M = 5000.0
+
+
+def near_points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Mask of the points (BNG metres) near the rest of the area's: see FAR_MIN_M."""
+    if x.size < MIN_CRIMES:
+        return np.ones(x.size, bool)
+    d = np.hypot(x - np.median(x), y - np.median(y))
+    return d <= max(2.0 * float(np.percentile(d, 99)), FAR_MIN_M)
+
+
 def _points(con: Any, rows_where: str, months: list[str], table: str = "placed") -> tuple[np.ndarray, np.ndarray]:
     """BNG easting/northing of the crimes in `months` that have a map point."""
     got = con.execute(f"SELECT longitude::DOUBLE AS lon, latitude::DOUBLE AS lat FROM {table} WHERE ({rows_where}) "
@@ -306,6 +320,13 @@ def hotspot_block(con: Any, st: Store, rows_where: str, total_pred: str, matched
         notes.append("no LSOA boundaries are loaded for this area, so LSOA hotspots are not shown")
     xc, yc = _points(con, where, matched_cur, table)
     xp, yp = _points(con, where, matched_prev, table)
+    keep = near_points(np.concatenate([xc, xp]), np.concatenate([yc, yp]))
+    if not keep.all():
+        far = int((~keep).sum())
+        kc, kp = keep[:xc.size], keep[xc.size:]
+        xc, yc, xp, yp = xc[kc], yc[kc], xp[kp], yp[kp]
+        notes.append(f"{present.count(far)} {'crime' if far == 1 else 'crimes'} with a map point far from the "
+                     "rest of the area's (a location recorded wrongly, most likely) left out of the grid")
     if xc.size >= MIN_CRIMES:
         out.grid = grid_hotspots(xc, yc, xp, yp, dispersion=dispersion)
         if polys is not None:  # name each hotspot cell by the LSOA holding its centre

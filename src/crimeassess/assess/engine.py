@@ -595,7 +595,10 @@ def _split_month(con, job: _Job, source: str | None) -> str | None:
     first = min(cmp.start, cur.start, month_from_index(month_index(cur.end) - dispersion.WINDOW_MONTHS + 1))
     con.execute(f"CREATE OR REPLACE TEMP TABLE cube_old AS SELECT * FROM (SELECT {_CUBE_ROW_COLUMNS} FROM area_cube a "
                 f"LEFT JOIN offences o ON upper(a.offence_code) = o.code WHERE a.month < {_q(first)}) WHERE {job.where}"
-                + (f" AND source_kind = {_q(source)}" if source else ""))
+                # Only kinds an assessment can be of: nothing reads another kind's older rows (police.uk outcomes
+                # files, in most police.uk downloads, would otherwise reach the theme predicates below, which raise
+                # ThemeError for a kind they do not know, so the assessment failed where the records give one).
+                + f" AND source_kind IN {_in_list([source] if source else SOURCE_PRIORITY)}")
     kinds = [r[0] for r in con.execute("SELECT DISTINCT source_kind FROM cube_old").fetchall()]
     if not kinds:
         return None

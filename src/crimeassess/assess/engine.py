@@ -172,6 +172,15 @@ def _records_view(con: duckdb.DuckDBPyConnection, st: Store, forces: list[str | 
     api = any(i.kind == API_KIND for i in live)
     con.execute(f"CREATE VIEW records AS SELECT * FROM ({st.dedupe_sql('records_live') if api else 'SELECT * FROM records_live'}) "
                 f"WHERE {cond}")
+    if since:
+        # police.uk outcomes are joined to the compared crimes by Crime ID whatever the outcome's month
+        # (outcomes.py): an outcome row dated before `since` must still be found, as it is when every month is
+        # read. View `outcome_records`: these forces' outcomes rows of every month (only that join reads it).
+        out = list(dict.fromkeys(i.file for i in live if i.kind == OUTCOMES_KIND and any(sc in scopes for sc, _ in i.slices)))
+        ocond = f"source_kind = {_q(OUTCOMES_KIND)} AND ({' OR '.join(conds) or 'false'})"
+        con.execute("CREATE OR REPLACE TEMP VIEW outcome_records AS "
+                    + (f"SELECT * FROM ({st.live_records_sql(out, st.uniform_schema([i for i in live if i.file in set(out)]))}) "
+                       f"WHERE {ocond}" if out else "SELECT * FROM records WHERE false"))
 
 
 def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str,

@@ -229,6 +229,7 @@ def test_api_inputs_with_street_files(tmp_path: Path, placement: str) -> None:
     (tmp_path / "api-b.json").write_text(json.dumps(b))
     write_csv(tmp_path / "street.csv", STREET_HEADER, rows)
     st = make_store(tmp_path, [tmp_path / "street.csv"], [tmp_path / "api-a.json"], [tmp_path / "api-b.json"])
+    assert sorted(i["kind"] for i in st.inputs(live_only=True)) == ["police-uk-api"] * 2 + ["police-uk-street"]
     split, whole, splits = both(st, "Splitford", placement=placement)
     assert split == whole
     assert splits == ([None] if placement == "auto" else [SPLIT])
@@ -358,6 +359,7 @@ def test_outcomes_files_beside_street_files(tmp_path: Path) -> None:
     outs += [outcome(r, "2020-11", "Offender sent to prison") for r in odd]
     st = make_store(tmp_path, [write_csv(tmp_path / "street.csv", STREET_HEADER, rows),
                                write_csv(tmp_path / "outcomes.csv", OUTCOMES_HEADER, outs)])
+    assert {i["kind"] for i in st.inputs(live_only=True)} == {"police-uk-street", "police-uk-outcomes"}
     in_area = [r for r in odd if WARD_LAD[LSOA_WARD[r["LSOA code"]]] == "E06000951"]
     for source in (None, "police-uk-street"):
         split, whole, splits = both(st, "Splitford", source=source)

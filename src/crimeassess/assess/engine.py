@@ -172,6 +172,15 @@ def _records_view(con: duckdb.DuckDBPyConnection, st: Store, forces: list[str | 
     api = any(i.kind == API_KIND for i in live)
     con.execute(f"CREATE VIEW records AS SELECT * FROM ({st.dedupe_sql('records_live') if api else 'SELECT * FROM records_live'}) "
                 f"WHERE {cond}")
+    if since:
+        # police.uk outcomes are joined to the compared crimes by Crime ID whatever the outcome's month
+        # (outcomes.py): an outcome row dated before `since` must still be found, as it is when every month is
+        # read. View `outcome_records`: these forces' outcomes rows of every month (only that join reads it).
+        out = list(dict.fromkeys(i.file for i in live if i.kind == OUTCOMES_KIND and any(sc in scopes for sc, _ in i.slices)))
+        ocond = f"source_kind = {_q(OUTCOMES_KIND)} AND ({' OR '.join(conds) or 'false'})"
+        con.execute("CREATE OR REPLACE TEMP VIEW outcome_records AS "
+                    + (f"SELECT * FROM ({st.live_records_sql(out, st.uniform_schema([i for i in live if i.file in set(out)]))}) "
+                       f"WHERE {ocond}" if out else "SELECT * FROM records WHERE false"))
 
 
 def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str,
@@ -595,7 +604,10 @@ def _split_month(con, job: _Job, source: str | None) -> str | None:
     first = min(cmp.start, cur.start, month_from_index(month_index(cur.end) - dispersion.WINDOW_MONTHS + 1))
     con.execute(f"CREATE OR REPLACE TEMP TABLE cube_old AS SELECT * FROM (SELECT {_CUBE_ROW_COLUMNS} FROM area_cube a "
                 f"LEFT JOIN offences o ON upper(a.offence_code) = o.code WHERE a.month < {_q(first)}) WHERE {job.where}"
-                + (f" AND source_kind = {_q(source)}" if source else ""))
+                # Only kinds an assessment can be of: nothing reads another kind's older rows (police.uk outcomes
+                # files, in most police.uk downloads, would otherwise reach the theme predicates below, which raise
+                # ThemeError for a kind they do not know, so the assessment failed where the records give one).
+                + f" AND source_kind IN {_in_list([source] if source else SOURCE_PRIORITY)}")
     kinds = [r[0] for r in con.execute("SELECT DISTINCT source_kind FROM cube_old").fetchall()]
     if not kinds:
         return None

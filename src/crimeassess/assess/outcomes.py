@@ -26,6 +26,7 @@ from ..classify.outcomes import GROUPS, REPORTED, classify_outcome
 from ..sources.registry import get_kind
 from .periods import Period, month_from_index, month_index
 from . import present
+from .. import sql
 
 OUTCOMES_KIND = "police-uk-outcomes"
 
@@ -65,10 +66,12 @@ def outcomes_block(con: duckdb.DuckDBPyConnection, *, kind: str, forces: list[st
     cut = _same_age_cutoffs(con, kind, forces, cur, cmp)
     if cut:
         t, tp = cut
+        # every month's outcomes rows, also when the engine reads records only from its split month on
+        rel = "outcome_records" if sql.has_relation(con, "outcome_records") else "records"
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE out_latest AS
             SELECT c.uid AS o_uid, arg_max(o.outcome, o.month || lpad(CAST(o.line AS VARCHAR), 12, '0')) AS o_text
-            FROM pc c JOIN records o ON o.source_kind = '{OUTCOMES_KIND}' AND o.record_id = c.record_id
+            FROM pc c JOIN {rel} o ON o.source_kind = '{OUTCOMES_KIND}' AND o.record_id = c.record_id
               AND o.month <= CASE WHEN c.which = 'cur' THEN '{t}' ELSE '{tp}' END
             WHERE c.matched AND c.record_id IS NOT NULL GROUP BY 1""")
         text = "coalesce(o.o_text, 'Under investigation')"

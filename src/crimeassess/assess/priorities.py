@@ -158,7 +158,9 @@ def repeat_locations(con, kind: str, pred: str, comparable: bool, has_previous: 
     k = get_kind(kind)
     if k.location_text:
         rows = con.execute(
-            f"SELECT location, round(latitude, 6), round(longitude, 6), any_value(lsoa_code), any_value(lsoa_name), "
+            # the smallest LSOA code (and its name) when one map point carries several: any_value's pick
+            # depends on row order and threads, so the same assessment could name a different LSOA each run
+            f"SELECT location, round(latitude, 6), round(longitude, 6), min(lsoa_code), arg_min(lsoa_name, lsoa_code), "
             f"{_COUNTS} FROM pc "
             f"WHERE ({pred}) AND latitude IS NOT NULL GROUP BY 1, 2, 3 ORDER BY c DESC, mc DESC, 1, 2, 3 "
             f"LIMIT {int(top)}").fetchall()

@@ -388,3 +388,18 @@ def test_source_chosen_is_new_while_older_months_hold_another(tmp_path: Path) ->
     assert split["source"]["kind"] == "extract"
     got = series_of(split)
     assert got == {q: (sum(quarter(r["recorded_date"][:7]) == q for r in ex) if q >= "2022Q3" else None) for q in got}
+
+
+def test_api_crime_listed_twice_in_one_response_counts_once_in_the_aggregates(tmp_path: Path) -> None:
+    """One API response listing the same crime id twice: the records view keeps it once, and so must the
+    aggregate the cube and comparisons count from."""
+    from crimeassess.aggregate import register_live_aggregates
+
+    items = api_items(50, ["2023-11"], 4, 7000)
+    (tmp_path / "api.json").write_text(json.dumps(items + [items[0]]))  # 4 crimes, one of them listed twice
+    st = make_store(tmp_path, [tmp_path / "api.json"])
+    con = st.connect()
+    assert register_live_aggregates(con, st)
+    recs = con.execute("SELECT count(*) FROM records WHERE source_kind = 'police-uk-api'").fetchone()[0]
+    agg = con.execute("SELECT sum(n) FROM agg WHERE source_kind = 'police-uk-api'").fetchone()[0]
+    assert recs == agg == len({i["id"] for i in items})

@@ -260,9 +260,11 @@ def register_live_aggregates(con: Any, st: Store, name: str = "agg") -> bool:
         CREATE OR REPLACE TEMP VIEW {name} AS
         SELECT * FROM {name}_raw WHERE source_kind <> {literal(API_KIND)}
         UNION ALL
-        SELECT * EXCLUDE (rn) FROM (
+        SELECT * EXCLUDE (rn) REPLACE (1::BIGINT AS n) FROM (
           SELECT *, row_number() OVER (PARTITION BY uid ORDER BY input_id) AS rn
           FROM {name}_raw WHERE source_kind = {literal(API_KIND)}) WHERE rn = 1""")
+    # (an API row is one crime, its uid: n is 1 even when one response listed the crime twice, as `records` keeps
+    # it once)
     return True
 
 

@@ -44,6 +44,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Bump when the aggregation or its schema changes: every aggregate file is then rebuilt.
 AGG_VERSION = 1
+#: Bump when the cube's query changes (not the aggregate files): every cube is then rebuilt from them.
+#: 2: API rows count once after de-duplication.
+CUBE_VERSION = 2
 AGG_DIR = "aggregates"
 STATE_FILE = "aggregates/state.json"
 
@@ -292,7 +295,7 @@ def _cube_key(st: Store, lookup: Path | None) -> str:
 
     look = stamp(lookup) if lookup else None
     aggs = [(k, stamp(st.path / v)) for k, v in sorted(files.items())]
-    blob = json.dumps([AGG_VERSION, live, aggs, look], sort_keys=True, default=str)
+    blob = json.dumps([AGG_VERSION, CUBE_VERSION, live, aggs, look], sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 

@@ -24,6 +24,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -38,7 +39,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import StoreError
+from .errors import InputError, StoreError
 from .schema import QUARANTINE_SCHEMA, RECORD_SCHEMA
 from .sql import list_literal
 
@@ -47,6 +48,14 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 MANIFEST_VERSION = 1
 #: Seconds a second writer waits for the store's lock before giving up ($CRIMEASSESS_LOCK_TIMEOUT).
 DEFAULT_LOCK_TIMEOUT = 600.0
+def parse_size(text: str) -> int:
+    """'256MB', '1GiB', '500k' or a plain number of bytes -> bytes (binary multiples)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", str(text), flags=re.I)
+    if not m:
+        raise InputError(f"size {text!r} not understood; use bytes or a number with KB, MB or GB")
+    return int(float(m.group(1)) * (1 << (10 * " kmgt".index(m.group(2).lower() or " "))))
+
+
 #: Identifies RECORD_SCHEMA (written into each input's manifest entry): files that all have it are read without
 #: DuckDB's union_by_name, which reads every file's footer each time a query binds the view.
 RECORD_SCHEMA_ID = hashlib.sha1(RECORD_SCHEMA.to_string(show_schema_metadata=False).encode()).hexdigest()[:12]
@@ -517,6 +526,7 @@ class Store:
         con = duckdb.connect(":memory:", config={"memory_limit": self.memory_limit, "threads": os.cpu_count() or 2})
         # Every view below is bound (Parquet footers read) more than once per assessment: keep the footers.
         con.execute("SET parquet_metadata_cache = true")
+        con.execute("SET enable_progress_bar = false")  # a long query (a cube build) must not draw on stderr
         m = self.manifest()
         live = self.live_inputs()
         con.execute("CREATE TABLE live_slices(input_id VARCHAR, source_kind VARCHAR, scope VARCHAR, month VARCHAR)")
@@ -573,8 +583,6 @@ def clip_raw(raw: str | None) -> str | None:
 
 def _safe_name(name: str) -> str:
     """A name from data made safe as one file-name component (no separators, no leading dot)."""
-    import re
-
     return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)).lstrip(".") or "unnamed"
 
 

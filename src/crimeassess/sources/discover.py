@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError, UnsafeArchiveError
+from ..store import parse_size  # noqa: F401 - also imported from here
 from .policeuk import decode, header_of
 from .registry import Sample, detect, source_priority
 
@@ -19,14 +19,6 @@ INGESTIBLE = tuple(source_priority())
 
 MIB = 1 << 20
 GIB = 1 << 30
-
-
-def parse_size(text: str) -> int:
-    """'256MB', '1GiB', '500k' or a plain number of bytes -> bytes (binary multiples)."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", str(text), flags=re.I)
-    if not m:
-        raise InputError(f"size {text!r} not understood; use bytes or a number with KB, MB or GB")
-    return int(float(m.group(1)) * (1 << (10 * " kmgt".index(m.group(2).lower() or " "))))
 
 
 @dataclass(frozen=True)

@@ -363,3 +363,18 @@ def test_real_southampton_wards(shared_data, demo_assessment, tmp_path):
     text = pdftotext(files.pdf)
     for name in names:
         assert name in text
+
+
+def test_input_files_listed_are_those_of_the_compared_periods() -> None:
+    from crimeassess.report.render import _compared_inputs
+
+    def inp(m: str) -> dict:
+        return {"path": f"{m}-x-street.csv", "months": [m], "rows": 1}
+
+    inputs = [inp(f"{y}-{mm:02d}") for y in (2021, 2022, 2023, 2024) for mm in range(1, 13)]
+    shown, note = _compared_inputs(inputs, {"start": "2024-01", "end": "2024-12"}, {"start": "2023-01", "end": "2023-12"})
+    assert [i["months"][0][:4] for i in shown] == ["2023"] * 12 + ["2024"] * 12
+    assert note is not None and "24 more (Jan 2021 – Dec 2022)" in note and "data_quality.inputs" in note
+    # nothing outside the compared periods: every input listed, no note
+    assert _compared_inputs(inputs[24:], {"start": "2024-01", "end": "2024-12"},
+                            {"start": "2023-01", "end": "2023-12"}) == (inputs[24:], None)

@@ -131,6 +131,29 @@ def _dq_block(key: str, value: Any) -> dict[str, Any] | None:
     return {"title": title, "kind": "text", "text": _cell(key, value)}
 
 
+def _compared_inputs(inputs: list[Any], period: Any, compare: Any) -> tuple[list[Any], str | None]:
+    """The input files holding a month of the two compared periods, and a sentence on the others (a national
+    archive's earlier years feed only the series and history: listed, they ran to pages). The JSON lists all."""
+    spans = [(p.get("start", "")[:7], p.get("end", "")[:7]) for p in (period, compare)
+             if isinstance(p, Mapping) and p.get("start") and p.get("end")]
+
+    def compared(i: Any) -> bool:
+        months = i.get("months") if isinstance(i, Mapping) else None
+        if not spans or not isinstance(months, list) or not months:
+            return True
+        return any(lo <= str(m)[:7] <= hi for m in months for lo, hi in spans)
+
+    shown = [i for i in inputs if compared(i)]
+    rest = [i for i in inputs if not compared(i)]
+    if not rest:
+        return inputs, None
+    months = sorted({str(m)[:7] for i in rest for m in i.get("months") or []})
+    when = f" ({compress_months(months)})" if months else ""
+    return shown, (f"Only the input files holding months of the two compared periods are listed; "
+                   f"{fmt.count(len(rest))} more{when} feed the series and history only. "
+                   "assessment.json lists every one (data_quality.inputs).")
+
+
 _SIG_MARKS = {"significant rise": "\u25b2 ", "significant fall": "\u25bc "}
 
 
@@ -295,8 +318,12 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
     dq_blocks = []
     if isinstance(dq_raw, Mapping):
         for k, v in dq_raw.items():
+            note = None
+            if k == "inputs" and isinstance(v, list):
+                v, note = _compared_inputs(v, a.get("period"), a.get("compare"))
             block = _dq_block(str(k), v)
             if block:
+                block["note"] = note
                 dq_blocks.append(block)
     elif dq_raw is not None:
         dq_blocks.append({"title": "Data quality", "kind": "text", "text": fmt.value(dq_raw)})

@@ -261,7 +261,10 @@ class Store:
         """``compute()``, once per state of the store (:meth:`state_key`) in this process, shared by every Store
         of the same folder (each assessment opens its own): the manifest, the area catalogue. Read-only."""
         key = (self.state_key(), name)
-        got = _DERIVED.get(key, _MISSING)
+        with _DERIVED_LOCK:  # least recently used first: a hit moves to the end
+            got = _DERIVED.pop(key, _MISSING)
+            if got is not _MISSING:
+                _DERIVED[key] = got
         if got is _MISSING:
             got = compute()
             with _DERIVED_LOCK:
@@ -564,7 +567,7 @@ class LiveInput:
     schema: str | None = None  # RECORD_SCHEMA_ID of the file when the manifest says
 
 
-#: Store.derived's values by (state key, name), the latest _DERIVED_MAX.
+#: Store.derived's values by (state key, name), the _DERIVED_MAX most recently used.
 _DERIVED: dict[tuple[tuple[str, int, int, int], str], Any] = {}
 _DERIVED_MAX = 16
 _DERIVED_LOCK = threading.Lock()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -184,7 +185,8 @@ def _records_view(con: duckdb.DuckDBPyConnection, st: Store, forces: list[str | 
 
 
 def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str,
-                    tgt: "_Target | None" = None, split: Any = None) -> dict[str, Any]:
+                    tgt: "_Target | None" = None,
+                    split: Callable[[dict[str, Any]], str | None] | None = None) -> dict[str, Any]:
     """Create the `placed` view: every live record with its ward and local authority, and how it was placed.
 
     auto: the record's own codes (extracts), else LSOA best fit, else point in polygon; lsoa: no points;
@@ -546,8 +548,8 @@ def _prepare(con, st: Store, area_text: str, cur: Period, cmp: Period, opts: dic
     job.point_info = _prepare_placed(con, st, job.tgt.vintage, opts["placement"], job.tgt, split)
     job.narrowed = job.point_info.pop("_narrowed")
     job.split = job.narrowed.get("split")
-    # The area's rows, every source and month, read once: the source choice, the forces and the period tables
-    # below all read this table instead of scanning the records again.
+    # The area's rows, every source, read once (every month, or from the split month on): the source choice, the
+    # forces and the period tables below all read this table instead of scanning the records again.
     pre = job.narrowed.get("prefilter")
     # record_id is read only to join police.uk outcomes files: not copied when the store holds none
     unread = _UNREAD + (() if con.execute("SELECT count(*) FROM live_slices WHERE source_kind = ?",

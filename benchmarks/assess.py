@@ -4,7 +4,10 @@ Either builds a store from a generated national archive over several years (benc
 real LSOAs in their real forces, 43 forces, one CSV per force-month), or times an existing store:
 
     python benchmarks/assess.py --rows 12000000 --years 2 --dir /tmp/b --json /tmp/assess-12m.json
+    python benchmarks/assess.py --rows 6000000 --years 12 --dir /tmp/b72 --build-only   # the 72M archive, 2013-2024
     python benchmarks/assess.py --store /tmp/b/store --area Southampton --period 2024
+
+(--rows is rows a year.) The report is timed from an empty chart/PDF cache, so it is the area's first report.
 
 Each measure runs in its own process (imports included for the CLI figures; in-process figures exclude
 imports): one-area assess in-process (first and second call: the first builds the geography cube if it is

@@ -74,12 +74,10 @@ def geography(seed: int) -> tuple[list[str], dict[str, tuple[np.ndarray, np.ndar
         with open(b, encoding="utf-8-sig") as fh:
             lad_pfa = {r["LAD17CD"]: r["PFA17NM"] for r in csv.DictReader(fh)}
         by_force: dict[str, list[tuple[str, str, str]]] = {}
-        seen: set[str] = set()
         with open(a, encoding="utf-8-sig") as fh:
             for r in csv.DictReader(fh):
                 pfa = lad_pfa.get(r["LAD17CD"])
-                if pfa and r["LSOA11CD"] not in seen:  # the lookup has a row per LSOA and ward part
-                    seen.add(r["LSOA11CD"])
+                if pfa:
                     by_force.setdefault(force_name(pfa), []).append((r["LSOA11CD"], r["LSOA11NM"], r["LAD17CD"]))
         out = {}
         for f, v in sorted(by_force.items()):

@@ -249,25 +249,10 @@ def register_live_aggregates(con: Any, st: Store, name: str = "agg") -> bool:
         cols = ", ".join(f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}" for f in AGG_SCHEMA)
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {cols} WHERE false")
         return True
-    con.execute(f"""
-        CREATE OR REPLACE TEMP VIEW {name}_raw AS
-        SELECT a.* FROM read_parquet({list_literal(sorted(set(paths)))}) a
-        SEMI JOIN live_slices s
-          ON a.input_id = s.input_id AND a.month = s.month
-         AND (CASE WHEN a.source_kind = {literal(API_KIND)} THEN '' ELSE coalesce(a.force, '') END) = s.scope""")
-    if not con.execute("SELECT count(*) FROM live_slices WHERE source_kind = ?", [API_KIND]).fetchall()[0][0]:
-        # no API rows to de-duplicate: no window branch (it stops filters reaching the scan)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_raw")
-        return True
-    con.execute(f"""
-        CREATE OR REPLACE TEMP VIEW {name} AS
-        SELECT * FROM {name}_raw WHERE source_kind <> {literal(API_KIND)}
-        UNION ALL
-        SELECT * EXCLUDE (rn) REPLACE (1::BIGINT AS n) FROM (
-          SELECT *, row_number() OVER (PARTITION BY uid ORDER BY input_id) AS rn
-          FROM {name}_raw WHERE source_kind = {literal(API_KIND)}) WHERE rn = 1""")
-    # (an API row is one crime, its uid: n is 1 even when one response listed the crime twice, as `records` keeps
-    # it once)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_raw AS {st.live_rows_sql(sorted(set(paths)))}")
+    api = bool(con.execute("SELECT count(*) FROM live_slices WHERE source_kind = ?", [API_KIND]).fetchall()[0][0])
+    # an API row is one crime (its uid): n is 1 even when one response listed it twice, as `records` keeps it once
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {st.dedupe_sql(f'{name}_raw', api, count='n')}")
     return True
 
 

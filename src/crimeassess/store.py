@@ -48,6 +48,8 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 MANIFEST_VERSION = 1
 #: Seconds a second writer waits for the store's lock before giving up ($CRIMEASSESS_LOCK_TIMEOUT).
 DEFAULT_LOCK_TIMEOUT = 600.0
+
+
 def parse_size(text: str) -> int:
     """'256MB', '1GiB', '500k' or a plain number of bytes -> bytes (binary multiples)."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", str(text), flags=re.I)
@@ -259,7 +261,8 @@ class Store:
 
     def derived(self, name: str, compute: Callable[[], Any]) -> Any:
         """``compute()``, once per state of the store (:meth:`state_key`) in this process, shared by every Store
-        of the same folder (each assessment opens its own): the manifest, the area catalogue. Read-only."""
+        of the same folder (each assessment opens its own): the manifest, the area catalogue, the live inputs.
+        Callers treat the value as read-only, except a cache meant to be shared (comparisons' counts)."""
         key = (self.state_key(), name)
         with _DERIVED_LOCK:  # least recently used first: a hit moves to the end
             got = _DERIVED.pop(key, _MISSING)
@@ -502,21 +505,27 @@ class Store:
         return pa.table({n: pa.array(c, pa.string()) for n, c in zip(("input_id", "source_kind", "scope", "month"), cols)})
 
     @staticmethod
-    def live_records_sql(files: list[str], uniform: bool = False) -> str:
-        """SQL reading the live rows of the records Parquet `files` (rows of live slices only; needs the
-        connection's `live_slices`). `uniform`: every file has RECORD_SCHEMA (else columns are matched by name
-        across files, at the cost of reading every footer whenever a query binds)."""
+    def live_rows_sql(files: list[str], uniform: bool = True) -> str:
+        """SQL reading the rows of live slices from Parquet `files` with `input_id`, `source_kind`, `force` and
+        `month` (records or aggregate files; needs the connection's `live_slices`). Not `uniform`: the files'
+        columns may differ and are matched by name (DuckDB then reads every footer whenever a query binds)."""
         return f"""SELECT r.* FROM read_parquet({list_literal(files)}, union_by_name={str(not uniform).lower()}) r
                 SEMI JOIN live_slices s
                   ON r.input_id = s.input_id AND r.month = s.month
                  AND (CASE WHEN r.source_kind = '{API_KIND}' THEN '' ELSE coalesce(r.force, '') END) = s.scope"""
 
     @staticmethod
-    def dedupe_sql(rel: str) -> str:
-        """SQL over relation `rel` of live rows with API crimes fetched twice (overlapping polygons) kept once."""
+    def dedupe_sql(rel: str, api: bool, count: str | None = None) -> str:
+        """SQL over relation `rel` of live rows with API crimes fetched twice (overlapping polygons) kept once,
+        by `uid`; `count`: a column of counts, 1 for each API crime kept (aggregate rows). Without `api` inputs
+        there is nothing to de-duplicate and no window branch, which would stop DuckDB pushing filters into
+        the scan (twice the time)."""
+        if not api:
+            return f"SELECT * FROM {rel}"
+        one = f" REPLACE (1::BIGINT AS {count})" if count else ""
         return f"""SELECT * FROM {rel} WHERE source_kind <> '{API_KIND}'
                 UNION ALL
-                SELECT * EXCLUDE (rn) FROM (
+                SELECT * EXCLUDE (rn){one} FROM (
                   SELECT *, row_number() OVER (PARTITION BY uid ORDER BY input_id) AS rn
                   FROM {rel} WHERE source_kind = '{API_KIND}') WHERE rn = 1"""
 
@@ -539,11 +548,8 @@ class Store:
             con.unregister("live_slices_arrow")
         files = list(dict.fromkeys(i.file for i in live))  # the inputs of one commit batch share a file
         if files:
-            con.execute(f"CREATE VIEW raw_records AS {self.live_records_sql(files, self.uniform_schema(live))}")
-            # Only API responses can hold the same crime twice (overlapping polygons): dedupe those alone. Without
-            # any, no de-duplicating branch: its window stops DuckDB pushing filters into the scan (twice the time).
-            api = any(i.kind == API_KIND for i in live)
-            con.execute(f"CREATE VIEW records AS {self.dedupe_sql('raw_records') if api else 'SELECT * FROM raw_records'}")
+            con.execute(f"CREATE VIEW raw_records AS {self.live_rows_sql(files, self.uniform_schema(live))}")
+            con.execute(f"CREATE VIEW records AS {self.dedupe_sql('raw_records', any(i.kind == API_KIND for i in live))}")
         else:
             cols = ", ".join(f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}" for f in RECORD_SCHEMA)
             con.execute(f"CREATE VIEW records AS SELECT {cols} WHERE false")

@@ -167,12 +167,9 @@ def _records_view(con: duckdb.DuckDBPyConnection, st: Store, forces: list[str | 
     if not files:
         con.execute("CREATE VIEW records AS SELECT * FROM all_records WHERE false")
         return
-    chosen = set(files)
-    uniform = st.uniform_schema([i for i in live if i.file in chosen])
-    con.execute(f"CREATE OR REPLACE TEMP VIEW records_live AS {st.live_records_sql(files, uniform)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW records_live AS {_live_sql(st, live, files)}")
     api = any(i.kind == API_KIND for i in live)
-    con.execute(f"CREATE VIEW records AS SELECT * FROM ({st.dedupe_sql('records_live') if api else 'SELECT * FROM records_live'}) "
-                f"WHERE {cond}")
+    con.execute(f"CREATE VIEW records AS SELECT * FROM ({st.dedupe_sql('records_live', api)}) WHERE {cond}")
     if since:
         # police.uk outcomes are joined to the compared crimes by Crime ID whatever the outcome's month
         # (outcomes.py): an outcome row dated before `since` must still be found, as it is when every month is
@@ -180,8 +177,14 @@ def _records_view(con: duckdb.DuckDBPyConnection, st: Store, forces: list[str | 
         out = list(dict.fromkeys(i.file for i in live if i.kind == OUTCOMES_KIND and any(sc in scopes for sc, _ in i.slices)))
         ocond = f"source_kind = {_q(OUTCOMES_KIND)} AND ({' OR '.join(conds) or 'false'})"
         con.execute("CREATE OR REPLACE TEMP VIEW outcome_records AS "
-                    + (f"SELECT * FROM ({st.live_records_sql(out, st.uniform_schema([i for i in live if i.file in set(out)]))}) "
-                       f"WHERE {ocond}" if out else "SELECT * FROM records WHERE false"))
+                    + (f"SELECT * FROM ({_live_sql(st, live, out)}) WHERE {ocond}" if out
+                       else "SELECT * FROM records WHERE false"))
+
+
+def _live_sql(st: Store, live: list[Any], files: list[str]) -> str:
+    """The live rows of these records `files` (read by name only when one of them is not RECORD_SCHEMA)."""
+    chosen = set(files)
+    return st.live_rows_sql(files, st.uniform_schema([i for i in live if i.file in chosen]))
 
 
 def _prepare_placed(con: duckdb.DuckDBPyConnection, store: Store, vintage: str | None, placement: str,

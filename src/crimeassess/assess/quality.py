@@ -131,26 +131,23 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
                   "force IS NULL")
     # force-wide counts: from the aggregate store when the connection has it (same rows, counted), else records
     rel, cnt = ("agg", "sum(n)") if sql.has_relation(con, "agg") else ("records", "count(*)")
-    # One pass: counts by category and month over the span, and the current period's crimes without an LSOA.
+    # One pass: counts by category and month over the span (it ends with the current period), and the current
+    # period's crimes without an LSOA; the cube has no LSOA, so with it those come from the aggregate alone.
     counts: dict[str, dict[str, int]] = {}
     n = blank = 0
-    cur_months, span_months = set(cur.months), set(span)
+    cur_months = set(cur.months)
     no_lsoa = f"coalesce({cnt} FILTER (WHERE lsoa_code IS NULL), 0)"
-    rows = con.execute(
-        f"SELECT category_id, month, is_crime, {'sum(n)' if cube else cnt}, {'0' if cube else no_lsoa} "
-        f"FROM {cube or rel} WHERE source_kind = ? AND {force_cond} "
-        f"AND month IN {sql.in_list(sorted(span_months | cur_months))} GROUP BY 1, 2, 3", [kind]).fetchall()
-    if cube:  # the cube has no LSOA: those counts from the current months' aggregate rows alone
-        blanks = dict(con.execute(f"SELECT month, {no_lsoa} FROM {rel} WHERE source_kind = ? AND {force_cond} "
-                                  f"AND is_crime AND month IN {sql.in_list(sorted(cur_months))} GROUP BY 1",
-                                  [kind]).fetchall())
-        rows = [(cat, m, ic, c, 0) for cat, m, ic, c, _ in rows] + [(None, m, True, 0, b) for m, b in blanks.items()]
-    for cat, m, is_crime, c, b in rows:
-        if m in span_months and cat is not None:
-            by_month = counts.setdefault(cat, {})
-            by_month[m] = by_month.get(m, 0) + int(c)
+    for cat, m, is_crime, c, b in con.execute(
+            f"SELECT category_id, month, is_crime, {cnt}, {'0' if cube else no_lsoa} FROM {cube or rel} "
+            f"WHERE source_kind = ? AND {force_cond} AND month IN {sql.in_list(span)} GROUP BY 1, 2, 3",
+            [kind]).fetchall():
+        by_month = counts.setdefault(cat, {})
+        by_month[m] = by_month.get(m, 0) + int(c)
         if is_crime and m in cur_months:
             n, blank = n + int(c), blank + int(b)
+    if cube:
+        blank = int(con.execute(f"SELECT {no_lsoa} FROM {rel} WHERE source_kind = ? AND {force_cond} AND is_crime "
+                                f"AND month IN {sql.in_list(cur.months)}", [kind]).fetchall()[0][0])
     geo_inputs = [{"kind": e["kind"], "name": e["name"], "file": _short(e.get("path", "")), "rows": e.get("rows"),
                    "loaded_at": e.get("loaded_at")} for e in store.geography_entries()]
     return {

@@ -133,7 +133,7 @@ def _dq_block(key: str, value: Any) -> dict[str, Any] | None:
 
 def _compared_inputs(inputs: list[Any], period: Any, compare: Any) -> tuple[list[Any], str | None]:
     """The input files holding a month of the two compared periods, and a sentence on the others (a national
-    archive's earlier years feed only the series and history: listed, they ran to pages). The JSON lists all."""
+    archive's other years, listed, ran to pages). The JSON lists all."""
     spans = [(p.get("start", "")[:7], p.get("end", "")[:7]) for p in (period, compare)
              if isinstance(p, Mapping) and p.get("start") and p.get("end")]
 
@@ -150,8 +150,8 @@ def _compared_inputs(inputs: list[Any], period: Any, compare: Any) -> tuple[list
     months = sorted({str(m)[:7] for i in rest for m in i.get("months") or []})
     when = f" ({compress_months(months)})" if months else ""
     return shown, (f"Only the input files holding months of the two compared periods are listed; "
-                   f"{fmt.count(len(rest))} more{when} feed the series and history only. "
-                   "assessment.json lists every one (data_quality.inputs).")
+                   f"{fmt.count(len(rest))} more{when}, outside them, are listed in assessment.json "
+                   "(data_quality.inputs).")
 
 
 _SIG_MARKS = {"significant rise": "\u25b2 ", "significant fall": "\u25bc "}

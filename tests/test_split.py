@@ -1,10 +1,10 @@
 """Older months counted from the geography cube (engine._split_month): the same assessment as from the records.
 
-An assessment reads records only from the comparison period and the 36-month window on; the series and the
-expected-count history before that come from the aggregate store's cube when it places the rows exactly as the
-records are placed. The demo city's police.uk street files hold five financial years, so 2024/25 splits at
-2022-04. The whole assessment dict must equal the one read from every month's records, and the series must
-equal a recount of the street CSVs."""
+An assessment reads records only from the comparison period on; the series, the 36-month dispersion window
+and the expected-count history before that come from the aggregate store's cube when it places the rows exactly
+as the records are placed. The demo city's police.uk street files hold five financial years, so 2024/25
+(compared with 2023/24) splits at 2023-04. The whole assessment dict must equal the one read from every
+month's records, and the series must equal a recount of the street CSVs."""
 from __future__ import annotations
 
 import csv
@@ -45,13 +45,13 @@ def authority(demo_store: Any) -> tuple[dict, dict | None, list]:
 
 def test_split_assessment_equals_records(authority: tuple[dict, dict | None, list]) -> None:
     split, whole, splits = authority
-    assert splits and splits[0] == "2022-04"  # the cube stood in for 2020-04 .. 2022-03
+    assert splits and splits[0] == "2023-04"  # the cube stood in for 2020-04 .. 2023-03
     assert split == whole
 
 
 def test_split_ward_equals_records(demo_store: Any) -> None:
     split, whole, splits = _both(demo_store.store, "Kingsmead", demo_store.period, source="police-uk-street")
-    assert splits and splits[0] == "2022-04"
+    assert splits and splits[0] == "2023-04"
     assert split == whole
 
 
@@ -68,7 +68,7 @@ def test_split_series_recounted(demo_store: Any, authority: tuple[dict, dict | N
                     start = y if m >= 4 else y - 1
                     by_fy[f"{start}/{(start + 1) % 100:02d}"] += 1
     split, _whole, splits = authority
-    assert splits[0] == "2022-04"
+    assert splits[0] == "2023-04"
     series = {s["label"]: s["count"] for s in split["total"]["series"]}
     assert series == {fy: by_fy[fy] for fy in city.financial_years}
     assert by_fy["2020/21"] > 0

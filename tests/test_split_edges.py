@@ -35,8 +35,8 @@ WARD_LAD = {w: lad for w, _n, lad in WARDS}
 TYPES = ["Burglary", "Drugs", "Robbery", "Vehicle crime", "Shoplifting", "Anti-social behaviour",
          "Violence and sexual offences"]
 FORCE = "Testshire Constabulary"
-PERIOD = "2023Q4"  # compared with 2022Q4: split at min(2022-10, 2023-10, 2024-12 - 35) = 2021-01
-SPLIT = "2021-01"
+PERIOD = "2023Q4"  # compared with 2022Q4: split at min(2022-10, 2023-10) = 2022-10
+SPLIT = "2022-10"
 
 
 def months(a: str, b: str) -> list[str]:
@@ -373,21 +373,25 @@ def test_outcomes_files_beside_street_files(tmp_path: Path) -> None:
         assert in_area and total["groups"]["charge_summons"]["previous"] == len(in_area), source
 
 
-def test_source_chosen_is_new_while_older_months_hold_another(tmp_path: Path) -> None:
-    """Street files for every month, a force extract only from 2022-07: the engine chooses the extract (it is
-    held in both periods) while the cube's older rows are all street rows. Their themes bind, so the split is
-    taken; the extract's series holds no older month either way."""
+@pytest.mark.parametrize(("first", "expect_split"), [("2022-10", SPLIT), ("2022-07", None)])
+def test_source_chosen_is_new_while_older_months_hold_another(tmp_path: Path, first: str,
+                                                               expect_split: str | None) -> None:
+    """Street files for every month, a force extract only from `first`: the engine chooses the extract (it is
+    held in both periods). From the split month on, the cube's older rows are all street rows: their themes bind,
+    so the split is taken. From 2022-07, the cube's older rows hold extract rows whose themes read what the cube
+    lacks: the split is refused. The extract's series holds no older month either way."""
     rows = street_rows(21)
     ex = [{"crime_id": f"X{mo}-{k}", "recorded_date": f"{mo}-1{k}", "offence_code": "28E", "ward_code": "E05009501",
            "ward_name": "Northgate", "local_authority_code": "E06000951", "local_authority_name": "Splitford",
-           "knife_flag": "N", "hate_flag": "N", "domestic_flag": "N"} for mo in months("2022-07", "2023-12") for k in range(5)]
+           "knife_flag": "N", "hate_flag": "N", "domestic_flag": "N"} for mo in months(first, "2023-12") for k in range(5)]
     st = make_store(tmp_path, [write_csv(tmp_path / "street.csv", STREET_HEADER, rows)],
                     [write_csv(tmp_path / "extract.csv", list(ex[0]), ex)], force="testshire")
     split, whole, splits = both(st, "Splitford")
-    assert splits == [SPLIT] and split == whole
+    assert splits == [expect_split] and split == whole
     assert split["source"]["kind"] == "extract"
     got = series_of(split)
-    assert got == {q: (sum(quarter(r["recorded_date"][:7]) == q for r in ex) if q >= "2022Q3" else None) for q in got}
+    assert got == {q: (sum(quarter(r["recorded_date"][:7]) == q for r in ex) if q >= quarter(first) else None)
+                   for q in got}
 
 
 def test_api_crime_listed_twice_in_one_response_counts_once_in_the_aggregates(tmp_path: Path) -> None:

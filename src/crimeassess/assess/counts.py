@@ -65,8 +65,9 @@ def _period_table(con: duckdb.DuckDBPyConnection, periods: list[Period], cur: Pe
     """The area's rows of the chosen source and the series' months (`area_rows`: a table, or a view of
     `area_all` when that holds nothing else), then views `pc` (rows of the current and comparison
     periods, columns `which` and `matched`: the row's month is held in both periods) and `ps` (rows of the series
-    periods, column `idx`, and `n`, the records a row stands for) over it. With `old`, `ps` also holds table
-    `cube_old` (counts of the months before those `area_all` holds)."""
+    periods, column `idx`, and `n`, the records a row stands for) and `area_win` (rows of the chosen source in the
+    dispersion `window`, with `n`) over it. With `old`, `ps` and `area_win` also hold table `cube_old` (counts of
+    the months before those `area_all` holds)."""
     cc, pcnd = _period_cond(cur), _period_cond(cmp)
     any_cond = " OR ".join([_period_cond(p) for p in periods] + [cc, pcnd, f"month IN {_in_list(window)}"])
     cond = f"({rows_where}) AND ({any_cond})"
@@ -89,6 +90,8 @@ def _period_table(con: duckdb.DuckDBPyConnection, periods: list[Period], cur: Pe
     series_cond = " OR ".join(_period_cond(p) for p in periods)
     rows = "(SELECT *, 1::BIGINT AS n FROM area_rows" + (" UNION ALL BY NAME SELECT * FROM cube_old)" if old else ")")
     con.execute(f"CREATE OR REPLACE TEMP VIEW ps AS SELECT *, CASE {cases} END AS idx FROM {rows} WHERE {series_cond}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW area_win AS SELECT * FROM {rows} WHERE ({rows_where}) "
+                f"AND month IN {_in_list(window)}")
 
 
 class _Counter:
@@ -147,25 +150,26 @@ class _Counter:
 
 def _monthly(con, where: str, src_cond: str, total_pred: str, theme_preds: dict[str, str | None],
              months: list[str]) -> dict[str, dict[str, dict[int, int]]]:
-    """Monthly counts over the months held (zeros filled): total, themes, categories and wards."""
+    """Monthly counts over the months held (zeros filled): total, themes, categories and wards, from view
+    `area_win` (the window's rows, each standing for `n` records: the cube's counts for months before the split)."""
     idx = {m: month_index(m) for m in months}
     out: dict[str, dict[str, dict[int, int]]] = {"total": {}, "themes": {}, "categories": {}, "wards": {}}
     if not months:
         return out
     avail = [(tid, pred) for tid, pred in theme_preds.items() if pred]
-    sel = "".join(f", count(*) FILTER (WHERE {pred})" for _, pred in avail)
-    base = f"FROM area_rows WHERE {where} AND {src_cond} AND month IN {_in_list(months)}"
+    sel = "".join(f", {_nsum(pred)}" for _, pred in avail)
+    base = f"FROM area_win WHERE {where} AND {src_cond} AND month IN {_in_list(months)}"
     zero = {i: 0 for i in idx.values()}
     out["total"]["total"] = dict(zero)
     for tid, _ in avail:
         out["themes"][tid] = dict(zero)
-    for r in con.execute(f"SELECT month, count(*) FILTER (WHERE {total_pred}){sel} {base} GROUP BY 1").fetchall():
+    for r in con.execute(f"SELECT month, {_nsum(total_pred)}{sel} {base} GROUP BY 1").fetchall():
         out["total"]["total"][idx[r[0]]] = int(r[1])
         for j, (tid, _) in enumerate(avail):
             out["themes"][tid][idx[r[0]]] = int(r[2 + j])
-    for cat, m, n in con.execute(f"SELECT category_id, month, count(*) {base} AND is_crime GROUP BY 1, 2").fetchall():
+    for cat, m, n in con.execute(f"SELECT category_id, month, sum(n) {base} AND is_crime GROUP BY 1, 2").fetchall():
         out["categories"].setdefault(cat, dict(zero))[idx[m]] = int(n)
-    for code, m, n in con.execute(f"SELECT p_ward_code, month, count(*) {base} AND ({total_pred}) "
+    for code, m, n in con.execute(f"SELECT p_ward_code, month, sum(n) {base} AND ({total_pred}) "
                                   "AND p_ward_code IS NOT NULL GROUP BY 1, 2").fetchall():
         out["wards"].setdefault(code, dict(zero))[idx[m]] = int(n)
     return out

@@ -595,8 +595,9 @@ def _split_month(con, job: _Job, source: str | None) -> str | None:
     """The first month read from the records, when the months before it can be counted from the geography cube;
     None to read every month's records.
 
-    Only the series (up to 15 periods back) and the expected-count history reach further back than the
-    comparison period and the 36-month dispersion window, and they only count rows. The cube gives the same
+    Only the series (up to 15 periods back), the 36-month dispersion window (monthly counts for the dispersions,
+    level shifts and seasonality) and the expected-count history reach further back than the current and
+    comparison periods, and they only count rows. The cube gives the same
     counts as the records when it placed the area's rows exactly as `placed` does (the narrowing pre-filter
     exists: no row in the area's forces needs a map point, or placement is by LSOA), the periods are months,
     and the total's and every theme's predicate reads only columns the cube has, for every source kind the
@@ -606,7 +607,7 @@ def _split_month(con, job: _Job, source: str | None) -> str | None:
     if (cur.by_day or cmp.by_day or not job.tgt.vintage or not job.narrowed.get("prefilter")
             or not sql.has_relation(con, "area_cube")):
         return None
-    first = min(cmp.start, cur.start, month_from_index(month_index(cur.end) - dispersion.WINDOW_MONTHS + 1))
+    first = min(cmp.start, cur.start)
     con.execute(f"CREATE OR REPLACE TEMP TABLE cube_old AS SELECT * FROM (SELECT {_CUBE_ROW_COLUMNS} FROM area_cube a "
                 f"LEFT JOIN offences o ON upper(a.offence_code) = o.code WHERE a.month < {_q(first)}) WHERE {job.where}"
                 # Only kinds an assessment can be of: nothing reads another kind's older rows (police.uk outcomes
@@ -885,7 +886,7 @@ def _asb_block(con, where: str, cur: Period, cmp: Period, kind: str | None, forc
     asb_pred = f"category_id = {_q(ASB_ID)}"
     if kind is None or get_kind(kind).asb:
         row = counter.one(asb_pred)
-        got = dict(con.execute(f"SELECT month, count(*) FROM area_rows WHERE {asb_pred} AND month IN {_in_list(window)} "
+        got = dict(con.execute(f"SELECT month, sum(n) FROM area_win WHERE {asb_pred} AND month IN {_in_list(window)} "
                                "GROUP BY 1").fetchall())
         monthly = {month_index(m): int(got.get(m, 0)) for m in window}
         return ({**row, "exposure_ratio": _exposure(cur, cmp), "available": kind is not None, "source": kind,
@@ -910,7 +911,7 @@ def _asb_block(con, where: str, cur: Period, cmp: Period, kind: str | None, forc
         f"count(*) FILTER (WHERE month IN {_in_list(mc)}), count(*) FILTER (WHERE month IN {_in_list(mp)}) "
         f"FROM area_all WHERE {where} AND source_kind = ? AND category_id = ?", [alt, ASB_ID]).fetchall()[0]
     wmonths = [m for m in window if m in months]
-    got = dict(con.execute(f"SELECT month, count(*) FROM area_all WHERE {where} AND source_kind = ? AND category_id = ? "
+    got = dict(con.execute(f"SELECT month, sum(n) FROM area_hist WHERE {where} AND source_kind = ? AND category_id = ? "
                            f"AND month IN {_in_list(wmonths)} GROUP BY 1", [alt, ASB_ID]).fetchall())
     missing = [m for m in cur.months if m not in months] + [m for m in cmp.months if m not in months]
     return ({"current": c if have_cur else None, "previous": p if have_prev else None,

@@ -206,7 +206,7 @@ def seasonality(con, pred: str, window: list[str]) -> list[dict[str, Any]] | Non
     """Mean count per calendar month over the months held in the dispersion window (up to 36)."""
     if not window:
         return None
-    got = dict(con.execute(f"SELECT month, count(*) FILTER (WHERE {pred}) FROM area_rows WHERE month IN "
+    got = dict(con.execute(f"SELECT month, coalesce(sum(n) FILTER (WHERE {pred}), 0) FROM area_win WHERE month IN "
                            f"({', '.join(present_sql(m) for m in window)}) GROUP BY 1").fetchall())
     by: dict[int, list[int]] = {}
     for m in window:

@@ -10,8 +10,10 @@ using :meth:`Theme.predicate`. :meth:`Theme.matches` is the same rule in plain P
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
+import functools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -283,7 +285,14 @@ def _read_toml(text: str, origin: str) -> dict[str, Any]:
 
 
 def builtin_theme_tables() -> dict[str, dict[str, Any]]:
-    """The raw built-in theme tables from the packaged themes.toml."""
+    """The raw built-in theme tables from the packaged themes.toml (a fresh copy: callers may change it)."""
+    return copy.deepcopy(_builtin_tables())
+
+
+@functools.cache
+def _builtin_tables() -> dict[str, dict[str, Any]]:
+    # Parsed once per process: tomllib is pure Python (25 ms for this file) and an assessment loads the
+    # themes four times.
     text = resources.files(__package__).joinpath("themes.toml").read_text(encoding="utf-8")
     return _read_toml(text, "built-in themes.toml")
 

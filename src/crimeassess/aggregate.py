@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
 AGG_VERSION = 1
 #: Bump when the cube's query changes (not the aggregate files): every cube is then rebuilt from them.
 #: 2: API rows count once after de-duplication.
-CUBE_VERSION = 2
+CUBE_VERSION = 3
 AGG_DIR = "aggregates"
 STATE_FILE = "aggregates/state.json"
 
@@ -259,7 +259,7 @@ def register_live_aggregates(con: Any, st: Store, name: str = "agg") -> bool:
 # ---- the geography cube -----------------------------------------------------------------------------------
 #: Columns of a geography cube: the live aggregate placed in wards and local authorities by one LSOA lookup.
 CUBE_COLUMNS = ["source_kind", "force", "month", "lad_code", "ward_code", "category_id", "is_crime", "offence_code",
-                "knife_flag", "hate_flag", "domestic_flag", "point_only", "n"]
+                "knife_flag", "hate_flag", "domestic_flag", "point_only", "no_lsoa", "n"]
 
 
 def _cube_key(st: Store, lookup: Path | None) -> str:
@@ -314,7 +314,8 @@ def register_cube(con: Any, st: Store, lookup: Path | None, name: str = "cube", 
     offence code and flags, placed by the record's own codes, else its LSOA in `lookup` (ONS best fit).
 
     ``point_only`` marks rows a map point alone could place (no own codes, LSOA not in the lookup, a point
-    held): the cube cannot place them; whoever needs them reads the records. The cube is persisted in the
+    held): the cube cannot place them; whoever needs them reads the records. ``no_lsoa`` marks rows without an
+    LSOA (data quality's blank-LSOA rate). The cube is persisted in the
     store (``aggregates/cube-<lookup>-<key>.parquet``, the key covering the live slices, the aggregate files
     and the lookup) and rebuilt when any of them changes. Needs the `agg` view (register_live_aggregates);
     returns False when it is absent. With `lad_only` the view is the same counts summed over wards (ward_code
@@ -344,7 +345,7 @@ def register_cube(con: Any, st: Store, lookup: Path | None, name: str = "cube", 
                        a.category_id, a.is_crime, a.offence_code, a.knife_flag, a.hate_flag, a.domestic_flag,
                        (a.has_point AND (coalesce(a.ward_code, lk.ward_code) IS NULL
                                          OR coalesce(a.lad_code, lk.lad_code) IS NULL)) AS point_only,
-                       sum(a.n)::BIGINT AS n
+                       a.lsoa_code IS NULL AS no_lsoa, sum(a.n)::BIGINT AS n
                 FROM agg a LEFT JOIN {lk} lk ON a.lsoa_code = lk.lsoa_code
                 GROUP BY ALL ORDER BY force, lad_code, ward_code, month
                 ) TO {literal(str(part))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)""")

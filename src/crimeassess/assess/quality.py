@@ -132,22 +132,22 @@ def data_quality(con: duckdb.DuckDBPyConnection, store: Store, *, kind: str | No
     # force-wide counts: from the aggregate store when the connection has it (same rows, counted), else records
     rel, cnt = ("agg", "sum(n)") if sql.has_relation(con, "agg") else ("records", "count(*)")
     # One pass: counts by category and month over the span (it ends with the current period), and the current
-    # period's crimes without an LSOA; the cube has no LSOA, so with it those come from the aggregate alone.
+    # period's crimes without an LSOA (the cube's `no_lsoa`).
     counts: dict[str, dict[str, int]] = {}
     n = blank = 0
     cur_months = set(cur.months)
-    no_lsoa = f"coalesce({cnt} FILTER (WHERE lsoa_code IS NULL), 0)"
+    if cube:
+        rel, cnt, no_lsoa = cube, "sum(n)", "coalesce(sum(n) FILTER (WHERE no_lsoa), 0)"
+    else:
+        no_lsoa = f"coalesce({cnt} FILTER (WHERE lsoa_code IS NULL), 0)"
     for cat, m, is_crime, c, b in con.execute(
-            f"SELECT category_id, month, is_crime, {cnt}, {'0' if cube else no_lsoa} FROM {cube or rel} "
+            f"SELECT category_id, month, is_crime, {cnt}, {no_lsoa} FROM {rel} "
             f"WHERE source_kind = ? AND {force_cond} AND month IN {sql.in_list(span)} GROUP BY 1, 2, 3",
             [kind]).fetchall():
         by_month = counts.setdefault(cat, {})
         by_month[m] = by_month.get(m, 0) + int(c)
         if is_crime and m in cur_months:
             n, blank = n + int(c), blank + int(b)
-    if cube:
-        blank = int(con.execute(f"SELECT {no_lsoa} FROM {rel} WHERE source_kind = ? AND {force_cond} AND is_crime "
-                                f"AND month IN {sql.in_list(cur.months)}", [kind]).fetchall()[0][0])
     geo_inputs = [{"kind": e["kind"], "name": e["name"], "file": _short(e.get("path", "")), "rows": e.get("rows"),
                    "loaded_at": e.get("loaded_at")} for e in store.geography_entries()]
     return {

@@ -280,10 +280,9 @@ def _points(con: Any, rows_where: str, months: list[str], table: str = "placed")
     lon, lat = np.asarray(got["lon"], dtype=float), np.asarray(got["lat"], dtype=float)
     if not lon.size:
         return np.empty(0), np.empty(0)
-    from pyproj import Transformer
+    from ..geography.placement import to_bng
 
-    x, y = Transformer.from_crs(4326, 27700, always_xy=True).transform(lon, lat)
-    return np.asarray(x), np.asarray(y)
+    return to_bng(lon, lat)
 
 
 def _lsoa_polygons(st: Store, codes: set[str]) -> Any:

@@ -11,7 +11,14 @@ from pyproj import CRS, Transformer
 
 from ..errors import GeographyError, InputError
 
+# Made once (30 ms each); pyproj's Transformer is thread-safe from 3.1.
 _TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
+
+
+def to_bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 longitudes and latitudes as British National Grid eastings and northings (metres)."""
+    x, y = _TO_BNG.transform(lon, lat)
+    return np.asarray(x), np.asarray(y)
 
 
 def place_points(

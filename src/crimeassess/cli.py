@@ -5,7 +5,9 @@ then start without loading DuckDB, geopandas, matplotlib and WeasyPrint (start-u
 """
 from __future__ import annotations
 
+import atexit
 import functools
+import gc
 import inspect
 import json
 import sys
@@ -303,6 +305,20 @@ def assess(
         print_assessment(res.to_dict(), out)
 
 
+def _freeze_gc() -> None:
+    gc.disable()
+    gc.freeze()
+
+
+def _no_gc_at_exit() -> None:
+    """Skip the garbage collector's passes over the whole heap when the process ends: after a report they took
+    0.3-0.6 s of the command's time (DuckDB, pandas, matplotlib and WeasyPrint objects), with every file already
+    written and closed. Modules are still cleared and atexit handlers still run (the render worker is ended);
+    only objects in reference cycles are left to the end of the process instead of being collected."""
+    atexit.unregister(_freeze_gc)  # once, however many commands a process runs (tests)
+    atexit.register(_freeze_gc)  # runs first (last registered), before the interpreter's final collections
+
+
 @app.command()
 @clean_errors
 @assess_options
@@ -318,6 +334,8 @@ def report(
     """Write the strategic assessment report (HTML, PDF, JSON, CSV) for an area and period (with --all-areas:
     one folder per area of --level, and index.csv)."""
     from .report.build import build_report
+
+    _no_gc_at_exit()
 
     if all_areas:
         from .report.batch import build_all_reports

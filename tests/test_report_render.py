@@ -378,27 +378,3 @@ def test_input_files_listed_are_those_of_the_compared_periods() -> None:
     # nothing outside the compared periods: every input listed, no note
     assert _compared_inputs(inputs[24:], {"start": "2024-01", "end": "2024-12"},
                             {"start": "2023-01", "end": "2023-12"}) == (inputs[24:], None)
-
-
-def test_fewer_collections_restores_the_thresholds() -> None:
-    """A render collects garbage less often (render.RENDER_GC_THRESHOLD) and gives the process its own thresholds
-    back when the last render running ends, nested or not; a collector switched off (threshold 0) stays off."""
-    import gc
-
-    from crimeassess.report.render import RENDER_GC_THRESHOLD, fewer_collections
-
-    saved = gc.get_threshold()
-    try:
-        gc.set_threshold(700, 10, 10)
-        with fewer_collections():
-            assert gc.get_threshold() == RENDER_GC_THRESHOLD
-            with fewer_collections():
-                assert gc.get_threshold() == RENDER_GC_THRESHOLD
-            assert gc.get_threshold() == RENDER_GC_THRESHOLD
-        assert gc.get_threshold() == (700, 10, 10)
-        gc.set_threshold(0, 10, 10)
-        with fewer_collections():
-            assert gc.get_threshold()[0] == 0
-        assert gc.get_threshold() == (0, 10, 10)
-    finally:
-        gc.set_threshold(*saved)

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import contextlib
 import functools
-import gc
 import logging
 import re
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -459,34 +456,6 @@ def html_to_pdf(html: str, pdf_path: Path) -> Path:
     return cached_pdf(html, Path(pdf_path), print_pdf)
 
 
-#: Collector thresholds while a report renders: charts and WeasyPrint allocate millions of short-lived objects, so
-#: with the default (700, 10, 10) the collector ran about 450 times in one report, 4 of them over the whole heap
-#: (every module imported): 0.5 s of a 3.3 s render (18M-row store's Southampton report). Young objects are still
-#: collected, every 10,000 allocations (peak memory +3 MB).
-RENDER_GC_THRESHOLD = (10_000, 50, 100)
-_gc_lock = threading.Lock()
-_gc_state: dict[str, Any] = {"depth": 0, "saved": None}
-
-
-@contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Collect garbage less often while a report renders (:data:`RENDER_GC_THRESHOLD`); the process's own
-    thresholds are restored when the last render running in it ends."""
-    with _gc_lock:
-        if _gc_state["depth"] == 0:
-            _gc_state["saved"] = gc.get_threshold()
-            if _gc_state["saved"][0] and _gc_state["saved"][0] < RENDER_GC_THRESHOLD[0]:  # 0: collector off
-                gc.set_threshold(*RENDER_GC_THRESHOLD)
-        _gc_state["depth"] += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_state["depth"] -= 1
-            if _gc_state["depth"] == 0:
-                gc.set_threshold(*_gc_state["saved"])
-
-
 def render_report(
     assessment: dict[str, Any],
     out_dir: Path,
@@ -507,12 +476,7 @@ def render_report(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create report folder {out}: {exc.strerror}") from exc
-    with fewer_collections():
-        return _render_report(assessment, out, wards_geo, pdf, on_stage or (lambda stage: None))
-
-
-def _render_report(assessment: dict[str, Any], out: Path, wards_geo: Any, pdf: bool,
-                   say: Callable[[str], None]) -> ReportFiles:
+    say = on_stage or (lambda stage: None)
     say("rendering the HTML report")
     html = render_html(assessment, wards_geo=wards_geo)
     html_path = out / "report.html"

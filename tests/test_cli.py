@@ -98,3 +98,23 @@ def test_choices_are_checked(tmp_path: Path) -> None:
     r = runner.invoke(app, ["assess", "--area", "X", "--period", "2018-03", "--placement", "nowhere",
                             "--store", str(tmp_path / "s")])
     assert r.exit_code == 2 and "nowhere" in r.output
+
+
+def test_report_gc_policy() -> None:
+    """A one-area report collects young objects every 10,000 allocations; a batch keeps the process's thresholds;
+    either way the collector's passes at exit are skipped (an atexit handler, registered once)."""
+    import atexit
+    import gc
+
+    from crimeassess import cli
+
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        cli._report_gc(one_report=False)
+        assert gc.get_threshold() == (700, 10, 10)
+        cli._report_gc(one_report=True)
+        assert gc.get_threshold() == cli.REPORT_GC_THRESHOLD
+    finally:
+        gc.set_threshold(*saved)
+        atexit.unregister(cli._freeze_gc)

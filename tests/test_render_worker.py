@@ -104,3 +104,20 @@ def test_by_default_only_with_an_idle_core(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(renderworker, "usable_cores", lambda: 1)
     monkeypatch.setattr(renderworker.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert not renderworker.enabled()
+
+
+def test_warm_up_extras_only_while_no_report_waits() -> None:
+    """The worker's optional warm-up (a tiny chart, scipy.ndimage) runs only while no report is waiting on its
+    input, so a quick assessment never waits for it; the chart it draws is the charts' SVG."""
+    import os
+
+    from crimeassess.report.renderworker import _idle, _warm_chart
+
+    r, w = os.pipe()
+    with os.fdopen(r, "rb") as inp, os.fdopen(w, "wb") as out:
+        assert _idle(inp)
+        out.write(b"x")
+        out.flush()
+        assert not _idle(inp)
+    assert _idle(None)
+    assert _warm_chart().lstrip().startswith("<?xml")

@@ -5,7 +5,9 @@ then start without loading DuckDB, geopandas, matplotlib and WeasyPrint (start-u
 """
 from __future__ import annotations
 
+import atexit
 import functools
+import gc
 import inspect
 import json
 import sys
@@ -303,6 +305,31 @@ def assess(
         print_assessment(res.to_dict(), out)
 
 
+def _freeze_gc() -> None:
+    gc.disable()
+    gc.freeze()
+
+
+#: The collector's thresholds for the rest of a one-area report command (Python's default is 700, 10, 10).
+REPORT_GC_THRESHOLD = (10_000, 50, 100)
+
+
+def _report_gc(*, one_report: bool) -> None:
+    """Garbage collection for a report command, a short-lived process that allocates millions of objects.
+
+    The collector's passes over the whole heap when the process ends are skipped: they took 0.3-0.6 s after the
+    report's last line (DuckDB, pandas, matplotlib and WeasyPrint objects), when every file is written and closed;
+    modules are still cleared and atexit handlers still run (the render worker is ended). For one report, young
+    objects are also collected every 10,000 allocations instead of 700: on the 6M store's Southampton report the
+    collector took 0.3 s of assessing and writing the tables and 0.9 s in all when the report is rendered here
+    (no render worker), now 0.05 and 0.24 s (peak memory unchanged: 499-518 MB either way on the 18M store); a
+    batch (--all-areas) keeps the default, so that its memory stays flat."""
+    if one_report and 0 < gc.get_threshold()[0] < REPORT_GC_THRESHOLD[0]:
+        gc.set_threshold(*REPORT_GC_THRESHOLD)
+    atexit.unregister(_freeze_gc)  # once, however many commands a process runs (tests)
+    atexit.register(_freeze_gc)  # runs first (last registered), before the interpreter's final collections
+
+
 @app.command()
 @clean_errors
 @assess_options
@@ -318,6 +345,8 @@ def report(
     """Write the strategic assessment report (HTML, PDF, JSON, CSV) for an area and period (with --all-areas:
     one folder per area of --level, and index.csv)."""
     from .report.build import build_report
+
+    _report_gc(one_report=not all_areas)
 
     if all_areas:
         from .report.batch import build_all_reports

@@ -280,6 +280,7 @@ def assess(
     from .assess.engine import assess as do_assess
     from .assess.present import print_assessment
 
+    _skip_exit_gc()
     if all_areas:
         _assess_all(args, level.value, out_dir)
         return
@@ -314,20 +315,27 @@ def _freeze_gc() -> None:
 REPORT_GC_THRESHOLD = (10_000, 50, 100)
 
 
+def _skip_exit_gc() -> None:
+    """Skip the collector's passes over the whole heap when the process ends: they took 0.3-0.6 s after a
+    report's last line (DuckDB, pandas, matplotlib and WeasyPrint objects) and 0.25 s after an assessment's,
+    when every file is written and closed; modules are still cleared and atexit handlers still run (the render
+    worker is ended). For read-and-write-out commands only: a file object left in a reference cycle would not be
+    flushed."""
+    atexit.unregister(_freeze_gc)  # once, however many commands a process runs (tests)
+    atexit.register(_freeze_gc)  # runs first (last registered), before the interpreter's final collections
+
+
 def _report_gc(*, one_report: bool) -> None:
     """Garbage collection for a report command, a short-lived process that allocates millions of objects.
 
-    The collector's passes over the whole heap when the process ends are skipped: they took 0.3-0.6 s after the
-    report's last line (DuckDB, pandas, matplotlib and WeasyPrint objects), when every file is written and closed;
-    modules are still cleared and atexit handlers still run (the render worker is ended). For one report, young
+    The collector's passes when the process ends are skipped (:func:`_skip_exit_gc`). For one report, young
     objects are also collected every 10,000 allocations instead of 700: on the 6M store's Southampton report the
     collector took 0.3 s of assessing and writing the tables and 0.9 s in all when the report is rendered here
     (no render worker), now 0.05 and 0.24 s (peak memory unchanged: 499-518 MB either way on the 18M store); a
     batch (--all-areas) keeps the default, so that its memory stays flat."""
     if one_report and 0 < gc.get_threshold()[0] < REPORT_GC_THRESHOLD[0]:
         gc.set_threshold(*REPORT_GC_THRESHOLD)
-    atexit.unregister(_freeze_gc)  # once, however many commands a process runs (tests)
-    atexit.register(_freeze_gc)  # runs first (last registered), before the interpreter's final collections
+    _skip_exit_gc()
 
 
 @app.command()

@@ -373,22 +373,25 @@ def test_outcomes_files_beside_street_files(tmp_path: Path) -> None:
         assert in_area and total["groups"]["charge_summons"]["previous"] == len(in_area), source
 
 
-@pytest.mark.parametrize(("first", "expect_split"), [("2022-10", SPLIT), ("2022-07", None)])
-def test_source_chosen_is_new_while_older_months_hold_another(tmp_path: Path, first: str,
-                                                               expect_split: str | None) -> None:
+@pytest.mark.parametrize(("first", "expect_split", "source"),
+                         [("2022-10", SPLIT, None), ("2022-07", None, None), ("2022-10", SPLIT, "extract")])
+def test_source_chosen_is_new_while_older_months_hold_another(tmp_path: Path, first: str, expect_split: str | None,
+                                                               source: str | None) -> None:
     """Street files for every month, a force extract only from `first`: the engine chooses the extract (it is
     held in both periods). From the split month on, the cube's older rows are all street rows: their themes bind,
     so the split is taken. From 2022-07, the cube's older rows hold extract rows whose themes read what the cube
-    lacks: the split is refused. The extract's series holds no older month either way."""
+    lacks: the split is refused. The extract's series holds no older month either way. Named as the source, the
+    extract still takes its anti-social behaviour (and that series' 36-month window) from the street files."""
     rows = street_rows(21)
     ex = [{"crime_id": f"X{mo}-{k}", "recorded_date": f"{mo}-1{k}", "offence_code": "28E", "ward_code": "E05009501",
            "ward_name": "Northgate", "local_authority_code": "E06000951", "local_authority_name": "Splitford",
            "knife_flag": "N", "hate_flag": "N", "domestic_flag": "N"} for mo in months(first, "2023-12") for k in range(5)]
     st = make_store(tmp_path, [write_csv(tmp_path / "street.csv", STREET_HEADER, rows)],
                     [write_csv(tmp_path / "extract.csv", list(ex[0]), ex)], force="testshire")
-    split, whole, splits = both(st, "Splitford")
+    split, whole, splits = both(st, "Splitford", **({"source": source} if source else {}))
     assert splits == [expect_split] and split == whole
     assert split["source"]["kind"] == "extract"
+    assert split["anti_social_behaviour"]["source"] == "police-uk-street"
     got = series_of(split)
     assert got == {q: (sum(quarter(r["recorded_date"][:7]) == q for r in ex) if q >= quarter(first) else None)
                    for q in got}

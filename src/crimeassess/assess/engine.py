@@ -612,12 +612,12 @@ def _split_month(con, job: _Job, source: str | None) -> str | None:
     # most police.uk downloads, would otherwise reach the theme predicates below, which raise ThemeError for a
     # kind they do not know, so the assessment failed where the records give one). A named source without
     # anti-social behaviour takes its ASB window from the street files (_asb_block): those too.
-    kinds = [source] if source else list(SOURCE_PRIORITY)
+    allowed = [source] if source else list(SOURCE_PRIORITY)
     if source and not get_kind(source).asb:
-        kinds += [k for k in with_capability("asb") if get_kind(k).scope == "force" and k not in kinds]
+        allowed += [k for k in with_capability("asb") if get_kind(k).scope == "force" and k not in allowed]
     con.execute(f"CREATE OR REPLACE TEMP TABLE cube_old AS SELECT * FROM (SELECT {_CUBE_ROW_COLUMNS} FROM area_cube a "
                 f"LEFT JOIN offences o ON upper(a.offence_code) = o.code WHERE a.month < {_q(first)}) WHERE {job.where}"
-                f" AND source_kind IN {_in_list(kinds)}")
+                f" AND source_kind IN {_in_list(allowed)}")
     kinds = [r[0] for r in con.execute("SELECT DISTINCT source_kind FROM cube_old").fetchall()]
     if not kinds:
         return None

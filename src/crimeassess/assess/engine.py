@@ -31,7 +31,7 @@ from .findings import findings
 from .official import official_total
 from .result import AssessmentResult
 from .quality import data_quality
-from .periods import Period, comparison_for, month_from_index, month_index, month_runs, parse_period
+from .periods import Period, comparison_for, month_index, month_runs, parse_period
 from .runs import current_run
 
 SOURCE_PRIORITY = source_priority()

@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import InputError, StoreError
-from .sql import has_relation, list_literal, literal
+from .sql import has_relation, literal
 from .store import API_KIND, Store, _duck_type, atomic_write_bytes, parse_size
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -250,9 +250,8 @@ def register_live_aggregates(con: Any, st: Store, name: str = "agg") -> bool:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {cols} WHERE false")
         return True
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_raw AS {st.live_rows_sql(sorted(set(paths)))}")
-    api = bool(con.execute("SELECT count(*) FROM live_slices WHERE source_kind = ?", [API_KIND]).fetchall()[0][0])
     # an API row is one crime (its uid): n is 1 even when one response listed it twice, as `records` keeps it once
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {st.dedupe_sql(f'{name}_raw', api, count='n')}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {st.dedupe_sql(f'{name}_raw', st.holds(API_KIND), count='n')}")
     return True
 
 

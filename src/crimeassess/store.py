@@ -479,6 +479,10 @@ class Store:
                       tuple((scope, month) for _key, scope, month in i["live_slices"]), i.get("records_schema"))
             for i in self.manifest()["inputs"] if i.get("live_slices")])
 
+    def holds(self, *kinds: str) -> bool:
+        """Whether any live input is of one of these source kinds."""
+        return any(i.kind in kinds for i in self.live_inputs())
+
     def uniform_schema(self, live: list["LiveInput"]) -> bool:
         """Whether every records file of `live` has exactly RECORD_SCHEMA: said by the manifest for files this
         version wrote, else read from the files' footers (once per store state)."""
@@ -549,7 +553,7 @@ class Store:
         files = list(dict.fromkeys(i.file for i in live))  # the inputs of one commit batch share a file
         if files:
             con.execute(f"CREATE VIEW raw_records AS {self.live_rows_sql(files, self.uniform_schema(live))}")
-            con.execute(f"CREATE VIEW records AS {self.dedupe_sql('raw_records', any(i.kind == API_KIND for i in live))}")
+            con.execute(f"CREATE VIEW records AS {self.dedupe_sql('raw_records', self.holds(API_KIND))}")
         else:
             cols = ", ".join(f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}" for f in RECORD_SCHEMA)
             con.execute(f"CREATE VIEW records AS SELECT {cols} WHERE false")

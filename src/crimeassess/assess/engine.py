@@ -137,9 +137,7 @@ def _narrow_records(con: duckdb.DuckDBPyConnection, st: Store, tgt: "_Target", p
                                            "ORDER BY 1").fetchall()]
         # Rows with codes of their own come only from kinds that may carry them: without such inputs the
         # pre-filter is one IN list, which DuckDB applies in the scan (an OR is applied after every column is read).
-        own = with_capability("area_codes")
-        has_own = bool(own) and con.execute(f"SELECT count(*) FROM live_slices WHERE source_kind IN {_in_list(own)}"
-                                            ).fetchall()[0][0] > 0
+        has_own = st.holds(*with_capability("area_codes"))
         parts = ([f"lsoa_code IN {_in_list(lsoas)}"] if lsoas else []) + (
             ["lad_code IS NOT NULL OR ward_code IS NOT NULL"] if has_own else [])
         prefilter = " OR ".join(parts) or "false"
@@ -168,8 +166,7 @@ def _records_view(con: duckdb.DuckDBPyConnection, st: Store, forces: list[str | 
         con.execute("CREATE VIEW records AS SELECT * FROM all_records WHERE false")
         return
     con.execute(f"CREATE OR REPLACE TEMP VIEW records_live AS {_live_sql(st, live, files)}")
-    api = any(i.kind == API_KIND for i in live)
-    con.execute(f"CREATE VIEW records AS SELECT * FROM ({st.dedupe_sql('records_live', api)}) WHERE {cond}")
+    con.execute(f"CREATE VIEW records AS SELECT * FROM ({st.dedupe_sql('records_live', st.holds(API_KIND))}) WHERE {cond}")
     if since:
         # police.uk outcomes are joined to the compared crimes by Crime ID whatever the outcome's month
         # (outcomes.py): an outcome row dated before `since` must still be found, as it is when every month is
@@ -555,8 +552,7 @@ def _prepare(con, st: Store, area_text: str, cur: Period, cmp: Period, opts: dic
     # forces and the period tables below all read this table instead of scanning the records again.
     pre = job.narrowed.get("prefilter")
     # record_id is read only to join police.uk outcomes files: not copied when the store holds none
-    unread = _UNREAD + (() if con.execute("SELECT count(*) FROM live_slices WHERE source_kind = ?",
-                                          [OUTCOMES_KIND]).fetchall()[0][0] else ("record_id",))
+    unread = _UNREAD + (() if st.holds(OUTCOMES_KIND) else ("record_id",))
     con.execute(f"CREATE OR REPLACE TEMP TABLE area_all AS SELECT * EXCLUDE ({', '.join(unread)}) FROM placed "
                 f"WHERE {job.where}" + (f" AND ({pre})" if pre else ""))
     # `area_hist`: every month's rows, each with its count `n` (1 for a record; the older months' cube counts

@@ -277,6 +277,9 @@ def assess(
 ) -> None:
     """Assess recorded crime in an area (or, with --all-areas, every area of a level) for a period against a
     comparison period."""
+    from .assess import fitworker
+
+    fitworker.stay_local()  # one assessment, or a batch that forecasts nothing
     from .assess.engine import assess as do_assess
     from .assess.present import print_assessment
 
@@ -352,9 +355,11 @@ def report(
 ) -> None:
     """Write the strategic assessment report (HTML, PDF, JSON, CSV) for an area and period (with --all-areas:
     one folder per area of --level, and index.csv)."""
+    from .assess import fitworker
     from .report.build import build_report
 
     _report_gc(one_report=not all_areas)
+    fitworker.stay_local()  # the render worker has the other core
 
     if all_areas:
         from .report.batch import build_all_reports

@@ -501,6 +501,7 @@ class _Job:
     labels: dict[str, str] = field(default_factory=dict)
     population: dict[str, Any] | None = None
     split: str | None = None  # the first month read from the records; earlier ones from the cube (_split_month)
+    expected: Any = None  # expected.PendingExpected: the forecasts, fitted while the assessment goes on
 
     @property
     def where(self) -> str:
@@ -540,6 +541,7 @@ def _prepare(con, st: Store, area_text: str, cur: Period, cmp: Period, opts: dic
     _register_offences(con)
     job = _Job(con, st, _resolve_target(con, st, area_text, opts["area_file"], opts["ward_vintage"]), cur, cmp, opts)
     job.theme_list = _load_themes(opts["theme_files"])
+    job.labels = {**{t.id: t.label for t in job.theme_list}, **CRIME_TYPES, "total": "Total recorded crime"}
 
     def split(narrowed: dict[str, Any]) -> str | None:
         job.narrowed = narrowed
@@ -702,7 +704,7 @@ def _measure(job: _Job) -> dict[str, Any]:
     monthly = job.monthly = _monthly(con, job.where, job.src_cond, job.total_pred, job.theme_preds, job.window)
     asb, asb_monthly = _asb_block(con, job.where, job.cur, job.cmp, job.kind, job.forces, job.counter, job.coverage,
                                   job.window)
-    labels = job.labels = {**{t.id: t.label for t in job.theme_list}, **CRIME_TYPES, "total": "Total recorded crime"}
+    labels = job.labels
     job.shifts = _level_shifts(monthly, labels)
     job.disp = _dispersions(monthly, asb_monthly, job.shifts)
     # One pass counts the total and every theme by ward (unplaced rows are the group None): the area's counts
@@ -753,8 +755,7 @@ def _beyond(job: _Job, data: dict[str, Any]) -> None:
     con, cov, area = job.con, job.coverage, job.tgt.area
     where = f"{job.where} AND {job.src_cond}"
     wards = {w["code"]: w["name"] for w in data["wards"]}
-    data["expected"] = expected.expected_block(con, where, job.total_pred, job.theme_preds, job.labels, job.cur,
-                                               job.present, wards, area.name, table="area_hist", weight="n").to_dict()
+    data["expected"] = job.expected.finish(wards).to_dict()
     data["hotspots"] = hotspots.hotspot_block(
         con, job.st, where, job.total_pred, cov["matched_months"], cov["matched_previous_months"],
         snapped=job.kind != "extract", dispersion=job.disp["wards"].value, area_name=area.name, cur=job.cur,
@@ -779,6 +780,11 @@ def _priorities(job: _Job, data: dict[str, Any]) -> None:
 
 def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: Any) -> Assessment:
     job = _prepare(con, st, area_text, cur, cmp, opts)
+    # The forecasts are fitted in the fit worker while the rest of the assessment goes on (fitworker.py); the
+    # wards are named when they are collected (_beyond).
+    job.expected = expected.start_expected(
+        con, f"{job.where} AND {job.src_cond}", job.total_pred, job.theme_preds, job.labels, job.cur, job.present,
+        None, job.tgt.area.name, table="area_hist", weight="n")
     rows = _measure(job)
     _judge(job, rows)
     data = _assemble(job, rows)

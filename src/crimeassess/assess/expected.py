@@ -194,6 +194,12 @@ def series_forecast(sid: str, label: str, family: str, counts: Mapping[str, int]
     months `held`."""
     pos = [period_months.index(m) for m in held]
     f = forecast([counts.get(m, 0) for m in history], len(period_months), held=pos)
+    return _compared(sid, label, family, counts, history, period_months, held, f)
+
+
+def _compared(sid: str, label: str, family: str, counts: Mapping[str, int], history: list[str],
+              period_months: list[str], held: list[str], f: Mapping[str, Any]) -> SeriesForecast:
+    """The series' forecast `f` (:func:`forecast`) against what was recorded in the months `held`."""
     months = []
     for m in held:
         i = period_months.index(m)
@@ -232,34 +238,90 @@ def expected_block(con: Any, rows_where: str, total_pred: str, theme_preds: Mapp
     the engine's `area_hist` view of the area's rows, each standing for `weight` records) in `cur`.
 
     `present` is the set of months the store holds for the area's source; `wards` maps ward code → name."""
+    return start_expected(con, rows_where, total_pred, theme_preds, labels, cur, present, wards, area_name, table,
+                          weight).finish()
+
+
+class PendingExpected:
+    """An expected block whose forecasts are being fitted (:func:`start_expected`): :meth:`finish` returns the
+    :class:`Expected`."""
+
+    def __init__(self, done: Expected | None = None, *,
+                 series: Sequence[tuple[str, str, str, Mapping[str, int]]] = (), batch: Any = None,
+                 history: Sequence[str] = (), cur: Period | None = None, held: Sequence[str] = (),
+                 too_small: Sequence[str] = (), ward_counts: Mapping[str, Mapping[str, int]] | None = None,
+                 area_name: str = "") -> None:
+        self._done, self._series, self._batch = done, list(series), batch
+        self._history, self._cur, self._held = list(history), cur, list(held)
+        self._too_small, self._ward_counts, self._area_name = list(too_small), ward_counts, area_name
+
+    def finish(self, wards: Mapping[str, str] | None = None) -> Expected:
+        """The block; `wards` (code → name, in the order listed) when :func:`start_expected` was not given them."""
+        if self._done is not None:
+            return self._done
+        results = self._batch.results()
+        assert self._cur is not None
+        fitted = {(sid, family): _compared(sid, label, family, counts, self._history, self._cur.months, self._held, f)
+                  for (sid, label, family, counts), f in zip(self._series, results)}
+        out = Expected(True)
+        out.total = fitted[("total", "total")]
+        out.themes = [s for (_sid, family), s in fitted.items() if family == "themes"]
+        out.too_small = list(self._too_small)
+        if self._ward_counts is not None:  # the wards' series were fitted by code; named and ordered here
+            for code, name in (wards or {}).items():
+                s = fitted.get((code, "wards"))
+                if s is None:
+                    out.too_small.append(name)
+                else:
+                    s.label = name
+                    out.wards.append(s)
+        else:
+            out.wards = [s for (_sid, family), s in fitted.items() if family == "wards"]
+        out.findings = sentences(out, self._area_name, self._cur)
+        self._done = out
+        return out
+
+
+def start_expected(con: Any, rows_where: str, total_pred: str, theme_preds: Mapping[str, str | None],
+                   labels: Mapping[str, str], cur: Period, present: set[str], wards: Mapping[str, str] | None,
+                   area_name: str, table: str = "placed", weight: str = "1") -> PendingExpected:
+    """:func:`expected_block`, begun: counts the series now and hands their forecasts to the fit worker
+    (:mod:`fitworker <crimeassess.assess.fitworker>`), so the caller can go on with other work before
+    :meth:`PendingExpected.finish`. With `wards` None, every ward the rows hold is forecast by code, and the
+    wards are named and ordered by :meth:`PendingExpected.finish`."""
     if cur.by_day:
-        return Expected(False, "expected counts are forecast by month; this period counts by recorded date")
+        return PendingExpected(Expected(False, "expected counts are forecast by month; this period counts by "
+                                               "recorded date"))
     held = [m for m in cur.months if m in present]
     history = history_run(cur.start, present)
     if len(history) < MIN_HISTORY:
-        return Expected(False, f"a forecast needs {MIN_HISTORY} consecutive months held before the period; "
-                               f"the store holds {len(history)}")
+        return PendingExpected(Expected(False, f"a forecast needs {MIN_HISTORY} consecutive months held before "
+                                               f"the period; the store holds {len(history)}"))
     if not held:
-        return Expected(False, "no month of the period is held")
+        return PendingExpected(Expected(False, "no month of the period is held"))
     preds = {"total": total_pred, **{t: p for t, p in theme_preds.items() if p and t not in NOT_CRIME_THEMES}}
     by, by_ward = _monthly_counts(con, rows_where, preds, history + held, table, weight)
-    out = Expected(True)
-    too_small: list[str] = []
 
-    def fit(sid: str, label: str, family: str, counts: Mapping[str, int]) -> SeriesForecast | None:
-        if sum(counts.get(m, 0) for m in history) / len(history) < MIN_MEAN:
-            too_small.append(label)
-            return None
-        return series_forecast(sid, label, family, counts, history, cur.months, held)
+    def big_enough(counts: Mapping[str, int]) -> bool:
+        return sum(counts.get(m, 0) for m in history) / len(history) >= MIN_MEAN
 
-    out.total = fit("total", labels.get("total", "Total recorded crime"), "total", by["total"])
-    if out.total is None:
-        return Expected(False, f"too few crimes a month to forecast (fewer than {MIN_MEAN:g} on average)")
-    out.themes = [s for t in preds if t != "total" if (s := fit(t, labels.get(t, t), "themes", by[t]))]
-    out.wards = [s for code, name in wards.items() if (s := fit(code, name, "wards", by_ward.get(code, {})))]
-    out.too_small = too_small
-    out.findings = sentences(out, area_name, cur)
-    return out
+    if not big_enough(by["total"]):
+        return PendingExpected(Expected(False, f"too few crimes a month to forecast (fewer than {MIN_MEAN:g} on "
+                                               "average)"))
+    candidates = [("total", labels.get("total", "Total recorded crime"), "total", by["total"])]
+    candidates += [(t, labels.get(t, t), "themes", by[t]) for t in preds if t != "total"]
+    ward_list = wards.items() if wards is not None else ((code, code) for code in sorted(by_ward))
+    candidates += [(code, name, "wards", by_ward.get(code, {})) for code, name in ward_list]
+    series = [c for c in candidates if big_enough(c[3])]
+    too_small = [c[1] for c in candidates if not big_enough(c[3]) and (wards is not None or c[2] != "wards")]
+    pos = [cur.months.index(m) for m in held]
+    jobs = [([counts.get(m, 0) for m in history], len(cur.months), pos) for _sid, _l, _f, counts in series]
+    from . import fitworker
+
+    fitworker.start_soon()  # when none runs: for this process's next assessments (it is not ready for this one)
+    return PendingExpected(series=series, batch=fitworker.submit(jobs, forecast), history=history, cur=cur,
+                           held=held, too_small=too_small, ward_counts=by_ward if wards is None else None,
+                           area_name=area_name)
 
 
 def sentences(e: Expected, area_name: str, cur: Period) -> list[str]:

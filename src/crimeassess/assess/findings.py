@@ -609,7 +609,7 @@ def _ward_sentences(assessment: Mapping[str, Any], settings: _Settings, b: _Basi
     if judged and n > 1:
         sig = [r for r in judged if r.significant and r.change]
         if not sig:
-            out.append(f"No ward's change was outside the range normal variation produces.")
+            out.append("No ward's change was outside the range normal variation produces.")
         else:
             up = sum(1 for r in sig if (r.change or 0) > 0)
             parts = [p for p in (plural(up, "rise") if up else "",

@@ -37,30 +37,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from ..assess.fitworker import core_free, usable_cores
+
 WORKER_ENV = "CRIMEASSESS_RENDER_WORKER"
 #: The worker's garbage collector thresholds while it renders (Python's default: 700, 10, 10); see main().
 RENDER_GC_THRESHOLD = (10_000, 50, 100)
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def core_free() -> bool:
-    """Whether the machine is not already busy on every core, going by the last minute's load average (below
-    the number of usable cores; True where it cannot be read).
-
-    On a busy machine the worker's start-up takes CPU from the assessment instead of an idle core: measured on
-    2 cores at load 2.3-3.3 (docs/performance.md), a first report took 8.1-10.8 s with the worker against
-    7.2-7.8 s without. The bar is the core count, not one less, because a user's own reports run back to back
-    keep the load near 1.5 on 2 cores, and those still gain from the worker."""
-    try:
-        return os.getloadavg()[0] < usable_cores()
-    except (AttributeError, OSError):  # pragma: no cover - not Unix
-        return True
 
 
 def enabled() -> bool:

@@ -1,0 +1,187 @@
+"""Issue 12: the fit worker fits an assessment's forecasts in a second process while the assessment goes on.
+Whoever fits a forecast (the worker, this process, or this process after the worker died or failed), the numbers
+are the same; a forecast's own error is raised in the caller."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from crimeassess.assess import expected, fitworker
+from crimeassess.assess.engine import assess
+
+
+def _series(k: int) -> list[float]:
+    t = np.arange(48)
+    return list(500 + 3 * k + 1.5 * t + (40 + k) * np.sin(2 * np.pi * t / 12) + np.tile([5, -3, 2, -6, 4, 0], 8))
+
+
+def _jobs(n: int = 6) -> list[Any]:
+    return [(_series(k), 12, list(range(12)) if k % 2 else [0, 1, 2]) for k in range(n)]
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
+
+
+def _wait(cond: Any, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def _submit(jobs: list[Any]) -> fitworker.Batch:
+    """Submit once the worker has gone through its previous batch (it is then sent to the worker)."""
+    batch: list[fitworker.Batch] = []
+
+    def sent() -> bool:
+        batch[:] = [fitworker.submit(jobs, expected.forecast)]
+        return batch[0]._worker is not None  # not sent (never collected: nothing to undo): try again
+
+    _wait(sent, "the worker to take a batch")
+    return batch[0]
+
+
+@pytest.fixture()
+def worker(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A fresh worker for this test, past its imports (ended afterwards)."""
+    monkeypatch.setenv(fitworker.WORKER_ENV, "on")
+    monkeypatch.setitem(fitworker._shared, "local", False)  # a CLI test in this process may have set it
+    old = fitworker._shared["worker"]
+    fitworker._shared["worker"] = None
+    fitworker.start_soon()
+    w = fitworker._shared["worker"]
+    assert w is not None
+    b = _submit(_jobs(1))
+    _wait(lambda: w.board[0] == 1, "the worker to claim a forecast")
+    assert b.results() and b.by_worker == 1
+    yield w
+    w.close()
+    fitworker._shared["worker"] = old
+
+
+def test_worker_forecasts_equal_local_ones(worker: Any) -> None:
+    jobs = _jobs()
+    local = [expected.forecast(h, n, held=held) for h, n, held in jobs]
+    batch = _submit(jobs)
+    _wait(lambda: all(worker.board[i] for i in range(len(jobs))), "the worker to claim every forecast")
+    got = batch.results()
+    assert batch.by_worker == len(jobs)
+    assert all(_same(a, b) for a, b in zip(got, local))
+
+
+def test_caller_fits_what_the_worker_has_not_claimed(worker: Any) -> None:
+    jobs = _jobs(10)
+    local = [expected.forecast(h, n, held=held) for h, n, held in jobs]
+    batch = _submit(jobs)
+    got = batch.results()  # at once: both sides fit, each from its own end
+    assert batch.by_worker < len(jobs)
+    assert all(_same(a, b) for a, b in zip(got, local))
+    batch2 = _submit(jobs[:2])  # the worker goes on to the next batch
+    _wait(lambda: worker.board[0] and worker.board[1], "the worker to claim the next batch")
+    assert len(batch2.results()) == 2 and batch2.by_worker == 2
+
+
+def test_a_dead_worker_leaves_the_forecasts_to_the_caller(worker: Any) -> None:
+    jobs = _jobs(8)
+    local = [expected.forecast(h, n, held=held) for h, n, held in jobs]
+    batch = _submit(jobs)
+    _wait(lambda: worker.board[0] == 1, "the worker to claim a forecast")
+    worker.proc.kill()
+    got = batch.results()
+    assert all(_same(a, b) for a, b in zip(got, local))
+    assert not worker.alive
+    fitworker.start_soon()  # the next assessment starts another
+    assert fitworker._shared["worker"] is not worker and fitworker._shared["worker"] is not None
+    fitworker._shared["worker"].close()
+
+
+def test_a_forecast_error_is_raised_in_the_caller(worker: Any) -> None:
+    batch = _submit([(["not a number"] * 48, 12, None)])
+    _wait(lambda: worker.board[0] == 1, "the worker to claim the forecast")
+    with pytest.raises(ValueError):  # the worker answers "error"; the caller fits it again and sees the error
+        batch.results()
+    assert worker.alive  # one failed forecast does not end the worker
+    assert _submit(_jobs(1)).results()
+
+
+def test_batches_from_several_threads_and_a_dropped_one(worker: Any) -> None:
+    """The dashboard assesses in threads: one batch holds the worker at a time, the others are fitted where
+    they were submitted; a batch dropped uncollected (an assessment that failed) does not keep the worker."""
+    import gc
+    import threading
+
+    dropped = _submit(_jobs(3))
+    del dropped
+    gc.collect()
+    _submit(_jobs(1)).results()  # accepted once the worker has gone through the dropped batch
+    jobs = _jobs(6)
+    local = [expected.forecast(h, n, held=held) for h, n, held in jobs]
+    out: dict[int, list[Any]] = {}
+    errors: list[BaseException] = []
+
+    def run(k: int) -> None:
+        try:
+            for _ in range(3):
+                out[k] = fitworker.submit(jobs, expected.forecast).results()
+                assert all(_same(a, b) for a, b in zip(out[k], local))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors and len(out) == 3
+    assert worker.alive
+
+
+def test_off_means_no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(fitworker.WORKER_ENV, "off")
+    monkeypatch.setitem(fitworker._shared, "worker", None)
+    fitworker.start_soon()
+    assert fitworker._shared["worker"] is None
+    batch = fitworker.submit(_jobs(2), expected.forecast)
+    assert len(batch.results()) == 2 and batch.by_worker == 0
+    monkeypatch.setenv(fitworker.WORKER_ENV, "")
+    monkeypatch.setattr(fitworker, "usable_cores", lambda: 1)
+    assert not fitworker.enabled()
+
+
+def test_a_process_told_to_stay_local_starts_no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(fitworker.WORKER_ENV, "on")
+    monkeypatch.setitem(fitworker._shared, "worker", None)
+    monkeypatch.setitem(fitworker._shared, "local", False)
+    fitworker.stay_local()
+    fitworker.start_soon()
+    assert fitworker._shared["worker"] is None
+
+
+def test_assessment_is_the_same_with_and_without_the_worker(worker: Any, demo_store: Any,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo assessment forecasts 48 months of history: identical whoever fits (the worker, once it has
+    taken every forecast of the second assessment; this process, with the worker off)."""
+    def run() -> str:
+        d = assess(demo_store.area, demo_store.period, store=demo_store.store).to_dict()
+        d.pop("generated_at")
+        return json.dumps(d, sort_keys=True, default=str)
+
+    batches: list[fitworker.Batch] = []
+    submit = fitworker.submit
+
+    def recorded(jobs: Any, fit: Any) -> fitworker.Batch:
+        batches.append(submit(jobs, fit))
+        return batches[-1]
+
+    monkeypatch.setattr(fitworker, "submit", recorded)
+    with_worker = run()
+    assert json.loads(with_worker)["expected"]["available"]
+    assert batches and batches[-1].by_worker > 0, "the worker fitted none of the demo's forecasts"
+    monkeypatch.setenv(fitworker.WORKER_ENV, "off")
+    assert run() == with_worker
+    assert batches[-1].by_worker == 0

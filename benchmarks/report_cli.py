@@ -7,7 +7,7 @@ processes used meanwhile (from /proc/stat, minus the run's own user + system) is
 told from busy ones. Linux only (/proc/stat).
 
     python benchmarks/report_cli.py --store STORE --area Southampton --period 2024 --rounds 10 \\
-        [--before /path/to/older/src] [--json runs.jsonl]
+        [--before /path/to/older/src [--before-worker on]] [--json runs.jsonl]
 """
 from __future__ import annotations
 
@@ -63,13 +63,15 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--idle", type=float, default=1.5, help="cores idle over one second before a round starts")
     ap.add_argument("--before", type=Path, help="an older source tree (its src folder) run as 'before'")
+    ap.add_argument("--before-worker", choices=("on", "off"), default="off",
+                    help="the render worker for 'before' (off: older trees may not have one)")
     ap.add_argument("--quiet", type=float, default=0.4, help="a run is quiet when others took at most this many cores")
     ap.add_argument("--json", type=Path, help="append every run as one JSON line")
     args = ap.parse_args()
     src = Path(__file__).resolve().parents[1] / "src"
     variants = {"worker on": (src, "on"), "worker off": (src, "off")}
     if args.before:
-        variants = {"before": (args.before, "off"), **variants}
+        variants = {"before": (args.before, args.before_worker), **variants}
     runs: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as d:
         for i in range(args.rounds):

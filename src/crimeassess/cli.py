@@ -395,7 +395,10 @@ def demo(
     peer_file: Path = typer.Option(None, "--peer-file", help="Peer groups (TOML or CSV: group -> area codes); the area's group is used."),
 ) -> None:
     """Generate the synthetic demo city, load it into a fresh store and write its full report (no internet)."""
+    from .assess import fitworker
     from .demo.run import run_demo
+
+    fitworker.stay_local()  # one report: the render worker has the other core
 
     with _Bar("demo", files=False) as bar:
         res = run_demo(out_dir, seed=seed, pdf=not no_pdf, progress=bar)

@@ -474,8 +474,9 @@ class Store:
     def live_inputs(self) -> list["LiveInput"]:
         """The inputs with live slices (manifest order): id, kind, records file and slices. Computed once per
         store state (a national archive has thousands)."""
+        root = str(self.path)  # os.path.join, not Path /: a national store has thousands of inputs (0.05 s)
         return self.derived("live_inputs", lambda: [
-            LiveInput(i["input_id"], i["kind"], str(self.path / i["records_file"]),
+            LiveInput(i["input_id"], i["kind"], os.path.join(root, i["records_file"]),
                       tuple((scope, month) for _key, scope, month in i["live_slices"]), i.get("records_schema"))
             for i in self.manifest()["inputs"] if i.get("live_slices")])
 

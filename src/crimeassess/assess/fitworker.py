@@ -16,7 +16,7 @@ the process, for its next assessments (the Python API, the dashboard); it is not
 which this process fits itself (an assessment never waits for a worker still importing: it fits what the
 worker has not claimed). A batch is sent to the worker only once it has gone through the previous one, and
 only one batch at a time holds it (other threads' batches are fitted where they were submitted). The CLI's
-``assess`` and ``report`` start none (:func:`stay_local`). Disabled by
+``assess``, ``report`` and ``demo`` start none (:func:`stay_local`). Disabled by
 ``CRIMEASSESS_FIT_WORKER=off``, on a single usable core or when the load average says every core is busy (the
 worker would only take CPU from the assessment); ``CRIMEASSESS_FIT_WORKER=on`` uses it whatever the load.
 When it cannot be started, dies or fails a forecast, this process fits instead (a forecast's own error is then
@@ -298,7 +298,7 @@ _shared_lock = threading.Lock()
 def stay_local() -> None:
     """Fit every forecast in this process from now on: for the CLI's ``assess`` (one assessment: a worker
     started during it would not be ready before its forecasts are due, and its imports would only take CPU from
-    it; ``--all-areas`` forecasts nothing) and ``report`` (the render worker has the other core)."""
+    it; ``--all-areas`` forecasts nothing), ``report`` and ``demo`` (the render worker has the other core)."""
     _shared["local"] = True
 
 

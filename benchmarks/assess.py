@@ -29,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import LOOKUPS, LSOA_LU, PFA_LU, generate  # noqa: E402
+from run import LOOKUPS, LSOA_LU, PFA_LU, cpu_reference_s, generate  # noqa: E402
 
 INPROC = r'''
 import json, resource, sys, time
@@ -92,6 +92,7 @@ def main() -> None:
     if args.build_only:
         print(f"store: {store}", flush=True)
         return
+    ref = cpu_reference_s()
     proc = subprocess.run([sys.executable, "-c", INPROC, str(store), args.area, args.period], capture_output=True,
                           text=True, check=True)
     r = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][7:])
@@ -116,6 +117,9 @@ def main() -> None:
                                        "--out", str(Path(tmp) / "rep"))
             print(f"one report (HTML + PDF) by the CLI: {res['report_cli_s']:.2f} s", flush=True)
     res["machine"]["load_avg_at_end"] = os.getloadavg()
+    res["machine"]["cpu_reference_s"] = [ref, cpu_reference_s()]
+    print(f"CPU reference (10M-step Python loop) before and after: {ref:.2f}, "
+          f"{res['machine']['cpu_reference_s'][1]:.2f} s", flush=True)
     res["peak_mb_children"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     if args.json:
         args.json.write_text(json.dumps(res, indent=1))

@@ -23,6 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import cpu_reference_s  # noqa: E402
+
 HZ = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
 
@@ -78,7 +81,8 @@ def main() -> None:
             while (idle := idle_cores()) < args.idle:
                 pass
             for name, (path, worker) in variants.items():
-                r = {"round": i + 1, "variant": name, "idle_before": round(idle, 2), **run(path, worker, args, Path(d))}
+                r = {"round": i + 1, "variant": name, "idle_before": round(idle, 2), **run(path, worker, args, Path(d)),
+                     "cpu_reference_s": cpu_reference_s()}
                 runs.append(r)
                 print(json.dumps(r), flush=True)
                 if args.json:

@@ -60,6 +60,16 @@ STREETS = [f"On or near {a} {b}" for a in ("High", "Church", "Station", "Mill", 
 PANDAS_MAX_ROWS = 24_000_000
 
 
+def cpu_reference_s(steps: int = 10_000_000) -> float:
+    """Seconds for a fixed pure-Python loop: this shared VM's speed varies by up to 30% over an hour with nothing
+    else running, so figures measured at different times are compared through it (0.40 s when it is fast, 0.55 s slow)."""
+    t = time.perf_counter()
+    x = 0
+    for i in range(steps):
+        x += i
+    return round(time.perf_counter() - t, 3)
+
+
 def force_name(pfa: str) -> str:
     """A police.uk 'Falls within' name for an ONS police force area name."""
     special = {"London, City of": "City of London Police", "Metropolitan Police": "Metropolitan Police Service"}

@@ -77,15 +77,18 @@ def core_free() -> bool:
         return True
 
 
+def forced(env: str) -> bool | None:
+    """A worker switch's environment variable: True for on (1/yes/true), False for off (0/no/false), None when
+    unset or anything else (the default applies)."""
+    setting = os.environ.get(env, "").strip().lower()
+    return True if setting in ("on", "1", "yes", "true") else False if setting in ("off", "0", "no", "false") else None
+
+
 def enabled() -> bool:
     """Whether forecasts are fitted in a worker: ``CRIMEASSESS_FIT_WORKER=on`` always, ``off`` (or 0/no/false)
     never; by default when there are two or more usable cores and they are not all busy."""
-    setting = os.environ.get(WORKER_ENV, "").strip().lower()
-    if setting in ("off", "0", "no", "false"):
-        return False
-    if setting in ("on", "1", "yes", "true"):
-        return True
-    return usable_cores() > 1 and core_free()
+    f = forced(WORKER_ENV)
+    return f if f is not None else usable_cores() > 1 and core_free()
 
 
 class Batch:

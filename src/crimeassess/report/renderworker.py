@@ -37,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from ..assess.fitworker import core_free, usable_cores
+from ..assess.fitworker import core_free, forced, usable_cores
 
 WORKER_ENV = "CRIMEASSESS_RENDER_WORKER"
 #: The worker's garbage collector thresholds while it renders (Python's default: 700, 10, 10); see main().
@@ -47,12 +47,8 @@ RENDER_GC_THRESHOLD = (10_000, 50, 100)
 def enabled() -> bool:
     """Whether reports are rendered in a worker: ``CRIMEASSESS_RENDER_WORKER=on`` always, ``off`` (or 0/no/false)
     never; by default when there are two or more usable cores and they are not all busy (:func:`core_free`)."""
-    setting = os.environ.get(WORKER_ENV, "").strip().lower()
-    if setting in ("off", "0", "no", "false"):
-        return False
-    if setting in ("on", "1", "yes", "true"):
-        return True
-    return usable_cores() > 1 and core_free()
+    f = forced(WORKER_ENV)
+    return f if f is not None else usable_cores() > 1 and core_free()
 
 
 class WorkerGone(Exception):

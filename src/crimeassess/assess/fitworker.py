@@ -12,9 +12,10 @@ numbers are the same either way: the same function (:func:`expected.forecast
 <crimeassess.assess.expected.forecast>`) on the same arguments (pickled floats round-trip exactly).
 
 The worker is started by :func:`start_soon` when a process's first forecasts are due, and lives as long as
-the process, for its next assessments (the Python API, the dashboard); it is not ready for that first batch,
-which this process fits itself (an assessment never waits for a worker still importing: it fits what the
-worker has not claimed). A batch is sent to the worker only once it has gone through the previous one, and
+the process, for its next assessments (the Python API, the dashboard); of that first batch it fits what it
+can once imported (an assessment never waits for a worker still importing: it fits what the worker has not
+claimed). It runs with one BLAS/OpenMP thread (idle OpenBLAS threads spin: two processes fitting at once took
+37 ms a fit each, against 9.5 ms alone) and at nice 10. A batch is sent to the worker only once it has gone through the previous one, and
 only one batch at a time holds it (other threads' batches are fitted where they were submitted). The CLI's
 ``assess``, ``report`` and ``demo`` start none (:func:`stay_local`). Disabled by
 ``CRIMEASSESS_FIT_WORKER=off``, on a single usable core or when the load average says every core is busy (the
@@ -22,8 +23,8 @@ worker would only take CPU from the assessment); ``CRIMEASSESS_FIT_WORKER=on`` u
 When it cannot be started, dies or fails a forecast, this process fits instead (a forecast's own error is then
 raised here, where the caller sees it).
 
-Protocol (pickles over the worker's stdin, and over its stdout each after its length as 8 bytes; the board is the file open as the worker's descriptor
-given in its command line): for each ``("batch", id, jobs)`` the worker goes through the jobs in order, and for
+Protocol (pickles over the worker's stdin, and over its stdout each after its length as 8 bytes; the board is
+the file open as the worker's descriptor given in its command line): for each ``("batch", id, jobs)`` the worker goes through the jobs in order, and for
 each one it claims it answers ``("ok", id, i, result)`` or ``("error", id, i, text)``; then ``("end", id)``.
 End of input ends the worker.
 """

@@ -1,32 +1,31 @@
 """A second process that fits the expected-count forecasts while the assessment goes on (issue 12).
 
 An assessment with enough history forecasts every series it can (its total, each theme, each ward: 29 on the
-national benchmark's Southampton) with statsmodels' ETS, about 11 ms of pure Python each, 0.3 s in all, which
-a thread cannot overlap with anything (the GIL). :func:`submit` sends a batch of forecasts to this worker as
-soon as their monthly counts are known; the assessment carries on (comparisons, hotspots, harm, priorities)
-while the worker fits them on the other core, from the front of the batch. When the assessment needs them
-(:meth:`Batch.results`), this process fits whatever the worker has not claimed, from the back, and waits only
-for those the worker claimed. Who fits which forecast is settled on a claim board, one byte a forecast in a
-file both processes map (a forecast both happen to claim at once is fitted twice, which only costs time). The
-numbers are the same either way: the same function (:func:`expected.forecast
-<crimeassess.assess.expected.forecast>`) on the same arguments (pickled floats round-trip exactly).
+national benchmark's Southampton) with statsmodels' ETS, about 11 ms of pure Python each, 0.3 s in all, which a
+thread cannot overlap with anything (the GIL). :func:`submit` sends a batch of forecasts to this worker as soon as
+their monthly counts are known; the assessment carries on (comparisons, hotspots, harm, priorities) while the
+worker fits them on the other core, from the front of the batch. When the assessment needs them
+(:meth:`Batch.results`), this process fits whatever the worker has not claimed, from the back, and waits only for
+those the worker claimed. Who fits which forecast is settled on a claim board, one byte a forecast in a file both
+processes map (a forecast both happen to claim at once is fitted twice, which only costs time). The numbers are the
+same either way: the same function (:func:`expected.forecast <crimeassess.assess.expected.forecast>`) on the same
+arguments (pickled floats round-trip exactly).
 
-The worker is started by :func:`start_soon` when a process's first forecasts are due, and lives as long as
-the process, for its next assessments (the Python API, the dashboard); of that first batch it fits what it
-can once imported (an assessment never waits for a worker still importing: it fits what the worker has not
-claimed). It runs with one BLAS/OpenMP thread (idle OpenBLAS threads spin: two processes fitting at once took
-37 ms a fit each, against 9.5 ms alone) and at nice 10. A batch is sent to the worker only once it has gone through the previous one, and
-only one batch at a time holds it (other threads' batches are fitted where they were submitted). The CLI's
-``assess``, ``report`` and ``demo`` start none (:func:`stay_local`). Disabled by
-``CRIMEASSESS_FIT_WORKER=off``, on a single usable core or when the load average says every core is busy (the
-worker would only take CPU from the assessment); ``CRIMEASSESS_FIT_WORKER=on`` uses it whatever the load.
-When it cannot be started, dies or fails a forecast, this process fits instead (a forecast's own error is then
-raised here, where the caller sees it).
+The worker is started by :func:`start_soon` when a process's first forecasts are due, and lives as long as the
+process, for its next assessments (the Python API, the dashboard); of that first batch it fits what it can once
+imported (an assessment never waits for a worker still importing: it fits what the worker has not claimed). It runs
+with one BLAS/OpenMP thread (idle OpenBLAS threads spin: two processes fitting at once took 37 ms a fit each,
+against 9.5 ms alone) and at nice 10. A batch is sent to the worker only once it has gone through the previous one,
+and only one batch at a time holds it (other threads' batches are fitted where they were submitted). The CLI's
+``assess``, ``report`` and ``demo`` start none (:func:`stay_local`). Disabled by ``CRIMEASSESS_FIT_WORKER=off``, on
+a single usable core or when the load average says every core is busy (the worker would only take CPU from the
+assessment); ``CRIMEASSESS_FIT_WORKER=on`` uses it whatever the load. When it cannot be started, dies or fails a
+forecast, this process fits instead (a forecast's own error is then raised here, where the caller sees it).
 
-Protocol (pickles over the worker's stdin, and over its stdout each after its length as 8 bytes; the board is
-the file open as the worker's descriptor given in its command line): for each ``("batch", id, jobs)`` the worker goes through the jobs in order, and for
-each one it claims it answers ``("ok", id, i, result)`` or ``("error", id, i, text)``; then ``("end", id)``.
-End of input ends the worker.
+Protocol (pickles over the worker's stdin, and over its stdout each after its length as 8 bytes; the board is the
+file open as the worker's descriptor given in its command line): for each ``("batch", id, jobs)`` the worker goes
+through the jobs in order, and for each one it claims it answers ``("ok", id, i, result)`` or ``("error", id, i,
+text)``; then ``("end", id)``. End of input ends the worker.
 """
 from __future__ import annotations
 

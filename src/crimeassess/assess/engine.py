@@ -784,7 +784,7 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: An
     # wards are named when they are collected (_beyond).
     job.expected = expected.start_expected(
         con, f"{job.where} AND {job.src_cond}", job.total_pred, job.theme_preds, job.labels, job.cur, job.present,
-        None, job.tgt.area.name, table="area_hist", weight="n")
+        job.tgt.area.name, table="area_hist", weight="n")
     rows = _measure(job)
     _judge(job, rows)
     data = _assemble(job, rows)

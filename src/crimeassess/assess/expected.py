@@ -238,8 +238,8 @@ def expected_block(con: Any, rows_where: str, total_pred: str, theme_preds: Mapp
     the engine's `area_hist` view of the area's rows, each standing for `weight` records) in `cur`.
 
     `present` is the set of months the store holds for the area's source; `wards` maps ward code → name."""
-    return start_expected(con, rows_where, total_pred, theme_preds, labels, cur, present, wards, area_name, table,
-                          weight).finish()
+    return start_expected(con, rows_where, total_pred, theme_preds, labels, cur, present, area_name, table,
+                          weight).finish(wards)
 
 
 class PendingExpected:
@@ -249,14 +249,14 @@ class PendingExpected:
     def __init__(self, done: Expected | None = None, *,
                  series: Sequence[tuple[str, str, str, Mapping[str, int]]] = (), batch: Any = None,
                  history: Sequence[str] = (), cur: Period | None = None, held: Sequence[str] = (),
-                 too_small: Sequence[str] = (), ward_counts: Mapping[str, Mapping[str, int]] | None = None,
-                 area_name: str = "") -> None:
+                 too_small: Sequence[str] = (), area_name: str = "") -> None:
         self._done, self._series, self._batch = done, list(series), batch
         self._history, self._cur, self._held = list(history), cur, list(held)
-        self._too_small, self._ward_counts, self._area_name = list(too_small), ward_counts, area_name
+        self._too_small, self._area_name = list(too_small), area_name
 
-    def finish(self, wards: Mapping[str, str] | None = None) -> Expected:
-        """The block; `wards` (code → name, in the order listed) when :func:`start_expected` was not given them."""
+    def finish(self, wards: Mapping[str, str]) -> Expected:
+        """The block, with the area's `wards` (code → name, in the order listed): a ward not forecast is too
+        small."""
         if self._done is not None:
             return self._done
         results = self._batch.results()
@@ -267,28 +267,25 @@ class PendingExpected:
         out.total = fitted[("total", "total")]
         out.themes = [s for (_sid, family), s in fitted.items() if family == "themes"]
         out.too_small = list(self._too_small)
-        if self._ward_counts is not None:  # the wards' series were fitted by code; named and ordered here
-            for code, name in (wards or {}).items():
-                s = fitted.get((code, "wards"))
-                if s is None:
-                    out.too_small.append(name)
-                else:
-                    s.label = name
-                    out.wards.append(s)
-        else:
-            out.wards = [s for (_sid, family), s in fitted.items() if family == "wards"]
+        for code, name in wards.items():  # the wards' series were fitted by code: named and ordered here
+            s = fitted.get((code, "wards"))
+            if s is None:
+                out.too_small.append(name)
+            else:
+                s.label = name
+                out.wards.append(s)
         out.findings = sentences(out, self._area_name, self._cur)
         self._done = out
         return out
 
 
 def start_expected(con: Any, rows_where: str, total_pred: str, theme_preds: Mapping[str, str | None],
-                   labels: Mapping[str, str], cur: Period, present: set[str], wards: Mapping[str, str] | None,
-                   area_name: str, table: str = "placed", weight: str = "1") -> PendingExpected:
+                   labels: Mapping[str, str], cur: Period, present: set[str], area_name: str, table: str = "placed",
+                   weight: str = "1") -> PendingExpected:
     """:func:`expected_block`, begun: counts the series now and hands their forecasts to the fit worker
     (:mod:`fitworker <crimeassess.assess.fitworker>`), so the caller can go on with other work before
-    :meth:`PendingExpected.finish`. With `wards` None, every ward the rows hold is forecast by code, and the
-    wards are named and ordered by :meth:`PendingExpected.finish`."""
+    :meth:`PendingExpected.finish`. Every ward the rows hold is forecast by its code; :meth:`PendingExpected.finish`
+    names and orders them."""
     if cur.by_day:
         return PendingExpected(Expected(False, "expected counts are forecast by month; this period counts by "
                                                "recorded date"))
@@ -310,18 +307,16 @@ def start_expected(con: Any, rows_where: str, total_pred: str, theme_preds: Mapp
                                                "average)"))
     candidates = [("total", labels.get("total", "Total recorded crime"), "total", by["total"])]
     candidates += [(t, labels.get(t, t), "themes", by[t]) for t in preds if t != "total"]
-    ward_list = wards.items() if wards is not None else ((code, code) for code in sorted(by_ward))
-    candidates += [(code, name, "wards", by_ward.get(code, {})) for code, name in ward_list]
     series = [c for c in candidates if big_enough(c[3])]
-    too_small = [c[1] for c in candidates if not big_enough(c[3]) and (wards is not None or c[2] != "wards")]
+    too_small = [c[1] for c in candidates if not big_enough(c[3])]  # total and themes; wards at finish()
+    series += [(code, code, "wards", by_ward[code]) for code in sorted(by_ward) if big_enough(by_ward[code])]
     pos = [cur.months.index(m) for m in held]
     jobs = [([counts.get(m, 0) for m in history], len(cur.months), pos) for _sid, _l, _f, counts in series]
     from . import fitworker
 
     fitworker.start_soon()  # when none runs: for this process's next assessments (it is not ready for this one)
     return PendingExpected(series=series, batch=fitworker.submit(jobs, forecast), history=history, cur=cur,
-                           held=held, too_small=too_small, ward_counts=by_ward if wards is None else None,
-                           area_name=area_name)
+                           held=held, too_small=too_small, area_name=area_name)
 
 
 def sentences(e: Expected, area_name: str, cur: Period) -> list[str]:

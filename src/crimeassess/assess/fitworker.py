@@ -95,12 +95,11 @@ class Batch:
     """Forecasts being fitted, by the worker (if it has them) from the front and by :meth:`results` from the
     back."""
 
-    def __init__(self, jobs: Sequence[Job], fit: Callable[..., dict[str, Any]], worker: "_Worker | None" = None,
-                 bid: int = 0) -> None:
+    def __init__(self, jobs: Sequence[Job], fit: Callable[..., dict[str, Any]]) -> None:
         self.jobs = list(jobs)
         self._fit = fit
-        self._worker = worker
-        self._id = bid
+        self._worker: _Worker | None = None  # set by _Worker.submit, with the batch's id
+        self._id = 0
         self._mine: dict[int, dict[str, Any]] = {}
         #: how many forecasts the worker fitted (for tests and benchmarks)
         self.by_worker = 0
@@ -114,8 +113,7 @@ class Batch:
                 w = None
             for i in reversed(range(n)):
                 if w is None or w.claim(i):
-                    history, horizon, held = self.jobs[i]
-                    self._mine[i] = self._fit(history, horizon, held=held)
+                    self._fit_here(i)
             if w is not None and len(self._mine) < n:
                 got = w.collect(self._id, [i for i in range(n) if i not in self._mine])
                 self.by_worker = len(got)
@@ -125,9 +123,12 @@ class Batch:
                 self._worker.release(self)
         for i in range(n):  # failed in the worker, or it died: fitted here (raising the forecast's error)
             if i not in self._mine:
-                history, horizon, held = self.jobs[i]
-                self._mine[i] = self._fit(history, horizon, held=held)
+                self._fit_here(i)
         return [self._mine[i] for i in range(n)]
+
+    def _fit_here(self, i: int) -> None:
+        history, horizon, held = self.jobs[i]
+        self._mine[i] = self._fit(history, horizon, held=held)
 
 
 class _Worker:
@@ -329,9 +330,11 @@ def submit(jobs: Sequence[Job], fit: Callable[..., dict[str, Any]]) -> Batch:
 
 @atexit.register
 def _close_shared() -> None:
+    # Killed, not asked to end: it holds nothing to save, and one still importing would hold up the exit by
+    # a second before it read the end of its input.
     w = _shared["worker"]
     if w is not None and w.parent == os.getpid():
-        w.close()
+        w.close(kill=True)
 
 
 def _read_exact(fd: int, n: int) -> bytes:

@@ -185,3 +185,105 @@ def test_assessment_is_the_same_with_and_without_the_worker(worker: Any, demo_st
     monkeypatch.setenv(fitworker.WORKER_ENV, "off")
     assert run() == with_worker
     assert batches[-1].by_worker == 0
+
+
+# A CLI command's early worker (fitworker.start_early): run as the crimeassess program, in a process of its own, so
+# that this test process is never forked. The probe reports, at exit, whether the command had an early worker and
+# which statistics libraries the command's own process imported.
+_PROBE = r"""
+import atexit, json, os, sys
+from crimeassess.assess import fitworker
+if os.environ.get("PROBE_KILL"):  # the worker dies before the command's first call to it
+    call = fitworker._Worker.call
+    def killed(self, *a):
+        self.proc.kill()
+        self.proc.wait(5)
+        return call(self, *a)
+    fitworker._Worker.call = killed
+HEAVY = ("scipy.stats", "statsmodels", "ruptures", "libpysal", "esda")
+def probe():
+    w = fitworker._shared["worker"]
+    sys.stderr.write("PROBE " + json.dumps({"early": bool(w is not None and w.early),
+                                            "heavy": [m for m in HEAVY if m in sys.modules]}) + "\n")
+atexit.register(probe)
+sys.argv = ["crimeassess", *sys.argv[1:]]
+from crimeassess.cli import main
+main()
+"""
+
+
+def _probe(args: list[str], worker: str, kill: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, fitworker.WORKER_ENV: worker}
+    env.pop("PROBE_KILL", None)
+    if kill:
+        env["PROBE_KILL"] = "1"
+    run = subprocess.run([sys.executable, "-c", _PROBE, *args], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    probe = json.loads(run.stderr.rsplit("PROBE ", 1)[1])
+    out = json.loads(run.stdout)
+    out.pop("generated_at")
+    return out, probe
+
+
+def test_a_commands_early_worker_makes_every_fit_and_changes_no_number(demo_store: Any) -> None:
+    """`crimeassess assess` forks its worker before importing the statistics libraries: every fit (forecasts,
+    dispersions, level shifts, hotspots) is made there, the command imports none of them, and the assessment is
+    the one the command makes alone; when the worker dies, the command makes the fits itself."""
+    args = ["assess", "--store", str(demo_store.store.path), "--area", demo_store.area, "--period", demo_store.period,
+            "--format", "json"]
+    alone, p_alone = _probe(args, "off")
+    assert not p_alone["early"] and "statsmodels" in p_alone["heavy"]
+    assert alone["expected"]["available"] and alone["hotspots"]["available"]
+    assert any(d["value"] is not None for d in alone["statistics"]["dispersion"].values())
+    early, p_early = _probe(args, "on")
+    assert p_early == {"early": True, "heavy": []}
+    assert early == alone
+    dead, p_dead = _probe(args, "on", kill=True)
+    assert p_dead["early"] and "statsmodels" in p_dead["heavy"]
+    assert dead == alone
+
+
+_CALLS = r"""
+import os, sys
+from crimeassess.assess import dispersion, fitworker
+fitworker.command_process()
+fitworker.start_early()
+w = fitworker._shared["worker"]
+assert w is not None and w.early
+months, counts = list(range(36)), [40 + (m % 12) * 3 + (m * 7) % 5 for m in range(36)]
+got = fitworker.call_many(dispersion.pearson_fit, [(months, counts, []), (months, counts, [18])])
+assert "statsmodels" not in sys.modules  # fitted in the worker
+try:
+    fitworker.call_many(dispersion.pearson_fit, [([], [], [])])
+except ValueError:
+    print("raised here")
+assert w.alive  # a failed call does not end the worker
+assert got == [dispersion.pearson_fit(months, counts, []), dispersion.pearson_fit(months, counts, [18])]
+print("same")
+"""
+
+
+def test_early_worker_calls_equal_local_ones_and_errors_are_raised_in_the_caller() -> None:
+    import os
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _CALLS], env={**os.environ, fitworker.WORKER_ENV: "on"},
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["raised", "here", "same"]
+
+
+def test_no_early_worker_outside_the_crimeassess_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLI command run inside another program (CliRunner, an embedding application) forks nothing."""
+    monkeypatch.setenv(fitworker.WORKER_ENV, "on")
+    monkeypatch.setitem(fitworker._shared, "worker", None)
+    monkeypatch.setitem(fitworker._shared, "local", False)
+    monkeypatch.setitem(fitworker._shared, "command", False)
+    fitworker.start_early()
+    assert fitworker._shared["worker"] is None and fitworker._shared["local"]

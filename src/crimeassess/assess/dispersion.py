@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from . import fitworker
+
 #: Fewest pooled residual degrees of freedom for an estimate; below this the exact Poisson test is used.
 MIN_DF = 6
 #: Series with a mean below this many crimes a month carry too little information and are left out.
@@ -118,27 +120,44 @@ def estimate(series: Mapping[str, Mapping[int, int]], min_df: int = MIN_DF,
     Months absent from a series' mapping are months the store does not hold (not zero); a series' zero
     months must be given as 0.
     """
-    usable = []
-    for sid, by_month in series.items():
-        if len(by_month) < 3:
-            continue
-        vals = list(by_month.values())
-        mean = sum(vals) / len(vals)
-        if mean < MIN_MEAN:
-            continue
-        usable.append((sum(vals), sid, by_month))
-    usable.sort(key=lambda u: (-u[0], str(u[1])))
-    usable = usable[:MAX_SERIES]
-    chi2, df, longest = 0.0, 0, 0
-    for _, sid, by_month in usable:
-        ms = sorted(by_month)
-        x2, d = pearson_fit(ms, [by_month[m] for m in ms], (steps or {}).get(sid, ()))
-        chi2 += x2
-        df += d
-        longest = max(longest, len(ms))
-    if df < min_df:
-        return Dispersion(None, None, df, len(usable), longest,
-                          note=(f"too little monthly history to estimate overdispersion ({df} residual df, "
-                                f"{min_df} needed): the exact Poisson test was used"))
-    raw = chi2 / df
-    return Dispersion(max(1.0, raw), raw, df, len(usable), longest)
+    return estimate_many([(series, steps)], min_df)[0]
+
+
+def estimate_many(families: Sequence[tuple[Mapping[str, Mapping[int, int]], Mapping[str, Sequence[int]] | None]],
+                  min_df: int = MIN_DF) -> list[Dispersion]:
+    """:func:`estimate` of each ``(series, steps)``, their Poisson fits made together (in a CLI command's
+    worker: see fitworker.py)."""
+    chosen, fits = [], []
+    for series, steps in families:
+        usable = []
+        for sid, by_month in series.items():
+            if len(by_month) < 3:
+                continue
+            vals = list(by_month.values())
+            mean = sum(vals) / len(vals)
+            if mean < MIN_MEAN:
+                continue
+            usable.append((sum(vals), sid, by_month))
+        usable.sort(key=lambda u: (-u[0], str(u[1])))
+        usable = usable[:MAX_SERIES]
+        chosen.append(usable)
+        for _, sid, by_month in usable:
+            ms = sorted(by_month)
+            fits.append((ms, [by_month[m] for m in ms], list((steps or {}).get(sid, ()))))
+    results = iter(fitworker.call_many(pearson_fit, fits))
+    out = []
+    for usable in chosen:
+        chi2, df, longest = 0.0, 0, 0
+        for _, _sid, by_month in usable:
+            x2, d = next(results)
+            chi2 += x2
+            df += d
+            longest = max(longest, len(by_month))
+        if df < min_df:
+            out.append(Dispersion(None, None, df, len(usable), longest,
+                                  note=(f"too little monthly history to estimate overdispersion ({df} residual df, "
+                                        f"{min_df} needed): the exact Poisson test was used")))
+        else:
+            raw = chi2 / df
+            out.append(Dispersion(max(1.0, raw), raw, df, len(usable), longest))
+    return out

@@ -21,7 +21,7 @@ from .. import sql
 from ..sources.registry import get_kind, source_labels, source_priority, with_capability
 from ..aggregate import register_cube, register_live_aggregates
 from ..store import API_KIND, Store
-from . import dispersion, expected, harm, hotspots, priorities, stats, steps
+from . import dispersion, expected, fitworker, harm, hotspots, priorities, stats, steps
 from .outcomes import OUTCOMES_KIND, outcomes_block
 from .counts import (_Counter, _monthly, _monthly_line, _nsum, _period_cond, _period_table, _series_periods, _span,
                      _ward_rows, _window)
@@ -434,17 +434,17 @@ def _dispersions(monthly: dict[str, dict[str, dict[int, int]]], asb_monthly: dic
                 out.setdefault(s["series"], []).append(month_index(s["month"]))
         return out
 
-    cats = dispersion.estimate(monthly["categories"], steps=steps_of("categories"))
     # a step in a category (e.g. a recording change in violence) is a step in the total too
     component_steps = sorted({m for ms in [*steps_of("categories").values(), *steps_of("total").values()] for m in ms})
-    total = dispersion.estimate(monthly["total"], steps={"total": component_steps})
+    cats, total, themes, wards, asb = dispersion.estimate_many([
+        (monthly["categories"], steps_of("categories")),
+        (monthly["total"], {"total": component_steps}),
+        ({k: v for k, v in monthly["themes"].items() if k != "total"}, steps_of("themes")),
+        (monthly["wards"], None),
+        ({"asb": asb_monthly} if asb_monthly else {}, None)])
     if total.value is None and cats.value is not None:
         total = dataclasses.replace(cats, note="the total's own series is short: the police.uk categories' "
                                                "pooled dispersion was used")
-    themes = dispersion.estimate({k: v for k, v in monthly["themes"].items() if k != "total"},
-                                 steps=steps_of("themes"))
-    wards = dispersion.estimate(monthly["wards"])
-    asb = dispersion.estimate({"asb": asb_monthly}) if asb_monthly else dispersion.estimate({})
     return {"total": total, "categories": cats, "themes": themes, "wards": wards,
             "ward_themes": dataclasses.replace(wards, note=wards.note or "ward totals' dispersion (conservative for "
                                                "ward × theme counts, which are smaller and less overdispersed)"),
@@ -453,14 +453,12 @@ def _dispersions(monthly: dict[str, dict[str, dict[int, int]]], asb_monthly: dic
 
 def _level_shifts(monthly: dict[str, dict[str, dict[int, int]]], labels: dict[str, str]) -> list[dict[str, Any]]:
     """Step changes in the total, category and theme monthly series."""
-    out = []
-    for family in ("total", "categories", "themes"):
-        for sid, by_month in sorted(monthly[family].items()):  # a fixed order (SQL groups come in any order)
-            if family == "themes" and sid == "total":
-                continue
-            for st_ in steps.level_shifts(by_month):
-                out.append({"series": sid, "family": family, "label": labels.get(sid, sid), **st_.to_dict()})
-    return out
+    series = [(family, sid, by_month) for family in ("total", "categories", "themes")
+              for sid, by_month in sorted(monthly[family].items())  # a fixed order (SQL groups come in any order)
+              if not (family == "themes" and sid == "total")]
+    found = fitworker.call_many(steps.level_shifts, [(by_month,) for _f, _s, by_month in series])
+    return [{"series": sid, "family": family, "label": labels.get(sid, sid), **st_.to_dict()}
+            for (family, sid, _m), shifts in zip(series, found) for st_ in shifts]
 
 
 def _spanning(shifts: list[dict[str, Any]], family: str, sid: str, cur: Period, cmp: Period) -> dict[str, Any] | None:

@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import sql
 from ..store import Store
-from . import present, stats
+from . import fitworker, present, stats
 from .periods import Period, months_in_words
 
 #: Grid cell size in metres (British National Grid).
@@ -285,6 +285,13 @@ def _points(con: Any, rows_where: str, months: list[str], table: str = "placed")
     return to_bng(lon, lat)
 
 
+def _analyses(lsoa_args: tuple[Any, ...] | None, grid_args: tuple[Any, ...] | None,
+              dispersion: float | None) -> tuple[UnitHotspots | None, UnitHotspots | None]:
+    """:func:`lsoa_hotspots` and :func:`grid_hotspots` of the arguments given (None: not analysed)."""
+    return (lsoa_hotspots(*lsoa_args, dispersion=dispersion) if lsoa_args else None,
+            grid_hotspots(*grid_args, dispersion=dispersion) if grid_args else None)
+
+
 def _lsoa_polygons(st: Store, codes: set[str]) -> Any:
     from ..geography.placing import stored_boundaries
 
@@ -313,8 +320,9 @@ def hotspot_block(con: Any, st: Store, rows_where: str, total_pred: str, matched
     out = Hotspots(True, caveat=SNAPPED_CAVEAT if snapped else None)
     notes = []
     polys = _lsoa_polygons(st, set(lsoa_counts["cur"]) | set(lsoa_counts["prev"]))
+    lsoa_args = grid_args = None
     if polys is not None and len(polys) >= 3:
-        out.lsoa = lsoa_hotspots(polys, lsoa_counts["cur"], lsoa_counts["prev"], dispersion=dispersion)
+        lsoa_args = (polys, lsoa_counts["cur"], lsoa_counts["prev"])
     else:
         notes.append("no LSOA boundaries are loaded for this area, so LSOA hotspots are not shown")
     xc, yc = _points(con, where, matched_cur, table)
@@ -326,8 +334,13 @@ def hotspot_block(con: Any, st: Store, rows_where: str, total_pred: str, matched
         xc, yc, xp, yp = xc[kc], yc[kc], xp[kp], yp[kp]
         notes.append(f"{present.count(far)} {'crime' if far == 1 else 'crimes'} with a map point far from the "
                      "rest of the area's (a location recorded wrongly, most likely) left out of the grid")
-    if xc.size >= MIN_CRIMES:
-        out.grid = grid_hotspots(xc, yc, xp, yp, dispersion=dispersion)
+    if xc.size < MIN_CRIMES:
+        notes.append(f"fewer than {MIN_CRIMES} crimes with a map point, so no grid hotspots")
+    else:
+        grid_args = (xc, yc, xp, yp)
+    # both analyses in one call: a CLI command's worker runs them, where libpysal and esda are imported
+    [(out.lsoa, out.grid)] = fitworker.call_many(_analyses, [(lsoa_args, grid_args, dispersion)])
+    if out.grid is not None:
         if polys is not None:  # name each hotspot cell by the LSOA holding its centre
             import geopandas as gpd
 
@@ -338,8 +351,6 @@ def hotspot_block(con: Any, st: Store, rows_where: str, total_pred: str, matched
             names = hit.drop_duplicates("i").set_index("i")["name"]
             for i, r in enumerate(out.grid.rows):
                 r["lsoa_name"] = names.get(i) if isinstance(names.get(i), str) else None
-    else:
-        notes.append(f"fewer than {MIN_CRIMES} crimes with a map point, so no grid hotspots")
     if out.lsoa is None and out.grid is None:
         return Hotspots(False, "; ".join(notes))
     out.note = "; ".join(notes) or None

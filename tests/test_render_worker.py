@@ -121,3 +121,41 @@ def test_warm_up_extras_only_while_no_report_waits() -> None:
         assert not _idle(inp)
     assert _idle(None)
     assert _warm_chart().lstrip().startswith("<?xml")
+
+
+_PROBE = r"""
+import atexit, sys
+from crimeassess.assess import fitworker
+from crimeassess.report import renderworker
+def probe():
+    r, f = renderworker._shared["worker"], fitworker._shared["worker"]
+    sys.stderr.write(f"PROBE render={type(r.proc).__name__ if r else None} fit={bool(f and f.early)}\n")
+atexit.register(probe)
+sys.argv = ["crimeassess", *sys.argv[1:]]
+from crimeassess.cli import {entry}
+{entry}()
+"""
+
+
+def test_the_crimeassess_program_forks_its_workers_and_writes_the_same_report(demo_store: Any, tmp_path: Path) -> None:
+    """`crimeassess report` forks its render worker (and its fit worker) instead of starting interpreters; the
+    report is the one a process without workers writes."""
+    import os
+    import subprocess
+    import sys
+
+    def run(entry: str, workers: str, out: Path) -> str:
+        env = {**os.environ, "CRIMEASSESS_RENDER_WORKER": workers, "CRIMEASSESS_FIT_WORKER": workers,
+               "CRIMEASSESS_CACHE_DIR": "off"}
+        r = subprocess.run([sys.executable, "-c", _PROBE.replace("{entry}", entry), "report", "--store",
+                            str(demo_store.store.path), "--area", demo_store.area, "--period", demo_store.period,
+                            "--out", str(out)], env=env, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        return r.stderr.rsplit("PROBE ", 1)[1].strip()
+
+    assert run("main", "on", tmp_path / "forked") == "render=Forked fit=True"
+    assert run("app", "off", tmp_path / "alone") == "render=None fit=False"
+    html = (tmp_path / "forked" / "report.html").read_text(encoding="utf-8")
+    assert html == (tmp_path / "alone" / "report.html").read_text(encoding="utf-8")
+    pdf, alone = (tmp_path / "forked" / "report.pdf").read_bytes(), (tmp_path / "alone" / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and abs(len(pdf) - len(alone)) < 2000

@@ -159,3 +159,26 @@ def test_the_crimeassess_program_forks_its_workers_and_writes_the_same_report(de
     assert html == (tmp_path / "alone" / "report.html").read_text(encoding="utf-8")
     pdf, alone = (tmp_path / "forked" / "report.pdf").read_bytes(), (tmp_path / "alone" / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and abs(len(pdf) - len(alone)) < 2000
+
+
+def test_on_a_terminal_the_render_worker_is_still_forked(demo_store: Any, tmp_path: Path) -> None:
+    """On a terminal the progress bar runs a thread, and no worker is forked while another thread runs: the
+    command starts its render worker before the bar (`renderworker.start_soon`)."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    from conftest import require_tool
+
+    require_tool("script", "runs the command on a pseudo-terminal")
+    cmd = shlex.join([sys.executable, "-c", _PROBE.replace("{entry}", "main"), "report", "--store",
+                      str(demo_store.store.path), "--area", demo_store.area, "--period", demo_store.period,
+                      "--out", str(tmp_path / "tty"), "--no-pdf"])
+    env = {**os.environ, "CRIMEASSESS_RENDER_WORKER": "on", "CRIMEASSESS_FIT_WORKER": "on",
+           "CRIMEASSESS_CACHE_DIR": "off"}
+    r = subprocess.run(["script", "-q", "-e", "-c", cmd, "/dev/null"], env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "PROBE render=Forked fit=True" in r.stdout  # the terminal carries stderr too
+    assert (tmp_path / "tty" / "report.html").exists()

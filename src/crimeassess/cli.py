@@ -363,6 +363,9 @@ def report(
 
     _report_gc(one_report=not all_areas)
     fitworker.stay_local() if all_areas else fitworker.start_early()  # see assess
+    from .report import renderworker
+
+    renderworker.start_soon()  # before the progress bar's thread: forked, it inherits what is imported by now
 
     if all_areas:
         from .report.batch import build_all_reports
@@ -443,8 +446,11 @@ def serve(
     public_threshold: int = ThresholdOpt,
 ) -> None:
     """Serve the read-only web dashboard over the store (FastAPI + htmx, no external requests)."""
+    from .assess import fitworker
     from .store import Store
     from .web.app import serve as run_server
+
+    fitworker.command_process(False)  # long-lived and threaded: its workers are started, never forked
 
     st = Store(store)
     if not st.exists():

@@ -442,16 +442,17 @@ _shared: dict[str, Any] = {"worker": None, "local": False, "command": False}
 _shared_lock = threading.Lock()
 
 
-def command_process() -> None:
+def command_process(one_command: bool = True) -> None:
     """Mark this process as one that runs one CLI command and ends (the ``crimeassess`` program's entry point),
-    for :func:`start_early`."""
-    _shared["command"] = True
+    for :func:`may_fork`; ``False`` for a command that serves for long (``serve``: its threads and DuckDB's)."""
+    _shared["command"] = one_command
 
 
 def may_fork() -> bool:
-    """Whether a worker may be forked from this process: it is the ``crimeassess`` program
+    """Whether a worker may be forked from this process: it is the ``crimeassess`` program running one command
     (:func:`command_process`) and no other thread runs (a fork copies only the calling thread, and a lock another
-    thread holds stays locked in the copy)."""
+    thread holds stays locked in the copy). The commands fork before their first query, so before DuckDB starts
+    threads of its own."""
     return bool(_shared.get("command")) and threading.active_count() == 1
 
 

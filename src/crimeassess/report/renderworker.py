@@ -199,6 +199,20 @@ _shared: dict[str, RenderWorker | None] = {"worker": None}
 _shared_lock = threading.Lock()   # held by the report using the shared worker
 
 
+def start_soon() -> None:
+    """Start this process's worker now, when enabled and none runs, for the reports to come (:func:`acquire` lends
+    it): the CLI's ``report`` calls this before its progress bar starts a thread, so the worker can still be
+    forked (``fitworker.may_fork``)."""
+    if not enabled() or "weasyprint" in sys.modules or not _shared_lock.acquire(blocking=False):
+        return
+    try:
+        w = _shared["worker"]
+        if w is None or w.proc.poll() is not None:
+            _shared["worker"] = RenderWorker.start()
+    finally:
+        _shared_lock.release()
+
+
 def acquire() -> RenderWorker | None:
     """This process's worker, started at the first call, for one report; None when the report should render in
     this process: workers disabled, another thread's report holds the worker, or WeasyPrint is already imported

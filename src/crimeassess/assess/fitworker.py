@@ -432,10 +432,9 @@ def _send_bg(stream: IO[bytes], data: bytes, w: _Worker) -> None:
         except (OSError, ValueError):
             w.alive = False
 
-    if len(data) < 60_000:
-        send()
-    else:
-        threading.Thread(target=send, name="crimeassess-fit-send", daemon=True).start()
+    # Always from a thread: the caller then reads answers while it writes (a pipe may hold less than 64 KB, and
+    # the worker may be blocked writing answers nobody reads yet).
+    threading.Thread(target=send, name="crimeassess-fit-send", daemon=True).start()
 
 
 _shared: dict[str, Any] = {"worker": None, "local": False, "command": False}
@@ -463,10 +462,10 @@ def in_forked_child() -> None:
     _shared["worker"] = None
     if w is None:
         return
-    for fh in (w.proc.stdin, w.proc.stdout, w._board_file):
+    for fh in (w.proc.stdin, w.proc.stdout, w._board_file, w.board):
         try:
             if fh is not None:
-                os.close(fh.fileno())
+                fh.close()
         except (OSError, ValueError):
             pass
 
@@ -525,7 +524,7 @@ def submit(jobs: Sequence[Job], fit: Callable[..., dict[str, Any]]) -> Batch:
     it has gone through it)."""
     batch = Batch(jobs, fit)
     w = _shared["worker"]
-    if jobs and w is not None and w.alive and enabled():
+    if jobs and w is not None and w.alive and (w.early or enabled()):
         w.submit(batch)
     return batch
 
@@ -617,7 +616,9 @@ def main(board_fd: int, inp_fd: int = 0, out_fd: int | None = None, *, early: bo
 
     if early:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the command's: it ends, and so does this
-        _one_blas_thread()
+        for v in _THREAD_VARS:  # for the libraries it loads from now on (OpenMP with scipy and scikit-learn)
+            os.environ[v] = "1"
+        _one_blas_thread()  # for those already loaded
     else:
         try:  # background work: the assessment's threads come first (on an idle 2-core machine: no measured change)
             os.nice(10)

@@ -71,13 +71,14 @@ class RenderWorker:
         self.busy = False
 
     @classmethod
-    def start(cls) -> "RenderWorker | None":
+    def start(cls, fork: bool = False) -> "RenderWorker | None":
         """Start a worker (it begins importing at once), or None when disabled or it cannot be started. The
-        ``crimeassess`` program forks it (it then starts with every module imported so far: pandas, geopandas,
-        DuckDB, the engine), any other process starts a new interpreter."""
+        ``crimeassess`` program forks it with ``fork`` (:func:`start_soon`, at a command's start: it then starts
+        with every module imported so far: pandas, geopandas, DuckDB, the engine); otherwise, and in any other
+        process, it starts a new interpreter."""
         if not enabled():
             return None
-        if may_fork():
+        if fork and may_fork():  # only from start_soon: at a command's start, before DuckDB runs threads
             w = cls._fork()
             if w is not None:
                 return w
@@ -208,7 +209,7 @@ def start_soon() -> None:
     try:
         w = _shared["worker"]
         if w is None or w.proc.poll() is not None:
-            _shared["worker"] = RenderWorker.start()
+            _shared["worker"] = RenderWorker.start(fork=True)
     finally:
         _shared_lock.release()
 

@@ -286,8 +286,7 @@ class _Worker:
         try:
             if not select.select([fd], [], [], timeout)[0]:
                 return None
-            (size,) = struct.unpack("<Q", _read_exact(fd, 8))
-            return pickle.loads(_read_exact(fd, size))
+            return _recv(fd)
         except Exception as exc:  # noqa: BLE001 - EOF, a damaged answer: the worker is gone
             self.close(kill=True)
             raise EOFError(str(exc)) from None

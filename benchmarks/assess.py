@@ -46,7 +46,7 @@ print("RESULT " + json.dumps({"calls_s": out, "peak_mb": resource.getrusage(reso
 
 def _cli(*args: str) -> float:
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "crimeassess.cli", *args], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "crimeassess.program", *args], check=True, capture_output=True)
     return time.perf_counter() - t
 
 
@@ -64,10 +64,10 @@ def build(root: Path, rows: int, years: int) -> Path:
         print(f"generated {d['rows']:,} rows for {year} in {time.perf_counter() - t:.0f} s", flush=True)
     store = root / "store"
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "crimeassess.cli", "ingest", "--store", str(store), str(root / "archive")],
+    subprocess.run([sys.executable, "-m", "crimeassess.program", "ingest", "--store", str(store), str(root / "archive")],
                    check=True, capture_output=True)
     print(f"ingested in {time.perf_counter() - t:.0f} s", flush=True)
-    subprocess.run([sys.executable, "-m", "crimeassess.cli", "geography", "load", "--store", str(store),
+    subprocess.run([sys.executable, "-m", "crimeassess.program", "geography", "load", "--store", str(store),
                     str(LOOKUPS / LSOA_LU), str(LOOKUPS / PFA_LU)], check=True, capture_output=True)
     return store
 

@@ -20,7 +20,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "crimeassess.cli", "demo", "--out", str(Path(d) / "demo"),
+        subprocess.run([sys.executable, "-m", "crimeassess.program", "demo", "--out", str(Path(d) / "demo"),
                         "--seed", str(args.seed)], check=True, capture_output=True)
         total = time.perf_counter() - t
         t = time.perf_counter()

@@ -102,7 +102,7 @@ def main() -> None:
                 env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
                        "CRIMEASSESS_CACHE_DIR": str(cache)}
                 t = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "crimeassess.cli", "report", "--area", area, "--period", period,
+                subprocess.run([sys.executable, "-m", "crimeassess.program", "report", "--area", area, "--period", period,
                                 "--out", str(tmp / name), "--store", str(store)], check=True, capture_output=True,
                                env=env)
                 return time.perf_counter() - t

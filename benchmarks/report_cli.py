@@ -50,7 +50,9 @@ def run(src: Path, worker: str, args: argparse.Namespace, tmp: Path) -> dict[str
     env = {**os.environ, "PYTHONPATH": str(src), "CRIMEASSESS_RENDER_WORKER": worker,
            "CRIMEASSESS_CACHE_DIR": str(cache)}
     r0, b0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), busy_seconds(), time.perf_counter()
-    subprocess.run([sys.executable, "-m", "crimeassess.cli", "report", "--area", args.area, "--period", args.period,
+    # the crimeassess program's entry point; an older tree without one ran its commands from crimeassess.cli
+    entry = "crimeassess.program" if (src / "crimeassess" / "program.py").exists() else "crimeassess.cli"
+    subprocess.run([sys.executable, "-m", entry, "report", "--area", args.area, "--period", args.period,
                     "--out", str(out), "--store", str(args.store)], env=env, capture_output=True, check=True)
     wall, b1, r1 = time.perf_counter() - t0, busy_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)  # the worker included: the CLI waits for it

@@ -304,11 +304,11 @@ def main() -> None:
 def assess_timings(root: Path, area: str) -> dict:
     """Load the ONS lookups into the archive's store, then time one-area assess in-process and by the CLI."""
     store = root / "store-archive"
-    subprocess.run([sys.executable, "-m", "crimeassess.cli", "geography", "load", "--store", str(store),
+    subprocess.run([sys.executable, "-m", "crimeassess.program", "geography", "load", "--store", str(store),
                     str(LOOKUPS / LSOA_LU), str(LOOKUPS / PFA_LU)], check=True, capture_output=True)
     inproc = child("assess", area, store)
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "crimeassess.cli", "assess", "--store", str(store), "--area", area,
+    subprocess.run([sys.executable, "-m", "crimeassess.program", "assess", "--store", str(store), "--area", area,
                     "--period", "2024", "--format", "json"], check=True, capture_output=True)
     cli = time.perf_counter() - t
     print(f"one-area assess ({area}): {inproc['seconds']:.2f} s in-process ({inproc['peak_mb']:.0f} MB), {cli:.2f} s CLI")

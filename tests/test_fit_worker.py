@@ -201,13 +201,21 @@ if os.environ.get("PROBE_KILL"):  # the worker dies before the command's first c
         return call(self, *a)
     fitworker._Worker.call = killed
 HEAVY = ("scipy.stats", "statsmodels", "ruptures", "libpysal", "esda")
+LIGHT = ("scipy", "pandas", "geopandas")  # not needed by a command on a store without boundaries
+FORK = {}
+fork = fitworker._Worker.fork
+def forked(*a, **k):
+    FORK["cli_imported"] = "crimeassess.cli" in sys.modules
+    return fork(*a, **k)
+fitworker._Worker.fork = forked
 def probe():
     w = fitworker._shared["worker"]
     sys.stderr.write("PROBE " + json.dumps({"early": bool(w is not None and w.early),
-                                            "heavy": [m for m in HEAVY if m in sys.modules]}) + "\n")
+                                            "heavy": [m for m in HEAVY if m in sys.modules],
+                                            "light": [m for m in LIGHT if m in sys.modules], **FORK}) + "\n")
 atexit.register(probe)
 sys.argv = ["crimeassess", *sys.argv[1:]]
-from crimeassess.cli import main
+from crimeassess.program import main
 main()
 """
 
@@ -241,11 +249,30 @@ def test_a_commands_early_worker_makes_every_fit_and_changes_no_number(demo_stor
     assert alone["expected"]["available"] and alone["hotspots"]["available"]
     assert any(d["value"] is not None for d in alone["statistics"]["dispersion"].values())
     early, p_early = _probe(args, "on")
-    assert p_early == {"early": True, "heavy": []}
+    assert {k: p_early[k] for k in ("early", "heavy", "cli_imported")} == {
+        "early": True, "heavy": [], "cli_imported": False}  # forked by the program, before the CLI's imports
     assert early == alone
     dead, p_dead = _probe(args, "on", kill=True)
     assert p_dead["early"] and "statsmodels" in p_dead["heavy"]
     assert dead == alone
+
+
+def test_a_command_on_a_store_without_boundaries_imports_neither_pandas_nor_scipy(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """With its fits in the early worker, a one-area `assess` on a store without boundaries (a national store
+    of lookups) needs no pandas or geopandas in its own process (0.4 s of imports off the command's path), nor
+    SciPy where every dispersion is estimated (here two months give none, so the exact test, SciPy's, is used),
+    and prints the assessment it prints with no worker."""
+    from small_city import LAD, build_small_city
+
+    st = build_small_city(tmp_path_factory.mktemp("no-boundaries"))
+    args = ["assess", "--store", str(st.path), "--area", LAD[1], "--period", "2018-03", "--format", "json"]
+    alone, _ = _probe(args, "off")
+    early, p_early = _probe(args, "on")
+    exact = any(d["value"] is None for d in alone["statistics"]["dispersion"].values())
+    assert p_early["early"] and p_early["heavy"] == []
+    assert p_early["light"] == (["scipy"] if exact else [])
+    assert early == alone
 
 
 _CALLS = r"""

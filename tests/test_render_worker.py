@@ -132,9 +132,10 @@ def probe():
     sys.stderr.write(f"PROBE render={type(r.proc).__name__ if r else None} fit={bool(f and f.early)}\n")
 atexit.register(probe)
 sys.argv = ["crimeassess", *sys.argv[1:]]
-from crimeassess.cli import {entry}
-{entry}()
+{entry}
 """
+_PROGRAM = "from crimeassess.program import main; main()"  # the crimeassess program's entry point
+_APP = "from crimeassess.cli import app; app()"  # the commands alone
 
 
 def test_the_crimeassess_program_forks_its_workers_and_writes_the_same_report(demo_store: Any, tmp_path: Path) -> None:
@@ -153,8 +154,8 @@ def test_the_crimeassess_program_forks_its_workers_and_writes_the_same_report(de
         assert r.returncode == 0, r.stderr
         return r.stderr.rsplit("PROBE ", 1)[1].strip()
 
-    assert run("main", "on", tmp_path / "forked") == "render=Forked fit=True"
-    assert run("app", "off", tmp_path / "alone") == "render=None fit=False"
+    assert run(_PROGRAM, "on", tmp_path / "forked") == "render=Forked fit=True"
+    assert run(_APP, "off", tmp_path / "alone") == "render=None fit=False"
     html = (tmp_path / "forked" / "report.html").read_text(encoding="utf-8")
     assert html == (tmp_path / "alone" / "report.html").read_text(encoding="utf-8")
     pdf, alone = (tmp_path / "forked" / "report.pdf").read_bytes(), (tmp_path / "alone" / "report.pdf").read_bytes()
@@ -172,7 +173,7 @@ def test_on_a_terminal_the_render_worker_is_still_forked(demo_store: Any, tmp_pa
     from conftest import require_tool
 
     require_tool("script", "runs the command on a pseudo-terminal")
-    cmd = shlex.join([sys.executable, "-c", _PROBE.replace("{entry}", "main"), "report", "--store",
+    cmd = shlex.join([sys.executable, "-c", _PROBE.replace("{entry}", _PROGRAM), "report", "--store",
                       str(demo_store.store.path), "--area", demo_store.area, "--period", demo_store.period,
                       "--out", str(tmp_path / "tty"), "--no-pdf"])
     env = {**os.environ, "CRIMEASSESS_RENDER_WORKER": "on", "CRIMEASSESS_FIT_WORKER": "on",

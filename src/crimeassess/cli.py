@@ -365,7 +365,12 @@ def report(
     fitworker.stay_local() if all_areas else fitworker.start_early()  # see assess
     from .report import renderworker
 
-    renderworker.start_soon()  # before the progress bar's thread: forked, it inherits what is imported by now
+    # Before the progress bar's thread: forked, it inherits what is imported by now. A store that never held
+    # boundaries gives no ward polygons, so the worker need not import geopandas (0.3-0.4 s of CPU the
+    # assessment beside it would lose); the manifest is not read here (a folder test: the fork cannot wait).
+    from .store import resolve_store_path
+
+    renderworker.start_soon(geo=(resolve_store_path(args.store) / "geography" / "boundaries").is_dir())
 
     if all_areas:
         from .report.batch import build_all_reports

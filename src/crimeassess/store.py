@@ -504,10 +504,10 @@ class Store:
         return all(same.get(f, False) for f in unknown)
 
     @staticmethod
-    def _live_slices_table(live: list["LiveInput"]) -> pa.Table:
+    def _live_slices_columns(live: list["LiveInput"]) -> dict[str, tuple[str, list[str]]]:
         rows = [(i.input_id, i.kind, scope, month) for i in live for scope, month in i.slices]
         cols = list(zip(*rows))
-        return pa.table({n: pa.array(c, pa.string()) for n, c in zip(("input_id", "source_kind", "scope", "month"), cols)})
+        return {n: ("VARCHAR", list(c)) for n, c in zip(("input_id", "source_kind", "scope", "month"), cols)}
 
     @staticmethod
     def live_rows_sql(files: list[str], uniform: bool = True) -> str:
@@ -547,10 +547,10 @@ class Store:
         m = self.manifest()
         live = self.live_inputs()
         con.execute("CREATE TABLE live_slices(input_id VARCHAR, source_kind VARCHAR, scope VARCHAR, month VARCHAR)")
-        if live:  # one Arrow table, not a parameterised insert per slice (thousands in a national store)
-            con.register("live_slices_arrow", self.derived("live_slices", lambda: self._live_slices_table(live)))
-            con.execute("INSERT INTO live_slices SELECT * FROM live_slices_arrow")
-            con.unregister("live_slices_arrow")
+        slices = self.derived("live_slices", lambda: self._live_slices_columns(live)) if live else None
+        if slices:  # four list parameters, not a parameterised insert per slice (thousands in a national store)
+            con.execute("INSERT INTO live_slices SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+                        "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])", [c for _, c in slices.values()])
         files = list(dict.fromkeys(i.file for i in live))  # the inputs of one commit batch share a file
         if files:
             con.execute(f"CREATE VIEW raw_records AS {self.live_rows_sql(files, self.uniform_schema(live))}")

@@ -224,11 +224,9 @@ class _Counter:
         self.cache: dict[tuple[str, str, str], dict[tuple[str, str, str], int]] = st.derived(
             f"comparator_counts:{key}:{self.has_agg}", dict)
         if not sql.has_relation(con, "cmp_off"):  # offence groups (also for the Home Office tables)
-            from ..classify.offences import offence_join_table
+            from ..classify.offences import offence_join_columns
 
-            con.register("cmp_off_arrow", offence_join_table())
-            con.execute("CREATE OR REPLACE TEMP TABLE cmp_off AS SELECT * FROM cmp_off_arrow")
-            con.unregister("cmp_off_arrow")
+            sql.create_table(con, "cmp_off", offence_join_columns())
 
     def _ensure_table(self) -> None:
         """The months' rows (cube or records) as this connection's table, built on first use."""
@@ -611,7 +609,8 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
     year_prev = estimate_year_for(cmp.start, cmp.end)
     counter = _Counter(st, con, sorted(set(cur.months) | set(cmp.months)))
     kind = source or _area_kind(con, counter, area_lads, cur.months + cmp.months)
-    ho = load_counts(st)
+    # no Home Office table loaded: None (load_counts would build an empty DataFrame, importing pandas for it)
+    ho = load_counts(st) if st.geography_entries("homeoffice") else None
     q_cur, q_prev = _quarters(cur), _quarters(cmp)
     pairs = list(zip(cur.months, cmp.months))
     area_held = counter.held(kind, _forces(geo, counter, kind, area_lads)) if kind and kind != "police-uk-api" else (
@@ -620,7 +619,7 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
 
     theme_ids = themes or [theme]
     out: dict[str, list[Comparator]] = {}
-    ho_all = _ho_agg(ho) if not ho.empty else ho
+    ho_all = _ho_agg(ho) if ho is not None and not ho.empty else ho
     if kind:
         counter.prefetch(kind, theme_ids, col="c_lad")
         if any(u.ward for u in units):
@@ -726,9 +725,9 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
             else:
                 prev_n = None
                 src, skind = None, None
-                if ho_sel is None and not ho.empty:
+                if ho_sel is None and ho is not None and not ho.empty:
                     note = "no records of its forces for these months; the Home Office tables cannot give this theme"
-                elif ho.empty:
+                elif ho is None or ho.empty:
                     note = "no records of its forces for these months and no Home Office table loaded"
                 elif not q_cur:
                     note = (f"no records of its forces for these months; the Home Office tables count whole "

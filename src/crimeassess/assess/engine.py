@@ -7,10 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from ..classify.outcomes import load_outcome_map
 from ..errors import CrimeAssessError, GeographyError, NoDataError, PeriodError
@@ -33,6 +32,9 @@ from .result import AssessmentResult
 from .quality import data_quality
 from .periods import Period, comparison_for, month_index, month_runs, parse_period
 from .runs import current_run
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SOURCE_PRIORITY = source_priority()
 SOURCE_LABELS = source_labels()
@@ -64,20 +66,30 @@ class Assessment:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
-    # DataFrame views for the Python API
+    # DataFrame views for the Python API (pandas is imported here: a command never needs it)
     def total(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([{k: v for k, v in self.data["total"].items() if k not in ("series", "run", "monthly")}])
 
     def categories(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.data["categories"])
 
     def themes(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([{k: v for k, v in t.items() if k not in ("series", "run")} for t in self.data.get("themes", [])])
 
     def wards(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([{k: v for k, v in w.items() if k not in ("themes", "run", "series")} for w in self.data["wards"]])
 
     def series(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.data["total"].get("series", []))
 
 
@@ -92,12 +104,10 @@ def _load_themes(theme_files: list[Path] | None) -> list[Any]:
 
 
 def _register_offences(con: duckdb.DuckDBPyConnection) -> None:
-    from ..classify.offences import offence_join_table
+    from ..classify.offences import offence_join_columns
 
-    con.register("offences_arrow", offence_join_table())
-    con.execute("CREATE OR REPLACE TEMP TABLE offences AS SELECT code, ho_group, ho_subgroup, ho_in_total "
-                "FROM offences_arrow")
-    con.unregister("offences_arrow")
+    cols = offence_join_columns()
+    sql.create_table(con, "offences", {c: cols[c] for c in ("code", "ho_group", "ho_subgroup", "ho_in_total")})
 
 
 def _narrow_records(con: duckdb.DuckDBPyConnection, st: Store, tgt: "_Target", placement: str) -> dict[str, Any]:
@@ -248,8 +258,8 @@ def _point_placement(con: duckdb.DuckDBPyConnection, store: Store, vintage: str 
                      derived: str | None = None) -> dict[str, Any]:
     """Fill `point_place(uid, ward_code, lad_code)` by point-in-polygon where ward boundaries are loaded."""
     con.execute("CREATE OR REPLACE TEMP TABLE point_place(uid VARCHAR, ward_code VARCHAR, lad_code VARCHAR)")
-    if placement == "lsoa":
-        return {"boundaries": None}
+    if placement == "lsoa" or not vintage or not (derived or store.geography_entries("boundaries")):
+        return {"boundaries": None}  # what point_place_records returns then, without importing geopandas
     from ..geography.placing import point_place_records
 
     return point_place_records(con, store, vintage, boundary_name=derived)
@@ -802,10 +812,11 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: An
         _from_parent_family(data, st, tgt.lad_codes[0], cur, cmp, **{**opts, "ward_vintage": tgt.vintage})
     _priorities(job, data)
     data["findings"] = findings(data)
-    # geopandas costs about half a second to import: only assessments with a ward vintage pay for it.
-    from ..geography.placing import ward_geometry
+    geo = None  # ward_geometry gives None without boundaries; geopandas costs 0.1-0.5 s to import
+    if tgt.vintage and st.geography_entries("boundaries"):
+        from ..geography.placing import ward_geometry
 
-    geo = ward_geometry(st, tgt.vintage, [w["code"] for w in data["wards"]]) if tgt.vintage else None
+        geo = ward_geometry(st, tgt.vintage, [w["code"] for w in data["wards"]])
     data["geography"]["ward_geometry"] = geo is not None
     return Assessment(AssessmentResult.from_dict(data), ward_geometry=geo)
 

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .. import sql
 from . import present
@@ -164,6 +163,8 @@ def forecast(history: Sequence[float], horizon: int, level: float = LEVEL, *, he
     total over the positions `held` (default: all): ``total``, ``total_lower``, ``total_upper``."""
     # statsmodels costs about a second to import: only assessments with enough history pay for it.
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    import pandas as pd  # in the fitting process only (a CLI command's fit worker)
 
     y = pd.Series(np.asarray(history, dtype=float))  # a Series: ETSModel's prediction frame needs an index
     n = y.size

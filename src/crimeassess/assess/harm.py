@@ -22,9 +22,8 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 
 from .. import sql
@@ -33,6 +32,9 @@ from ..errors import InputError
 from ..sources.registry import get_kind
 from ..store import Store
 from . import present
+
+if TYPE_CHECKING:
+    import pandas as pd
 from .periods import Period
 
 #: Theme ids left out: the total (its own row) and anti-social behaviour (not crime).
@@ -94,6 +96,8 @@ def read_harm_weights(path: str | Path) -> pd.DataFrame:
         rows.append((code, desc or None, w))
     if not rows:
         raise InputError(f"{p}: no harm weights in the file")
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=["offence_code", "offence_description", "weight"])
 
 
@@ -115,6 +119,8 @@ def stored_weights(st: Store) -> tuple[dict[str, Any], pd.DataFrame] | None:
     entries = sorted(st.geography_entries(KIND), key=lambda e: e.get("loaded_at", ""))
     if not entries:
         return None
+    import pandas as pd
+
     e = entries[-1]
     return e, pd.read_parquet(st.geography_path(e))
 
@@ -219,15 +225,14 @@ def harm_block(con: Any, st: Store, kind: str, rows_where: str, total_pred: str,
     if not get_kind(kind).offence_codes:
         return Harm(False, "harm weights need Home Office offence codes, which only force extracts carry; "
                            "police.uk crime types are too broad to weigh")
-    got = stored_weights(st)
-    if got is None:
+    entries = sorted(st.geography_entries(KIND), key=lambda e: e.get("loaded_at", ""))
+    if not entries:
         return Harm(False, "no harm weights are loaded (crimeassess harm load FILE)")
     if not matched_cur:
         return Harm(False, "no month is held in both periods, so harm is not compared")
-    entry, weights = got
-    con.register("harm_w_df", weights[["offence_code", "weight"]])
-    con.execute("CREATE OR REPLACE TEMP TABLE harm_w AS SELECT upper(offence_code) AS code, weight FROM harm_w_df")
-    con.unregister("harm_w_df")
+    entry = entries[-1]  # the weights stored_weights() returns, read by DuckDB
+    con.execute("CREATE OR REPLACE TEMP TABLE harm_w AS SELECT upper(offence_code) AS code, weight "
+                "FROM read_parquet(?)", [str(st.geography_path(entry))])
     preds = {"total": total_pred, **{t: p for t, p in theme_preds.items() if p and t not in NOT_CRIME_THEMES}}
     ids = list(preds)
     mc, mp = sql.in_list(matched_cur), sql.in_list(matched_prev)

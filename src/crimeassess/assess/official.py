@@ -34,7 +34,7 @@ def official_total(
     st = store if isinstance(store, Store) else Store(store)
     cur = period if isinstance(period, Period) else parse_period(period)
     quarters = _quarters(cur)
-    if not quarters:
+    if not quarters or not st.geography_entries("homeoffice"):  # no table: nothing to load (nor pandas to import)
         return None
     counts = load_counts(st)
     if counts.empty:

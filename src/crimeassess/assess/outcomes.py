@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from ..classify.outcomes import GROUPS, REPORTED, classify_outcome
 from ..sources.registry import get_kind
@@ -90,10 +89,8 @@ def outcomes_block(con: duckdb.DuckDBPyConnection, *, kind: str, forces: list[st
         return {"available": False, "basis": None, "source": None, "note": reason,
                 "enable": "A force extract with an outcome column, or police.uk outcomes files for the months from "
                           "the comparison period's start, would give outcomes.", "themes": [], "groups": GROUPS}
-    con.register("outcome_map_df", pd.DataFrame({"otext": list(groups), "grp": [groups[v] or "not_known" for v in groups]}))
-    con.execute("CREATE OR REPLACE TEMP TABLE outcome_map AS SELECT CAST(otext AS VARCHAR) otext, "
-                "CAST(grp AS VARCHAR) grp FROM outcome_map_df")
-    con.unregister("outcome_map_df")
+    sql.create_table(con, "outcome_map", {"otext": ("VARCHAR", list(groups)),
+                                          "grp": ("VARCHAR", [groups[v] or "not_known" for v in groups])})
     sel = ", ".join(f"count(*) FILTER (WHERE {pred})" for _, _, pred in themes)
     rows = con.execute(f"SELECT which, coalesce(m.grp, 'not_known'), {sel} FROM pc_outcome p "
                        "LEFT JOIN outcome_map m ON m.otext = p.final_outcome GROUP BY 1, 2").fetchall()

@@ -19,7 +19,6 @@ from typing import Any
 import duckdb
 
 from ..classify.selectors import HOUR_SQL, PLACE_TEXT_SQL, WEEKDAYS, Selectors, hotspot_table, night_day_sql
-from ..geography.zones import register_zone
 from ..sources.registry import get_kind
 from . import present
 from .periods import Period
@@ -73,6 +72,8 @@ def prepare_selector_tables(con: duckdb.DuckDBPyConnection, themes: list[Any], k
             continue
         for z in s.zones:
             if z not in done:
+                from ..geography.zones import register_zone  # geopandas: only for themes with zones
+
                 _n, name = register_zone(con, z, Selectors.zone_table(z))
                 con.execute("INSERT INTO zone_names VALUES (?, ?)", [z, name])
                 done.add(z)

@@ -46,8 +46,17 @@ class _Record:
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
+    def _names(cls) -> tuple[str, ...]:
+        """The class's field names but ``extra`` (cached: a ward table builds thousands of records)."""
+        got = cls.__dict__.get("_field_names")
+        if got is None:
+            got = tuple(f.name for f in dataclasses.fields(cls) if f.name != "extra")
+            type.__setattr__(cls, "_field_names", got)
+        return got
+
+    @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Any:
-        names = [f.name for f in dataclasses.fields(cls) if f.name != "extra"]
+        names = cls._names()
         kw: dict[str, Any] = {}
         for n in names:
             if n not in d:
@@ -66,7 +75,7 @@ class _Record:
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data (docs/assessment-schema.md)."""
         out: dict[str, Any] = {}
-        names = [f.name for f in dataclasses.fields(self) if f.name != "extra"]
+        names = self._names()
         for name in [*self.FIRST, *(n for n in names if n not in self.FIRST)]:
             v = getattr(self, name)
             if v is MISSING:

@@ -29,9 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-
-from scipy import special
-
+from crimeassess.assess.normal import ndtr
 from crimeassess.errors import InputError
 
 #: Rows where BOTH counts are below this are "small numbers": never significant. Override per call.
@@ -137,6 +135,8 @@ def exact_p_value(current: int, previous: int, exposure_ratio: float = 1.0) -> f
 
 
 def _pmf(k: int, n: int, p: float) -> float:
+    from scipy import special  # the exact test only: the default test needs no SciPy (see normal.py)
+
     return math.exp(special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
                     + special.xlogy(k, p) + special.xlog1py(n - k, -p))
 
@@ -147,6 +147,8 @@ def binom_two_sided(k: int, n: int, p: float) -> float:
     importing crimeassess does not pay for all of scipy.stats (about a second at start-up)."""
     if n == 0:
         return 1.0
+    from scipy import special
+
     d = _pmf(k, n, p)
     rerr = 1 + 1e-7
     mode_side = p * n
@@ -199,7 +201,7 @@ def quasi_poisson_z(current: int, previous: int, exposure_ratio: float = 1.0, di
 
 def normal_p(z: float) -> float:
     """Two-sided normal p-value of a z statistic."""
-    return float(min(1.0, 2.0 * special.ndtr(-abs(z))))
+    return float(min(1.0, 2.0 * ndtr(-abs(z))))
 
 
 def poisson_z(current: int, previous: int, exposure_ratio: float = 1.0) -> float:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..schema import CRIME_TYPES
@@ -176,18 +176,24 @@ def offence_table() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
+def offence_join_columns() -> dict[str, tuple[str, list[Any]]]:
+    """What assessments join records' offence codes to, as columns ``name -> (DuckDB type, values)`` for
+    ``sql.create_table`` (built once per process): ``code`` (canonical, upper case, as ``upper(offence_code)``
+    matches it), ``ho_group``, ``ho_subgroup``, ``ho_in_total``, ``category_id`` (the police.uk category)."""
+    rows = list(_load().values())
+    return {"code": ("VARCHAR", [normalise_code(o.code).upper() for o in rows]),
+            "ho_group": ("VARCHAR", [o.group for o in rows]),
+            "ho_subgroup": ("VARCHAR", [o.subgroup for o in rows]),
+            "ho_in_total": ("BOOLEAN", [bool(o.in_total_recorded_crime) for o in rows]),
+            "category_id": ("VARCHAR", [o.policeuk_category for o in rows])}
+
+
 def offence_join_table() -> "pa.Table":
-    """What assessments join records' offence codes to, as Arrow (built once per process): ``code`` (canonical,
-    upper case, as ``upper(offence_code)`` matches it), ``ho_group``, ``ho_subgroup``, ``ho_in_total``,
-    ``category_id`` (the police.uk category)."""
+    """:func:`offence_join_columns` as an Arrow table."""
     import pyarrow as pa
 
-    rows = list(_load().values())
-    return pa.table({"code": pa.array([normalise_code(o.code).upper() for o in rows], pa.string()),
-                     "ho_group": pa.array([o.group for o in rows], pa.string()),
-                     "ho_subgroup": pa.array([o.subgroup for o in rows], pa.string()),
-                     "ho_in_total": pa.array([bool(o.in_total_recorded_crime) for o in rows], pa.bool_()),
-                     "category_id": pa.array([o.policeuk_category for o in rows], pa.string())})
+    return pa.table({name: pa.array(values, pa.bool_() if typ == "BOOLEAN" else pa.string())
+                     for name, (typ, values) in offence_join_columns().items()})
 
 
 def lookup(code: object) -> Offence | None:

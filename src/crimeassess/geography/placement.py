@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
-import shapely
 from pyproj import CRS, Transformer
+
+if TYPE_CHECKING:  # geopandas and pandas are imported where used: hotspots need only to_bng
+    import geopandas as gpd
 
 from ..errors import GeographyError, InputError
 
@@ -36,6 +37,8 @@ def place_points(
     overlap) goes to the lowest code, so the answer never depends on polygon order. Missing or
     non-finite coordinates give None. Result: numpy object array of str/None, same length as ``lon``.
     """
+    import shapely  # here: hotspots import this module for to_bng alone
+
     x = np.asarray(lon, dtype=float)
     y = np.asarray(lat, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
@@ -74,6 +77,8 @@ def place_points(
 
 def _present(a: np.ndarray) -> np.ndarray:
     """True where a value is a real code (not None/NaN/empty string)."""
+    import pandas as pd
+
     return np.asarray(pd.notna(a), dtype=bool) & (a != "")
 
 

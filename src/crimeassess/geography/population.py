@@ -15,10 +15,13 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CENSUS_SOURCE = "Census 2011 usual residents"
 MYE_SOURCE = "ONS mid-year estimates"
@@ -63,6 +66,8 @@ def read_population(path: str | Path, *, year: int | None = None) -> tuple[pd.Da
     layout) are skipped and counted in ``meta['skipped_rows']``; blank lines are ignored.
     Returns ``(df, meta)`` (see module doc).
     """
+    import pandas as pd  # only when a population table is read or built, never in an assessment
+
     path = Path(path)
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
@@ -148,6 +153,8 @@ def aggregate_population(pop: pd.DataFrame, lookup: pd.DataFrame, by: str = "war
     households. residents/households are null for an area none of whose LSOAs has a figure, and
     households is null wherever any LSOA lacks it; lsoas_without_population flags partial totals.
     """
+    import pandas as pd  # only when a population table is read or built, never in an assessment
+
     if by not in lookup.columns:
         raise InputError(f"lookup has no column {by!r} (has {', '.join(lookup.columns)})")
     for col in ("lsoa_code",):
@@ -258,6 +265,8 @@ def read_area_population(path: str | Path, *, year: int | None = None) -> tuple[
     Rows whose code is not a GSS code are skipped (counted); a code given twice for the same year is an error.
     Returns ``(df, meta)``: df columns area_code, area_name, level, year, residents (int64).
     """
+    import pandas as pd  # only when a population table is read or built, never in an assessment
+
     path = Path(path)
     rows = _read_rows(path)
     if not rows:
@@ -384,16 +393,19 @@ class PopulationIndex:
         self.by_year: dict[int, dict[str, int]] = {}
         self.source_of: dict[int, str] = {}
         for e in st.geography_entries("population_areas"):
-            df = pq.read_table(st.path / e["file"], columns=["area_code", "year", "residents"]).to_pandas()
-            for yr, g in df.groupby("year"):
-                self.by_year.setdefault(int(yr), {}).update(dict(zip(g["area_code"], g["residents"].astype(int))))
+            t = pq.read_table(st.path / e["file"], columns=["area_code", "year", "residents"])
+            for code, yr, n in zip(*(t[c].to_pylist() for c in ("area_code", "year", "residents"))):
+                if yr is None:
+                    continue
+                self.by_year.setdefault(int(yr), {})[code] = int(n)
                 self.source_of[int(yr)] = e.get("source", AREA_POPULATION_SOURCE)
         self.lsoa_by_year: dict[int, dict[str, int]] = {}
         self.lsoa_source: dict[int, str] = {}
         for e in sorted(st.geography_entries("population"), key=lambda e: e.get("loaded_at", "")):
             yr = int(e.get("year") or 0)
-            df = pq.read_table(st.path / e["file"], columns=["lsoa_code", "residents"]).to_pandas().dropna()
-            self.lsoa_by_year[yr] = dict(zip(df["lsoa_code"], df["residents"].astype(int)))
+            t = pq.read_table(st.path / e["file"], columns=["lsoa_code", "residents"])
+            self.lsoa_by_year[yr] = {c: int(n) for c, n in zip(t["lsoa_code"].to_pylist(), t["residents"].to_pylist())
+                                     if c is not None and n is not None}
             self.lsoa_source[yr] = e.get("source", "population by LSOA")
         self._st = st
 
@@ -406,10 +418,10 @@ class PopulationIndex:
 
         st, out = self._st, {}
         for e in st.geography_entries("lad_csp_pfa"):
-            df = pq.read_table(st.path / e["file"], columns=["lad_code", "csp_code", "pfa_code"]).to_pandas()
-            lads = df["lad_code"].tolist()
+            t = pq.read_table(st.path / e["file"], columns=["lad_code", "csp_code", "pfa_code"])
+            lads = t["lad_code"].to_pylist()
             for col in ("csp_code", "pfa_code"):
-                for code, lad in zip(df[col].tolist(), lads):  # plain loops: a groupby of ~9,000 groups costs 0.3 s
+                for code, lad in zip(t[col].to_pylist(), lads):  # plain loops: a groupby of ~9,000 groups costs 0.3 s
                     if isinstance(code, str) and isinstance(lad, str):
                         out.setdefault(code, set()).add(lad)
         return out
@@ -421,10 +433,10 @@ class PopulationIndex:
 
         st, out = self._st, {}
         for e in st.geography_entries("lsoa_ward"):
-            df = pq.read_table(st.path / e["file"], columns=["lsoa_code", "ward_code", "lad_code"]).to_pandas()
-            lsoas = df["lsoa_code"].tolist()
+            t = pq.read_table(st.path / e["file"], columns=["lsoa_code", "ward_code", "lad_code"])
+            lsoas = t["lsoa_code"].to_pylist()
             for col in ("lad_code", "ward_code"):
-                for code, lsoa in zip(df[col].tolist(), lsoas):
+                for code, lsoa in zip(t[col].to_pylist(), lsoas):
                     if isinstance(code, str) and isinstance(lsoa, str):
                         out.setdefault(code, set()).add(lsoa)
         return out

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -70,10 +71,7 @@ def code_version() -> str:
 
 def _canonical(value: Any) -> Any:
     """JSON-able stand-in for an argument: ward polygons by their codes, names, CRS and WKB."""
-    try:
-        import geopandas as gpd
-    except ImportError:  # pragma: no cover - geopandas is a dependency
-        gpd = None
+    gpd = sys.modules.get("geopandas")  # not imported: no argument can be a GeoDataFrame (nor is it imported here)
     if gpd is not None and isinstance(value, gpd.GeoDataFrame):
         cols = sorted(str(c) for c in value.columns if c != value.geometry.name)
         return {"__geodataframe__": [

@@ -71,15 +71,16 @@ class RenderWorker:
         self.busy = False
 
     @classmethod
-    def start(cls, fork: bool = False) -> "RenderWorker | None":
+    def start(cls, fork: bool = False, geo: bool = True) -> "RenderWorker | None":
         """Start a worker (it begins importing at once), or None when disabled or it cannot be started. The
         ``crimeassess`` program forks it with ``fork`` (:func:`start_soon`, at a command's start: it then starts
         with every module imported so far: pandas, geopandas, DuckDB, the engine); otherwise, and in any other
-        process, it starts a new interpreter."""
+        process, it starts a new interpreter. ``geo`` False: the reports will carry no ward polygons (the store
+        has no boundaries), so a forked worker does not import geopandas while it waits."""
         if not enabled():
             return None
         if fork and may_fork():  # only from start_soon: at a command's start, before DuckDB runs threads
-            w = cls._fork()
+            w = cls._fork(geo)
             if w is not None:
                 return w
         # The worker imports this same crimeassess (a source tree or worktree before an installed one), put
@@ -94,7 +95,7 @@ class RenderWorker:
         return cls(proc)
 
     @classmethod
-    def _fork(cls) -> "RenderWorker | None":
+    def _fork(cls, geo: bool = True) -> "RenderWorker | None":
         try:
             to_w, from_w = os.pipe(), os.pipe()
         except OSError:
@@ -117,7 +118,7 @@ class RenderWorker:
                 os.dup2(from_w[1], 1)
                 os.close(to_w[0])
                 os.close(from_w[1])
-                main()
+                main(geo)
             finally:
                 os._exit(1)
         os.close(to_w[0])
@@ -200,16 +201,16 @@ _shared: dict[str, RenderWorker | None] = {"worker": None}
 _shared_lock = threading.Lock()   # held by the report using the shared worker
 
 
-def start_soon() -> None:
+def start_soon(geo: bool = True) -> None:
     """Start this process's worker now, when enabled and none runs, for the reports to come (:func:`acquire` lends
     it): the CLI's ``report`` calls this before its progress bar starts a thread, so the worker can still be
-    forked (``fitworker.may_fork``)."""
+    forked (``fitworker.may_fork``). ``geo``: see :meth:`RenderWorker.start`."""
     if not enabled() or "weasyprint" in sys.modules or not _shared_lock.acquire(blocking=False):
         return
     try:
         w = _shared["worker"]
         if w is None or w.proc.poll() is not None:
-            _shared["worker"] = RenderWorker.start(fork=True)
+            _shared["worker"] = RenderWorker.start(fork=True, geo=geo)
     finally:
         _shared_lock.release()
 
@@ -279,17 +280,18 @@ def _idle(inp: IO[bytes] | None, wait: float = 0) -> bool:
         return False
 
 
-def _warm_up(inp: IO[bytes] | None = None) -> None:
+def _warm_up(inp: IO[bytes] | None = None, geo: bool = True) -> None:
     """Import what a render needs and print a tiny page with the report's CSS, so fontconfig, Pango's font map
     and the faces used are ready when the report arrives (nothing is written).
 
     Then, only while no report is waiting on `inp` (a quick assessment should not wait for them), what the first
     report would otherwise pay on its critical path: matplotlib's first figure and text (a tiny chart, printed in
     a second page so Pango also has the charts' face) and importing scipy.ndimage for the hotspot density map
-    (about 0.2 s)."""
+    (about 0.2 s); with `geo`, first of all, geopandas (the ward polygons arrive as a GeoDataFrame)."""
     import io
 
-    import geopandas  # noqa: F401  - the ward polygons arrive as a GeoDataFrame
+    if geo:
+        import geopandas  # noqa: F401
 
     from . import render
     from .render import TEMPLATES
@@ -320,14 +322,15 @@ def _error_message(exc: BaseException) -> Any:
         return f"{type(exc).__name__}: {exc}"
 
 
-def main() -> None:
-    """The worker: warm up, then render each report sent on stdin until end of input."""
+def main(geo: bool = True) -> None:
+    """The worker: warm up (`geo`: see :func:`_warm_up`), then render each report sent on stdin until end of
+    input."""
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints goes to stderr, never into the answers
     sys.stdout = sys.stderr
     inp = sys.stdin.buffer
     try:
-        _warm_up(inp)
+        _warm_up(inp, geo)
     except Exception:  # the render itself will raise whatever is wrong, where the caller sees it
         pass
     # Garbage collection: a render allocates millions of short-lived objects, and with Python's default

@@ -1,0 +1,4 @@
+"""``python -m crimeassess``: the ``crimeassess`` program (see :mod:`crimeassess.program`)."""
+from crimeassess.program import main
+
+main()

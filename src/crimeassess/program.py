@@ -2,8 +2,8 @@
 
 It is this small so that a one-area ``assess`` or ``report`` can fork its fit worker before importing anything
 else (``fitworker.start_early``): the worker then imports the statistics libraries on the other core while this
-process imports the CLI (Typer, Rich, pyarrow, DuckDB, SciPy's special functions: 0.4-0.6 s) and reads the store,
-about half a second sooner than a fork made inside the command. Every other command, and ``--all-areas``, goes
+process imports the CLI (Typer, Rich, pyarrow, DuckDB: 0.3-0.5 s) and reads the store, about half a second
+sooner than a fork made inside the command. Every other command, and ``--all-areas``, goes
 straight to :func:`crimeassess.cli.main`.
 """
 from __future__ import annotations

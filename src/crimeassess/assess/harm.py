@@ -32,10 +32,10 @@ from ..errors import InputError
 from ..sources.registry import get_kind
 from ..store import Store
 from . import present
+from .periods import Period
 
 if TYPE_CHECKING:
     import pandas as pd
-from .periods import Period
 
 #: Theme ids left out: the total (its own row) and anti-social behaviour (not crime).
 NOT_CRIME_THEMES = frozenset({"total", "anti_social_behaviour"})

@@ -5,7 +5,8 @@ Why not call SciPy: the default significance test (quasi-Poisson) needs only thi
 command prints, and ``import scipy.special`` costs 0.15 s of a CLI command's start (of a 1.5 s target). The same
 polynomials, constants and operations in the same order give the same doubles (Python's ``math.exp`` is the
 same C library's ``exp``); ``tests/test_normal_cdf.py`` checks equality with SciPy on millions of points and with
-hypothesis. Everything else SciPy gives (the exact binomial test) is still SciPy's.
+hypothesis (on x86-64, where SciPy's wheels do not fuse multiply-adds; a build that did would differ in the last
+bit, and that test would say so). Everything else SciPy gives (the exact binomial test) is still SciPy's.
 """
 from __future__ import annotations
 

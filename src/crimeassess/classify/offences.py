@@ -22,7 +22,6 @@ from ..schema import CRIME_TYPES
 
 if TYPE_CHECKING:
     import pandas as pd
-    import pyarrow as pa
 
 #: Version of the bundled table; bump when codes or groupings change.
 TABLE_VERSION = "hocr-2017-18/ons-groups r1"
@@ -186,14 +185,6 @@ def offence_join_columns() -> dict[str, tuple[str, list[Any]]]:
             "ho_subgroup": ("VARCHAR", [o.subgroup for o in rows]),
             "ho_in_total": ("BOOLEAN", [bool(o.in_total_recorded_crime) for o in rows]),
             "category_id": ("VARCHAR", [o.policeuk_category for o in rows])}
-
-
-def offence_join_table() -> "pa.Table":
-    """:func:`offence_join_columns` as an Arrow table."""
-    import pyarrow as pa
-
-    return pa.table({name: pa.array(values, pa.bool_() if typ == "BOOLEAN" else pa.string())
-                     for name, (typ, values) in offence_join_columns().items()})
 
 
 def lookup(code: object) -> Offence | None:

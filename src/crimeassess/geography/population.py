@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-
 from ..errors import InputError
 
 if TYPE_CHECKING:
@@ -405,7 +404,7 @@ class PopulationIndex:
             yr = int(e.get("year") or 0)
             t = pq.read_table(st.path / e["file"], columns=["lsoa_code", "residents"])
             self.lsoa_by_year[yr] = {c: int(n) for c, n in zip(t["lsoa_code"].to_pylist(), t["residents"].to_pylist())
-                                     if c is not None and n is not None}
+                                     if c is not None and n is not None and n == n}  # n == n: not NaN
             self.lsoa_source[yr] = e.get("source", "population by LSOA")
         self._st = st
 

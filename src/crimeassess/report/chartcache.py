@@ -71,8 +71,9 @@ def code_version() -> str:
 
 def _canonical(value: Any) -> Any:
     """JSON-able stand-in for an argument: ward polygons by their codes, names, CRS and WKB."""
-    gpd = sys.modules.get("geopandas")  # not imported: no argument can be a GeoDataFrame (nor is it imported here)
-    if gpd is not None and isinstance(value, gpd.GeoDataFrame):
+    # geopandas not imported (or still importing in another thread): no argument can be a GeoDataFrame yet
+    gdf = getattr(sys.modules.get("geopandas"), "GeoDataFrame", None)
+    if gdf is not None and isinstance(value, gdf):
         cols = sorted(str(c) for c in value.columns if c != value.geometry.name)
         return {"__geodataframe__": [
             cols, [[str(v) for v in value[c].tolist()] for c in cols],

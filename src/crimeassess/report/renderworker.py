@@ -9,8 +9,8 @@ assessment runs; the assessment is then sent to the worker, which writes ``repor
 the calling process writes the JSON, CSV and workbook files. The worker then stays, warm, for the process's
 next report (:func:`acquire`; ``--all-areas`` renders every report in it) and ends with the process. In the
 ``crimeassess`` program (``fitworker.may_fork``) the worker is a fork of the command, made when the report starts:
-it then has pandas, geopandas, DuckDB and the engine already imported, and imports only WeasyPrint, matplotlib and
-the templates (a first report at 6M rows: 4.3-5.0 s against 4.9-5.9 s with a new interpreter, measured
+it then has DuckDB and the engine already imported, and imports WeasyPrint, matplotlib, the templates and (for a
+store that ever held boundaries) geopandas (a first report at 6M rows: 4.3-5.0 s against 4.9-5.9 s with a new interpreter, measured
 interleaved); any other process (the dashboard, an application) starts a new interpreter.
 
 The worker renders exactly what the calling process would: same function, same arguments (pickled), same
@@ -74,7 +74,7 @@ class RenderWorker:
     def start(cls, fork: bool = False, geo: bool = True) -> "RenderWorker | None":
         """Start a worker (it begins importing at once), or None when disabled or it cannot be started. The
         ``crimeassess`` program forks it with ``fork`` (:func:`start_soon`, at a command's start: it then starts
-        with every module imported so far: pandas, geopandas, DuckDB, the engine); otherwise, and in any other
+        with every module imported so far: DuckDB, the engine); otherwise, and in any other
         process, it starts a new interpreter. ``geo`` False: the reports will carry no ward polygons (the store
         has no boundaries), so a forked worker does not import geopandas while it waits."""
         if not enabled():

@@ -278,10 +278,21 @@ def test_a_command_on_a_store_without_boundaries_imports_neither_pandas_nor_scip
 _CALLS = r"""
 import os, sys
 from crimeassess.assess import dispersion, fitworker
+def imported(name):
+    return name in sys.modules
 fitworker.command_process()
 fitworker.start_early()
 w = fitworker._shared["worker"]
 assert w is not None and w.early
+# The hotspots' libraries wait for a forecast batch, no_batch() or LATE_IDLE_S without a message: once the
+# others are imported, a call 0.2 s later finds libpysal not imported (imported straight after them, as before, it
+# would be by the time the worker answers).
+import time
+while not fitworker.call_many(imported, [("crimeassess.assess.expected",)])[0]:
+    time.sleep(0.05)
+time.sleep(0.2)
+assert fitworker.LATE_IDLE_S >= 1.0 and fitworker.call_many(imported, [("libpysal.weights",)]) == [False]
+fitworker.no_batch()
 months, counts = list(range(36)), [40 + (m % 12) * 3 + (m * 7) % 5 for m in range(36)]
 got = fitworker.call_many(dispersion.pearson_fit, [(months, counts, []), (months, counts, [18])])
 assert "statsmodels" not in sys.modules  # fitted in the worker

@@ -793,6 +793,7 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: An
     job.expected = expected.start_expected(
         con, f"{job.where} AND {job.src_cond}", job.total_pred, job.theme_preds, job.labels, job.cur, job.present,
         job.tgt.area.name, table="area_hist", weight="n")
+    fitworker.no_batch(job.expected.batch)  # a command's worker imports the hotspots' libraries after its batch
     rows = _measure(job)
     _judge(job, rows)
     data = _assemble(job, rows)

@@ -255,6 +255,11 @@ class PendingExpected:
         self._history, self._cur, self._held = list(history), cur, list(held)
         self._too_small, self._area_name = list(too_small), area_name
 
+    @property
+    def batch(self) -> Any:
+        """The forecasts' ``fitworker.Batch``, or None when nothing is forecast."""
+        return self._batch
+
     def finish(self, wards: Mapping[str, str]) -> Expected:
         """The block, with the area's `wards` (code → name, in the order listed): a ward not forecast is too
         small."""

@@ -39,7 +39,8 @@ forked worker, out on its stdout or the other pipe; the board is the file open a
 :func:`main`): for each ``("batch", id, jobs)`` the worker goes through the jobs in order, and for each one it
 claims it answers ``("ok", id, i, result)`` or ``("error", id, i, text)``; then ``("end", id)``. For each
 ``("call", id, module, function, arglist)`` it answers ``("ret", id, results)`` or ``("raise", id, text)``, at
-once when it arrives between two forecasts. End of input ends the worker.
+once when it arrives between two forecasts. ``("go",)`` (no answer) tells an early worker no batch is coming, so it
+imports :data:`LATE_IMPORTS` now. End of input ends the worker.
 """
 from __future__ import annotations
 
@@ -74,6 +75,12 @@ EARLY_IMPORTS = ("ruptures", "crimeassess.assess.steps", "statsmodels.genmod.gen
                  "statsmodels.genmod.families", "crimeassess.assess.dispersion",
                  "statsmodels.tsa.exponential_smoothing.ets", "crimeassess.assess.expected", "forecast",
                  "scipy.stats", "libpysal.weights", "esda", "crimeassess.assess.hotspots")
+#: The last of them, for the hotspots, which come last in an assessment: imported once the worker has gone through
+#: a forecast batch, or is told no batch is coming (:func:`no_batch`), or has had no message for
+#: :data:`LATE_IDLE_S` seconds. libpysal alone takes 0.4 s to import, and imported as soon as the others were, it
+#: held up the level-shift and dispersion calls that arrive meanwhile (0.23-0.29 s at 72M rows).
+LATE_IMPORTS = frozenset({"scipy.stats", "libpysal.weights", "esda", "crimeassess.assess.hotspots"})
+LATE_IDLE_S = 1.0
 
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -499,6 +506,17 @@ def call_many(func: Callable[..., Any], arglist: Sequence[tuple[Any, ...]]) -> l
     return [func(*a) for a in arglist]
 
 
+def no_batch(batch: Batch | None = None) -> None:
+    """Tell this process's early worker that no forecast batch is coming to it (`batch` None, or not sent to it),
+    so it imports the hotspots' libraries now rather than after a batch (:data:`LATE_IMPORTS`)."""
+    w = _shared["worker"]
+    if (w is None or not w.early or not w.alive or w.parent != os.getpid()
+            or (batch is not None and batch._worker is w)):
+        return
+    assert w.proc.stdin is not None
+    _send_bg(w.proc.stdin, _frame(("go",)), w)
+
+
 def stay_local() -> None:
     """Fit everything in this process from now on: for CLI commands without an early worker (:func:`start_early`
     declined; ``--all-areas``, whose many small calls gained nothing from one; ``demo``): a worker started during
@@ -608,10 +626,12 @@ def main(board_fd: int, inp_fd: int = 0, out_fd: int | None = None, *, early: bo
     sys.stdout = sys.stderr
     board = mmap.mmap(board_fd, 0)
     pending: list[tuple[Any, ...]] = []
-    warm = list(EARLY_IMPORTS) if early else []
+    warm = [m for m in EARLY_IMPORTS if m not in LATE_IMPORTS] if early else []
+    late = [m for m in EARLY_IMPORTS if m in LATE_IMPORTS] if early else []
+    late_go = False  # a batch gone through, a "go" received, or LATE_IDLE_S without a message
 
-    def arrived() -> bool:
-        return bool(select.select([inp_fd], [], [], 0)[0])
+    def arrived(wait: float = 0) -> bool:
+        return bool(select.select([inp_fd], [], [], wait)[0])
 
     if early:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the command's: it ends, and so does this
@@ -630,6 +650,10 @@ def main(board_fd: int, inp_fd: int = 0, out_fd: int | None = None, *, early: bo
         elif warm and not arrived():
             _warm_step(warm.pop(0))
             continue
+        elif late and not warm and not arrived(0 if late_go else LATE_IDLE_S):
+            late_go = True
+            _warm_step(late.pop(0))
+            continue
         else:
             try:
                 msg = _recv(inp_fd)
@@ -637,6 +661,9 @@ def main(board_fd: int, inp_fd: int = 0, out_fd: int | None = None, *, early: bo
                 break
         if msg[0] == "call":
             _serve_call(out, msg)
+            continue
+        if msg[0] == "go":
+            late_go = True
             continue
         _kind, bid, jobs = msg
         from .expected import forecast
@@ -650,6 +677,8 @@ def main(board_fd: int, inp_fd: int = 0, out_fd: int | None = None, *, early: bo
                     os._exit(0)
                 if nxt[0] == "call":
                     _serve_call(out, nxt)
+                elif nxt[0] == "go":
+                    late_go = True
                 else:
                     pending.append(nxt)
             if board[i]:
@@ -660,5 +689,6 @@ def main(board_fd: int, inp_fd: int = 0, out_fd: int | None = None, *, early: bo
             except Exception as exc:  # noqa: BLE001 - the caller fits it again and sees the error
                 _send(out, ("error", bid, i, f"{type(exc).__name__}: {exc}"))
         _send(out, ("end", bid))
+        late_go = True
     out.flush()
     os._exit(0)

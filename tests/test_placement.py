@@ -61,6 +61,21 @@ def test_vectorised_matches_naive() -> None:
     assert {"A", "B", None} == set(got.tolist())
 
 
+def test_shared_points_get_what_each_gets_alone() -> None:
+    """Each distinct point is placed once (snapped map points repeat): every record still gets exactly the code
+    its point gets on its own, border points, missing and impossible coordinates included, in any order."""
+    rng = np.random.default_rng(11)
+    pool_e = np.concatenate([rng.uniform(439_500, 442_500, 40), [441_000.0, 440_000.0, 441_000.0]])
+    pool_n = np.concatenate([rng.uniform(109_500, 111_500, 40), [110_500.0, 110_200.0, 111_000.0]])
+    lon, lat = _wgs(pool_e.tolist(), pool_n.tolist())
+    lon, lat = np.append(lon, [np.nan, 200.0, -0.0, 0.0]), np.append(lat, [50.9, 50.9, 50.9, np.nan])
+    pick = rng.integers(0, lon.size, 3_000)  # each point many times, shuffled
+    got = place_points(lon[pick], lat[pick], _squares([1, 0]))
+    alone = [place_points(lon[i:i + 1], lat[i:i + 1], _squares([1, 0]))[0] for i in range(lon.size)]
+    assert got.tolist() == [alone[i] for i in pick]
+    assert {"A", "B", None} == set(got.tolist())
+
+
 def test_place_points_errors() -> None:
     with pytest.raises(InputError, match="equally long"):
         place_points([1.0, 2.0], [50.0], _squares())

@@ -366,11 +366,15 @@ def report(
     from .report import renderworker
 
     # Before the progress bar's thread: forked, it inherits what is imported by now. A store that never held
-    # boundaries gives no ward polygons, so the worker need not import geopandas (0.3-0.4 s of CPU the
-    # assessment beside it would lose); the manifest is not read here (a folder test: the fork cannot wait).
+    # boundaries gives no ward polygons, so neither process imports geopandas (0.3-0.4 s of CPU each); one that
+    # did places records and draws its ward map with it, so it is imported here, once, before the fork. The
+    # manifest is not read for this (a folder test: the fork cannot wait).
     from .store import resolve_store_path
 
-    renderworker.start_soon(geo=(resolve_store_path(args.store) / "geography" / "boundaries").is_dir())
+    geo = (resolve_store_path(args.store) / "geography" / "boundaries").is_dir()
+    if geo:
+        import geopandas  # noqa: F401
+    renderworker.start_soon(geo=geo)
 
     if all_areas:
         from .report.batch import build_all_reports

@@ -50,11 +50,14 @@ STR_KEYS = ("time_from", "time_to", "hotspots_of")
 FLOAT_KEYS = ("hotspot_share",)
 KEYS = LIST_KEYS + STR_KEYS + FLOAT_KEYS
 
-_HH = "TRY_CAST(regexp_extract(occurred_time, '(\\d{1,2}):(\\d{2})', 1) AS INTEGER)"
-_MM = "TRY_CAST(regexp_extract(occurred_time, '(\\d{1,2}):(\\d{2})', 2) AS INTEGER)"
+_HM = "regexp_extract(occurred_time, '(\\d{1,2}):(\\d{2})', ['h', 'm'])"  # the first HH:MM's two groups
+_HH, _MM = "TRY_CAST(_hm.h AS INTEGER)", "TRY_CAST(_hm.m AS INTEGER)"
 #: Minutes after midnight of an extract's ``occurred_time`` (its first HH:MM: "21:15", "2018-03-31 21:15"),
-#: null when there is none or it is not a time of day.
-MINUTE_OF_DAY_SQL = f"(CASE WHEN {_HH} BETWEEN 0 AND 23 AND {_MM} BETWEEN 0 AND 59 THEN {_HH} * 60 + {_MM} END)"
+#: null when there is none or it is not a time of day. The text is parsed once a row (the lambda binds the match's
+#: groups): written with a regular expression per group and use, it was parsed four times, which was 0.22 s of
+#: the demo city's harm query.
+MINUTE_OF_DAY_SQL = (f"(list_transform([{_HM}], lambda _hm: CASE WHEN {_HH} BETWEEN 0 AND 23 AND {_MM} BETWEEN 0 "
+                     f"AND 59 THEN {_HH} * 60 + {_MM} END)[1])")
 #: The hour (0–23) of an extract's ``occurred_time``, null without one.
 HOUR_SQL = f"({MINUTE_OF_DAY_SQL} // 60)"
 #: police.uk location text without "On or near ", lower case.

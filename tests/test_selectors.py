@@ -293,3 +293,21 @@ def test_sql_and_python_agree_on_where_and_when(tmp_path: Path) -> None:
             assert sql == py and sql, (tid, kind)
     assert themes["fri_sat_nights"].supported_sources() == ["extract"]
     assert themes["puk_places"].supported_sources() == ["police-uk-street", "police-uk-api"]
+
+
+def test_minute_of_day_sql_parses_like_minute_of_day() -> None:
+    """The SQL the time-of-day windows use (one parse a row, through a list lambda) gives the minutes and hours
+    `minute_of_day` gives, for times, date-times, impossible and partial times, several times in one text, nulls."""
+    import duckdb
+
+    from crimeassess.classify.selectors import HOUR_SQL, MINUTE_OF_DAY_SQL
+
+    texts = ["21:15", "2018-03-31 21:15", "9:05", "24:00", "23:59", "00:00", "0:00", "7:5", "123:45", "ab", "",
+             None, "12:60", "x 1:02 y 3:04", "99:99 10:10", "1:2:3", " 08:30 ", "2018-03-31T23:30:00Z", "-1:30"]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t(i INTEGER, occurred_time VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(texts)))
+    got = con.execute(f"SELECT {MINUTE_OF_DAY_SQL}, {HOUR_SQL} FROM t ORDER BY i").fetchall()
+    want = [(m, None if m is None else m // 60) for m in map(minute_of_day, texts)]
+    assert got == want
+    assert sum(m is not None for m, _h in got) == 11

@@ -369,9 +369,9 @@ def report(
     # boundaries gives no ward polygons, so neither process imports geopandas (0.3-0.4 s of CPU each); one that
     # did places records and draws its ward map with it, so it is imported here, once, before the fork. The
     # manifest is not read for this (a folder test: the fork cannot wait).
-    from .store import resolve_store_path
+    from .store import Store
 
-    geo = (resolve_store_path(args.store) / "geography" / "boundaries").is_dir()
+    geo = Store(args.store).ever_held("boundaries")
     if geo:
         import geopandas  # noqa: F401
     renderworker.start_soon(geo=geo)

@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 
 from .errors import InputError, StoreError
 from .schema import QUARANTINE_SCHEMA, RECORD_SCHEMA
-from .sql import list_literal
+from .sql import create_table, list_literal
 
 DEFAULT_STORE = "crimeassess-store"
 DEFAULT_MEMORY_LIMIT = "2GB"
@@ -439,7 +439,7 @@ class Store:
             entries = []
             for kind, name, table, entry in items:
                 token = hashlib.sha256(f"{kind}|{name}|{time.time_ns()}|{os.getpid()}".encode()).hexdigest()[:10]
-                rel = f"geography/{_safe_name(kind)}/{_safe_name(name)}.{token}.parquet"
+                rel = f"{self._geography_folder(kind)}/{_safe_name(name)}.{token}.parquet"
                 atomic_write_parquet(self.path / rel, table)
                 e = {"kind": kind, "name": name, "file": rel, "rows": table.num_rows, "loaded_at": _now(), **entry}
                 m["geography"] = [g for g in m["geography"] if not (g["kind"] == kind and g["name"] == name)]
@@ -456,6 +456,15 @@ class Store:
         return None
 
     # ---- layout: callers ask for paths, never join them ----------------------------------------------
+    @staticmethod
+    def _geography_folder(kind: str) -> str:
+        return f"geography/{_safe_name(kind)}"
+
+    def ever_held(self, kind: str) -> bool:
+        """Whether geography of this kind was ever loaded here (its folder exists), without reading the manifest:
+        a hint for what to prepare (it may all have been replaced since), never an answer about what is live."""
+        return (self.path / self._geography_folder(kind)).is_dir()
+
     def geography_path(self, entry: dict[str, Any]) -> Path:
         """The Parquet file of a geography entry (from :meth:`geography_entries`)."""
         return self.path / entry["file"]
@@ -506,7 +515,7 @@ class Store:
     @staticmethod
     def _live_slices_columns(live: list["LiveInput"]) -> dict[str, tuple[str, list[str]]]:
         rows = [(i.input_id, i.kind, scope, month) for i in live for scope, month in i.slices]
-        cols = list(zip(*rows))
+        cols = list(zip(*rows)) or [(), (), (), ()]
         return {n: ("VARCHAR", list(c)) for n, c in zip(("input_id", "source_kind", "scope", "month"), cols)}
 
     @staticmethod
@@ -546,11 +555,9 @@ class Store:
         con.execute("SET enable_progress_bar = false")  # a long query (a cube build) must not draw on stderr
         m = self.manifest()
         live = self.live_inputs()
-        con.execute("CREATE TABLE live_slices(input_id VARCHAR, source_kind VARCHAR, scope VARCHAR, month VARCHAR)")
-        slices = self.derived("live_slices", lambda: self._live_slices_columns(live)) if live else None
-        if slices:  # four list parameters, not a parameterised insert per slice (thousands in a national store)
-            con.execute("INSERT INTO live_slices SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-                        "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])", [c for _, c in slices.values()])
+        # from four list parameters, not a parameterised insert per slice (thousands in a national store)
+        create_table(con, "live_slices", self.derived("live_slices", lambda: self._live_slices_columns(live)),
+                     temp=False)
         files = list(dict.fromkeys(i.file for i in live))  # the inputs of one commit batch share a file
         if files:
             con.execute(f"CREATE VIEW raw_records AS {self.live_rows_sql(files, self.uniform_schema(live))}")

@@ -258,8 +258,8 @@ def _point_placement(con: duckdb.DuckDBPyConnection, store: Store, vintage: str 
                      derived: str | None = None) -> dict[str, Any]:
     """Fill `point_place(uid, ward_code, lad_code)` by point-in-polygon where ward boundaries are loaded."""
     con.execute("CREATE OR REPLACE TEMP TABLE point_place(uid VARCHAR, ward_code VARCHAR, lad_code VARCHAR)")
-    if placement == "lsoa" or not vintage or not (derived or store.geography_entries("boundaries")):
-        return {"boundaries": None}  # what point_place_records returns then, without importing geopandas
+    if placement == "lsoa":
+        return {"boundaries": None}
     from ..geography.placing import point_place_records
 
     return point_place_records(con, store, vintage, boundary_name=derived)
@@ -813,11 +813,9 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: An
         _from_parent_family(data, st, tgt.lad_codes[0], cur, cmp, **{**opts, "ward_vintage": tgt.vintage})
     _priorities(job, data)
     data["findings"] = findings(data)
-    geo = None  # ward_geometry gives None without boundaries; geopandas costs 0.1-0.5 s to import
-    if tgt.vintage and st.geography_entries("boundaries"):
-        from ..geography.placing import ward_geometry
+    from ..geography.placing import ward_geometry
 
-        geo = ward_geometry(st, tgt.vintage, [w["code"] for w in data["wards"]])
+    geo = ward_geometry(st, tgt.vintage, [w["code"] for w in data["wards"]]) if tgt.vintage else None
     data["geography"]["ward_geometry"] = geo is not None
     return Assessment(AssessmentResult.from_dict(data), ward_geometry=geo)
 

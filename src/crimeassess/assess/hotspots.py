@@ -293,10 +293,10 @@ def _analyses(lsoa_args: tuple[Any, ...] | None, grid_args: tuple[Any, ...] | No
 
 
 def _lsoa_polygons(st: Store, codes: set[str]) -> Any:
+    from ..geography.placing import stored_boundaries
+
     for e in st.geography_entries("boundaries"):
         if e.get("level") == "lsoa":
-            from ..geography.placing import stored_boundaries  # geopandas: only with LSOA boundaries loaded
-
             g = stored_boundaries(st, e["name"])
             g = g[g["code"].isin(codes)]
             if len(g):

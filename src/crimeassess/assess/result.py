@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -46,17 +47,8 @@ class _Record:
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def _names(cls) -> tuple[str, ...]:
-        """The class's field names but ``extra`` (cached: a ward table builds thousands of records)."""
-        got = cls.__dict__.get("_field_names")
-        if got is None:
-            got = tuple(f.name for f in dataclasses.fields(cls) if f.name != "extra")
-            type.__setattr__(cls, "_field_names", got)
-        return got
-
-    @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Any:
-        names = cls._names()
+        names = _field_names(cls)
         kw: dict[str, Any] = {}
         for n in names:
             if n not in d:
@@ -75,7 +67,7 @@ class _Record:
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data (docs/assessment-schema.md)."""
         out: dict[str, Any] = {}
-        names = self._names()
+        names = _field_names(type(self))
         for name in [*self.FIRST, *(n for n in names if n not in self.FIRST)]:
             v = getattr(self, name)
             if v is MISSING:
@@ -83,6 +75,12 @@ class _Record:
             out[name] = _plain(v)
         out.update(self.extra)
         return out
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A record class's field names but ``extra`` (cached: a ward table builds thousands of records)."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name != "extra")
 
 
 def _plain(v: Any) -> Any:

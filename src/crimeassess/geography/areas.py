@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 from ..errors import AreaNotFoundError, GeographyError
 from ..sources.registry import area_code_kinds
 from ..store import Store
+from .placing import boundary_ward_table
 
 LEVEL_ORDER = {"lad": 0, "csp": 1, "pfa": 2, "ward": 3}
 LEVEL_NAMES = {"lad": "local authority", "csp": "community safety partnership", "pfa": "police force area",
@@ -84,8 +85,6 @@ def _read_catalogue(store: Store, con: duckdb.DuckDBPyConnection) -> list[tuple[
             rows.add(("pfa", pfa, pfan, lad))
     # Ward sets defined by boundaries alone (see boundary_vintages)
     if store.geography_entries("boundaries"):
-        from .placing import boundary_ward_table  # geopandas: only for a store with boundaries
-
         for name in boundary_vintages(store).values():
             for wd, wdn, lad, ladn in boundary_ward_table(store, name).itertuples(index=False):
                 rows.add(("ward", wd, wdn, lad))

@@ -1,21 +1,23 @@
 """Placement against stored boundaries: point-in-polygon for records without a usable LSOA, ward geometry
-for maps, and user-drawn areas."""
+for maps, and user-drawn areas.
+
+pandas, geopandas and shapely are imported by the functions that use them, once boundaries are found: an
+assessment on a store without boundaries calls these functions and never imports them (0.4 s of a command)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyarrow.parquet as pq
-import shapely
 
 from ..errors import GeographyError
 from ..store import Store
-from .boundaries import read_boundaries
-from .placement import place_points
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
 
 
 def stored_boundaries(store: Store, name: str) -> gpd.GeoDataFrame:
@@ -23,6 +25,9 @@ def stored_boundaries(store: Store, name: str) -> gpd.GeoDataFrame:
     f = store.geography_file("boundaries", name)
     if f is None:
         raise GeographyError(f"boundaries {name!r} are not loaded")
+    import geopandas as gpd
+    import shapely
+
     df = pq.read_table(f).to_pandas()
     return gpd.GeoDataFrame(df.drop(columns=["geometry"]), geometry=shapely.from_wkb(df["geometry"].values), crs=27700)
 
@@ -32,6 +37,8 @@ def boundary_ward_table(store: Store, name: str) -> pd.DataFrame:
     f = store.geography_file("boundaries", name)
     if f is None:
         raise GeographyError(f"boundaries {name!r} are not loaded")
+    import pandas as pd
+
     cols = [c for c in ("code", "name", "lad_code", "lad_name") if c in pq.read_schema(f).names]
     g = pq.read_table(f, columns=cols).to_pandas()  # attributes only: no geometry to parse
     df = pd.DataFrame({"ward_code": g["code"], "ward_name": g["name"],
@@ -50,6 +57,9 @@ def derived_lookup(store: Store, boundary_name: str) -> pd.DataFrame:
     """An LSOA→ward→LAD lookup for a ward set known only by its boundaries, by the ONS best-fit idea: each LSOA
     goes to the ward holding a point inside it (its representative point; population-weighted centroids are
     not in the store). Needs LSOA polygons; without them the lookup is empty and placement is by points."""
+    import geopandas as gpd
+    import pandas as pd
+
     wards = stored_boundaries(store, boundary_name)
     table = boundary_ward_table(store, boundary_name)
     parts = []
@@ -118,6 +128,10 @@ def point_place_records(con: duckdb.DuckDBPyConnection, store: Store, vintage: s
         [minx - pad, maxx + pad, miny - pad, maxy + pad]).fetchdf()
     if pts.empty:
         return {"boundaries": name, "boundary_level": level}
+    import pandas as pd
+
+    from .placement import place_points
+
     codes = place_points(pts["longitude"].to_numpy(), pts["latitude"].to_numpy(), gdf)
     df = pd.DataFrame({"uid": pts["uid"].to_numpy(), "code": codes})
     df = df[df["code"].notna()]
@@ -178,6 +192,13 @@ def ward_geometry(store: Store, vintage: str | None, ward_codes: list[str]) -> g
 
 def custom_area_uids(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, str]:
     """Register temp table `custom_area(uid)` with records inside a user-drawn polygon file; returns (code, name)."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from .boundaries import read_boundaries
+    from .placement import place_points
+
     gdf = read_boundaries(path, level="custom")
     geom = shapely.union_all(gdf.geometry.values)
     one = gpd.GeoDataFrame({"code": ["custom"]}, geometry=[geom], crs=27700)

@@ -9,9 +9,9 @@ assessment runs; the assessment is then sent to the worker, which writes ``repor
 the calling process writes the JSON, CSV and workbook files. The worker then stays, warm, for the process's
 next report (:func:`acquire`; ``--all-areas`` renders every report in it) and ends with the process. In the
 ``crimeassess`` program (``fitworker.may_fork``) the worker is a fork of the command, made when the report starts:
-it then has DuckDB and the engine already imported, and imports WeasyPrint, matplotlib, the templates and (for a
-store that ever held boundaries) geopandas (a first report at 6M rows: 4.3-5.0 s against 4.9-5.9 s with a new interpreter, measured
-interleaved); any other process (the dashboard, an application) starts a new interpreter.
+it then has DuckDB and the engine already imported (and geopandas, for a store that ever held boundaries), and
+imports WeasyPrint, matplotlib and the templates (a first report at 6M rows: 4.3-5.0 s against 4.9-5.9 s with a
+new interpreter, measured interleaved); any other process (the dashboard, an application) starts a new interpreter.
 
 The worker renders exactly what the calling process would: same function, same arguments (pickled), same
 environment (so the same chart/PDF cache). When the worker cannot be started, or dies, the caller renders in

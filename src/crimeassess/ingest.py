@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from .aggregate import refresh_aggregates
 from .errors import InputError, UnsafeArchiveError
-from .sources.base import ReadResult
+from .sources.base import ReadResult, normalise_force
 from .sources.discover import ArchiveLimits, Candidate, detect_kind, expand, parse_size
 from .sources.policeuk import decode, duplicate_reason, header_of
 from .sources.policeuk_fast import read_street_csv_fast, street_blocks
@@ -167,6 +167,8 @@ def ingest(
     was committed: `live_months` and `superseded_by` of each loaded input.
     """
     st = store if isinstance(store, Store) else Store(store)
+    # One force, one slug: 'Hampshire', 'Hampshire Constabulary' and 'hampshire' are the same force's slices.
+    force = normalise_force(force) if force and force.strip() else None
     mapping_p = Path(mapping) if mapping else None
     mapping_obj = None
     if mapping_p is not None:

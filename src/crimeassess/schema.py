@@ -110,3 +110,4 @@ def force_slug(name: str) -> str:
     s = re.sub(r"\b(constabulary|police service|police force|police)\b", "", s)
     s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")
     return s or "unknown"
+

@@ -625,7 +625,15 @@ def _recompute_live(m: dict[str, Any]) -> None:
     """Latest input wins each slice; record live slices, supersedes and superseded_by on every input."""
     owner: dict[str, str] = {}
     order = sorted(m["inputs"], key=lambda i: i.get("seq", 0))
+    # The same file (content and kind) ingested again with other options (another --force or mapping) is read
+    # again: the later reading replaces every slice of the earlier one, whose slices may have other keys (a
+    # force named differently), so the file's crimes are never counted twice.
+    same: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for i in order:
+        for e in same.get((i.get("sha256") or "", i.get("kind") or ""), []) if i.get("sha256") else []:
+            for key, _scope, _month in e.get("slices", []):
+                owner[key] = i["input_id"]
+        same.setdefault((i.get("sha256") or "", i.get("kind") or ""), []).append(i)
         for key, _scope, _month in i.get("slices", []):
             owner[key] = i["input_id"]
     by_id = {i["input_id"]: i for i in order}

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from ..assess import periods
 from ..errors import DownloadError, InputError, PeriodError, UnsafeArchiveError
-from ..schema import force_slug
+from ..sources.base import normalise_force as schema_normalise_force
 from .config import join_url, resolve_base
 from .http import HttpClient, ProgressCallback, ProgressEvent, client_scope
 from .manifest import DownloadResult, Manifest, fetch_recorded, prepare_dest
@@ -35,8 +35,6 @@ MAX_MONTHS = 600
 ARCHIVE_DIR = "_archives"
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_FORCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 &',()-]*$")  # e.g. 'Devon & Cornwall Police'
 
 
 # -- months -----------------------------------------------------------------------------------------------
@@ -68,11 +66,7 @@ def month_range(start: str, end: str) -> list[str]:
 
 def normalise_force(force: str) -> str:
     """'hampshire' stays; 'Hampshire Constabulary' -> 'hampshire'. InputError if nothing usable is left."""
-    f = str(force).strip()
-    slug = f if _SLUG.match(f) else force_slug(f) if _FORCE_NAME.match(f) else ""
-    if not _SLUG.match(slug) or slug == "unknown":
-        raise InputError(f"not a police force name or slug: {force!r} (e.g. 'hampshire', 'west-yorkshire')")
-    return slug
+    return schema_normalise_force(force)
 
 
 # -- layout -----------------------------------------------------------------------------------------------

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from ..schema import RECORD_COLUMNS, RECORD_SCHEMA
+from ..errors import InputError
+from ..schema import RECORD_COLUMNS, RECORD_SCHEMA, force_slug
 
 
 @dataclass
@@ -42,6 +44,15 @@ def records_table(rows: dict[str, list]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=RECORD_SCHEMA)
 
 
+def swallowed_rows(row: list[str], ncols: int, delimiter: str = ",") -> bool:
+    """Whether a record read over several lines holds whole rows inside a quoted field: a line of a field
+    with a row's worth of delimiters. A quote opened by mistake and closed at the end of a later line gives a
+    record with the right number of fields whose last field is those lines: no text has that many."""
+    need = max(ncols - 1, 2)
+    return any(part.count(delimiter) >= need for f in row if "\n" in f or "\r" in f
+               for part in f.splitlines()[1:])
+
+
 class LineTap:
     """Feeds csv.reader physical lines and remembers the first line number and raw text of each record, so
     quarantined rows keep their exact line and text even when a quoted field spans lines."""
@@ -49,16 +60,22 @@ class LineTap:
     def __init__(self, text: str) -> None:
         self._it = iter(io.StringIO(text, newline=""))
         self.buf: list[str] = []
+        self._again: list[str] = []  # lines handed back by take_first, handed out again first (last first)
         self.line = 0  # physical line number of the last line handed out
 
     def __iter__(self) -> Iterator[str]:
         return self
 
     def __next__(self) -> str:
-        line = next(self._it)
+        line = self._again.pop() if self._again else next(self._it)
         self.line += 1
         self.buf.append(line)
         return line
+
+    @property
+    def lines(self) -> int:
+        """Physical lines of the record being parsed (or just parsed, before take)."""
+        return len(self.buf)
 
     def take(self) -> tuple[int, str]:
         """Return (first line number, raw text with its line end) of the record just parsed."""
@@ -66,3 +83,28 @@ class LineTap:
         raw = "".join(self.buf)
         self.buf = []
         return first, raw
+
+    def take_first(self) -> tuple[int, str]:
+        """Like :meth:`take`, for a bad record's first physical line only: its other lines are read again. A
+        stray opening quote makes the csv module read on to a later quote (or to its field size limit), so
+        the one bad line would otherwise take every line after it down with it, uncounted."""
+        first = self.line - len(self.buf) + 1
+        head, rest = self.buf[0], self.buf[1:]
+        self.buf = []
+        self._again.extend(reversed(rest))
+        self.line = first
+        return first, head
+
+
+_FORCE_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_FORCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 &',()-]*$")  # e.g. 'Devon & Cornwall Police'
+
+
+def normalise_force(force: str) -> str:
+    """A force as given by a user, as its slug: 'hampshire' stays; 'Hampshire Constabulary' and 'Hampshire'
+    -> 'hampshire'. InputError if nothing usable is left."""
+    f = str(force).strip()
+    slug = f if _FORCE_SLUG.match(f) else force_slug(f) if _FORCE_NAME.match(f) else ""
+    if not _FORCE_SLUG.match(slug) or slug == "unknown":
+        raise InputError(f"not a police force name or slug: {force!r} (e.g. 'hampshire', 'west-yorkshire')")
+    return slug

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import InputError, UnsafeArchiveError
 from ..store import parse_size  # noqa: F401 - also imported from here
 from .policeuk import decode, header_of
-from .registry import Sample, detect, source_priority
+from .registry import Sample, detect, first_byte, source_priority
 
 # Kinds the store ingests (from the registry); other recognised police.uk files are listed as skipped.
 INGESTIBLE = tuple(source_priority())
@@ -175,18 +175,25 @@ def detect_kind(data: bytes, display: str, *, mapping: Path | None = None) -> st
     outcomes). Raises InputError if empty or unrecognised."""
     if not data or data.isspace():  # (not data.strip(): no copy of a large file)
         raise InputError(f"{display}: file is empty")
-    if data.lstrip()[:1] in (b"[",):
+    if first_byte(data) == b"[":
         kind = detect(Sample(data, [], mapping))
         if kind is None:
             raise InputError(f"{display}: JSON but not a police.uk API crimes-street response")
         return kind.id
-    if data.lstrip()[:1] == b"{" and data.rstrip()[-1:] == b"}":
+    if first_byte(data) == b"{" and data.rstrip()[-1:] == b"}":
         raise InputError(f"{display}: JSON but not a police.uk API crimes-street response (expected a JSON list)")
     head = data[:4096]
     if b"\x00" in head.split(b"\n", 1)[0] or head.count(b"\x00") > max(2, len(head) // 100):
         # a NUL in a data row is quarantined with that row; in the header, or many, it is not a text file
         raise InputError(f"{display}: binary file, not police.uk data")
     header = header_of(decode(data[:65536]))
+    if mapping is not None and len(header) <= 1:
+        # a force export with another delimiter (the mapping's `delimiter`, e.g. ";" or a tab)
+        from .extract import _as_mapping
+
+        delim = _as_mapping(mapping).delimiter
+        if delim != ",":
+            header = header_of(decode(data[:65536]), delim)
     kind = detect(Sample(data, header, mapping))
     if kind is not None:
         return kind.id

@@ -19,7 +19,7 @@ from typing import Any
 from ..classify import offences as ho
 from ..errors import InputError, MappingError
 from ..schema import CRIME_TYPES, force_slug
-from .base import LineTap, ReadResult, records_table
+from .base import LineTap, ReadResult, records_table, swallowed_rows
 
 KIND = "extract"
 REQUIRED_COLUMNS: tuple[str, ...] = ("crime_id", "recorded_date", "offence_code")
@@ -392,9 +392,16 @@ def read_extract_bytes(
         except StopIteration:
             break
         except csv.Error as exc:
-            line, raw = tap.take()
+            line, raw = tap.take_first()
             rows_read += 1
             quarantine.append({"file": display_name, "line": line, "reason": f"{R_CSV}: {exc}", "raw": _printable(raw)})
+            continue
+        if tap.lines > 1 and (len(row) != ncols or swallowed_rows(row, ncols, m.delimiter)):  # a stray quote
+            line, raw = tap.take_first()
+            rows_read += 1
+            quarantine.append({"file": display_name, "line": line, "raw": _printable(raw),
+                               "reason": f"{R_FIELDS}: expected {ncols} (a quote opened on this line is not "
+                                         "closed on it)"})
             continue
         line, raw = tap.take()
         if not row or (len(row) == 1 and not row[0].strip()):
@@ -530,4 +537,8 @@ class _StrippedTap(LineTap):
 
     def take(self) -> tuple[int, str]:
         first, raw = super().take()
+        return first, raw.rstrip("\r\n")
+
+    def take_first(self) -> tuple[int, str]:
+        first, raw = super().take_first()
         return first, raw.rstrip("\r\n")

@@ -18,7 +18,7 @@ from datetime import date
 
 from ..errors import InputError
 from ..schema import force_slug
-from .base import LineTap, ReadResult, records_table
+from .base import LineTap, ReadResult, records_table, swallowed_rows
 from .policeuk import _coords, _raw, decode, future_reason, header_of, latest_month, valid_month
 
 KIND = "police-uk-outcomes"
@@ -68,10 +68,18 @@ def read_outcomes_csv(data: bytes, *, input_id: str, display_name: str, today: d
         except StopIteration:
             break
         except csv.Error as exc:
-            line, raw = tap.take()
+            line, raw = tap.take_first()
             rows_read += 1
             quarantine.append({"file": display_name, "line": line, "reason": f"unparseable CSV row: {exc}",
                                "raw": _raw(raw)})
+            continue
+        if not first and tap.lines > 1 and (len(row) != len(OUTCOMES_HEADER)
+                                            or swallowed_rows(row, len(OUTCOMES_HEADER))):  # a stray quote
+            line, raw = tap.take_first()
+            rows_read += 1
+            quarantine.append({"file": display_name, "line": line, "raw": _raw(raw),
+                               "reason": f"wrong number of fields: expected {len(OUTCOMES_HEADER)} (a quote opened "
+                                         "on this line is not closed on it)"})
             continue
         line, raw_text = tap.take()
         if first:

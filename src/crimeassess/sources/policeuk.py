@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 
 from ..errors import InputError
 from ..schema import ASB_ID, CRIME_TYPES, api_slug_to_id, crime_type_id, force_slug
-from .base import LineTap, ReadResult, records_table
+from .base import LineTap, ReadResult, records_table, swallowed_rows
 
 STREET_HEADER = [
     "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -41,11 +41,11 @@ def _raw(text: str) -> str:
     return text.rstrip("\r\n").encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def header_of(text: str) -> list[str]:
+def header_of(text: str, delimiter: str = ",") -> list[str]:
     """First CSV row, stripped."""
     first = text.split("\n", 1)[0].rstrip("\r")
     try:
-        return [h.strip() for h in next(csv.reader([first]))]
+        return [h.strip() for h in next(csv.reader([first], delimiter=delimiter))]
     except (StopIteration, csv.Error):
         return []
 
@@ -145,10 +145,17 @@ def read_street_csv_rows(text: str, header: list[str], *, input_id: str, display
         except StopIteration:
             break
         except csv.Error as exc:  # e.g. NUL byte or unterminated quote
-            line, raw = tap.take()
+            line, raw = tap.take_first()
             raw = _raw(raw)
             rows_read += 1
             quarantine.append({"file": display_name, "line": line, "reason": f"unparseable CSV row: {exc}", "raw": raw})
+            continue
+        if not first and tap.lines > 1 and (len(row) != ncols or swallowed_rows(row, ncols)):  # a stray quote
+            line, raw = tap.take_first()
+            rows_read += 1
+            quarantine.append({"file": display_name, "line": line, "raw": _raw(raw),
+                               "reason": f"wrong number of fields: expected {ncols} (a quote opened on this line "
+                                         "is not closed on it)"})
             continue
         line, raw_text = tap.take()
         raw = _raw(raw_text)
@@ -249,8 +256,9 @@ def _load_json(data: bytes) -> object:
 
 def looks_like_api_json(data: bytes) -> bool:
     """True if bytes are a police.uk API crimes-street response (a JSON list of crimes, possibly empty)."""
-    head = data.lstrip()[:1]
-    if head != b"[":
+    from .registry import first_byte
+
+    if first_byte(data) != b"[":
         return False
     try:
         obj = _load_json(data)
@@ -258,7 +266,11 @@ def looks_like_api_json(data: bytes) -> bool:
         return False
     if not isinstance(obj, list):
         return False
-    return all(isinstance(o, dict) and "category" in o and "month" in o and "location" in o for o in obj[:50])
+    # Most of the first items look like crimes: one item missing a key is quarantined by the reader (wherever
+    # it is in the list), not a reason to refuse the whole response.
+    sample = obj[:50]
+    crimes = sum(isinstance(o, dict) and "category" in o and "month" in o and "location" in o for o in sample)
+    return not sample or crimes * 2 > len(sample)
 
 
 def read_api_json(data: bytes, *, input_id: str, display_name: str, force: str | None = None,
@@ -302,6 +314,9 @@ def read_api_json(data: bytes, *, input_id: str, display_name: str, force: str |
         month = str(it.get("month") or "").strip()
         if problem := month_problem(month, latest):
             bad(problem)
+            continue
+        if not str(it.get("category") or "").strip():
+            bad("no crime category")
             continue
         cid = api_slug_to_id(str(it.get("category") or ""))
         if cid is None:

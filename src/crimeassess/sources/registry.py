@@ -19,6 +19,12 @@ from .outcomes import read_outcomes_csv
 from .policeuk import csv_kind, looks_like_api_json, read_api_json, read_street_csv
 
 
+def first_byte(data: bytes) -> bytes:
+    """The first byte of `data` after a UTF-8 byte order mark and white space (b"" when none): how a JSON
+    list (b"[") or object (b"{") is told from CSV. Windows editors save JSON with the mark."""
+    return data[3:].lstrip()[:1] if data.startswith(b"\xef\xbb\xbf") else data.lstrip()[:1]
+
+
 @dataclass(frozen=True)
 class Sample:
     """What detection looks at: the file's bytes, its CSV header (empty for JSON) and the user's mapping."""
@@ -29,7 +35,7 @@ class Sample:
 
     @property
     def is_json(self) -> bool:
-        return self.data.lstrip()[:1] == b"["
+        return first_byte(self.data) == b"["
 
 
 Reader = Callable[..., ReadResult]

@@ -747,7 +747,7 @@ def _assemble(job: _Job, rows: dict[str, Any]) -> dict[str, Any]:
         "coverage": job.coverage,
         "total": rows["total"],
         "anti_social_behaviour": rows["asb"],
-        "unplaced": geography.pop("_unplaced"),
+        "unplaced": _held_only(geography.pop("_unplaced"), job.coverage),
         "categories": rows["categories"],
         "themes": rows["themes"],
         "wards": wards,
@@ -756,6 +756,13 @@ def _assemble(job: _Job, rows: dict[str, Any]) -> dict[str, Any]:
         "statistics": {**stats.statistics_block(o["adjustment"], stats.ALPHA, o["threshold"], o["test"]),
                        "families": FAMILIES, "dispersion": {k: v.to_dict() for k, v in job.disp.items()}},
     }
+
+
+def _held_only(block: dict[str, Any], coverage: dict[str, Any]) -> dict[str, Any]:
+    """A count block with the previous period's count null when no month of it is held (unknown, never 0)."""
+    if not coverage.get("previous_months"):
+        block["previous"] = None
+    return block
 
 
 def _beyond(job: _Job, data: dict[str, Any]) -> None:
@@ -809,8 +816,11 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: An
                     exclude=opts.get("exclude"), peer_file=opts.get("peer_file"),
                     dispersion=job.disp["total"].value, theme_dispersion=job.disp["themes"].value)
     _beyond(job, data)
-    if tgt.area.level == "ward" and tgt.lad_codes and job.coverage["basis"] in ("complete", "matched_months"):
+    from_parent = (tgt.area.level == "ward" and bool(tgt.lad_codes)
+                   and job.coverage["basis"] in ("complete", "matched_months"))
+    if from_parent:
         _from_parent_family(data, st, tgt.lad_codes[0], cur, cmp, **{**opts, "ward_vintage": tgt.vintage})
+    _share_tests(job, data, from_parent=from_parent)
     _priorities(job, data)
     data["findings"] = findings(data)
     from ..geography.placing import ward_geometry
@@ -821,6 +831,44 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: An
 
 
 _STAT_KEYS = ("p_value", "p_adjusted", "z", "significant", "small_numbers", "dispersion")
+_COUNT_KEYS = ("current", "previous", "matched_current", "matched_previous")
+
+
+def _same_crimes(job: _Job, data: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(theme row, row) pairs that count exactly the same crimes: a theme whose predicate for this source is the
+    total's, one police.uk category's, or anti-social behaviour's (from the same source), with the same counts."""
+    from ..classify.themes import _in_list as theme_in_list
+
+    cats = {f"(is_crime AND {theme_in_list('category_id', (c['id'],))})": c for c in data["categories"]}
+    asb = data["anti_social_behaviour"]
+    asb_pred = f"(NOT is_crime AND {theme_in_list('category_id', (ASB_ID,))})"
+    pairs = []
+    for t in data["themes"]:
+        pred = job.theme_preds.get(t["id"])
+        if not t.get("available", True) or pred is None:
+            continue
+        if pred == job.total_pred:
+            other = data["total"]
+        elif pred == asb_pred and asb.get("available") and asb.get("source") == job.kind:
+            other = asb
+        else:
+            other = cats.get(pred)
+        if other is not None and all(t.get(k) == other.get(k) for k in _COUNT_KEYS):
+            pairs.append((t, other))
+    return pairs
+
+
+def _share_tests(job: _Job, data: dict[str, Any], *, from_parent: bool) -> None:
+    """One comparison, one test: a theme that counts exactly the crimes of the total, of one police.uk category
+    or of anti-social behaviour shows the same test as that row (p-values, z, label, dispersion), so the same
+    change reads the same in every table and view. The theme takes the other row's test; on a ward's page whose
+    themes come from its authority's ward table (`from_parent`), a category or anti-social behaviour takes the
+    theme's instead, so the page agrees with that table (the total always has the authority's ward row)."""
+    for theme, other in _same_crimes(job, data):
+        if other is data["total"] or not from_parent:
+            theme.update({k: other.get(k) for k in _STAT_KEYS})
+        else:
+            other.update({k: theme.get(k) for k in _STAT_KEYS})
 
 
 def _from_parent_family(data: dict[str, Any], st: Store, lad: str, cur: Period, cmp: Period, **opts: Any) -> None:
@@ -851,7 +899,8 @@ def _from_parent_family(data: dict[str, Any], st: Store, lad: str, cur: Period, 
 FAMILIES = {
     "total": "the area's total (one test)",
     "categories": "police.uk crime categories of the area",
-    "themes": "the available themes of the area",
+    "themes": "the available themes of the area (a theme counting exactly the crimes of the total, a police.uk "
+              "category or anti-social behaviour shows that row's test)",
     "wards": "ward totals of the area",
     "ward_themes": "the available themes within one ward",
     "anti_social_behaviour": "anti-social behaviour (one test)",

@@ -585,6 +585,9 @@ def _ward_sentences(assessment: Mapping[str, Any], settings: _Settings, b: _Basi
         return f"{r.label} ({format_int(r.change, signed=True)}, {pct})"
 
     wards = plural(n, "ward")
+    own = [w for w in _get(assessment, "wards") or [] if isinstance(w, Mapping)]
+    if n == 1 and len(own) == 1 and own[0].get("code") == (_get(assessment, "area") or {}).get("code"):
+        return missing_txt  # a ward's own page: its total's sentence has said how crime changed there
     if n == 1:
         r = known[0]
         s = (f"{lead} fell in {fall_txt(r)}." if d else f"{lead} rose in {rise_txt(r)}." if u

@@ -255,9 +255,9 @@ def significance(row: Mapping[str, Any]) -> str:
         return "significant fall" if isinstance(d, Real) and d < 0 else "significant rise"
     if row.get("small_numbers"):
         return "small numbers"
-    if row.get("significant") is False or row.get("p_adjusted") is not None:
+    if row.get("p_value") is not None or row.get("p_adjusted") is not None:
         return "not significant"
-    return ""
+    return ""  # no test: nothing compared (no counts in one period), so nothing to call significant or not
 
 
 def significance_class(row: Mapping[str, Any]) -> str:
@@ -318,7 +318,10 @@ def month_range_words(start: str, end: str) -> str:
 
 
 def compress_months(months: Iterable[Any]) -> str:
-    """['2017-02','2017-03','2017-04','2018-03'] -> 'Feb 2017 – Apr 2017, Mar 2018'; [] -> 'none'."""
+    """['2017-02','2017-03','2017-04','2018-03'] -> 'Feb 2017 – Apr 2017, Mar 2018'; [] -> 'none'; one month
+    given as text ('2017-04') -> 'Apr 2017' (not its characters)."""
+    if isinstance(months, str):
+        months = [months]
     items = sorted({str(m) for m in months if m is not None})
     if not items:
         return "none"

@@ -31,6 +31,7 @@ def comparison_rows(comparators: Any) -> list[dict[str, Any]]:
         out.append({
             **r,
             "kind_label": KIND_LABELS.get(r.get("kind"), r.get("kind")),
+            "national": r.get("kind") in NATIONAL_KINDS,
             "current_text": fmt_int(r.get("current")),
             "rate_text": fmt_rate(r.get("rate_per_1000")),
             "previous_rate_text": fmt_rate(r.get("previous_rate_per_1000")),

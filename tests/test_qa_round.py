@@ -1,0 +1,137 @@
+"""Inputs and outputs a review with unseen data found wrong: a stray quote that took the lines after it down,
+the same file read twice under two force names, JSON saved with a byte order mark, one API item without a
+category, a mapping's delimiter, and one comparison shown with two different tests."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from crimeassess.assess import present
+from crimeassess.ingest import ingest
+from crimeassess.store import Store
+
+from policeuk_fixtures import row, street_csv
+
+EXTRACT_HEADER = ["crime_id", "recorded_date", "offence_code", "lsoa_code", "outcome"]
+
+
+def _extract_text(n: int, delimiter: str = ",") -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
+    w.writerow(EXTRACT_HEADER)
+    for i in range(n):
+        w.writerow([f"X{i}", f"2018-03-{1 + i % 28:02d}", "8N" if i % 2 else "28E", "E01017140", "Charged"])
+    return buf.getvalue()
+
+
+def _live_rows(st: Store) -> int:
+    con = st.connect()
+    return con.execute("SELECT count(*) FROM records").fetchone()[0]
+
+
+def test_a_stray_quote_costs_its_own_line_only(tmp_path: Path) -> None:
+    rows = [row(f"c{i}", "2018-03", "Burglary") for i in range(40)]
+    rows[10] = rows[10].replace("On or near High Street", '"On or near High Street')  # opened, never closed
+    p = tmp_path / "2018-03-testshire-street.csv"
+    p.write_bytes(street_csv(rows))
+    # independently: every physical data line but the broken one is a well-formed 12-field row on its own
+    lines = p.read_text().splitlines()[1:]
+    good = [ln for ln in lines if len(next(csv.reader([ln]))) == 12 and ln.count('"') % 2 == 0]
+    assert len(lines) == 40 and len(good) == 39
+    st = Store(tmp_path / "store")
+    rep = ingest([p], st).inputs[0]
+    assert (rep.rows_read, rep.rows_loaded, rep.rows_quarantined) == (40, 39, 1)
+    assert _live_rows(st) == len(good)
+    con = st.connect()
+    [(line, raw)] = con.execute("SELECT line, raw FROM quarantine").fetchall()
+    assert int(line) == 12 and raw.startswith("c10,")
+
+
+def test_an_extract_stray_quote_and_a_closing_one_later(tmp_path: Path) -> None:
+    """A quote opened on one line and closed on a later one makes one long record of several lines with the
+    wrong number of fields: only the first line is set aside."""
+    text = _extract_text(30).splitlines()
+    text[5] = text[5].replace("Charged", '"Charged')
+    text[9] = text[9].replace("Charged", 'Charged"')
+    p = tmp_path / "ext.csv"
+    p.write_text("\n".join(text) + "\n")
+    st = Store(tmp_path / "store")
+    rep = ingest([p], st, force="hampshire").inputs[0]
+    assert rep.rows_read == 30 and rep.rows_quarantined >= 1
+    assert rep.rows_loaded + rep.rows_quarantined == 30
+    assert rep.rows_loaded >= 28  # the lines between the two quotes are read again, not swallowed
+
+
+def test_the_same_extract_under_two_force_names_is_counted_once(tmp_path: Path) -> None:
+    p = tmp_path / "ext.csv"
+    p.write_text(_extract_text(25))
+    st = Store(tmp_path / "store")
+    ingest([p], st)
+    assert _live_rows(st) == 25
+    ingest([p], st, force="hampshire")  # read again as Hampshire's: replaces the first reading
+    assert _live_rows(st) == 25
+    again = ingest([p], st, force="Hampshire Constabulary").inputs[0]  # the same force, by name
+    assert again.status == "unchanged" and _live_rows(st) == 25
+    forces = {i["force"] for i in st.manifest()["inputs"] if i.get("live")}
+    assert forces == {"hampshire"}
+
+
+def test_json_with_a_byte_order_mark_and_an_item_without_category(tmp_path: Path) -> None:
+    items = [{"category": "burglary", "month": "2018-03", "id": i, "persistent_id": "",
+              "location": {"latitude": "50.9", "longitude": "-1.4", "street": {"id": 1, "name": "On or near X"}},
+              "location_type": "Force", "context": "", "outcome_status": None} for i in range(10)]
+    del items[0]["category"]
+    p = tmp_path / "api.json"
+    p.write_bytes(b"\xef\xbb\xbf" + json.dumps(items).encode())
+    st = Store(tmp_path / "store")
+    rep = ingest([p], st, force="hampshire").inputs[0]
+    assert (rep.rows_read, rep.rows_loaded, rep.rows_quarantined) == (10, 9, 1)
+    con = st.connect()
+    assert con.execute("SELECT reason FROM quarantine").fetchone()[0] == "no crime category"
+
+
+def test_a_mappings_delimiter_is_used_to_recognise_the_file(tmp_path: Path) -> None:
+    p = tmp_path / "export.csv"
+    p.write_text(_extract_text(12, delimiter=";"))
+    m = tmp_path / "semi.toml"
+    m.write_text('delimiter = ";"\n')
+    st = Store(tmp_path / "store")
+    rep = ingest([p], st, mapping=m, force="hampshire").inputs[0]
+    assert rep.kind == "extract" and rep.rows_loaded == 12
+
+
+def test_no_test_is_not_called_not_significant() -> None:
+    assert present.significance({"significant": False, "p_value": None, "p_adjusted": None}) == ""
+    assert present.significance({"significant": False, "p_value": 0.3, "p_adjusted": 0.6}) == "not significant"
+    assert present.compress_months("2017-04") == "Apr 2017"
+
+
+def test_one_comparison_one_test(demo_assessment: dict) -> None:
+    """The demo's theme 'All recorded crime' counts the total's crimes: it shows the total's test."""
+    t = next(x for x in demo_assessment["themes"] if x["id"] == "total")
+    total = demo_assessment["total"]
+    assert t["current"] == total["current"] and t["previous"] == total["previous"]
+    for k in ("p_value", "p_adjusted", "z", "significant", "dispersion"):
+        assert t[k] == total[k], k
+    assert present.significance(t) == present.significance(total)
+
+
+def test_police_uk_themes_share_their_categorys_test(real_archive_store: Store) -> None:
+    """On police.uk data most themes are one category (and ASB): each reads the same in both tables."""
+    from crimeassess.assess.engine import assess
+
+    a = assess("Southampton", "2018-03", store=real_archive_store).to_dict()
+    cats = {c["id"]: c for c in a["categories"]}
+    pairs = {"violence_and_sexual_offences": "violence-and-sexual-offences", "burglary": "burglary",
+             "shoplifting": "shoplifting", "public_order": "public-order"}
+    themes = {t["id"]: t for t in a["themes"]}
+    for tid, cid in pairs.items():
+        assert themes[tid]["current"] == cats[cid]["current"]
+        assert present.significance(themes[tid]) == present.significance(cats[cid]), tid
+        assert themes[tid]["p_adjusted"] == cats[cid]["p_adjusted"]
+    asb = a["anti_social_behaviour"]
+    assert themes["anti_social_behaviour"]["z"] == asb["z"]
+    assert present.significance(themes["anti_social_behaviour"]) == present.significance(asb)
+

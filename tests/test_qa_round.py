@@ -135,3 +135,71 @@ def test_police_uk_themes_share_their_categorys_test(real_archive_store: Store) 
     assert themes["anti_social_behaviour"]["z"] == asb["z"]
     assert present.significance(themes["anti_social_behaviour"]) == present.significance(asb)
 
+
+
+# ---- what a later file replaces: republications replace, more of a month sits beside ---------------------------
+def _street(tmp_path: Path, name: str, rows: list[str]) -> Path:
+    p = tmp_path / name
+    p.write_bytes(street_csv(rows))
+    return p
+
+
+def _live_by_month(st: Store) -> dict[str, int]:
+    con = st.connect()
+    return dict(con.execute("SELECT month, count(*) FROM records GROUP BY 1").fetchall())
+
+
+def _recount(*files: Path) -> dict[str, int]:
+    """Distinct crimes by month over the files, read with csv (rows without a Crime ID each count)."""
+    seen: dict[str, set[str]] = {}
+    for f in files:
+        with open(f, newline="", encoding="utf-8") as fh:
+            for i, r in enumerate(csv.DictReader(fh)):
+                seen.setdefault(r["Month"], set()).add(r["Crime ID"] or f"{f.name}:{i}")
+    return {m: len(v) for m, v in seen.items()}
+
+
+def test_a_stray_row_of_another_month_does_not_replace_that_month(tmp_path: Path) -> None:
+    march = _street(tmp_path, "2018-03-testshire-street.csv", [row(f"m{i}", "2018-03", "Burglary") for i in range(20)])
+    april = _street(tmp_path, "2018-04-testshire-street.csv",
+                    [row(f"a{i}", "2018-04", "Robbery") for i in range(15)] + [row("late1", "2018-03", "Burglary")])
+    st = Store(tmp_path / "store")
+    ingest([march], st)
+    rep = ingest([april], st).inputs[0]
+    assert _live_by_month(st) == _recount(march, april) == {"2018-03": 21, "2018-04": 15}
+    assert rep.supersedes == [] and any("added beside" in n for n in rep.notes)
+
+
+def test_a_republished_month_still_replaces(tmp_path: Path) -> None:
+    first = _street(tmp_path, "v1.csv", [row(f"m{i}", "2018-03", "Burglary") for i in range(20)])
+    second = _street(tmp_path, "v2.csv", [row(f"m{i}", "2018-03", "Burglary") for i in range(2, 20)]
+                     + [row("m99", "2018-03", "Robbery")])
+    st = Store(tmp_path / "store")
+    ingest([first], st)
+    rep = ingest([second], st).inputs[0]
+    assert _live_by_month(st) == _recount(second) == {"2018-03": 19}
+    assert len(rep.supersedes) == 1
+
+
+def test_split_extracts_sit_side_by_side_and_a_whole_one_replaces_both(tmp_path: Path) -> None:
+    def extract(name: str, ids: list[str]) -> Path:
+        p = tmp_path / name
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(EXTRACT_HEADER)
+        for i, cid in enumerate(ids):
+            w.writerow([cid, f"2018-03-{1 + i % 28:02d}", "28E", "E01017140", "Charged"])
+        p.write_text(buf.getvalue())
+        return p
+
+    a = extract("district-a.csv", [f"A{i}" for i in range(30)])
+    b = extract("district-b.csv", [f"B{i}" for i in range(12)])
+    st = Store(tmp_path / "store")
+    ingest([a, b], st, force="hampshire")
+    assert _live_by_month(st) == {"2018-03": 42}
+    whole = extract("whole.csv", [f"A{i}" for i in range(30)] + [f"B{i}" for i in range(12)] + ["C1"])
+    assert len(ingest([whole], st, force="hampshire").inputs[0].supersedes) == 2
+    assert _live_by_month(st) == {"2018-03": 43}
+    part = extract("re-extract.csv", [f"A{i}" for i in range(5)])  # part of the month again: the whole stays
+    rep = ingest([part], st, force="hampshire").inputs[0]
+    assert _live_by_month(st) == {"2018-03": 43} and any("not used" in n for n in rep.notes)

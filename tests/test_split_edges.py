@@ -188,10 +188,15 @@ def test_extract_and_street_for_one_force(tmp_path: Path) -> None:
 
 def test_revised_older_month(tmp_path: Path) -> None:
     """A later input republishing a month before the split (and one after it, in the same file): the cube and
-    the records both count the revision only."""
+    the records both count the revision only. A republication keeps its crimes' ids (police.uk's Crime IDs and
+    a force's crime references are persistent): here most of them, some crimes gone and new ones added."""
     rows = street_rows(3)
-    revised = street_rows(33, "2020-05", "2020-05", per_month=(40, 40), prefix="R") + \
-        street_rows(34, "2023-11", "2023-11", per_month=(30, 30), prefix="S")
+
+    def republished(month: str, seed: int, n_new: int) -> list[dict[str, str]]:
+        kept = [dict(r) for r in rows if r["Month"] == month][2:]  # two withdrawn
+        return kept + street_rows(seed, month, month, per_month=(n_new, n_new), prefix="R")
+
+    revised = republished("2020-05", 33, 25) + republished("2023-11", 34, 12)
     write_csv(tmp_path / "street.csv", STREET_HEADER, rows)
     write_csv(tmp_path / "revised.csv", STREET_HEADER, revised)
     st = make_store(tmp_path, [tmp_path / "street.csv"], [tmp_path / "revised.csv"])

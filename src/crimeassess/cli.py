@@ -204,6 +204,9 @@ def ingest(
         t.add_row(Path(r.path.split("!")[-1]).name, status, r.kind or "", months, f"{r.rows_read:,}",
                   f"{r.rows_loaded:,}", f"{r.rows_quarantined:,}")
     out.print(t)
+    for r in rep.inputs:
+        for note in r.notes:
+            out.print(f"{Path(r.path.split('!')[-1]).name}: {note}", markup=False)
 
 
 @geography_app.command("load")

@@ -47,9 +47,25 @@ class InputReport:
     reason: str | None = None
     live_months: list[str] = field(default_factory=list)  # months this input is live for after the commit
     superseded_by: list[dict] = field(default_factory=list)  # later inputs that replaced some of its months
+    #: What the store decided for months an earlier input already held, in words (Store._replacing_slices).
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def slice_note_text(n: dict[str, Any], force: str | None) -> str:
+    """One sentence for a slice note of a manifest entry."""
+    where = f"{n['month']}" + (f" ({n['scope']})" if n.get("scope") else "")
+    crimes = f"{n['crimes']:,} {'crime' if n['crimes'] == 1 else 'crimes'}"
+    if n.get("not_used"):
+        return (f"{where}: not used: the store's {n['month']} from {Path(str(n.get('kept_path'))).name} already "
+                f"holds most of its {crimes}, and stays")
+    others = ", ".join(Path(str(p)).name for p in n.get("beside") or [])
+    text = f"{where}: {crimes} added beside {others}'s (other crimes of the month, not a republication of it)"
+    if n.get("shared"):
+        text += f"; {n['shared']:,} of them are in both and counted twice"
+    return text
 
 
 @dataclass
@@ -359,6 +375,7 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
         r.supersedes = e.get("supersedes", [])
         r.live_months = e.get("live_months", [])
         r.superseded_by = e.get("superseded_by", [])
+        r.notes = [slice_note_text(n, e.get("force")) for n in e.get("slice_notes", [])]
     return IngestReport(str(st.path), done_reports)
 
 

@@ -401,6 +401,7 @@ class Store:
                 )
                 atomic_write_parquet(self.path / q_file, q)
             _pause_point(self.path, "after-batch-files")
+            holders = _slice_holders(m)
             added = []
             for n, rg in zip(batch, groups):
                 seq += 1
@@ -411,6 +412,7 @@ class Store:
                     quarantine_file=q_file if n.quarantine else None,
                     slices=[list(k) for k in n.slice_keys], supersedes=[], superseded_by=[],
                 )
+                entry["slices"] = self._replacing_slices(holders, entry)
                 m["inputs"].append(entry)
                 added.append(entry)
             _recompute_live(m)
@@ -418,6 +420,69 @@ class Store:
             self._save_manifest(m)
             ids = {e["input_id"] for e in added}
             return [i for i in m["inputs"] if i["input_id"] in ids]
+
+    #: Share of a live slice's crime ids a new input must hold to replace it (a republication of that month).
+    REPLACE_SHARE = 0.5
+
+    def _slice_ids(self, entry: dict[str, Any], scope: str, month: str) -> set[str]:
+        """Crime ids (record_id) of an input's rows in one (scope, month) slice, from its records row groups."""
+        first, stop = entry["records_row_groups"]
+        f = pq.ParquetFile(self.path / entry["records_file"])
+        t = f.read_row_groups(list(range(first, stop)), columns=["record_id", "force", "month"])
+        ids, forces, months = (t.column(c).to_pylist() for c in ("record_id", "force", "month"))
+        return {r for r, fo, mo in zip(ids, forces, months) if r and mo == month and (fo or "") == scope}
+
+    def _replacing_slices(self, holders: dict[tuple[str, str, str], dict[str, dict[str, Any]]],
+                          entry: dict[str, Any]) -> list[list[str]]:
+        """A new input's slices, deciding what it replaces; `holders` (from :func:`_slice_holders`) is updated
+        and what was decided is noted on the entry (``slice_notes``).
+
+        A slice held live by an earlier input (the same kind, force and month) is replaced only when the new
+        input holds at least REPLACE_SHARE of that slice's crimes (by crime id): a republication of the month.
+        When the earlier slice holds most of the new one's crimes instead, the earlier one stays and the new
+        input's rows of that month are not used (a re-extract of part of a month). Otherwise the new rows are
+        more of the month (a few late or stray rows in the next month's file, one district's extract beside
+        another's) and sit beside the earlier ones under a slice key of their own (``…|part:<input>``), so
+        neither is lost; crimes in both are said in the notes. Slices without crime ids replace as before."""
+        kind = entry.get("kind")
+        if kind == API_KIND:
+            return entry["slices"]
+        out: list[list[str]] = []
+        notes: list[dict[str, Any]] = []
+        for key, scope, month in entry["slices"]:
+            held = holders.setdefault((kind, scope, month), {})
+            mine = self._slice_ids(entry, scope, month) if held else set()
+            took: list[str] = []
+            kept_by: dict[str, Any] | None = None
+            beside: list[dict[str, Any]] = []
+            shared = 0
+            base_kept = False
+            for hkey, i in list(held.items()):
+                theirs = self._slice_ids(i, scope, month) if mine else set()
+                both = len(mine & theirs)
+                if not mine or not theirs or both >= self.REPLACE_SHARE * len(theirs):
+                    took.append(hkey)  # a republication of that slice: replaces it
+                    del held[hkey]
+                elif both >= self.REPLACE_SHARE * len(mine):
+                    kept_by = i  # that slice already holds most of these crimes
+                else:
+                    beside.append(i)
+                    shared += both
+                    base_kept = base_kept or hkey == key
+            if kept_by is not None and not took:
+                notes.append({"month": month, "scope": scope, "not_used": True, "crimes": len(mine),
+                              "kept": kept_by["input_id"], "kept_path": kept_by.get("path")})
+                continue
+            own = f"{key}|part:{entry['input_id']}" if base_kept else key
+            for k in took + ([own] if own not in took else []):
+                out.append([k, scope, month])
+                held[k] = entry
+            if beside:
+                notes.append({"month": month, "scope": scope, "not_used": False, "crimes": len(mine),
+                              "beside": [b.get("path") for b in beside], "shared": shared})
+        if notes:
+            entry["slice_notes"] = notes
+        return out
 
     # ---- geography tables -----------------------------------------------------------------------------
     def geography_entries(self, kind: str | None = None) -> list[dict[str, Any]]:
@@ -619,6 +684,15 @@ def _duck_type(t: pa.DataType) -> str:
     if pa.types.is_date(t):
         return "DATE"
     return "VARCHAR"
+
+
+def _slice_holders(m: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
+    """(kind, scope, month) -> {slice key: the input holding it live} of a manifest."""
+    out: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+    for i in m["inputs"]:
+        for key, scope, month in i.get("live_slices", []):
+            out.setdefault((i.get("kind") or "", scope, month), {})[key] = i
+    return out
 
 
 def _recompute_live(m: dict[str, Any]) -> None:

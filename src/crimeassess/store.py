@@ -424,13 +424,23 @@ class Store:
     #: Share of a live slice's crime ids a new input must hold to replace it (a republication of that month).
     REPLACE_SHARE = 0.5
 
-    def _slice_ids(self, entry: dict[str, Any], scope: str, month: str) -> set[str]:
-        """Crime ids (record_id) of an input's rows in one (scope, month) slice, from its records row groups."""
-        first, stop = entry["records_row_groups"]
-        f = pq.ParquetFile(self.path / entry["records_file"])
-        t = f.read_row_groups(list(range(first, stop)), columns=["record_id", "force", "month"])
-        ids, forces, months = (t.column(c).to_pylist() for c in ("record_id", "force", "month"))
-        return {r for r, fo, mo in zip(ids, forces, months) if r and mo == month and (fo or "") == scope}
+    def _overlaps(self, new: dict[str, Any], old: dict[str, Any]) -> dict[tuple[str, str], tuple[int, int, int]]:
+        """(scope, month) -> (crime ids of `new`, of `old`, in both), from their records files: one DuckDB query
+        for the pair of inputs, whatever their size (a national single CSV holds every slice of a year)."""
+        con = duckdb.connect(":memory:", config={"memory_limit": self.memory_limit, "threads": os.cpu_count() or 2})
+        try:
+            one = ("SELECT DISTINCT coalesce(force, '') AS scope, month, record_id FROM read_parquet(?) "
+                   "WHERE input_id = ? AND record_id IS NOT NULL")
+            rows = con.execute(f"""
+                WITH a AS ({one}), b AS ({one})
+                SELECT coalesce(a.scope, b.scope), coalesce(a.month, b.month), count(a.record_id), count(b.record_id),
+                       count(*) FILTER (WHERE a.record_id IS NOT NULL AND b.record_id IS NOT NULL)
+                FROM a FULL JOIN b ON a.scope = b.scope AND a.month = b.month AND a.record_id = b.record_id
+                GROUP BY 1, 2""", [str(self.path / new["records_file"]), new["input_id"],
+                                   str(self.path / old["records_file"]), old["input_id"]]).fetchall()
+        finally:
+            con.close()
+        return {(r[0], r[1]): (int(r[2]), int(r[3]), int(r[4])) for r in rows}
 
     def _replacing_slices(self, holders: dict[tuple[str, str, str], dict[str, dict[str, Any]]],
                           entry: dict[str, Any]) -> list[list[str]]:
@@ -449,28 +459,29 @@ class Store:
             return entry["slices"]
         out: list[list[str]] = []
         notes: list[dict[str, Any]] = []
+        pairs: dict[str, dict[tuple[str, str], tuple[int, int, int]]] = {}  # by earlier input: its overlaps
         for key, scope, month in entry["slices"]:
             held = holders.setdefault((kind, scope, month), {})
-            mine = self._slice_ids(entry, scope, month) if held else set()
             took: list[str] = []
             kept_by: dict[str, Any] | None = None
             beside: list[dict[str, Any]] = []
-            shared = 0
+            shared = mine = 0
             base_kept = False
             for hkey, i in list(held.items()):
-                theirs = self._slice_ids(i, scope, month) if mine else set()
-                both = len(mine & theirs)
-                if not mine or not theirs or both >= self.REPLACE_SHARE * len(theirs):
+                if i["input_id"] not in pairs:
+                    pairs[i["input_id"]] = self._overlaps(entry, i)
+                mine, theirs, both = pairs[i["input_id"]].get((scope, month), (0, 0, 0))
+                if not mine or not theirs or both >= self.REPLACE_SHARE * theirs:
                     took.append(hkey)  # a republication of that slice: replaces it
                     del held[hkey]
-                elif both >= self.REPLACE_SHARE * len(mine):
+                elif both >= self.REPLACE_SHARE * mine:
                     kept_by = i  # that slice already holds most of these crimes
                 else:
                     beside.append(i)
                     shared += both
                     base_kept = base_kept or hkey == key
             if kept_by is not None and not took:
-                notes.append({"month": month, "scope": scope, "not_used": True, "crimes": len(mine),
+                notes.append({"month": month, "scope": scope, "not_used": True, "crimes": mine,
                               "kept": kept_by["input_id"], "kept_path": kept_by.get("path")})
                 continue
             own = f"{key}|part:{entry['input_id']}" if base_kept else key
@@ -478,7 +489,7 @@ class Store:
                 out.append([k, scope, month])
                 held[k] = entry
             if beside:
-                notes.append({"month": month, "scope": scope, "not_used": False, "crimes": len(mine),
+                notes.append({"month": month, "scope": scope, "not_used": False, "crimes": mine,
                               "beside": [b.get("path") for b in beside], "shared": shared})
         if notes:
             entry["slice_notes"] = notes

@@ -60,7 +60,8 @@ class Comparator:
     current/previous (counts over ``months`` / ``previous_months``, the months held), rate_per_1000 /
     previous_rate_per_1000 (crimes per 1,000 residents a year over those months), rate_change_pct (the change in
     the rate over ``matched_months``, the current months held in both periods, each period with its own
-    population), rank/of (among the area and its peers), source_kind, population
+    population), matched_rate_per_1000 / matched_previous_rate_per_1000 (the two rates that change compares,
+    over the months held in both; null when every month held is in both, so the rates above are they), rank/of (among the area and its peers), source_kind, population
     (and its year and source), p_value/significant (the area's rate against this one), note.
     """
 
@@ -73,6 +74,8 @@ class Comparator:
     rate_per_1000: float | None = None
     previous_rate_per_1000: float | None = None
     rate_change_pct: float | None = None
+    matched_rate_per_1000: float | None = None
+    matched_previous_rate_per_1000: float | None = None
     rank: int | None = None
     of: int | None = None
     source_kind: str | None = None
@@ -742,12 +745,16 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
         change = None
         if matched and matched[1] and pop_c and pop_p:
             change = round(100.0 * ((matched[0] / pop_c.residents) / (matched[1] / pop_p.residents) - 1.0), 1)
+        like_c = like_p = None
+        if matched and matched[1] is not None and matched[2] < max(len(mc), len(mp)):  # some months in one only
+            like_c = annual_rate(matched[0], matched[2], pop_c.residents if pop_c else None)
+            like_p = annual_rate(matched[1], matched[2], pop_p.residents if pop_p else None)
         if pop_c is None and cur_n is not None:
             note = (note + "; " if note else "") + "no population loaded for this area"
         rows.append(Comparator(
             kind=u.kind, code=u.code, name=u.name, source=src, current=cur_n, previous=prev_n,
             rate_per_1000=rate_c, previous_rate_per_1000=rate_p, rate_change_pct=change,
-            source_kind=skind, months=list(mc), previous_months=list(mp), matched_months=list(mm),
+            matched_rate_per_1000=like_c, matched_previous_rate_per_1000=like_p, source_kind=skind, months=list(mc), previous_months=list(mp), matched_months=list(mm),
             population=pop_c.residents if pop_c else None, population_year=pop_c.year if pop_c else None,
             previous_population=pop_p.residents if pop_p else None,
             population_source=pop_c.label() if pop_c else None, note=note))

@@ -35,7 +35,7 @@ TABLE_COLUMNS = ["current", "previous", "change", "pct_change", "rate_per_1000",
 
 COMPARATOR_COLUMNS = ["kind", "code", "name", "source", "current", "previous", "rate_per_1000", "previous_rate_per_1000",
                       "rate_change_pct", "rank", "of", "population", "population_year", "population_source",
-                      "p_value", "significant", "note"]
+                      "p_value", "significant", "note", "matched_rate_per_1000", "matched_previous_rate_per_1000"]
 
 
 @dataclass

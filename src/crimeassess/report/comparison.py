@@ -35,6 +35,13 @@ def comparison_rows(comparators: Any) -> list[dict[str, Any]]:
             "current_text": fmt_int(r.get("current")),
             "rate_text": fmt_rate(r.get("rate_per_1000")),
             "previous_rate_text": fmt_rate(r.get("previous_rate_per_1000")),
+            # like for like: the two rates the change compares (months held in both), when they differ from those
+            "like_now_text": fmt_rate(r.get("matched_rate_per_1000") if r.get("matched_rate_per_1000") is not None
+                                      else r.get("rate_per_1000")),
+            "like_before_text": fmt_rate(r.get("matched_previous_rate_per_1000")
+                                         if r.get("matched_rate_per_1000") is not None
+                                         else r.get("previous_rate_per_1000")),
+            "matched": r.get("matched_rate_per_1000") is not None,
             "change_text": fmt_pct(r.get("rate_change_pct")),
             "rank_text": f"{r['rank']} of {r['of']}" if r.get("rank") else "",
             "difference_text": ("" if p is None else ("significant" if r.get("significant") else "not significant")),
@@ -68,6 +75,10 @@ def comparison_dot_plot_svg(comparators: Sequence[Mapping[str, Any]]) -> str | N
     rows = [r for r in comparators if isinstance(r, Mapping) and r.get("rate_per_1000") is not None]
     if len(rows) < 2:
         return None
+    # With months held in one period only, both dots are the rates the change compares (months held in both).
+    rows = [{**r, "rate_per_1000": r["matched_rate_per_1000"],
+             "previous_rate_per_1000": r.get("matched_previous_rate_per_1000")}
+            if r.get("matched_rate_per_1000") is not None else r for r in rows]
     rows.sort(key=lambda r: r["rate_per_1000"])
     n = len(rows)
     fig = _new_figure(TEXT_WIDTH_IN, 0.9 + 0.32 * n)

@@ -869,6 +869,8 @@ def _share_tests(job: _Job, data: dict[str, Any], *, from_parent: bool) -> None:
             theme.update({k: other.get(k) for k in _STAT_KEYS})
         else:
             other.update({k: theme.get(k) for k in _STAT_KEYS})
+        if other is data["anti_social_behaviour"] and "level_shift" not in other:
+            other["level_shift"] = theme.get("level_shift")  # the same series' step change, said in both
 
 
 def _from_parent_family(data: dict[str, Any], st: Store, lad: str, cur: Period, cmp: Period, **opts: Any) -> None:

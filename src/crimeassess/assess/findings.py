@@ -719,6 +719,7 @@ def findings(assessment: Mapping[str, Any]) -> list[str]:
 
     out: list[str] = []
     out += _coverage_sentence(assessment, period, compare, b)
+    out += _anomaly_sentences(assessment)
     out += _total_sentences(assessment, settings, area, period, compare, noun, b)
     out += [s for s in [_comparator_sentence(assessment.get("comparators"))] if s]
     out += _theme_sentences(themes, period, compare, noun, item, b)
@@ -729,6 +730,77 @@ def findings(assessment: Mapping[str, Any]) -> list[str]:
     out += list(_get(_get(assessment, "expected"), "findings") or [])
     out += list(_get(_get(assessment, "hotspots"), "findings") or [])
     out += list(_get(_get(assessment, "harm"), "findings") or [])
+    return out
+
+
+def _compared_months(block: Any) -> set[str] | None:
+    """The months a change compares when only some are (basis 'matched_months': the matched months of both
+    periods); None when it compares every month of both periods."""
+    if isinstance(block, Mapping) and block.get("basis") == "matched_months":
+        return {str(m) for m in (block.get("matched_months") or []) + (block.get("matched_previous_months") or [])}
+    return None
+
+
+#: A data check is said when an anomalous month's excess or shortfall is at least this share of its category's
+#: count over the compared months of its period.
+MATERIAL_SHARE = 0.1
+
+
+def _anomaly_sentences(assessment: Mapping[str, Any]) -> list[str]:
+    """Data checks before any change: a month the changes compare whose count of a category, in the whole of
+    the forces' data, is far from its neighbouring months' (data_quality.anomalies): the change may reflect
+    missing or extra records. Only months that are compared; none when the data have no such month."""
+    dq = _get(assessment, "data_quality")
+    found = [a for a in (_get(dq, "anomalies") or []) if isinstance(a, Mapping)]
+    if not found:
+        return []
+    cov = _get(assessment, "coverage")
+    period, compare = _get(assessment, "period"), _get(assessment, "compare")
+    months: set[str] = set()
+    for blk in (period, compare):
+        if isinstance(blk, Mapping) and blk.get("start") and blk.get("end"):
+            try:
+                months |= {month_from_index(i) for i in range(month_index(str(blk["start"])[:7]),
+                                                                month_index(str(blk["end"])[:7]) + 1)}
+            except (ValueError, TypeError):
+                continue
+    def per_period(ms: set[str]) -> dict[str, int]:
+        """month -> number of compared months in its period (current or comparison)."""
+        out: dict[str, int] = {}
+        for blk in (period, compare):
+            if isinstance(blk, Mapping) and blk.get("start") and blk.get("end"):
+                inside = {m for m in ms if str(blk["start"])[:7] <= m <= str(blk["end"])[:7]}
+                out.update({m: len(inside) for m in inside})
+        return out
+
+    asb = _get(assessment, "anti_social_behaviour")
+    matched = _compared_months(cov)
+    matched = months if matched is None else matched
+    asb_months = _compared_months(asb) if isinstance(asb, Mapping) and asb.get("basis") else matched
+    asb_months = months if asb_months is None else asb_months
+    n_crime, n_asb = per_period(matched), per_period(asb_months)
+    forces = _get(_get(assessment, "source"), "forces") or []
+    whose = "forces'" if len(forces) > 1 else "force's"
+    out = []
+    for a in found:
+        cat = str(a.get("category") or "")
+        m = str(a.get("month") or "")
+        if m not in (asb_months if cat.lower() == "anti-social behaviour" else matched):
+            continue
+        count, expected = a.get("count"), a.get("expected")
+        if not isinstance(count, (int, float)) or not isinstance(expected, (int, float)) or not expected:
+            continue
+        # Said only where it can move a change: the month's excess or shortfall is at least MATERIAL_SHARE of
+        # the category's count over the compared months of its period (one month of twelve rarely is).
+        n = (n_asb if cat.lower() == "anti-social behaviour" else n_crime).get(m, 1)
+        if abs(count - expected) < MATERIAL_SHARE * expected * max(n, 1):
+            continue
+        fewer = count < expected
+        out.append(f"Data check: the {whose} data hold far {'fewer' if fewer else 'more'} {cat.lower()} records "
+                   f"for {month_in_words(m)} than for the months around it ({format_int(count)} against a median "
+                   f"of {format_int(expected)}, {round(100 * count / expected)}%), so changes that include "
+                   f"{month_in_words(m)} may reflect {'missing' if fewer else 'extra'} records rather than a real "
+                   "change.")
     return out
 
 

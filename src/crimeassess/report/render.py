@@ -86,7 +86,7 @@ _DQ_TITLES = {
     "unplaced": "Crimes that could not be placed in a ward",
     "blank_lsoa_rate": "Records with a blank LSOA",
     "placement": "How crimes were placed in wards",
-    "anomalies": "Anomalous months",
+    "anomalies": "Anomalous months (counts over the whole of the forces' data, not only this area)",
     "stray_forces": "Records of other forces (not deciding coverage)",
     "missing_months": "Missing months, by series and period",
     "level_shifts": "Step changes in monthly series (may reflect recording changes)",

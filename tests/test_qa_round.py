@@ -220,3 +220,35 @@ def test_a_short_month_is_said_before_the_change_it_affects(real_archive_store: 
     assert checks[0] < first_change
     march = assess("Southampton", "2018-03", store=real_archive_store).to_dict()
     assert not any(s.startswith("Data check:") and "April 2018" in s for s in march["findings"])
+
+
+def test_csv_says_what_each_change_compares(real_archive_store: Store, shared_data: Path) -> None:
+    """2017/18 against 2016/17 with months missing: the long CSV says the change is over the months held in
+    both (worked out here from the archive's folders), and an untested row has no significance verdict."""
+    from crimeassess.assess.engine import assess
+    from crimeassess.report.build import assessment_csv
+
+    held = {p.name for p in (shared_data / "police-uk" / "archive").iterdir()
+            if (p / f"{p.name}-hampshire-street.csv").exists()}
+    cur = [f"2017-{m:02d}" for m in range(4, 13)] + [f"2018-{m:02d}" for m in range(1, 4)]
+    both = [m for m in cur if m in held and f"{int(m[:4]) - 1}{m[4:]}" in held]
+    a = assess("Southampton", "2017/18", store=real_archive_store).to_dict()
+    rows = list(csv.DictReader(io.StringIO(assessment_csv(a))))
+    total = next(r for r in rows if r["table"] == "total")
+    assert total["basis"] == "matched_months" and total["months_compared"] == ";".join(both)
+    assert total["previous_months_compared"] == ";".join(f"{int(m[:4]) - 1}{m[4:]}" for m in both)
+    unavailable = [r for r in rows if r["table"] == "theme" and r["current"] == ""]  # not measurable here
+    assert unavailable and all(r["significant"] == "" for r in unavailable)
+
+
+def test_the_contents_number_sections_as_their_headings(demo_assessment: dict) -> None:
+    import re
+
+    from crimeassess.report.render import render_html
+
+    html = render_html(demo_assessment)
+    toc = re.findall(r'<span class="toc-no">([^<]+)</span><a href="#([^"]+)"', html)
+    assert len(toc) >= 9
+    for no, anchor in toc:
+        section = html[html.index(f'id="{anchor}"'):]
+        assert re.search(r'<span class="secno">([^<]+)</span>', section).group(1) == no, anchor

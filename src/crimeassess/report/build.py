@@ -77,8 +77,16 @@ def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> Pat
         w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         w.writeheader()
         for r in rows:
-            w.writerow({k: neutralise_cell(r.get(k)) for k in columns})
+            w.writerow({k: neutralise_cell(_cell(r, k)) for k in columns})
     return path
+
+
+def _cell(r: dict[str, Any], k: str) -> Any:
+    """A row's value for a CSV column: `significant` is blank where no test was made (no p-value: nothing was
+    compared, or the theme is not available), never a False that reads as "not significant"."""
+    if k == "significant" and r.get("p_value") is None and r.get("p_adjusted") is None:
+        return None
+    return r.get(k)
 
 
 _write_csv = write_csv  # the name used before write_csv was public
@@ -101,7 +109,8 @@ def write_tables(a: dict[str, Any], out: Path) -> dict[str, Path]:
     wt = [{"ward_code": w["code"], "ward_name": w["name"], "theme": t["id"], **t} for w in a.get("wards", []) for t in w.get("themes", [])]
     files["ward_themes.csv"] = write_csv(out / "ward_themes.csv", wt, ["ward_code", "ward_name", "theme", *TABLE_COLUMNS])
     series = [{"measure": "total", **s} for s in a["total"].get("series", [])]
-    series += [{"measure": t["id"], **s} for t in a.get("themes", []) for s in t.get("series", []) or []]
+    series += [{"measure": t["id"], **s} for t in a.get("themes", []) for s in t.get("series", []) or []
+               if not (t["id"] == "total" and t.get("series") == a["total"].get("series"))]  # listed once
     files["series.csv"] = write_csv(out / "series.csv", series, ["measure", "label", "start", "end", "count", "complete",
                                                                  "months_held", "months"])
     files["comparators.csv"] = write_csv(out / "comparators.csv", a.get("comparators") or [], COMPARATOR_COLUMNS)
@@ -253,7 +262,8 @@ def _move_into_place(tmp: Path, out_dir: Path, names: list[str]) -> None:
 
 
 #: Columns of `assessment_csv`: one long table holding every table of the assessment.
-LONG_COLUMNS = ["table", "id", "label", "ward_code", "ward_name", *TABLE_COLUMNS]
+LONG_COLUMNS = ["table", "id", "label", "ward_code", "ward_name", *TABLE_COLUMNS, "basis", "months_compared",
+                "previous_months_compared"]
 
 
 def assessment_rows(a: dict[str, Any]) -> list[dict[str, Any]]:
@@ -270,6 +280,17 @@ def assessment_rows(a: dict[str, Any]) -> list[dict[str, Any]]:
                      "ward_code": w.get("code"), "ward_name": w.get("name")})
         rows += [{**t, "table": "ward_theme", "ward_code": w.get("code"), "ward_name": w.get("name")}
                  for t in w.get("themes", [])]
+    # What each row's change compares: every month of both periods, or only the months held in both.
+    cov = a.get("coverage") or {}
+    asb = a.get("anti_social_behaviour") if isinstance(a.get("anti_social_behaviour"), dict) else {}
+    for r in rows:
+        src = asb if r["table"] == "anti_social_behaviour" and asb.get("basis") else cov
+        basis = src.get("basis")
+        r["basis"] = basis
+        matched = basis == "matched_months"
+        r["months_compared"] = ";".join(src.get("matched_months") or []) if matched else ("all" if basis else None)
+        r["previous_months_compared"] = (";".join(src.get("matched_previous_months") or []) if matched
+                                         else ("all" if basis else None))
     return rows
 
 
@@ -281,5 +302,5 @@ def assessment_csv(a: dict[str, Any]) -> str:
     w = csv.DictWriter(buf, fieldnames=LONG_COLUMNS, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in assessment_rows(a):
-        w.writerow({k: neutralise_cell(r.get(k)) for k in LONG_COLUMNS})
+        w.writerow({k: neutralise_cell(_cell(r, k)) for k in LONG_COLUMNS})
     return buf.getvalue()

@@ -338,18 +338,18 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
     forces = _list(source.get("forces"))
     source_text = source_description(source.get("kind"))
 
-    toc = [
-        ("sec-findings", "Key findings"),
-        ("sec-total", "Total recorded crime"),
-        ("sec-themes", "Crime by theme"),
-        *([("sec-priorities", "Priority themes: where, when and with what outcome")]
+    toc = [  # (anchor, the number its heading shows, title): the contents list numbers as the body does
+        ("sec-findings", "1", "Key findings"),
+        ("sec-total", "2", "Total recorded crime"),
+        ("sec-themes", "3", "Crime by theme"),
+        *([("sec-priorities", "3a", "Priority themes: where, when and with what outcome")]
           if _d(a.get("priorities")).get("items") else []),
-        ("sec-wards", "Crime by ward"),
-        ("sec-categories", "Police.uk crime categories"),
-        ("sec-asb", "Anti-social behaviour"),
-        ("sec-beyond", "Expected, hotspots and harm"),
-        ("sec-quality", "Data quality"),
-        ("sec-method", "Methodology and sources"),
+        ("sec-wards", "4", "Crime by ward"),
+        ("sec-categories", "5", "Police.uk crime categories"),
+        ("sec-asb", "6", "Anti-social behaviour"),
+        ("sec-beyond", "7", "Expected, hotspots and harm"),
+        ("sec-quality", "8", "Data quality"),
+        ("sec-method", "9", "Methodology and sources"),
     ]
     from .comparison import comparison_dot_plot_svg, comparison_notes, comparison_rows, theme_rate_table
 

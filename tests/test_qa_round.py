@@ -252,3 +252,27 @@ def test_the_contents_number_sections_as_their_headings(demo_assessment: dict) -
     for no, anchor in toc:
         section = html[html.index(f'id="{anchor}"'):]
         assert re.search(r'<span class="secno">([^<]+)</span>', section).group(1) == no, anchor
+
+
+def test_a_windows_export_through_its_mappings_encoding(tmp_path: Path) -> None:
+    text = _extract_text(6).replace("Charged", "Café £5 fine")
+    p = tmp_path / "export.csv"
+    p.write_bytes(text.encode("cp1252"))
+    st = Store(tmp_path / "store")
+    plain = ingest([p], Store(tmp_path / "plain"), force="hampshire").inputs[0]
+    assert plain.rows_quarantined == 6  # as UTF-8 every row is invalid text: quarantined, never mangled
+    m = tmp_path / "cp.toml"
+    m.write_text('encoding = "cp1252"\n')
+    rep = ingest([p], st, mapping=m, force="hampshire").inputs[0]
+    assert (rep.rows_loaded, rep.rows_quarantined) == (6, 0)
+    con = st.connect()
+    assert {r[0] for r in con.execute("SELECT outcome FROM records").fetchall()} == {"Café £5 fine"}
+
+
+def test_old_mac_line_ends(tmp_path: Path) -> None:
+    rows = [row(f"c{i}", "2018-03", "Burglary") for i in range(7)]
+    p = tmp_path / "2018-03-testshire-street.csv"
+    p.write_bytes(street_csv(rows).replace(b"\n", b"\r"))
+    st = Store(tmp_path / "store")
+    rep = ingest([p], st).inputs[0]
+    assert (rep.rows_read, rep.rows_loaded) == (7, 7) and _live_rows(st) == 7

@@ -869,8 +869,11 @@ def _share_tests(job: _Job, data: dict[str, Any], *, from_parent: bool) -> None:
             theme.update({k: other.get(k) for k in _STAT_KEYS})
         else:
             other.update({k: theme.get(k) for k in _STAT_KEYS})
-        if other is data["anti_social_behaviour"] and "level_shift" not in other:
-            other["level_shift"] = theme.get("level_shift")  # the same series' step change, said in both
+        if other is data["anti_social_behaviour"]:  # the same series: its step change and rate, said in both
+            if "level_shift" not in other:
+                other["level_shift"] = theme.get("level_shift")
+            for k in ("rate_per_1000", "previous_rate_per_1000", "rate_change_pct", "rate_base"):
+                other.setdefault(k, theme.get(k))
 
 
 def _from_parent_family(data: dict[str, Any], st: Store, lad: str, cur: Period, cmp: Period, **opts: Any) -> None:

@@ -7,6 +7,7 @@ flag values, another date format) load unedited. Bad rows are quarantined with a
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 import tomllib
@@ -79,9 +80,10 @@ class ExtractMapping:
     offence_codes: dict[str, str] = field(default_factory=dict)  # local code (normalised) -> HO code
     delimiter: str = ","
     origin: str = "mapping"
+    encoding: str = "utf-8"  # the export's text encoding (e.g. "cp1252" for a file saved by Excel on Windows)
 
 
-_MAPPING_KEYS = {"columns", "flags", "date_format", "offence_codes", "delimiter"}
+_MAPPING_KEYS = {"columns", "flags", "date_format", "offence_codes", "delimiter", "encoding"}
 _FLAG_KEYS = {"true_values", "false_values", "unknown_values"}
 
 
@@ -194,7 +196,14 @@ def parse_mapping(doc: Mapping[str, Any], *, origin: str = "mapping", text: str 
     delimiter = doc.get("delimiter", ",")
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
         raise MappingError(f"{origin}: delimiter must be one character (e.g. \",\", \";\" or \"\\t\")")
-    return ExtractMapping(columns, flags, formats, codes, delimiter, origin)
+    encoding = doc.get("encoding", "utf-8")
+    try:
+        if not isinstance(encoding, str):
+            raise LookupError(encoding)
+        encoding = codecs.lookup(encoding).name
+    except LookupError:
+        raise MappingError(f"{origin}: unknown encoding {encoding!r} (e.g. \"utf-8\" or \"cp1252\")") from None
+    return ExtractMapping(columns, flags, formats, codes, delimiter, origin, encoding)
 
 
 def _as_mapping(mapping: Path | str | ExtractMapping | None) -> ExtractMapping:
@@ -363,7 +372,8 @@ def read_extract_bytes(
     head = data[:4096]
     if b"\x00" in head.split(b"\n", 1)[0] or head.count(b"\x00") > max(2, len(head) // 100):
         raise InputError(f"{display_name}: binary file, not a CSV extract")
-    text = data.decode("utf-8", errors="surrogateescape")
+    # bytes the encoding cannot decode stay as surrogates: their rows are quarantined as invalid text
+    text = data.decode(m.encoding, errors="surrogateescape")
     tap = _StrippedTap(text)
     reader = csv.reader(tap, delimiter=m.delimiter)
     try:

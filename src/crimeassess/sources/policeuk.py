@@ -43,7 +43,7 @@ def _raw(text: str) -> str:
 
 def header_of(text: str, delimiter: str = ",") -> list[str]:
     """First CSV row, stripped."""
-    first = text.split("\n", 1)[0].rstrip("\r")
+    first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # any line end: old Mac files end lines with CR alone
     try:
         return [h.strip() for h in next(csv.reader([first], delimiter=delimiter))]
     except (StopIteration, csv.Error):

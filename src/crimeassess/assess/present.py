@@ -524,4 +524,6 @@ def print_priorities(a: Mapping[str, Any], console: Console) -> None:
     console.print("\n[bold]Priority themes: where, when and with what outcome[/]")
     for it in items:
         text = it.get("paragraph") if it.get("available") else " ".join(it.get("missing") or [])
+        if not it.get("available") and it.get("label"):  # the report and dashboard head it with its label
+            text = f"{it['label']}: {text[:1].lower()}{text[1:]}"
         console.print(f" • {text}", highlight=False)

@@ -84,6 +84,15 @@ class LineTap:
         self.buf = []
         return first, raw
 
+    def stray_quote(self, row: list[str], ncols: int, delimiter: str = ",") -> tuple[int, str, str] | None:
+        """For a record just parsed over several lines that a stray quote made (the wrong number of fields, or
+        whole rows inside a field): (its first line's number, raw text, quarantine reason), its other lines to
+        be read again (:meth:`take_first`); None for any other record."""
+        if self.lines < 2 or (len(row) == ncols and not swallowed_rows(row, ncols, delimiter)):
+            return None
+        line, raw = self.take_first()
+        return line, raw, f"wrong number of fields: expected {ncols} (a quote opened on this line is not closed on it)"
+
     def take_first(self) -> tuple[int, str]:
         """Like :meth:`take`, for a bad record's first physical line only: its other lines are read again. A
         stray opening quote makes the csv module read on to a later quote (or to its field size limit), so

@@ -20,7 +20,7 @@ from typing import Any
 from ..classify import offences as ho
 from ..errors import InputError, MappingError
 from ..schema import CRIME_TYPES, force_slug
-from .base import LineTap, ReadResult, records_table, swallowed_rows
+from .base import LineTap, ReadResult, records_table
 
 KIND = "extract"
 REQUIRED_COLUMNS: tuple[str, ...] = ("crime_id", "recorded_date", "offence_code")
@@ -406,12 +406,9 @@ def read_extract_bytes(
             rows_read += 1
             quarantine.append({"file": display_name, "line": line, "reason": f"{R_CSV}: {exc}", "raw": _printable(raw)})
             continue
-        if tap.lines > 1 and (len(row) != ncols or swallowed_rows(row, ncols, m.delimiter)):  # a stray quote
-            line, raw = tap.take_first()
+        if stray := tap.stray_quote(row, ncols, m.delimiter):
             rows_read += 1
-            quarantine.append({"file": display_name, "line": line, "raw": _printable(raw),
-                               "reason": f"{R_FIELDS}: expected {ncols} (a quote opened on this line is not "
-                                         "closed on it)"})
+            quarantine.append({"file": display_name, "line": stray[0], "raw": _printable(stray[1]), "reason": stray[2]})
             continue
         line, raw = tap.take()
         if not row or (len(row) == 1 and not row[0].strip()):

@@ -18,7 +18,7 @@ from datetime import date
 
 from ..errors import InputError
 from ..schema import force_slug
-from .base import LineTap, ReadResult, records_table, swallowed_rows
+from .base import LineTap, ReadResult, records_table
 from .policeuk import _coords, _raw, decode, future_reason, header_of, latest_month, valid_month
 
 KIND = "police-uk-outcomes"
@@ -73,13 +73,9 @@ def read_outcomes_csv(data: bytes, *, input_id: str, display_name: str, today: d
             quarantine.append({"file": display_name, "line": line, "reason": f"unparseable CSV row: {exc}",
                                "raw": _raw(raw)})
             continue
-        if not first and tap.lines > 1 and (len(row) != len(OUTCOMES_HEADER)
-                                            or swallowed_rows(row, len(OUTCOMES_HEADER))):  # a stray quote
-            line, raw = tap.take_first()
+        if not first and (stray := tap.stray_quote(row, len(OUTCOMES_HEADER))):
             rows_read += 1
-            quarantine.append({"file": display_name, "line": line, "raw": _raw(raw),
-                               "reason": f"wrong number of fields: expected {len(OUTCOMES_HEADER)} (a quote opened "
-                                         "on this line is not closed on it)"})
+            quarantine.append({"file": display_name, "line": stray[0], "raw": _raw(stray[1]), "reason": stray[2]})
             continue
         line, raw_text = tap.take()
         if first:

@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 
 from ..errors import InputError
 from ..schema import ASB_ID, CRIME_TYPES, api_slug_to_id, crime_type_id, force_slug
-from .base import LineTap, ReadResult, records_table, swallowed_rows
+from .base import LineTap, ReadResult, records_table
 
 STREET_HEADER = [
     "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -150,12 +150,9 @@ def read_street_csv_rows(text: str, header: list[str], *, input_id: str, display
             rows_read += 1
             quarantine.append({"file": display_name, "line": line, "reason": f"unparseable CSV row: {exc}", "raw": raw})
             continue
-        if not first and tap.lines > 1 and (len(row) != ncols or swallowed_rows(row, ncols)):  # a stray quote
-            line, raw = tap.take_first()
+        if not first and (stray := tap.stray_quote(row, ncols)):
             rows_read += 1
-            quarantine.append({"file": display_name, "line": line, "raw": _raw(raw),
-                               "reason": f"wrong number of fields: expected {ncols} (a quote opened on this line "
-                                         "is not closed on it)"})
+            quarantine.append({"file": display_name, "line": stray[0], "raw": _raw(stray[1]), "reason": stray[2]})
             continue
         line, raw_text = tap.take()
         raw = _raw(raw_text)

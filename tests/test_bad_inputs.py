@@ -141,7 +141,7 @@ CASES: list[Case] = [
          reasons={"wrong number of fields": 1}),  # the open quote runs to the end of the file: one short row
     Case("blank-lines", street(raw=S.replace(b"\n", b"\n\n", 2)), loaded=3),
     Case("header-other-case", street(raw=S.replace(b"Crime ID", b"crime id")),
-         error="not police.uk data or a force extract"),
+         error="its header is not police.uk's (column names differ in case or spacing)"),
     Case("formula-text-is-data", street(row("=HYPERLINK(\"http://x\")", "2018-03", "Drugs")), loaded=4),
     # -- months
     Case("month-13", street(row("a", "2017-13", "Drugs")), loaded=3, reasons={"invalid month": 1}),
@@ -239,7 +239,7 @@ CASES: list[Case] = [
     Case("device-file", lambda d: [Path("/dev/zero")], error="/dev/zero: not a regular file"),
     Case("fifo-in-folder", folder_with({STREET: S}, extra=lambda r: os.mkfifo(r / "pipe.csv")), loaded=3),
     Case("empty-folder", lambda d: [(d / "empty").mkdir(parents=True) or d / "empty"], error="no files found"),
-    Case("markup-in-message", street(raw=S.replace(b"Crime ID", b"x[/bold]y[red]")), error="header starts ['x[/bold]y[red]'"),
+    Case("markup-in-message", street(raw=S.replace(b"Crime ID", b"x[/bold]y[red]")), error="unexpected 'x[/bold]y[red]'"),
 ]
 
 

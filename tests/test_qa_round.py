@@ -276,3 +276,23 @@ def test_old_mac_line_ends(tmp_path: Path) -> None:
     st = Store(tmp_path / "store")
     rep = ingest([p], st).inputs[0]
     assert (rep.rows_read, rep.rows_loaded) == (7, 7) and _live_rows(st) == 7
+
+
+def test_a_street_file_edited_in_a_spreadsheet_says_what_is_wrong(tmp_path: Path) -> None:
+    import pytest
+
+    from crimeassess.errors import InputError
+    from policeuk_fixtures import HEADER
+
+    body = [row(f"c{i}", "2018-03", "Burglary") for i in range(3)]
+    cases = {
+        "reordered": (HEADER.replace("Longitude,Latitude", "Latitude,Longitude"), "columns in another order"),
+        "extra": (HEADER + ",Notes", "unexpected 'Notes'"),
+        "lower": (HEADER.lower(), "differ in case or spacing"),
+        "semicolons": (HEADER.replace(",", ";"), "saved with semicolons"),
+    }
+    for name, (header, said) in cases.items():
+        p = tmp_path / f"{name}.csv"
+        p.write_text("\n".join([header, *body]) + "\n")
+        with pytest.raises(InputError, match=said):
+            ingest([p], Store(tmp_path / f"store-{name}"))

@@ -199,7 +199,43 @@ def detect_kind(data: bytes, display: str, *, mapping: Path | None = None) -> st
         return kind.id
     from .extract import REQUIRED_COLUMNS, missing_columns
 
+    near = street_header_problem(header)
+    if near:
+        raise InputError(f"{display}: {near}")
     missing = missing_columns(header, mapping)
     if len(missing) < len(REQUIRED_COLUMNS):  # some extract columns: say which are missing
         raise InputError(f"{display}: not a force extract: missing required column(s) {', '.join(missing)}")
     raise InputError(f"{display}: not police.uk data or a force extract (header starts {header[:3]})")
+
+
+def street_header_problem(header: list[str]) -> str | None:
+    """What keeps a header that is nearly police.uk's street layout from being read as one (its columns
+    renamed, reordered, added or missing: a file edited in a spreadsheet), or None when it is not nearly one.
+    Street files are read by position, so the layout must be police.uk's exactly."""
+    from .policeuk import STREET_HEADER
+
+    want = {c.lower(): c for c in STREET_HEADER}
+    if len(header) == 1:  # saved with another separator (a spreadsheet in a locale that writes ";")
+        for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+            parts = [h.strip().lower() for h in header[0].split(sep)]
+            if sum(p in want for p in parts) >= len(STREET_HEADER) // 2:
+                return (f"looks like a police.uk street file saved with {name} between fields; police.uk files "
+                        "use commas (save it again as CSV with commas)")
+    have = [h.strip() for h in header]
+    known = [h for h in have if h.lower() in want]
+    if len(known) < len(STREET_HEADER) // 2:
+        return None
+    problems = []
+    missing = [c for c in STREET_HEADER[:-1] if c.lower() not in {h.lower() for h in have}]
+    extra = [h for h in have if h.lower() not in want]
+    if missing:
+        problems.append(f"missing {', '.join(missing)}")
+    if extra:
+        problems.append(f"unexpected {', '.join(repr(h) for h in extra[:5])}")
+    if not missing and not extra:
+        if [h.lower() for h in have] == [c.lower() for c in STREET_HEADER[:len(have)]]:
+            problems.append("column names differ in case or spacing")
+        else:
+            problems.append("columns in another order")
+    return ("looks like a police.uk street file, but its header is not police.uk's (" + "; ".join(problems) +
+            "); expected: " + ", ".join(STREET_HEADER))

@@ -106,3 +106,35 @@ def test_report_all_areas_on_the_demo_city(demo_store, tmp_path: Path) -> None:
     for x in rows:
         a = json.loads((out / x["folder"] / "assessment.json").read_text())
         assert a["area"]["code"] == x["code"] and (out / x["folder"] / "report.html").is_file()
+
+
+@pytest.mark.realdata
+def test_a_wards_test_is_left_to_its_authoritys_ward_table(real_archive_store: Store) -> None:
+    """A ward's own assessment takes its tests from its authority's ward table: the batch gives no other label."""
+    from crimeassess.assess.batch import WARD_TEST_NOTE
+    from crimeassess.assess.engine import assess
+
+    wards = {a.name: a for a in assess_all_areas("ward", "2018-03", store=real_archive_store).areas}
+    bargate = wards["Bargate"]
+    own = assess("Bargate", "2018-03", store=real_archive_store).to_dict()["total"]
+    assert (bargate.total["current"], bargate.total["previous"]) == (own["current"], own["previous"])
+    assert bargate.total["significant"] is None and bargate.note == WARD_TEST_NOTE
+    assert all(c["significant"] is None for c in bargate.categories)
+
+
+@pytest.mark.realdata
+def test_batch_errors_are_clean(real_archive_store: Store, tmp_path: Path) -> None:
+    from crimeassess.errors import NoDataError, NoStoreError
+
+    with pytest.raises(NoDataError, match="the store holds"):
+        assess_all_areas("lad", "2015-01", store=real_archive_store)
+    with pytest.raises(NoStoreError, match="no store here"):
+        assess_all_areas("lad", "2018-03", store=tmp_path / "nope")
+    assert not (tmp_path / "nope").exists()
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for extra in (["--out", str(afile)], ["--out", str(tmp_path / "o"), "--public"],
+                  ["--out", str(tmp_path / "o"), "--peers", "Portsmouth"]):
+        r = CliRunner().invoke(app, ["assess", "--all-areas", "--period", "2018-03", "--store",
+                                     str(real_archive_store.path), *extra])
+        assert r.exit_code == 2 and r.output.startswith("error: ") and len(r.output.strip().splitlines()) == 1, r.output

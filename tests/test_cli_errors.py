@@ -62,6 +62,8 @@ def _cases(tmp: Path, city: Store) -> list[tuple[type, list[str], str]]:
         (errors.StoreError, ["assess", "--area", "Smalltown", "--period", "2018-03", "--store", str(broken)],
          "unreadable store manifest"),
         (errors.StoreError, ["store", "gc", "--store", str(tmp / "none")], "no store here"),
+        (errors.NoStoreError, ["assess", "--area", "Smalltown", "--period", "2018-03", "--store", str(tmp / "none")],
+         "no store here"),
         (errors.AreaNotFoundError, ["assess", "--area", "Nowhereville", "--period", "2018-03", "--store", s],
          "'Nowhereville' not found"),
         (errors.PeriodError, ["assess", "--area", "Smalltown", "--period", "2018-13", "--store", s],

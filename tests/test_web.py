@@ -309,7 +309,7 @@ def test_empty_store_gives_guidance_not_errors(tmp_path: Path) -> None:
     assert r.status_code == 200 and "no crime data yet" in r.text
     assert c.get("/api/inputs").json() == []
     e = c.get("/api/assessment", params={"area": "Southampton", "period": "2018-03"})
-    assert e.status_code == 404 and "no geography loaded" in e.json()["error"]
+    assert e.status_code == 404 and "no store here" in e.json()["error"]
     assert c.get("/api/assessment", params={"area": "Southampton"}).status_code == 400  # no period to default to
     assert not (tmp_path / "no-store").exists()
 

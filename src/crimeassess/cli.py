@@ -10,6 +10,7 @@ import functools
 import gc
 import inspect
 import json
+import os
 import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -246,22 +247,39 @@ AllAreasOpt = typer.Option(False, "--all-areas", help="Every area of --level at 
 LevelOpt = typer.Option(AreaLevel.lad, "--level", help="With --all-areas: lad, csp, pfa or ward.")
 
 
+def _check_out_dir(out_dir: Path) -> None:
+    """An --out folder that is a folder, or can be made in the nearest folder above it that exists: else one
+    clean error before any work (nothing is made here: a failed run leaves no empty folder)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CrimeAssessError(f"{out_dir}: exists and is not a folder")
+    base = out_dir.absolute()
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir() or not os.access(base, os.W_OK | os.X_OK):
+        raise CrimeAssessError(f"{out_dir}: cannot create the output folder ({base} is not a folder you can write to)")
+
+
 def _assess_all(args: AssessArgs, level: str, out_dir: Path) -> None:
     from .assess.batch import assess_all_areas
 
     o = args.options
-    for name in ("area_file", "themes"):
+    for name in ("area_file", "themes", "peers", "exclude", "peer_file"):
         if o.get(name):
             raise CrimeAssessError(f"--all-areas does not take --{name.replace('_', '-')}")
+    if o.get("placement") not in (None, "auto", "lsoa"):
+        raise CrimeAssessError("--all-areas places records by LSOA (the aggregate store); it does not take "
+                               f"--placement {o['placement']}")
+    _check_out_dir(out_dir)
     with _Bar("assessing", files=False) as bar:
         res = assess_all_areas(level, args.period, args.compare, args.store, source=o.get("source"),
                                ward_vintage=o.get("ward_vintage"), adjustment=o["adjustment"], test=o["test"],
                                progress=bar)
         files = res.write(out_dir)
     compared = [a for a in res.areas if a.total.get("change") is not None]
+    judged = ("significance in each authority's ward table" if level == "ward" else
+              f"{sum(bool(a.total.get('significant')) for a in compared)} with a significant change")
     out.print(f"{len(res.areas)} areas ({level}) for {res.period.label}: {len(compared)} compared like for like, "
-              f"{sum(bool(a.total.get('significant')) for a in compared)} with a significant change; "
-              f"{len(files)} files written to {out_dir} (summary.csv, areas/<code>.json).", highlight=False)
+              f"{judged}; {len(files)} files written to {out_dir} (summary.csv, areas/<code>.json).", highlight=False)
     for n in res.notes:
         out.print(f"note: {n}", highlight=False)
 
@@ -291,6 +309,9 @@ def assess(
 
     _skip_exit_gc()
     if all_areas:
+        if public:
+            raise CrimeAssessError("assess --all-areas writes counts as they are; for public-safe files use "
+                                   "report --all-areas --public")
         _assess_all(args, level.value, out_dir)
         return
 
@@ -384,6 +405,7 @@ def report(
 
         if args.options.get("area_file"):
             raise CrimeAssessError("--all-areas does not take --area-file")
+        _check_out_dir(out_dir)
         with _Bar("reports", files=False) as bar:
             rb = build_all_reports(level.value, args.period, out_dir, args.store, compare=args.compare, pdf=not no_pdf,
                                    public=public, threshold=public_threshold, progress=bar,

@@ -23,6 +23,12 @@ class StoreError(CrimeAssessError):
     http_status = 409
 
 
+class NoStoreError(StoreError):
+    """No store at the path given (nothing ingested there): nothing to assess."""
+
+    http_status = 404
+
+
 class AreaNotFoundError(CrimeAssessError):
     """An area name or code matched nothing, or more than one area."""
 

@@ -27,7 +27,7 @@ import duckdb
 
 from .. import sql
 from ..aggregate import register_cube, register_live_aggregates
-from ..errors import CrimeAssessError, GeographyError
+from ..errors import CrimeAssessError, GeographyError, InputError, NoDataError, NoStoreError
 from ..geography.areas import ward_vintages
 from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
 from ..sources.registry import get_kind
@@ -36,7 +36,7 @@ from . import stats
 from .counts import _Counter, _window
 from .engine import (FORCE_SHARE, SOURCE_LABELS, SOURCE_PRIORITY, _coverage, _dispersions, _exposure, _level_shifts,
                      _load_themes, _nearest_population, _rate, _rate_change, _register_offences, _theme_pred, _years)
-from .periods import Period, comparison_for, month_index, parse_period
+from .periods import Period, comparison_for, month_index, month_runs, parse_period
 
 LEVELS = ("lad", "csp", "pfa", "ward")
 #: Columns of summary.csv, in order (the first eight are the issue's contract).
@@ -125,14 +125,17 @@ class BatchAssessment:
         """Write ``areas/<code>.json`` for every area and ``summary.csv`` (and ``notes.txt`` when there are
         notes) under `out_dir`; returns the files written."""
         out = Path(out_dir)
-        (out / "areas").mkdir(parents=True, exist_ok=True)
         files = []
-        for a in self.areas:
-            p = out / "areas" / f"{_safe(a.code)}.json"
-            atomic_write_bytes(p, json.dumps(self.area_dict(a), indent=1, ensure_ascii=False, default=str).encode())
-            files.append(p)
-        p = out / "summary.csv"
-        atomic_write_bytes(p, self.summary_csv().encode())
+        try:
+            (out / "areas").mkdir(parents=True, exist_ok=True)
+            for a in self.areas:
+                p = out / "areas" / f"{_safe(a.code)}.json"
+                atomic_write_bytes(p, json.dumps(self.area_dict(a), indent=1, ensure_ascii=False, default=str).encode())
+                files.append(p)
+            p = out / "summary.csv"
+            atomic_write_bytes(p, self.summary_csv().encode())
+        except OSError as exc:
+            raise InputError(f"{out}: cannot write the results ({exc.strerror or exc})") from None
         files.append(p)
         return files
 
@@ -160,6 +163,8 @@ def assess_all_areas(
     if level not in LEVELS:
         raise CrimeAssessError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     st = store if isinstance(store, Store) else Store(store)
+    if not st.exists():  # before anything is made in a mistyped folder
+        raise NoStoreError(f"{st.path}: no store here (no manifest.json); ingest data first or give --store")
     cur = period if isinstance(period, Period) else parse_period(period)
     cmp = compare if isinstance(compare, Period) else comparison_for(cur, compare)
     if cur.by_day:
@@ -241,6 +246,14 @@ def _batch(con, st: Store, level: str, cur: Period, cmp: Period, source: str | N
     jobs = [(code, names.get(code) or code, level, by_unit[code], cur, cmp, source, slices, pops.get(code), opts)
             for code in codes]
     out = _run(jobs, progress)
+    if not any(a.coverage.get("current_months") for a in out):  # as a single area's assessment: an error
+        kinds = [source] if source else [k for k in SOURCE_PRIORITY if k != "police-uk-outcomes"]
+        held = sorted(set().union(*[m for (k, _s), m in slices.items() if k in kinds]) if slices else set())
+        if not held:
+            raise NoDataError(f"no data{f' of source {source}' if source else ''} in the store")
+        runs = ", ".join(x if x == y else f"{x} to {y}" for x, y in month_runs(held))
+        raise NoDataError(f"no data for any area ({level}) in {cur.label}"
+                          f"{f' from source {source}' if source else ''}; the store holds {runs}")
     notes = []
     if point_only:
         notes.append(f"{point_only:,} records have no LSOA in the {vintage or 'loaded'} lookup and could be placed only "
@@ -406,4 +419,17 @@ def _one(code: str, name: str, level: str, rows: list[tuple], cur: Period, cmp: 
     if not comparable:
         a.note = {"none": "no month held in both periods: no change is given",
                   "unequal_lengths": "periods of different lengths: no change is given"}.get(a.coverage["basis"])
+    elif level == "ward":
+        # A ward's own assessment takes its tests from its authority's ward table (one family, the wards' pooled
+        # dispersion), which a ward judged alone would contradict: the batch gives its counts and changes, and
+        # leaves the test to that table rather than show another label.
+        for row in [a.total, *a.categories]:
+            row.update({k: None for k in ("p_value", "p_adjusted", "z", "significant", "dispersion")})
+        a.dispersion = {}
+        a.note = WARD_TEST_NOTE
     return a
+
+
+#: Why a ward's row in a batch has no test (AreaSummary.note).
+WARD_TEST_NOTE = ("significance is not given here: a ward's changes are tested in its local authority's ward table "
+                  "(crimeassess assess --area <authority>), as its own assessment shows them")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from ..classify.outcomes import load_outcome_map
-from ..errors import CrimeAssessError, GeographyError, NoDataError, PeriodError
+from ..errors import CrimeAssessError, GeographyError, NoDataError, NoStoreError, PeriodError
 from ..geography.areas import Area, boundary_vintages, resolve_area, ward_vintages
 from ..geography.resolve import all_vintages, lads_of, pick_vintage
 from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
@@ -304,6 +304,8 @@ def assess(
 
     `peers`, `exclude` and `peer_file` shape the `comparators` list (assess/comparators.py)."""
     st = store if isinstance(store, Store) else Store(store)
+    if not st.exists():
+        raise NoStoreError(f"{st.path}: no store here (no manifest.json); ingest data first or give --store")
     cur = period if isinstance(period, Period) else parse_period(period)
     cmp = compare if isinstance(compare, Period) else comparison_for(cur, compare)
     if placement not in ("auto", "lsoa", "point"):
@@ -886,11 +888,16 @@ def _from_parent_family(data: dict[str, Any], st: Store, lad: str, cur: Period, 
     row = next((w for w in parent.get("wards", []) if w["code"] == code), None)
     if row is None:
         return
-    data["total"].update({k: row.get(k) for k in _STAT_KEYS})
+    # Only where the authority's table shows the same counts: a theme defined relative to the area assessed
+    # (e.g. the violence in its top 20% of LSOAs for drug offences) counts other crimes on the ward's page, and
+    # the authority's test of its own counts would sit beside numbers it did not test.
+    if all(data["total"].get(k) == row.get(k) for k in _COUNT_KEYS):
+        data["total"].update({k: row.get(k) for k in _STAT_KEYS})
     by_id = {t["id"]: t for t in row.get("themes", [])}
     for t in data["themes"]:
-        if t["id"] in by_id and t.get("available", True):
-            t.update({k: by_id[t["id"]].get(k) for k in _STAT_KEYS})
+        got = by_id.get(t["id"])
+        if got and t.get("available", True) and all(t.get(k) == got.get(k) for k in _COUNT_KEYS):
+            t.update({k: got.get(k) for k in _STAT_KEYS})
     data["statistics"]["families"] = {**data["statistics"]["families"],
                                       "total": f"ward totals of {parent['area']['name']} (this ward's row)",
                                       "themes": f"the available themes within this ward, as in {parent['area']['name']}'s "

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..assess.batch import _safe, assess_all_areas
-from ..errors import CrimeAssessError
+from ..errors import CrimeAssessError, InputError
 from ..store import Store, atomic_write_bytes
 from .build import build_report
 
@@ -36,11 +36,15 @@ def build_all_reports(level: str, period: str, out: str | Path, store: Store | s
     data in `period`, and ``<out>/index.csv`` (code, name, folder, status). An area whose report fails with a
     named error is listed as skipped with the reason; the others go on."""
     st = store if isinstance(store, Store) else Store(store)
+    root = Path(out)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{root}: cannot create the output folder ({exc.strerror or exc})") from None
     batch = assess_all_areas(level, period, compare, st, source=assess_options.get("source"),
                              ward_vintage=assess_options.get("ward_vintage"))
     areas = [a for a in batch.areas if not (a.note and a.coverage.get("current_months", 0) == 0)]
     res = BatchReports()
-    root = Path(out)
     for i, a in enumerate(areas):
         if progress:
             progress(i, len(areas), a.name)

@@ -111,7 +111,7 @@ def trend_chart_svg(
                   for s in items]
         counts = [s.get("count") for s in items]
         known = [c for c in counts if isinstance(c, (int, float))]
-        top = max(known) if known else 1
+        top = max(max(known), 1) if known else 1  # all zero: still an axis (matplotlib warns on equal limits)
         kinds_seen: dict[str, Patch] = {}
         for i, item in enumerate(items):
             count = item.get("count")
@@ -195,7 +195,7 @@ def monthly_chart_svg(
             run_x.append(x)
             run_y.append(y)
         ax.plot(run_x, run_y, color=NAVY, lw=1.4, marker="o", ms=2.8, zorder=3, label="crimes per month held")
-        top = max(ys)
+        top = max(max(ys), 1)  # all zero: still an axis
         ax.set_ylim(0, top * 1.15)
         lo, hi = min(xs), max(xs)
         step = max(1, (hi - lo + 1) // 12)

@@ -306,8 +306,9 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
     # Unavailable themes never appear as columns (their counts are null, not 0).
     unavailable = {t.get("id") for t in themes if not t["available"]}
     ward_theme_ids = [tid for tid in ward_theme_ids if tid not in unavailable]
-    # At most 6 theme columns per table so the matrix fits an A4 page; chunks are balanced in size.
-    n_chunks = max(1, -(-len(ward_theme_ids) // 6))
+    # At most 5 theme columns per table so the matrix fits an A4 page with long theme names (6 overflowed the
+    # page: "Violence without injury" was cut off); chunks are balanced in size.
+    n_chunks = max(1, -(-len(ward_theme_ids) // 5))
     size = max(1, -(-len(ward_theme_ids) // n_chunks))
     ward_theme_chunks = [ward_theme_ids[i:i + size] for i in range(0, len(ward_theme_ids), size)]
 

@@ -405,7 +405,6 @@ def report(
 
         if args.options.get("area_file"):
             raise CrimeAssessError("--all-areas does not take --area-file")
-        _check_out_dir(out_dir)
         with _Bar("reports", files=False) as bar:
             rb = build_all_reports(level.value, args.period, out_dir, args.store, compare=args.compare, pdf=not no_pdf,
                                    public=public, threshold=public_threshold, progress=bar,

@@ -54,7 +54,7 @@ class InputReport:
         return asdict(self)
 
 
-def slice_note_text(n: dict[str, Any], force: str | None) -> str:
+def slice_note_text(n: dict[str, Any]) -> str:
     """One sentence for a slice note of a manifest entry."""
     where = f"{n['month']}" + (f" ({n['scope']})" if n.get("scope") else "")
     crimes = f"{n['crimes']:,} {'crime' if n['crimes'] == 1 else 'crimes'}"
@@ -375,7 +375,7 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
         r.supersedes = e.get("supersedes", [])
         r.live_months = e.get("live_months", [])
         r.superseded_by = e.get("superseded_by", [])
-        r.notes = [slice_note_text(n, e.get("force")) for n in e.get("slice_notes", [])]
+        r.notes = [slice_note_text(n) for n in e.get("slice_notes", [])]
     return IngestReport(str(st.path), done_reports)
 
 

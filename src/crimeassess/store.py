@@ -39,7 +39,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import InputError, StoreError
+from .errors import InputError, NoStoreError, StoreError
 from .schema import QUARANTINE_SCHEMA, RECORD_SCHEMA
 from .sql import create_table, list_literal
 
@@ -240,6 +240,12 @@ class Store:
 
     def exists(self) -> bool:
         return self.manifest_path.exists()
+
+    def require(self) -> "Store":
+        """This store, or NoStoreError when nothing was ever written here (a mistyped --store)."""
+        if not self.exists():
+            raise NoStoreError(f"{self.path}: no store here (no manifest.json); ingest data first or give --store")
+        return self
 
     def manifest(self) -> dict[str, Any]:
         """The manifest (an empty one for a store that does not exist yet). Read-only: writers use _read_manifest.
@@ -715,10 +721,12 @@ def _recompute_live(m: dict[str, Any]) -> None:
     # force named differently), so the file's crimes are never counted twice.
     same: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for i in order:
-        for e in same.get((i.get("sha256") or "", i.get("kind") or ""), []) if i.get("sha256") else []:
-            for key, _scope, _month in e.get("slices", []):
-                owner[key] = i["input_id"]
-        same.setdefault((i.get("sha256") or "", i.get("kind") or ""), []).append(i)
+        if i.get("sha256"):
+            readings = same.setdefault((i["sha256"], i.get("kind") or ""), [])
+            for e in readings:
+                for key, _scope, _month in e.get("slices", []):
+                    owner[key] = i["input_id"]
+            readings.append(i)
         for key, _scope, _month in i.get("slices", []):
             owner[key] = i["input_id"]
     by_id = {i["input_id"]: i for i in order}

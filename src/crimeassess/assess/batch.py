@@ -27,7 +27,7 @@ import duckdb
 
 from .. import sql
 from ..aggregate import register_cube, register_live_aggregates
-from ..errors import CrimeAssessError, GeographyError, InputError, NoDataError, NoStoreError
+from ..errors import CrimeAssessError, GeographyError, InputError, NoDataError
 from ..geography.areas import ward_vintages
 from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
 from ..sources.registry import get_kind
@@ -35,8 +35,9 @@ from ..store import Store, atomic_write_bytes
 from . import stats
 from .counts import _Counter, _window
 from .engine import (FORCE_SHARE, SOURCE_LABELS, SOURCE_PRIORITY, _coverage, _dispersions, _exposure, _level_shifts,
-                     _load_themes, _nearest_population, _rate, _rate_change, _register_offences, _theme_pred, _years)
-from .periods import Period, comparison_for, month_index, month_runs, parse_period
+                     _load_themes, _nearest_population, _rate, _rate_change, _register_offences, _theme_pred, _years,
+                     held_text)
+from .periods import Period, comparison_for, month_index, parse_period
 
 LEVELS = ("lad", "csp", "pfa", "ward")
 #: Columns of summary.csv, in order (the first eight are the issue's contract).
@@ -163,8 +164,7 @@ def assess_all_areas(
     if level not in LEVELS:
         raise CrimeAssessError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     st = store if isinstance(store, Store) else Store(store)
-    if not st.exists():  # before anything is made in a mistyped folder
-        raise NoStoreError(f"{st.path}: no store here (no manifest.json); ingest data first or give --store")
+    st.require()  # before anything is made in a mistyped folder
     cur = period if isinstance(period, Period) else parse_period(period)
     cmp = compare if isinstance(compare, Period) else comparison_for(cur, compare)
     if cur.by_day:
@@ -248,12 +248,11 @@ def _batch(con, st: Store, level: str, cur: Period, cmp: Period, source: str | N
     out = _run(jobs, progress)
     if not any(a.coverage.get("current_months") for a in out):  # as a single area's assessment: an error
         kinds = [source] if source else [k for k in SOURCE_PRIORITY if k != "police-uk-outcomes"]
-        held = sorted(set().union(*[m for (k, _s), m in slices.items() if k in kinds]) if slices else set())
+        held = set().union(*[m for (k, _s), m in slices.items() if k in kinds]) if slices else set()
         if not held:
             raise NoDataError(f"no data{f' of source {source}' if source else ''} in the store")
-        runs = ", ".join(x if x == y else f"{x} to {y}" for x, y in month_runs(held))
         raise NoDataError(f"no data for any area ({level}) in {cur.label}"
-                          f"{f' from source {source}' if source else ''}; the store holds {runs}")
+                          f"{f' from source {source}' if source else ''}; the store holds {held_text(held)}")
     notes = []
     if point_only:
         notes.append(f"{point_only:,} records have no LSOA in the {vintage or 'loaded'} lookup and could be placed only "

@@ -61,7 +61,8 @@ class Comparator:
     previous_rate_per_1000 (crimes per 1,000 residents a year over those months), rate_change_pct (the change in
     the rate over ``matched_months``, the current months held in both periods, each period with its own
     population), matched_rate_per_1000 / matched_previous_rate_per_1000 (the two rates that change compares,
-    over the months held in both; null when every month held is in both, so the rates above are they), rank/of (among the area and its peers), source_kind, population
+    over the months held in both; null when every month held is in both, so the rates above are they), rank/of
+    (among the area and its peers), source_kind, population
     (and its year and source), p_value/significant (the area's rate against this one), note.
     """
 
@@ -754,7 +755,8 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
         rows.append(Comparator(
             kind=u.kind, code=u.code, name=u.name, source=src, current=cur_n, previous=prev_n,
             rate_per_1000=rate_c, previous_rate_per_1000=rate_p, rate_change_pct=change,
-            matched_rate_per_1000=like_c, matched_previous_rate_per_1000=like_p, source_kind=skind, months=list(mc), previous_months=list(mp), matched_months=list(mm),
+            matched_rate_per_1000=like_c, matched_previous_rate_per_1000=like_p, source_kind=skind,
+            months=list(mc), previous_months=list(mp), matched_months=list(mm),
             population=pop_c.residents if pop_c else None, population_year=pop_c.year if pop_c else None,
             previous_population=pop_p.residents if pop_p else None,
             population_source=pop_c.label() if pop_c else None, note=note))

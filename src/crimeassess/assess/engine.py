@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from ..classify.outcomes import load_outcome_map
-from ..errors import CrimeAssessError, GeographyError, NoDataError, NoStoreError, PeriodError
+from ..errors import CrimeAssessError, GeographyError, NoDataError, PeriodError
 from ..geography.areas import Area, boundary_vintages, resolve_area, ward_vintages
 from ..geography.resolve import all_vintages, lads_of, pick_vintage
 from ..schema import ASB_ID, CRIME_TYPES, CURRENT_CRIME_TYPES
@@ -304,8 +304,7 @@ def assess(
 
     `peers`, `exclude` and `peer_file` shape the `comparators` list (assess/comparators.py)."""
     st = store if isinstance(store, Store) else Store(store)
-    if not st.exists():
-        raise NoStoreError(f"{st.path}: no store here (no manifest.json); ingest data first or give --store")
+    st.require()
     cur = period if isinstance(period, Period) else parse_period(period)
     cmp = compare if isinstance(compare, Period) else comparison_for(cur, compare)
     if placement not in ("auto", "lsoa", "point"):
@@ -421,11 +420,15 @@ def _coverage(cur: Period, cmp: Period, present: set[str], kind: str | None) -> 
     }
 
 
+def held_text(months: Iterable[str]) -> str:
+    """Months held as runs: '2017-02 to 2017-09, 2018-03'."""
+    return ", ".join(x if x == y else f"{x} to {y}" for x, y in month_runs(sorted(months)))
+
+
 def _no_data(a: Area, cur: Period, kind: str | None, present: set[str]) -> NoDataError:
     if not kind or not present:
         return NoDataError(f"no data for {a.name} in the store")
-    held = ", ".join(x if x == y else f"{x} to {y}" for x, y in month_runs(sorted(present)))
-    return NoDataError(f"no data for {a.name} in {cur.label}; the store holds {held} for it")
+    return NoDataError(f"no data for {a.name} in {cur.label}; the store holds {held_text(present)} for it")
 
 
 def _exposure(cur: Period, cmp: Period) -> float:

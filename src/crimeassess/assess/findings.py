@@ -733,6 +733,17 @@ def findings(assessment: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _period_months(block: Any) -> set[str]:
+    """Every month of a period block ('start' to 'end'); empty when it cannot be read."""
+    if not (isinstance(block, Mapping) and block.get("start") and block.get("end")):
+        return set()
+    try:
+        return {month_from_index(i) for i in range(month_index(str(block["start"])[:7]),
+                                                    month_index(str(block["end"])[:7]) + 1)}
+    except (ValueError, TypeError):
+        return set()
+
+
 def _compared_months(block: Any) -> set[str] | None:
     """The months a change compares when only some are (basis 'matched_months': the matched months of both
     periods); None when it compares every month of both periods."""
@@ -754,46 +765,31 @@ def _anomaly_sentences(assessment: Mapping[str, Any]) -> list[str]:
     found = [a for a in (_get(dq, "anomalies") or []) if isinstance(a, Mapping)]
     if not found:
         return []
-    cov = _get(assessment, "coverage")
-    period, compare = _get(assessment, "period"), _get(assessment, "compare")
-    months: set[str] = set()
-    for blk in (period, compare):
-        if isinstance(blk, Mapping) and blk.get("start") and blk.get("end"):
-            try:
-                months |= {month_from_index(i) for i in range(month_index(str(blk["start"])[:7]),
-                                                                month_index(str(blk["end"])[:7]) + 1)}
-            except (ValueError, TypeError):
-                continue
-    def per_period(ms: set[str]) -> dict[str, int]:
-        """month -> number of compared months in its period (current or comparison)."""
-        out: dict[str, int] = {}
-        for blk in (period, compare):
-            if isinstance(blk, Mapping) and blk.get("start") and blk.get("end"):
-                inside = {m for m in ms if str(blk["start"])[:7] <= m <= str(blk["end"])[:7]}
-                out.update({m: len(inside) for m in inside})
-        return out
+    periods = [_period_months(b) for b in (_get(assessment, "period"), _get(assessment, "compare"))]
+    every = set().union(*periods)
+
+    def compared(block: Any) -> dict[str, int]:
+        """month compared -> how many months its period compares (all of both periods, or the matched ones)."""
+        ms = _compared_months(block)
+        ms = every if ms is None else ms
+        return {m: len(ms & p) for p in periods for m in ms & p}
 
     asb = _get(assessment, "anti_social_behaviour")
-    matched = _compared_months(cov)
-    matched = months if matched is None else matched
-    asb_months = _compared_months(asb) if isinstance(asb, Mapping) and asb.get("basis") else matched
-    asb_months = months if asb_months is None else asb_months
-    n_crime, n_asb = per_period(matched), per_period(asb_months)
+    crime_months = compared(_get(assessment, "coverage"))
+    asb_months = compared(asb) if isinstance(asb, Mapping) and asb.get("basis") else crime_months
     forces = _get(_get(assessment, "source"), "forces") or []
     whose = "forces'" if len(forces) > 1 else "force's"
     out = []
     for a in found:
         cat = str(a.get("category") or "")
         m = str(a.get("month") or "")
-        if m not in (asb_months if cat.lower() == "anti-social behaviour" else matched):
-            continue
+        n = (asb_months if cat.lower() == "anti-social behaviour" else crime_months).get(m)
         count, expected = a.get("count"), a.get("expected")
-        if not isinstance(count, (int, float)) or not isinstance(expected, (int, float)) or not expected:
+        if not n or not isinstance(count, (int, float)) or not isinstance(expected, (int, float)) or not expected:
             continue
         # Said only where it can move a change: the month's excess or shortfall is at least MATERIAL_SHARE of
         # the category's count over the compared months of its period (one month of twelve rarely is).
-        n = (n_asb if cat.lower() == "anti-social behaviour" else n_crime).get(m, 1)
-        if abs(count - expected) < MATERIAL_SHARE * expected * max(n, 1):
+        if abs(count - expected) < MATERIAL_SHARE * expected * n:
             continue
         fewer = count < expected
         out.append(f"Data check: the {whose} data hold far {'fewer' if fewer else 'more'} {cat.lower()} records "

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from ..assess import periods
 from ..errors import DownloadError, InputError, PeriodError, UnsafeArchiveError
-from ..sources.base import normalise_force as schema_normalise_force
+from ..sources.base import normalise_force  # noqa: F401 - 'hampshire' / 'Hampshire Constabulary' -> slug
 from .config import join_url, resolve_base
 from .http import HttpClient, ProgressCallback, ProgressEvent, client_scope
 from .manifest import DownloadResult, Manifest, fetch_recorded, prepare_dest
@@ -62,11 +62,6 @@ def month_range(start: str, end: str) -> list[str]:
     if n >= MAX_MONTHS:
         raise PeriodError(f"month range {start}..{end} is longer than {MAX_MONTHS} months")
     return [add_months(f"{y0:04d}-{m0:02d}", i) for i in range(n + 1)]
-
-
-def normalise_force(force: str) -> str:
-    """'hampshire' stays; 'Hampshire Constabulary' -> 'hampshire'. InputError if nothing usable is left."""
-    return schema_normalise_force(force)
 
 
 # -- layout -----------------------------------------------------------------------------------------------

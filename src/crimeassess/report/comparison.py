@@ -16,6 +16,14 @@ KIND_LABELS = {"area": "this area", "england-and-wales": "national", "england": 
                "force-excluding": "rest of force area", "peer": "peer", "local-authority": "local authority"}
 
 
+def compared_rates(r: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """(now, before): the two rates a row's change compares: over the months held in both periods when some
+    are held in one only (``matched_rate_per_1000``), else the rates of every month held."""
+    if r.get("matched_rate_per_1000") is not None:
+        return r["matched_rate_per_1000"], r.get("matched_previous_rate_per_1000")
+    return r.get("rate_per_1000"), r.get("previous_rate_per_1000")
+
+
 def comparison_rows(comparators: Any) -> list[dict[str, Any]]:
     """Rows for the comparison table: the area first, then the others by rate (highest first), formatted."""
     rows = [dict(r) for r in (comparators or []) if isinstance(r, Mapping)]
@@ -35,12 +43,8 @@ def comparison_rows(comparators: Any) -> list[dict[str, Any]]:
             "current_text": fmt_int(r.get("current")),
             "rate_text": fmt_rate(r.get("rate_per_1000")),
             "previous_rate_text": fmt_rate(r.get("previous_rate_per_1000")),
-            # like for like: the two rates the change compares (months held in both), when they differ from those
-            "like_now_text": fmt_rate(r.get("matched_rate_per_1000") if r.get("matched_rate_per_1000") is not None
-                                      else r.get("rate_per_1000")),
-            "like_before_text": fmt_rate(r.get("matched_previous_rate_per_1000")
-                                         if r.get("matched_rate_per_1000") is not None
-                                         else r.get("previous_rate_per_1000")),
+            "like_now_text": fmt_rate(compared_rates(r)[0]),
+            "like_before_text": fmt_rate(compared_rates(r)[1]),
             "matched": r.get("matched_rate_per_1000") is not None,
             "change_text": fmt_pct(r.get("rate_change_pct")),
             "rank_text": f"{r['rank']} of {r['of']}" if r.get("rank") else "",
@@ -76,9 +80,7 @@ def comparison_dot_plot_svg(comparators: Sequence[Mapping[str, Any]]) -> str | N
     if len(rows) < 2:
         return None
     # With months held in one period only, both dots are the rates the change compares (months held in both).
-    rows = [{**r, "rate_per_1000": r["matched_rate_per_1000"],
-             "previous_rate_per_1000": r.get("matched_previous_rate_per_1000")}
-            if r.get("matched_rate_per_1000") is not None else r for r in rows]
+    rows = [{**r, "rate_per_1000": compared_rates(r)[0], "previous_rate_per_1000": compared_rates(r)[1]} for r in rows]
     rows.sort(key=lambda r: r["rate_per_1000"])
     n = len(rows)
     fig = _new_figure(TEXT_WIDTH_IN, 0.9 + 0.32 * n)

@@ -290,10 +290,9 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
     # a caveat only where it applies: a theme measured here, and a dated change only when the periods straddle it
     from ..assess.findings import _straddles
 
-    caveats = [(t.get("label") or t.get("id"), t.get("caveat")) for t in themes
-               if t.get("caveat") and t["available"] and _straddles(t.get("caveat_from"), a)]
     for t in themes:
-        t["show_caveat"] = any(label == (t.get("label") or t.get("id")) for label, _c in caveats)
+        t["show_caveat"] = bool(t.get("caveat") and t["available"] and _straddles(t.get("caveat_from"), a))
+    caveats = [(t.get("label") or t.get("id"), t.get("caveat")) for t in themes if t["show_caveat"]]
 
     wards = [_stat_row(w) for w in _list(a.get("wards"))]
     ward_theme_ids: list[str] = []

@@ -44,6 +44,12 @@ def records_table(rows: dict[str, list]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=RECORD_SCHEMA)
 
 
+def first_byte(data: bytes) -> bytes:
+    """The first byte of `data` after a UTF-8 byte order mark and white space (b"" when none): how a JSON
+    list (b"[") or object (b"{") is told from CSV. Windows editors save JSON with the mark."""
+    return data[3:].lstrip()[:1] if data.startswith(b"\xef\xbb\xbf") else data.lstrip()[:1]
+
+
 def swallowed_rows(row: list[str], ncols: int, delimiter: str = ",") -> bool:
     """Whether a record read over several lines holds whole rows inside a quoted field: a line of a field
     with a row's worth of delimiters. A quote opened by mistake and closed at the end of a later line gives a

@@ -11,7 +11,8 @@ from pathlib import Path, PurePosixPath
 from ..errors import InputError, UnsafeArchiveError
 from ..store import parse_size  # noqa: F401 - also imported from here
 from .policeuk import decode, header_of
-from .registry import Sample, detect, first_byte, source_priority
+from .base import first_byte
+from .registry import Sample, detect, source_priority
 
 # Kinds the store ingests (from the registry); other recognised police.uk files are listed as skipped.
 INGESTIBLE = tuple(source_priority())

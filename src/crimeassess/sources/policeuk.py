@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 
 from ..errors import InputError
 from ..schema import ASB_ID, CRIME_TYPES, api_slug_to_id, crime_type_id, force_slug
-from .base import LineTap, ReadResult, records_table
+from .base import LineTap, ReadResult, first_byte, records_table
 
 STREET_HEADER = [
     "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -253,8 +253,6 @@ def _load_json(data: bytes) -> object:
 
 def looks_like_api_json(data: bytes) -> bool:
     """True if bytes are a police.uk API crimes-street response (a JSON list of crimes, possibly empty)."""
-    from .registry import first_byte
-
     if first_byte(data) != b"[":
         return False
     try:

@@ -12,17 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .base import ReadResult
+from .base import ReadResult, first_byte
 from .extract import looks_like_extract, read_extract_bytes
 from .homeoffice import looks_like_homeoffice_table
 from .outcomes import read_outcomes_csv
 from .policeuk import csv_kind, looks_like_api_json, read_api_json, read_street_csv
-
-
-def first_byte(data: bytes) -> bytes:
-    """The first byte of `data` after a UTF-8 byte order mark and white space (b"" when none): how a JSON
-    list (b"[") or object (b"{") is told from CSV. Windows editors save JSON with the mark."""
-    return data[3:].lstrip()[:1] if data.startswith(b"\xef\xbb\xbf") else data.lstrip()[:1]
 
 
 @dataclass(frozen=True)

@@ -280,6 +280,42 @@ def test_sparse_assessment_police_uk_only(assessment, tmp_path):
     assert "Crime by ward" in text
 
 
+def _methodology(html: str) -> tuple[str, str]:
+    """The report's Geography paragraph and attribution line, as text."""
+    geo = re.search(r"<h3>Geography</h3>\s*<p>(.*?)</p>", html, re.S).group(1)
+    attr = re.search(r'<p class="attribution">(.*?)</p>', html, re.S).group(1)
+    return tuple(re.sub(r"\s+", " ", re.sub("<[^>]+>", "", x)).replace("&#39;", "'") for x in (geo, attr))
+
+
+def test_methodology_and_attribution_follow_the_source(assessment):
+    """The demo is a force extract placed by its own codes, with anti-social behaviour from police.uk: the report
+    must not describe police.uk's snapped points or credit police.uk with its crimes, and says how each crime was
+    placed; the same assessment relabelled as police.uk says the opposite."""
+    assert assessment["source"]["kind"] == "extract"
+    by = assessment["geography"]["placed_by"]
+    geo, attr = _methodology(render_html(assessment))
+    assert "anonymous locations" not in geo and "police.uk" not in geo
+    assert "code the extract gives" in geo
+    placed = [(k, n) for k, n in by.items() if n]
+    if len(placed) == 1:
+        assert f"All {count(placed[0][1])} crimes" in geo
+    assert "Police recorded crime from the force's own crime extract." in attr
+    assert "Police recorded crime from data.police.uk" not in attr
+    asb = assessment.get("anti_social_behaviour") or {}
+    assert ("Anti-social behaviour from data.police.uk" in attr) == (asb.get("source", "").startswith("police-uk"))
+    a = copy.deepcopy(assessment)
+    a["source"]["kind"] = "police-uk-street"
+    a["anti_social_behaviour"]["source"] = "police-uk-street"
+    a["geography"]["placed_by"] = {"source": 0, "lsoa": 900, "point": 100}
+    a["geography"]["unplaced"] = 7
+    geo, attr = _methodology(render_html(a))
+    assert "anonymous locations" in geo and "code the extract gives" not in geo
+    assert "900 through their LSOA and 100 from their map point" in geo
+    assert "7 crimes of" in geo and "counted in none" in geo
+    assert "Police recorded crime from data.police.uk, published under the Open Government Licence" in attr
+    assert "Anti-social behaviour from" not in attr  # the same source: said once
+
+
 def test_missing_rates_shown_as_dash(assessment):
     a = copy.deepcopy(assessment)
     a["wards"][0]["rate_per_1000"] = None

@@ -22,7 +22,7 @@ from ..assess import present as fmt
 from ..assess.periods import months_in_words
 from ..assess.present import SMALL_MARK, compress_months, run_phrase, sentence_case, significance
 from ..errors import CrimeAssessError, InputError
-from ..sources.registry import source_description
+from ..sources.registry import find_kind, source_description
 from .charts import (density_map_svg, expected_band_svg, monthly_chart_svg, theme_change_chart_svg,
                      trend_chart_svg)
 from .priorities import priorities_context
@@ -231,6 +231,75 @@ def _asb_coverage(asb: Mapping[str, Any] | None, coverage: Mapping[str, Any], pe
             "complete": not missing}
 
 
+#: How a crime was placed in its ward (the assessment's ``geography.placed_by`` keys), in words.
+PLACED_BY_LABELS = {"source": "by their own codes", "lsoa": "through their LSOA", "point": "from their map point"}
+
+
+def placement_text(source: Mapping[str, Any], geography: Mapping[str, Any], period_label: str | None) -> str:
+    """The methodology's account of how crimes were placed in wards: the ways this source allows, how many of the
+    current period's crimes each placed, and (police.uk only) the snapping of map points."""
+    kind = find_kind(source.get("kind"))
+    police_uk = bool(kind) and kind.id.startswith("police-uk")
+    own = "police.uk" if police_uk else ("the extract" if kind and kind.id == "extract" else "the source")
+    ways = ([f"by the ward or local authority code {own} gives"] if kind and kind.area_codes else []) + [
+        f"through the 2011 LSOA {own} gives, using the ONS best-fit LSOA-to-ward lookup",
+        "from the " + ("anonymised " if police_uk else "") + "map point"]
+    where = "in wards" + (f" ({geography['ward_vintage']} boundaries)" if geography.get("ward_vintage") else "")
+    text = f"Crimes are placed {where} {', else '.join(ways)}."
+    by = _d(geography.get("placed_by"))
+    labels = PLACED_BY_LABELS
+    got = [(labels[k], int(by[k])) for k in labels if isinstance(by.get(k), (int, float)) and by[k]]
+    when = f"of {period_label}" if period_label else "of the current period"
+    if len(got) == 1:
+        n = got[0][1]
+        text += f" All {fmt.count(n)} {'crime' if n == 1 else 'crimes'} {when} were placed {got[0][0]}."
+    elif got:
+        parts = [f"{fmt.count(n)} {how}" for how, n in got]
+        text += f" Of the crimes {when}, {', '.join(parts[:-1])} and {parts[-1]}."
+    if police_uk:
+        text += (" Police.uk map points are moved to the nearest of a set of anonymous locations, so small-area "
+                 "counts are approximate.")
+    un = geography.get("unplaced")
+    if isinstance(un, (int, float)) and un:
+        text += (f" {fmt.count(un)} {'crime' if un == 1 else 'crimes'} {when} in the same data had no usable location, "
+                 f"so {'it' if un == 1 else 'they'} could not be placed in any area and {'is' if un == 1 else 'are'} "
+                 "counted in none.")
+    return text
+
+
+def crime_attribution(source: Mapping[str, Any], asb: Mapping[str, Any] | None,
+                      comparison: list[Mapping[str, Any]]) -> list[tuple[str, bool]]:
+    """Where the report's crime data came from, as (sentence, published under the OGL) pairs: the assessment's
+    source, anti-social behaviour when it came from another source, and the Home Office tables when a comparison
+    row came from them."""
+    def said(kind_id: str | None) -> tuple[str, bool] | None:
+        if not kind_id:
+            return None
+        if kind_id.startswith("police-uk"):
+            return "from data.police.uk", True
+        if kind_id == "home-office-table":
+            return "from the Home Office police recorded crime tables", True
+        if kind_id == "extract":
+            many = len(_list(source.get("forces"))) > 1
+            return ("from the forces' own crime extracts" if many else "from the force's own crime extract"), False
+        return f"from {source_description(kind_id)}", False
+
+    out: list[tuple[str, bool]] = []
+    main = said(source.get("kind"))
+    if main:
+        out.append((f"Police recorded crime {main[0]}", main[1]))
+    asb_kind = (asb or {}).get("source")
+    if asb and asb.get("available", True) is not False and asb_kind and asb_kind != source.get("kind"):
+        a = said(asb_kind)
+        if a:
+            out.append((f"Anti-social behaviour {a[0]}", a[1]))
+    if any(r.get("source_kind") == "home-office-table" for r in comparison if isinstance(r, Mapping)):
+        h = said("home-office-table")
+        if h:
+            out.append((f"Comparisons {h[0]}", h[1]))
+    return out
+
+
 def _check(assessment: Any) -> Mapping[str, Any]:
     if not isinstance(assessment, Mapping):
         raise InputError("assessment must be a dict as documented in docs/assessment-schema.md")
@@ -367,6 +436,7 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         "forces": forces,
         "geography": geography,
         "placed_by": _d(geography.get("placed_by")),
+        "PLACED_BY_LABELS": PLACED_BY_LABELS,
         "agreement": _d(geography.get("agreement")) if geography.get("agreement") else None,
         "population": population if a.get("population") else None,
         "coverage": coverage,
@@ -410,6 +480,8 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         "beyond": beyond_context(a, wards_geo),
         "toc": toc,
         "attribution": ATTRIBUTION,
+        "crime_attribution": crime_attribution(source, asb, _list(a.get("comparators"))),
+        "placement_text": placement_text(source, geography, period.get("label")),
         "ogl_url": OGL_URL,
         "css": (TEMPLATES / "report.css").read_text(encoding="utf-8"),
         **priorities_context(a),

@@ -387,8 +387,13 @@ def test_theme_rate_table() -> None:
                          {"kind": "force-excluding", "name": "F excluding X", "rate_per_1000": None}],
              "rape": [{"kind": "area", "name": "X", "rate_per_1000": None}]}}
     t = theme_rate_table(a)
-    assert t["columns"] == ["X", "rest of force area"]
-    assert t["rows"] == [{"label": "Robbery", "cells": ["1.2", "–"]}]  # rape has no rate anywhere: left out
+    # rape has no rate anywhere: left out; the rest of the force area has no theme rate: named, not a dash column
+    assert t["columns"] == ["X"] and t["omitted"] == ["rest of force area"]
+    assert t["rows"] == [{"label": "Robbery", "cells": ["1.2"]}]
+    a["theme_comparators"]["rape"].append({"kind": "force-excluding", "name": "F excluding X", "rate_per_1000": 0.4})
+    t = theme_rate_table(a)
+    assert t["columns"] == ["X", "rest of force area"] and t["omitted"] == []
+    assert t["rows"] == [{"label": "Robbery", "cells": ["1.2", "–"]}, {"label": "Rape", "cells": ["–", "0.4"]}]
     assert theme_rate_table({"comparators": []}) is None
 
 

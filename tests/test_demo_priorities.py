@@ -172,3 +172,24 @@ def test_outcomes_and_places_csv(demo_store, found, tmp_path: Path) -> None:
         ("sexual_offences_night_time_economy", story["in_zone_current"], story["in_zone_previous"])]
     dwell = next(r for r in places if r["scope"] == "all_crime" and r["name"] == "Dwelling")
     assert int(dwell["current"]) == sum(r["location_type"] == "Dwelling" for r in _extract_rows(city, city.current_fy))
+
+
+def test_repeat_lsoas_are_named_by_their_ward(demo_store, found) -> None:
+    """An extract's repeat locations are LSOAs: each row's count, recounted from the extract, and the ward the
+    extract gives for that LSOA, so a reader sees where it is (a code alone says nothing); the report shows it."""
+    city = demo_store.city
+    rows = _extract_rows(city, city.current_fy)
+    counts = Counter(r["lsoa_code"] for r in rows if r["lsoa_code"])
+    wards: dict[str, set[str]] = {}
+    for r in rows:
+        wards.setdefault(r["lsoa_code"], set()).add(r["ward_name"])
+    table = found["priorities"]["where"]["repeat_locations"]
+    assert table["basis"] == "lsoa" and table["rows"]
+    got = table["rows"]
+    assert [r["current"] for r in got] == sorted(counts.values(), reverse=True)[:len(got)]
+    for r in got:
+        assert r["current"] == counts[r["lsoa_code"]]
+        assert {r["ward_name"]} == wards[r["lsoa_code"]], r
+    html = render_html(found)
+    first = got[0]
+    assert f'{first["lsoa_code"]} <span class="muted">({first["ward_name"]})</span>' in html

@@ -250,7 +250,7 @@ def test_sparse_assessment_police_uk_only(assessment, tmp_path):
     """No population, no wards_geo, all themes unavailable, a single-period series, no data_quality."""
     a = copy.deepcopy(assessment)
     a["population"] = None
-    for row in [a["total"], *a["categories"], *a["wards"]]:
+    for row in [a["total"], *a["categories"], *a["wards"], *(r for rs in a["theme_comparators"].values() for r in rs)]:
         row["rate_per_1000"] = None
     for t in a["themes"]:
         t.update({"available": False, "current": None, "previous": None, "change": None, "pct_change": None,
@@ -418,3 +418,19 @@ def test_input_files_listed_are_those_of_the_compared_periods() -> None:
     # nothing outside the compared periods: every input listed, no note
     assert _compared_inputs(inputs[24:], {"start": "2024-01", "end": "2024-12"},
                             {"start": "2023-01", "end": "2023-12"}) == (inputs[24:], None)
+
+
+def test_repeat_locations_of_the_same_name_are_told_apart():
+    """police.uk names many map points alike: rows sharing a name and LSOA are numbered in the table's order,
+    others are left as they are, and the input is not changed."""
+    from crimeassess.report.priorities import told_apart
+
+    rows = [{"location": "On or near Supermarket", "lsoa_name": "X 023D", "current": 9},
+            {"location": "On or near Shopping Area", "lsoa_name": "X 023D", "current": 8},
+            {"location": "On or near Supermarket", "lsoa_name": "X 023D", "current": 7},
+            {"location": "On or near Supermarket", "lsoa_name": "X 015C", "current": 6}]
+    table = {"basis": "policeuk_map_point", "rows": rows}
+    out = told_apart(table)
+    assert [r.get("point_note") for r in out["rows"]] == ["map point 1 of 2", None, "map point 2 of 2", None]
+    assert all("point_note" not in r for r in rows) and out["basis"] == "policeuk_map_point"
+    assert told_apart(None) == {}

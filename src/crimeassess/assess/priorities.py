@@ -172,14 +172,20 @@ def repeat_locations(con, kind: str, pred: str, comparable: bool, has_previous: 
             out.append({"location": r[0], "latitude": r[1], "longitude": r[2], "lsoa_code": r[3], "lsoa_name": r[4],
                         **o})
         return {"basis": "policeuk_map_point", "rows": out, "note": SNAPPED_NOTE}
+    # An LSOA code alone means nothing to a reader: its name when the source gives one, and the ward it lies in
+    # (the source's own ward name, else the lookup's for the ward the row was placed in).
+    has_lk = bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'lk'").fetchall()[0][0])
+    lk_join = ("LEFT JOIN (SELECT ward_code AS lk_wc, min(ward_name) AS lk_wn FROM lk GROUP BY 1) w "
+               "ON w.lk_wc = pc.p_ward_code" if has_lk else "")
+    ward = "coalesce(pc.ward_name, w.lk_wn)" if has_lk else "pc.ward_name"
     rows = con.execute(
-        f"SELECT lsoa_code, {_COUNTS} FROM pc WHERE ({pred}) AND lsoa_code IS NOT NULL "
-        f"GROUP BY 1 ORDER BY c DESC, mc DESC, 1 LIMIT {int(top)}").fetchall()
+        f"SELECT lsoa_code, min(lsoa_name), min({ward}), {_COUNTS} FROM pc {lk_join} WHERE ({pred}) "
+        f"AND lsoa_code IS NOT NULL GROUP BY 1 ORDER BY c DESC, mc DESC, 1 LIMIT {int(top)}").fetchall()
     out = []
     for r in rows:
-        o = _compare_rows([(r[0], *r[1:])], comparable, has_previous)[0]
+        o = _compare_rows([(r[0], *r[3:])], comparable, has_previous)[0]
         o.pop("name")
-        out.append({"location": r[0], "lsoa_code": r[0], **o})
+        out.append({"location": r[0], "lsoa_code": r[0], "lsoa_name": r[1], "ward_name": r[2], **o})
     return {"basis": "lsoa", "rows": out,
             "note": "Extract locations are exact addresses: repeat locations are shown by LSOA (neighbourhood)."}
 

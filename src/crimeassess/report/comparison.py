@@ -116,8 +116,9 @@ def comparison_dot_plot_svg(comparators: Sequence[Mapping[str, Any]]) -> str | N
 
 
 def theme_rate_table(a: Mapping[str, Any], max_columns: int = 5) -> dict[str, Any] | None:
-    """Rates per 1,000 residents a year by theme across the comparators: {columns: [names], rows: [{label, cells}]},
-    the area first, then up to ``max_columns`` - 1 others in the comparators' order; None without theme rows."""
+    """Rates per 1,000 residents a year by theme across the comparators: {columns: [names], rows: [{label, cells}],
+    omitted: [names of comparators with no theme rate at all, left out of the columns]}, the area first, then up
+    to ``max_columns`` - 1 others in the comparators' order; None without theme rows."""
     tc = a.get("theme_comparators") or {}
     if not isinstance(tc, Mapping) or not tc:
         return None
@@ -129,6 +130,16 @@ def theme_rate_table(a: Mapping[str, Any], max_columns: int = 5) -> dict[str, An
     for tid, items in tc.items():
         by = {r.get("name"): r for r in items if isinstance(r, Mapping)}
         cells = [fmt_rate((by.get(n) or {}).get("rate_per_1000")) for n in names]
-        if any(c not in ("–", "-", "") for c in cells):
+        if any(not _blank(c) for c in cells):
             rows.append({"label": labels.get(tid) or tid, "cells": cells})
-    return {"columns": heads, "rows": rows} if rows else None
+    if not rows:
+        return None
+    # a comparator with no rate for any theme (no records of its forces, no Home Office table) is named once
+    # under the table rather than shown as a column of dashes
+    keep = [i for i in range(len(heads)) if i == 0 or any(not _blank(r["cells"][i]) for r in rows)]
+    return {"columns": [heads[i] for i in keep], "rows": [{**r, "cells": [r["cells"][i] for i in keep]} for r in rows],
+            "omitted": [heads[i] for i in range(len(heads)) if i not in keep]}
+
+
+def _blank(cell: str) -> bool:
+    return cell in ("–", "-", "")

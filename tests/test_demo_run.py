@@ -16,6 +16,7 @@ def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     r = CliRunner().invoke(app, ["demo", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert "report.html" in r.output and "Key findings" in r.output
+    assert "Synthetic data:" in r.output.split("Key findings")[0]  # said before anything the data show
     return out
 
 
@@ -97,3 +98,34 @@ def test_demo_asb_label_follows_its_like_for_like_numbers(demo_out: Path) -> Non
     assert ("Significant rise" if asb["change"] < 0 else "Significant fall") not in section
     assert "missing" in section  # the missing month is shown beside the figure
     assert any(m["months"] == [gap] for m in a["data_quality"]["missing_months"])
+
+
+def test_demo_says_its_data_are_synthetic(demo_out: Path) -> None:
+    """The demo store carries a notice that its data are synthetic: the report says it on its cover and in place
+    of the attribution of real sources, the CLI before its findings, the dashboard at the top of the panel."""
+    import subprocess
+
+    from fastapi.testclient import TestClient
+    from markupsafe import escape
+
+    from crimeassess.store import Store
+    from crimeassess.web.app import create_app
+
+    a = json.loads((demo_out / "report" / "assessment.json").read_text())
+    notice = a["source"]["notice"]
+    assert notice.startswith("Synthetic data:") and a["area"]["name"] in notice
+    assert Store(demo_out / "store").notice() == notice
+    html = (demo_out / "report" / "report.html").read_text(encoding="utf-8")
+    assert html.count(str(escape(notice))) == 2  # the cover and the attribution
+    assert "Contains OS data" not in html and "published under the" not in html
+    cover = subprocess.run(["pdftotext", "-l", "1", str(demo_out / "report" / "report.pdf"), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "Synthetic data:" in cover
+    period = a["period"]["label"]
+    r = CliRunner().invoke(app, ["assess", "--store", str(demo_out / "store"), "--area", a["area"]["name"],
+                                 "--period", period])
+    assert r.exit_code == 0, r.output
+    assert "Synthetic data:" in r.output.split("Findings")[0]
+    p = TestClient(create_app(demo_out / "store")).get("/panel", params={"area": a["area"]["name"], "period": period},
+                                                       headers={"HX-Request": "true"})
+    assert p.status_code == 200 and str(escape(notice)) in p.text

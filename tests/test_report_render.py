@@ -124,8 +124,10 @@ def test_html_sections_and_content(rendered, assessment):
         "Key findings", "Total recorded crime", "Crime by theme", "Crime by ward", "Police.uk crime categories",
         "Anti-social behaviour", "Expected, hotspots and harm", "Data quality", "Methodology and sources",
     ]
-    assert "Contains public sector information licensed under the Open Government Licence v3.0." in html
-    assert "Contains OS data © Crown copyright and database right." in html
+    # the demo's data are synthetic: its notice stands where real sources would be credited
+    assert str(escape(assessment["source"]["notice"])) in html
+    assert "Contains public sector information licensed under the Open Government Licence v3.0." not in html
+    assert "Contains OS data" not in html
     for w in assessment["wards"]:
         assert f">{escape(w['name'])}</th>" in html
     unavailable = [t for t in assessment["themes"] if not t["available"]]
@@ -189,7 +191,8 @@ def test_pdf_pages_and_text(rendered, assessment):
     assert toc is not None and 2 <= int(toc.group(1)) <= pages
     assert "not available from this source" in text or "counted from the police.uk files" in text
     assert count(assessment["total"]["current"]) in text
-    assert "Open Government Licence v3.0" in text
+    assert "Synthetic data: not a real place" in text  # the demo's running header, on every page but the cover
+    assert "Open Government Licence v3.0" not in text
 
 
 def test_pdf_pages_render_non_blank(rendered, tmp_path):
@@ -292,6 +295,9 @@ def test_methodology_and_attribution_follow_the_source(assessment):
     must not describe police.uk's snapped points or credit police.uk with its crimes, and says how each crime was
     placed; the same assessment relabelled as police.uk says the opposite."""
     assert assessment["source"]["kind"] == "extract"
+    # the demo's own report credits no real source (tests/test_demo_run.py): here, as a real extract's would
+    assessment = copy.deepcopy(assessment)
+    assessment["source"]["notice"] = None
     by = assessment["geography"]["placed_by"]
     geo, attr = _methodology(render_html(assessment))
     assert "anonymous locations" not in geo and "police.uk" not in geo
@@ -299,6 +305,8 @@ def test_methodology_and_attribution_follow_the_source(assessment):
     placed = [(k, n) for k, n in by.items() if n]
     if len(placed) == 1:
         assert f"All {count(placed[0][1])} crimes" in geo
+    assert "Contains public sector information licensed under the Open Government Licence v3.0." in attr
+    assert "Contains OS data © Crown copyright and database right." in attr
     assert "Police recorded crime from the force's own crime extract." in attr
     assert "Police recorded crime from data.police.uk" not in attr
     asb = assessment.get("anti_social_behaviour") or {}

@@ -441,6 +441,8 @@ def demo(
 
     with _Bar("demo", files=False) as bar:
         res = run_demo(out_dir, seed=seed, pdf=not no_pdf, progress=bar)
+    if res.notice:
+        out.print(f"[bold red]{escape(res.notice)}[/]")
     out.print("[bold]Key findings[/]")
     for f in res.findings[:6]:
         out.print(f" • {f}", highlight=False)

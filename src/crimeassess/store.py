@@ -502,6 +502,22 @@ class Store:
         return out
 
     # ---- geography tables -----------------------------------------------------------------------------
+    def notice(self) -> str | None:
+        """What every output made from this store must say before anything else, or None: the demo city's
+        store says its data are synthetic (no real place or crime), so no report of it passes for a real one."""
+        text = self.manifest().get("notice")
+        return str(text) if text else None
+
+    def set_notice(self, text: str | None) -> None:
+        """Set (or, with None, clear) the store's :meth:`notice`."""
+        with self.lock():
+            m = self._read_manifest()
+            if text:
+                m["notice"] = str(text)
+            else:
+                m.pop("notice", None)
+            self._save_manifest(m)
+
     def geography_entries(self, kind: str | None = None) -> list[dict[str, Any]]:
         g = self.manifest()["geography"]
         return [e for e in g if kind is None or e["kind"] == kind]

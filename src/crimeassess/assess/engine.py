@@ -746,7 +746,7 @@ def _assemble(job: _Job, rows: dict[str, Any]) -> dict[str, Any]:
         "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "area": job.tgt.area.to_dict(), "period": job.cur.to_dict(), "compare": job.cmp.to_dict(),
         "source": {"kind": kind, "label": SOURCE_LABELS.get(kind or "", "no data"), "forces": [f for f in forces if f],
-                   "inputs": _inputs_used(job.st, kind, forces)},
+                   "inputs": _inputs_used(job.st, kind, forces), "notice": job.st.notice()},
         "geography": geography,
         "population": rows["population"]["meta"] if rows["population"] else None,
         "coverage": job.coverage,

@@ -21,6 +21,7 @@ from numbers import Real
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import InputError
@@ -470,6 +471,9 @@ def print_assessment(a: Mapping[str, Any], console: Console) -> None:
     matched = cov.get("basis") == "matched_months"
     console.rule(f"[bold]{a['area']['name']} ({a['area']['code']}): {period_words(a['period'])} against "
                  f"{period_words(a['compare'])}")
+    notice = (a.get("source") or {}).get("notice")
+    if notice:
+        console.print(f"[bold red]{escape(str(notice))}[/]")
     if not cov["complete"]:
         miss = list(cov.get("missing_current", [])) + list(cov.get("missing_previous", []))
         how = {"matched_months": f"Changes compare only the months held in both periods: "

@@ -126,6 +126,34 @@ def test_demo_says_its_data_are_synthetic(demo_out: Path) -> None:
                                  "--period", period])
     assert r.exit_code == 0, r.output
     assert "Synthetic data:" in r.output.split("Findings")[0]
-    p = TestClient(create_app(demo_out / "store")).get("/panel", params={"area": a["area"]["name"], "period": period},
-                                                       headers={"HX-Request": "true"})
+    client = TestClient(create_app(demo_out / "store"))
+    p = client.get("/panel", params={"area": a["area"]["name"], "period": period}, headers={"HX-Request": "true"})
     assert p.status_code == 200 and str(escape(notice)) in p.text
+    page = client.get("/", params={"area": a["area"]["name"], "period": period}).text
+    footer = page[page.index('<footer class="site-footer">'):]
+    assert str(escape(notice)) in footer and "Contains OS data" not in footer
+
+
+def test_demo_themes_give_one_count_in_every_view(demo_out: Path) -> None:
+    """The demo report's themes come from its theme file (the harbour night-time economy zone): the dashboard
+    and assess given the same file (as `demo` says to) show the report's counts, and the theme-rate comparison
+    leaves out a theme the file redefines (other areas would be counted by the built-in definition)."""
+    from fastapi.testclient import TestClient
+
+    from crimeassess.web.app import create_app
+
+    a = json.loads((demo_out / "report" / "assessment.json").read_text())
+    themes_file = demo_out / "data" / "demo-themes.toml"
+    assert themes_file.exists()
+    nte = "sexual_offences_night_time_economy"
+    want = next(t for t in a["themes"] if t["id"] == nte)
+    assert nte not in a["theme_comparators"]
+    got = TestClient(create_app(demo_out / "store", themes=[themes_file])).get(
+        "/api/assessment", params={"area": a["area"]["name"], "period": a["period"]["label"]}).json()
+    mine = next(t for t in got["themes"] if t["id"] == nte)
+    assert (mine["current"], mine["previous"]) == (want["current"], want["previous"])
+    r = CliRunner().invoke(app, ["assess", "--store", str(demo_out / "store"), "--area", a["area"]["name"],
+                                 "--period", a["period"]["label"], "--themes", str(themes_file), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    mine = next(t for t in json.loads(r.output)["themes"] if t["id"] == nte)
+    assert (mine["current"], mine["previous"]) == (want["current"], want["previous"])

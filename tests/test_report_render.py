@@ -322,6 +322,12 @@ def test_methodology_and_attribution_follow_the_source(assessment):
     assert "7 crimes of" in geo and "counted in none" in geo
     assert "Police recorded crime from data.police.uk, published under the Open Government Licence" in attr
     assert "Anti-social behaviour from" not in attr  # the same source: said once
+    assert "Contains OS data" in attr  # the demo's ward and LSOA boundaries are drawn
+    a["geography"].update({"boundaries": None, "ward_geometry": False})
+    a["hotspots"]["lsoa"] = None
+    geo, attr = _methodology(render_html(a))
+    assert "Contains OS data" not in attr and "Contains public sector information" in attr  # ONS lookups only
+    assert "in wards as at " in geo and "boundaries" not in geo
 
 
 def test_missing_rates_shown_as_dash(assessment):

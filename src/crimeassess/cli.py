@@ -447,7 +447,9 @@ def demo(
     for f in res.findings[:6]:
         out.print(f" • {f}", highlight=False)
     out.print(f"\nReport: [bold]{res.files.get('report.html')}[/]" + (f" and {res.files['report.pdf']}" if 'report.pdf' in res.files else ""))
-    out.print(f"Store:  {res.store}  (try: crimeassess assess --store {res.store} --area {res.area} --period {res.period})")
+    themes = f" --themes {res.themes}" if res.themes else ""  # the report's themes: the same numbers everywhere
+    out.print(f"Store:  {res.store}  (try: crimeassess assess --store {res.store} --area {res.area} --period {res.period}"
+              f"{themes}, or crimeassess serve --store {res.store}{themes})")
 
 
 @app.command()
@@ -479,6 +481,8 @@ def serve(
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
     public: bool = PublicOpt,
     public_threshold: int = ThresholdOpt,
+    theme_files: list[Path] = typer.Option(None, "--themes", help="Theme definitions (TOML) every assessment "
+                                           "takes, as assess --themes does."),
 ) -> None:
     """Serve the read-only web dashboard over the store (FastAPI + htmx, no external requests)."""
     from .assess import fitworker
@@ -493,7 +497,11 @@ def serve(
     if public and public_threshold < 1:
         raise CrimeAssessError(f"--public-threshold must be at least 1, not {public_threshold}")
     err.print(f"Dashboard on http://{host}:{port}/ (store {st.path}{', public-safe' if public else ''}); Ctrl-C stops it.")
-    run_server(st, host=host, port=port, public=public, threshold=public_threshold)
+    if theme_files:
+        from .classify.themes import load_themes
+
+        load_themes(extra_paths=theme_files)  # a bad theme file is one clean error now, not a 4xx on every page
+    run_server(st, host=host, port=port, public=public, threshold=public_threshold, themes=theme_files or None)
 
 
 @app.command()

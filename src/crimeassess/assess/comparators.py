@@ -558,7 +558,10 @@ def theme_comparators(
 
 def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclude, peer_file, source, theme,
                  alpha, dispersion=None, themes: list[str] | None = None,
-                 national: str = "england-and-wales") -> dict[str, list[Comparator]]:
+                 national: str = "england-and-wales",
+                 theme_dispersion: dict[str, float | None] | None = None) -> dict[str, list[Comparator]]:
+    """The comparison rows of each theme in ``themes`` (default: ``theme`` alone), theme id -> rows; each theme's
+    difference tests take its entry in ``theme_dispersion`` when it has one, else ``dispersion``."""
     if cur.by_day or cmp.by_day:
         return {}
     a = area if isinstance(area, Area) else resolve_area(area, st, con)
@@ -641,7 +644,7 @@ def _comparators(st: Store, con, area, cur: Period, cmp: Period, *, peers, exclu
             t, units, cur=cur, cmp=cmp, kind=kind, counter=counter, geo=geo, pfa=pfa, ho=ho_all, ho_sel=ho_sel,
             q_cur=q_cur,
             q_prev=q_prev, pairs=pairs, area_held=area_held, pops=pops, year_cur=year_cur, year_prev=year_prev,
-            alpha=alpha, dispersion=dispersion, con=con)
+            alpha=alpha, dispersion=(theme_dispersion or {}).get(tid, dispersion), con=con)
     return out
 
 
@@ -908,15 +911,23 @@ def constituents(
 def add_comparisons(data: dict[str, Any], store: Store, area: Area, cur: Period, cmp: Period, *, source: str | None,
                     con: duckdb.DuckDBPyConnection, peers: list[str] | None = None, exclude: list[str] | None = None,
                     peer_file: str | Path | None = None, dispersion: float | None = None,
-                    theme_dispersion: float | None = None) -> None:
+                    theme_dispersion: float | None = None, own_themes: list[str] | None = None) -> None:
     """Add ``comparators``, ``local_authorities`` and ``theme_comparators`` to an assessment dict (the engine's one
-    call; ``data['themes']`` names the themes compared)."""
-    opts: dict[str, Any] = {"peers": peers, "exclude": exclude, "peer_file": peer_file, "source": source, "con": con}
-    data["comparators"] = [c.to_dict() for c in comparators(store, area, cur, cmp, dispersion=dispersion, **opts)]
-    data["local_authorities"] = [c.to_dict() for c in constituents(store, area, cur, cmp, source=source, con=con)]
+    call; ``data['themes']`` names the themes compared). ``own_themes``: ids the assessment defined or redefined
+    from a theme file (--themes): not compared, as other areas are counted by the built-in definitions."""
     from ..classify.themes import load_themes
 
     built_in = load_themes()  # user themes (--themes) are the area's own: not compared across areas
-    themes = [t["id"] for t in data.get("themes") or [] if t.get("id") != "total" and t.get("id") in built_in]
-    data["theme_comparators"] = {t: [c.to_dict() for c in rows] for t, rows in theme_comparators(
-        store, area, cur, cmp, themes=themes, dispersion=theme_dispersion, **opts).items()}
+    # a theme file's definition under a built-in id would be compared with other areas counted by the built-in
+    # one: the same label, two different counts (the area's own table and its comparison row disagreed)
+    own = set(own_themes or [])
+    themes = [t["id"] for t in data.get("themes") or []
+              if t.get("id") != "total" and t.get("id") in built_in and t.get("id") not in own]
+    # the total and the themes in one pass (as `comparators` and `theme_comparators` would give them): the
+    # comparison units, populations and every authority's counts are worked out once
+    rows = _comparators(store, con, area, cur, cmp, peers=peers or [], exclude=exclude or [], peer_file=peer_file,
+                        source=source, theme="total", themes=["total", *themes], alpha=stats.ALPHA,
+                        dispersion=theme_dispersion, theme_dispersion={"total": dispersion})
+    data["comparators"] = [c.to_dict() for c in rows.pop("total", [])]
+    data["local_authorities"] = [c.to_dict() for c in constituents(store, area, cur, cmp, source=source, con=con)]
+    data["theme_comparators"] = {t: [c.to_dict() for c in r] for t, r in rows.items()}

@@ -819,7 +819,8 @@ def _assess(con, st: Store, area_text: str, cur: Period, cmp: Period, **opts: An
             st, tgt.area, cur, police_count=data["total"]["current"], complete=job.coverage["complete"], con=con)
     add_comparisons(data, st, tgt.area, cur, cmp, source=job.kind, con=con, peers=opts.get("peers"),
                     exclude=opts.get("exclude"), peer_file=opts.get("peer_file"),
-                    dispersion=job.disp["total"].value, theme_dispersion=job.disp["themes"].value)
+                    dispersion=job.disp["total"].value, theme_dispersion=job.disp["themes"].value,
+                    own_themes=[t.id for t in job.theme_list if t.origin != "built-in"])
     _beyond(job, data)
     from_parent = (tgt.area.level == "ward" and bool(tgt.lad_codes)
                    and job.coverage["basis"] in ("complete", "matched_months"))

@@ -47,11 +47,13 @@ class DemoResult:
     findings: list[str] = field(default_factory=list)
     stories: dict[str, Any] = field(default_factory=dict)
     notice: str | None = None  # the store's notice: its data are synthetic
+    themes: Path | None = None  # the demo's theme file (its harbour NTE zone): the report's themes
 
     def to_dict(self) -> dict[str, Any]:
         return {"out_dir": str(self.out_dir), "store": str(self.store), "report_dir": str(self.report_dir),
                 "area": self.area, "period": self.period,
-                "files": {k: str(v) for k, v in self.files.items()}, "findings": self.findings, "notice": self.notice}
+                "files": {k: str(v) for k, v in self.files.items()}, "findings": self.findings, "notice": self.notice,
+                "themes": str(self.themes) if self.themes else None}
 
 
 def build_demo_store(out_dir: str | Path, *, seed: int = 2018, step: StepFn | None = None) -> DemoStore:
@@ -111,4 +113,4 @@ def run_demo(out_dir: str | Path | None = None, *, seed: int = 2018, pdf: bool =
     rep = build_report(ds.area, ds.period, out / "report", ds.store, pdf=pdf, progress=report_progress,
                        themes=[ds.city.themes_file] if ds.city.themes_file else None)
     return DemoResult(out, ds.store.path, out / "report", ds.area, ds.period, rep.files, rep.assessment.get("findings", []),
-                      ds.city.stories, ds.store.notice())
+                      ds.city.stories, ds.store.notice(), ds.city.themes_file)

@@ -117,7 +117,8 @@ def comparison_dot_plot_svg(comparators: Sequence[Mapping[str, Any]]) -> str | N
 
 def theme_rate_table(a: Mapping[str, Any], max_columns: int = 5) -> dict[str, Any] | None:
     """Rates per 1,000 residents a year by theme across the comparators: {columns: [names], rows: [{label, cells}],
-    omitted: [names of comparators with no theme rate at all, left out of the columns]}, the area first, then up
+    omitted: [names of comparators with no theme rate at all, left out of the columns], note: the rate base in
+    words when the theme table gives some theme per households}, the area first, then up
     to ``max_columns`` - 1 others in the comparators' order; None without theme rows."""
     tc = a.get("theme_comparators") or {}
     if not isinstance(tc, Mapping) or not tc:
@@ -137,8 +138,18 @@ def theme_rate_table(a: Mapping[str, Any], max_columns: int = 5) -> dict[str, An
     # a comparator with no rate for any theme (no records of its forces, no Home Office table) is named once
     # under the table rather than shown as a column of dashes
     keep = [i for i in range(len(heads)) if i == 0 or any(not _blank(r["cells"][i]) for r in rows)]
+    # the theme table gives burglary per 1,000 households where households are known; here every area is on one base
+    hh = [_lower_first(str(t.get("label") or t.get("id"))) for t in (a.get("themes") or []) if isinstance(t, Mapping)
+          and t.get("rate_base") == "households" and t.get("rate_per_1000") is not None and t.get("id") in tc]
+    note = (f"Every rate here is per 1,000 residents, {' and '.join(hh[:2])}{' and others' if len(hh) > 2 else ''} "
+            "too (the theme table gives {} per 1,000 households).".format("it" if len(hh) == 1 else "them")) if hh else None
     return {"columns": [heads[i] for i in keep], "rows": [{**r, "cells": [r["cells"][i] for i in keep]} for r in rows],
-            "omitted": [heads[i] for i in range(len(heads)) if i not in keep]}
+            "omitted": [heads[i] for i in range(len(heads)) if i not in keep], "note": note}
+
+
+def _lower_first(label: str) -> str:
+    """'Residential burglary' -> 'residential burglary' (mid-sentence); an acronym ('ASB') is kept."""
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
 
 
 def _blank(cell: str) -> bool:

@@ -33,6 +33,8 @@ ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0. "
     "Contains OS data \u00a9 Crown copyright and database right."
 )
+#: The first sentence of ATTRIBUTION alone: a report drawn with no boundaries (ONS lookups only) uses no OS data.
+ATTRIBUTION_NO_OS = "Contains public sector information licensed under the Open Government Licence v3.0."
 OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -83,7 +85,7 @@ _DQ_TITLES = {
     "inputs": "Input files",
     "geography_inputs": "Geography and population tables (vintages)",
     "quarantined_rows": "Rows quarantined at ingest",
-    "unplaced": "Crimes that could not be placed in a ward",
+    "unplaced": "Crimes in the same forces' data with no usable location (placed in no area)",
     "blank_lsoa_rate": "Records with a blank LSOA",
     "placement": "How crimes were placed in wards",
     "anomalies": "Anomalous months (counts over the whole of the forces' data, not only this area)",
@@ -244,7 +246,7 @@ def placement_text(source: Mapping[str, Any], geography: Mapping[str, Any], peri
     ways = ([f"by the ward or local authority code {own} gives"] if kind and kind.area_codes else []) + [
         f"through the 2011 LSOA {own} gives, using the ONS best-fit LSOA-to-ward lookup",
         "from the " + ("anonymised " if police_uk else "") + "map point"]
-    where = "in wards" + (f" ({geography['ward_vintage']} boundaries)" if geography.get("ward_vintage") else "")
+    where = "in wards" + (f" as at {geography['ward_vintage']}" if geography.get("ward_vintage") else "")
     text = f"Crimes are placed {where} {', else '.join(ways)}."
     by = _d(geography.get("placed_by"))
     labels = PLACED_BY_LABELS
@@ -479,7 +481,8 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         "theme_rates": theme_rate_table(a),
         "beyond": beyond_context(a, wards_geo),
         "toc": toc,
-        "attribution": ATTRIBUTION,
+        "attribution": ATTRIBUTION if (geography.get("boundaries") or geography.get("ward_geometry")
+                                       or _d(a.get("hotspots")).get("lsoa")) else ATTRIBUTION_NO_OS,
         "crime_attribution": crime_attribution(source, asb, _list(a.get("comparators"))),
         "placement_text": placement_text(source, geography, period.get("label")),
         "ogl_url": OGL_URL,

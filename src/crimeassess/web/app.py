@@ -159,8 +159,9 @@ class Dashboard:
     """The store behind the app, with caches keyed by the manifest's mtime (a changed store is re-read)."""
 
     def __init__(self, store: Store, cache_size: int = DEFAULT_CACHE_SIZE, *, public: bool = False,
-                 threshold: int | None = None) -> None:
+                 threshold: int | None = None, themes: list[Path] | None = None) -> None:
         self.store = store
+        self.themes = [Path(t) for t in themes or []]  # theme files every assessment takes (serve --themes)
         self.public = public  # public-safe mode: every assessment is suppressed (crimeassess.suppress)
         self.threshold = threshold
         self.assessments = LRUCache(cache_size)
@@ -240,7 +241,8 @@ class Dashboard:
         def compute() -> Assessment:
             t = time.perf_counter()
             res = assess(q.area, q.period, q.compare, self.store, source=q.source, ward_vintage=q.ward_vintage,
-                         placement=q.placement, peers=_split(q.peers), exclude=_split(q.exclude))
+                         placement=q.placement, peers=_split(q.peers), exclude=_split(q.exclude),
+                         themes=self.themes or None)
             self.timings["last_assess_ms"] = round((time.perf_counter() - t) * 1000, 1)
             if self.public:
                 from ..suppress import DEFAULT_THRESHOLD, SuppressedAssessment
@@ -487,18 +489,20 @@ def _error_payload(exc: CrimeAssessError) -> dict[str, Any]:
 
 
 def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEFAULT_CACHE_SIZE,
-               public: bool = False, threshold: int | None = None) -> FastAPI:
+               public: bool = False, threshold: int | None = None, themes: list[Path] | None = None) -> FastAPI:
     """Build the read-only dashboard app over ``store`` (a Store, a folder, or None for the default store).
 
-    ``public`` serves public-safe figures only (small counts suppressed, see ``crimeassess.suppress``).
+    ``public`` serves public-safe figures only (small counts suppressed, see ``crimeassess.suppress``);
+    ``themes``: theme files (TOML) every assessment takes, as ``assess --themes`` does.
 
     Routes: ``/`` (dashboard page), ``/panel`` (assessment fragment), ``/area-options`` (picker fragment),
     ``/report`` (full HTML report), ``/api/assessment``, ``/api/areas``, ``/api/inputs``,
     ``/api/wards.geojson``, ``/healthz`` and ``/static/*``.
     """
     st = store if isinstance(store, Store) else Store(store)
-    dash = Dashboard(st, cache_size=cache_size, public=public, threshold=threshold)
+    dash = Dashboard(st, cache_size=cache_size, public=public, threshold=threshold, themes=themes)
     env = _environment()
+    env.globals["store_notice"] = st.notice  # the page footer: a synthetic store (the demo) credits no real source
     app = FastAPI(title="crimeassess dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.dashboard = dash
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
@@ -814,7 +818,9 @@ def display_name(path: Any) -> Any:
 
 
 def serve(store: Store | str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, *,
-          log_level: str = "info", public: bool = False, threshold: int | None = None) -> None:
+          log_level: str = "info", public: bool = False, threshold: int | None = None,
+          themes: list[Path] | None = None) -> None:
     """Run the dashboard with uvicorn until interrupted (binds to localhost by default)."""
-    uvicorn.run(create_app(store, public=public, threshold=threshold), host=host, port=port, log_level=log_level)
+    uvicorn.run(create_app(store, public=public, threshold=threshold, themes=themes), host=host, port=port,
+                log_level=log_level)
 

@@ -349,7 +349,7 @@ SPEC_WARDS = [
 
 def test_wards_golden_spec_example():
     assert findings(base(wards=SPEC_WARDS)) == [
-        f"Crime fell in 7 of 16 wards, most in Bitterne ({M}5.9%); the largest rise was in Coxford (+167, +16.0%).",
+        f"Crime fell in 7 of 16 wards, most in Bitterne ({M}5.9%); the largest rise in number was in Coxford (+167, +16.0%).",
         "The change was statistically significant in 2 of 16 wards (2 rises): Coxford (+16.0%) and Bargate (+7.5%).",
     ]
 
@@ -357,7 +357,7 @@ def test_wards_golden_spec_example():
 def test_wards_all_up_all_down_none_changed():
     up = [ward("A", 100, 150), ward("B", 200, 210, True), ward("C", 10, 40)]
     assert findings(base(wards=up)) == [
-        "Crime rose in all 3 wards; the largest rise was in A (+50, +50.0%).",
+        "Crime rose in all 3 wards; the largest rise in number was in A (+50, +50.0%).",
         "The change was statistically significant in 1 of 3 wards (1 rise): B (+5.0%).",
     ]
     down = [ward("A", 150, 100, True), ward("B", 210, 200, True), ward("C", 40, 10, True)]
@@ -374,19 +374,19 @@ def test_wards_with_unchanged_single_fall_and_missing():
     wards = [ward("A", 100, 150), ward("B", 200, 190), ward("C", 50, 50), ward("D", None, None),
              ward("E", 0, 20)]
     assert findings(base(wards=wards)) == [
-        f"Crime fell in 1 of 4 wards, B ({M}5.0%), and was unchanged in 1; the largest rise was in A (+50, +50.0%).",
+        f"Crime fell in 1 of 4 wards, B ({M}5.0%), and was unchanged in 1; the largest rise in number was in A (+50, +50.0%).",
         "No ward's change was outside the range normal variation produces.",
         "Figures for 1 ward are not available.",
     ]
     no_falls = [ward("A", 100, 150), ward("C", 50, 50)]
     assert findings(base(wards=no_falls))[0] == \
-        "Crime rose in 1 of 2 wards and was unchanged in 1; the largest rise was in A (+50, +50.0%)."
+        "Crime rose in 1 of 2 wards and was unchanged in 1; the largest rise in number was in A (+50, +50.0%)."
     no_rises = [ward("A", 150, 100), ward("B", 90, 80), ward("C", 50, 50)]
     assert findings(base(wards=no_rises))[0] == \
         f"Crime fell in 2 of 3 wards, most in A ({M}33.3%), and was unchanged in 1."
     assert findings(base(wards=[ward("Bitterne", 1020, 960)])) == [f"Crime fell in Bitterne ({M}5.9%)."]
     assert findings(base(wards=[ward("A", 0, 12), ward("B", 5, 4)]))[0] == \
-        f"Crime fell in 1 of 2 wards, B ({M}20.0%); the largest rise was in A (+12, from 0)."
+        f"Crime fell in 1 of 2 wards, B ({M}20.0%); the largest rise in number was in A (+12, from 0)."
 
 
 def test_wards_summary_fallback():

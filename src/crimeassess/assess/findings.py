@@ -597,15 +597,15 @@ def _ward_sentences(assessment: Mapping[str, Any], settings: _Settings, b: _Basi
     elif d == n:
         s = f"{lead} fell in all {wards}, most in {fall_txt(falls[0])}."
     elif u == n:
-        s = f"{lead} rose in all {wards}; the largest rise was in {rise_txt(rises[0])}."
+        s = f"{lead} rose in all {wards}; the largest rise in number was in {rise_txt(rises[0])}."
     else:
         if d:
             where = f", {fall_txt(falls[0])}" if d == 1 else f", most in {fall_txt(falls[0])}"
             s = f"{lead} fell in {d} of {wards}{where}"
             s += f", and was unchanged in {z}" if z else ""
-            s += f"; the largest rise was in {rise_txt(rises[0])}." if u else "."
+            s += f"; the largest rise in number was in {rise_txt(rises[0])}." if u else "."
         else:
-            s = f"{lead} rose in {u} of {wards} and was unchanged in {z}; the largest rise was in {rise_txt(rises[0])}."
+            s = f"{lead} rose in {u} of {wards} and was unchanged in {z}; the largest rise in number was in {rise_txt(rises[0])}."
     out = [s]
 
     judged = [r for r in known if r.significant is not None]

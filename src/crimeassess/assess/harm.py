@@ -297,10 +297,14 @@ def sentences(h: Harm, area_name: str, period: str, compare: str) -> list[str]:
     else:
         out.append(f"Recorded crime in {area_name} {_moved(t.pct_change)} in {period} on {compare}, and its "
                    f"severity-weighted total ({h.scheme}) {_moved(t.harm_pct_change)}.")
-    big = sorted([r for r in h.themes if r.differs() and r.harm_previous and r.current >= 10],
-                 key=lambda r: -abs((r.harm_current - r.harm_previous)))[:3]
+    moved = sorted([r for r in h.themes if r.differs() and r.harm_previous and r.current >= 10],
+                   key=lambda r: -abs((r.harm_current - r.harm_previous)))
+    big = moved[:3]  # the three that moved most harm; the rest are counted, not hidden (the harm table lists them)
     if big:
         items = [f"{present.theme_name(r.label)} (crimes {present.pct(r.pct_change, signed=True)}, harm "
                  f"{present.pct(r.harm_pct_change, signed=True)})" for r in big]
+        rest = len(moved) - len(big)
+        if rest:
+            items.append(f"{rest} other {'theme' if rest == 1 else 'themes'}")
         out.append(f"Harm moved differently from counts in {present.join_and(items)}.")
     return out

@@ -434,17 +434,24 @@ def test_input_files_listed_are_those_of_the_compared_periods() -> None:
                             {"start": "2023-01", "end": "2023-12"}) == (inputs[24:], None)
 
 
-def test_repeat_locations_of_the_same_name_are_told_apart():
-    """police.uk names many map points alike: rows sharing a name and LSOA are numbered in the table's order,
-    others are left as they are, and the input is not changed."""
-    from crimeassess.report.priorities import told_apart
+def test_repeat_rows_shown_are_repeats_told_apart():
+    """A repeat-locations table shows places with more than one crime; among the rows shown, those sharing a name
+    and LSOA are numbered (police.uk names many map points alike); rows beyond the limit are not counted in the
+    numbering, and the input is not changed."""
+    from crimeassess.assess.present import repeat_rows
 
     rows = [{"location": "On or near Supermarket", "lsoa_name": "X 023D", "current": 9},
             {"location": "On or near Shopping Area", "lsoa_name": "X 023D", "current": 8},
             {"location": "On or near Supermarket", "lsoa_name": "X 023D", "current": 7},
-            {"location": "On or near Supermarket", "lsoa_name": "X 015C", "current": 6}]
-    table = {"basis": "policeuk_map_point", "rows": rows}
-    out = told_apart(table)
-    assert [r.get("point_note") for r in out["rows"]] == ["map point 1 of 2", None, "map point 2 of 2", None]
-    assert all("point_note" not in r for r in rows) and out["basis"] == "policeuk_map_point"
-    assert told_apart(None) == {}
+            {"location": "On or near Supermarket", "lsoa_name": "X 015C", "current": 6},
+            {"location": "On or near Supermarket", "lsoa_name": "X 023D", "current": 5},
+            {"location": "On or near Church Close", "lsoa_name": "X 001A", "current": 1}]
+    assert [r.get("point_note") for r in repeat_rows(rows)] == [
+        "map point 1 of 3", None, "map point 2 of 3", None, "map point 3 of 3"]  # one crime is no repeat
+    assert [r.get("point_note") for r in repeat_rows(rows, 4)] == ["map point 1 of 2", None, "map point 2 of 2", None]
+    assert all("point_note" not in r for r in rows)
+    assert repeat_rows(None) == [] and repeat_rows(rows[-1:]) == []
+    html = render_html({"area": {"name": "X"}, "period": {"label": "2024"}, "total": {"current": 1},
+                        "priorities": {"items": [], "where": {"repeat_locations": {"basis": "policeuk_map_point",
+                                                                                   "rows": rows[-1:]}}}})
+    assert "On or near Church Close" not in html  # a table of single crimes is not shown as repeats

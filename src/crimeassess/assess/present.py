@@ -414,8 +414,26 @@ def _lenient(fn: Callable[..., str]) -> Callable[..., str]:
     return filt
 
 
+def repeat_rows(rows: Iterable[Mapping[str, Any]] | None, limit: int | None = None) -> list[dict[str, Any]]:
+    """The rows of a repeat-locations table a reader is shown: only places with more than one crime in the current
+    period (one crime is no repeat), the first `limit`, and, among those shown, rows sharing a name and LSOA
+    numbered ("map point 2 of 3": police.uk names many map points alike, "On or near Supermarket")."""
+    shown = [dict(r) for r in rows or [] if isinstance(r, Mapping) and (r.get("current") or 0) >= 2][:limit]
+    keys = [(r.get("location"), r.get("lsoa_name")) for r in shown]
+    many: dict[Any, int] = {}
+    for k in keys:
+        many[k] = many.get(k, 0) + 1
+    seen: dict[Any, int] = {}
+    for r, k in zip(shown, keys):
+        if many[k] > 1:
+            seen[k] = seen.get(k, 0) + 1
+            r["point_note"] = f"map point {seen[k]} of {many[k]}"
+    return shown
+
+
 #: Jinja filters shared by the report and the dashboard.
-FILTERS: dict[str, Callable[..., str]] = {
+FILTERS: dict[str, Callable[..., Any]] = {
+    "repeat_rows": repeat_rows,
     "int": _lenient(count),
     "signed": _lenient(change),
     "pct": _lenient(lambda v, signed=True, digits=1: pct(v, signed=signed, digits=digits)),

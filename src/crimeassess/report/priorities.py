@@ -2,7 +2,6 @@
 ``outcomes`` blocks: tables ready to render, and the hour × day heat map as shaded table cells."""
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,23 +39,6 @@ def outcome_rows(outcome: Mapping[str, Any] | None, groups: Mapping[str, str], r
     return [{"id": k, "label": groups.get(k, k), **_d(g.get(k))} for k in reported if k in g]
 
 
-def told_apart(table: Any) -> dict[str, Any]:
-    """A repeat-locations table whose rows can be told apart: police.uk names many map points alike ("On or
-    near Supermarket"), so rows sharing a name and LSOA get ``point_note`` ("map point 2 of 3", in the table's
-    order). Returns a copy; the rows' other keys are unchanged."""
-    t = dict(_d(table))
-    rows = [dict(_d(r)) for r in t.get("rows") or []]
-    key = [(r.get("location"), r.get("lsoa_name")) for r in rows]
-    many, seen = Counter(key), Counter()
-    for r, k in zip(rows, key):
-        if many[k] > 1:
-            seen[k] += 1
-            r["point_note"] = f"map point {seen[k]} of {many[k]}"
-    if "rows" in t:
-        t["rows"] = rows
-    return t
-
-
 def priorities_context(a: Mapping[str, Any]) -> dict[str, Any]:
     """Template keys: ``priorities`` (items), ``priorities_where`` (the area's where tables),
     ``outcomes`` (the block), ``priorities_snapped_note`` and ``outcomes_caveat`` (only when a priority shows
@@ -73,14 +55,11 @@ def priorities_context(a: Mapping[str, Any]) -> dict[str, Any]:
         it["weekend"] = when.get("weekend")
         it["locations"] = (_d(where.get("locations")).get("rows") or [])[:6]
         it["location_basis"] = _d(where.get("locations")).get("basis")
-        it["repeats"] = told_apart(where.get("repeat_locations"))
+        it["repeats"] = _d(where.get("repeat_locations"))
         it["outcome_rows"] = outcome_rows(it.get("outcome"), groups, reported)
         items.append(it)
     shown = any(it["outcome_rows"] for it in items)
-    where = dict(_d(block.get("where")))
-    if where.get("repeat_locations"):
-        where["repeat_locations"] = told_apart(where["repeat_locations"])
-    return {"priorities": items, "priorities_where": where, "outcomes": outcomes,
+    return {"priorities": items, "priorities_where": _d(block.get("where")), "outcomes": outcomes,
             "priorities_snapped_note": block.get("snapped_note"),
             "outcomes_caveat": outcomes.get("caveat") if shown else None}
 

@@ -352,5 +352,8 @@ def sentences(e: Expected, area_name: str, cur: Period) -> list[str]:
         if rows:
             items = [f"{s.label if fam == 'wards' else present.theme_name(s.label)} ({present.count(s.observed)} "
                      f"against {present.count(s.lower)}–{present.count(s.upper)} expected)" for s in rows]
-            out.append(f"{noun} whose crimes in {scope} fell outside the range expected: {present.join_and(items)}.")
+            # a forecast from each series' own trend and season: not the test of the change on the comparison
+            # period, which may call the same row's change normal
+            out.append(f"{noun} whose crimes in {scope} fell outside the range expected from their own trend and "
+                       f"season: {present.join_and(items)}.")
     return out

@@ -414,6 +414,14 @@ def _lenient(fn: Callable[..., str]) -> Callable[..., str]:
     return filt
 
 
+def force_label(slug: str | None) -> str:
+    """A force's slug as a reader names it: 'hampshire' -> 'Hampshire', 'avon-and-somerset' -> 'Avon and Somerset',
+    'city-of-london' -> 'City of London' (the store keeps slugs; a report or page shows names)."""
+    if not slug:
+        return BLANK
+    return " ".join(w if w in ("and", "of") else w[:1].upper() + w[1:] for w in str(slug).split("-"))
+
+
 def repeat_rows(rows: Iterable[Mapping[str, Any]] | None, limit: int | None = None) -> list[dict[str, Any]]:
     """The rows of a repeat-locations table a reader is shown: only places with more than one crime in the current
     period (one crime is no repeat), the first `limit`, and, among those shown, rows sharing a name and LSOA
@@ -434,6 +442,7 @@ def repeat_rows(rows: Iterable[Mapping[str, Any]] | None, limit: int | None = No
 #: Jinja filters shared by the report and the dashboard.
 FILTERS: dict[str, Callable[..., Any]] = {
     "repeat_rows": repeat_rows,
+    "force": force_label,
     "int": _lenient(count),
     "signed": _lenient(change),
     "pct": _lenient(lambda v, signed=True, digits=1: pct(v, signed=signed, digits=digits)),

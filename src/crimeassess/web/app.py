@@ -488,6 +488,20 @@ def _error_payload(exc: CrimeAssessError) -> dict[str, Any]:
     return body
 
 
+def _force_names(inputs: list[dict[str, Any]]) -> list[str]:
+    """Each force of the store's inputs once, by the name its files give (else its slug in words): a force
+    extract (slug only) and police.uk files (full name) of one force were listed as two."""
+    from ..schema import force_slug
+
+    names: dict[str, str] = {}
+    for i in inputs:
+        name = i.get("force_name")
+        slug = i.get("force") or (force_slug(name) if name else None)
+        if slug:
+            names[slug] = name or names.get(slug) or present.force_label(slug)
+    return sorted(names.values())
+
+
 def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEFAULT_CACHE_SIZE,
                public: bool = False, threshold: int | None = None, themes: list[Path] | None = None) -> FastAPI:
     """Build the read-only dashboard app over ``store`` (a Store, a folder, or None for the default store).
@@ -613,7 +627,7 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
             "store_path": st.path.name if public else str(st.path),
             "store_exists": st.exists(),
             "n_inputs": len(inputs),
-            "forces": sorted({i.get("force_name") or i.get("force") or "" for i in inputs} - {""}),
+            "forces": _force_names(inputs),
             "months": months,
             "has_geography": bool(dash.catalogue()),
             "area_options": options,

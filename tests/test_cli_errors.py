@@ -73,6 +73,8 @@ def _cases(tmp: Path, city: Store) -> list[tuple[type, list[str], str]]:
         (errors.GeographyError, ["assess", "--area", "Smalltown", "--period", "2018-03", "--ward-vintage", "WD99",
                                  "--store", s], "ward vintage WD99 is not loaded"),
         (errors.ThemeError, ["themes", "--themes", str(themes)], "not_a_table"),
+        # a bad theme file for the dashboard: one line before it serves (not an error on every page)
+        (errors.ThemeError, ["serve", "--store", s, "--themes", str(themes)], "not_a_table"),
         (errors.NoDataError, ["assess", "--area", "Smalltown", "--period", "2010-01", "--store", s],
          "no data for Smalltown in 2010-01; the store holds"),
         (errors.CrimeAssessError, ["assess", "--period", "2018-03", "--store", s],

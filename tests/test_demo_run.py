@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,9 @@ def test_demo_says_its_data_are_synthetic(demo_out: Path) -> None:
     page = client.get("/", params={"area": a["area"]["name"], "period": period}).text
     footer = page[page.index('<footer class="site-footer">'):]
     assert str(escape(notice)) in footer and "Contains OS data" not in footer
+    # the extract (slug only) and the police.uk files (full name) of one force: named once, by its name
+    info = re.search(r'<p class="store-info">(.*?)</p>', page, re.S).group(1)
+    assert info.count("Demoshire") == 1 and "Demoshire Constabulary" in info
 
 
 def test_demo_themes_give_one_count_in_every_view(demo_out: Path) -> None:

@@ -107,3 +107,11 @@ def test_significance_follows_the_test_direction() -> None:
     # months missing from the comparison: the count rose, the monthly rate fell significantly
     row = {"current": 5020, "previous": 4988, "change": 32, "z": -5.83, "significant": True}
     assert present.significance(row) == "significant fall"
+
+
+def test_force_label_names_a_force_from_its_slug() -> None:
+    from crimeassess.assess.present import force_label
+
+    assert [force_label(x) for x in ("hampshire", "avon-and-somerset", "city-of-london", "west-yorkshire")] == [
+        "Hampshire", "Avon and Somerset", "City of London", "West Yorkshire"]
+    assert force_label(None) == force_label("") == "\u2013"

@@ -496,11 +496,11 @@ def serve(
         raise CrimeAssessError(f"{st.path}: no store here; ingest data first or give --store")
     if public and public_threshold < 1:
         raise CrimeAssessError(f"--public-threshold must be at least 1, not {public_threshold}")
-    err.print(f"Dashboard on http://{host}:{port}/ (store {st.path}{', public-safe' if public else ''}); Ctrl-C stops it.")
     if theme_files:
         from .classify.themes import load_themes
 
         load_themes(extra_paths=theme_files)  # a bad theme file is one clean error now, not a 4xx on every page
+    err.print(f"Dashboard on http://{host}:{port}/ (store {st.path}{', public-safe' if public else ''}); Ctrl-C stops it.")
     run_server(st, host=host, port=port, public=public, threshold=public_threshold, themes=theme_files or None)
 
 

@@ -390,3 +390,17 @@ def test_browser_loads_a_panel_without_reloading(web_store: Store, tmp_path: Pat
         server.should_exit = True
         th.join(timeout=10)
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+
+
+def test_period_hint_uses_the_stores_own_periods(client: TestClient, web_store: Store) -> None:
+    """The period box's hint gives forms the store can answer (its latest month, a period it covers), each one a
+    period the parser accepts, not fixed 2017 examples."""
+    from crimeassess.assess.available import store_months
+    from crimeassess.assess.periods import parse_period
+
+    page = client.get("/").text
+    hint = re.search(r'<p class="hint" id="period-hint">(.*?)\.</p>', page).group(1)
+    last = store_months(web_store)[-1]
+    assert hint.startswith(last) and hint.endswith(f"12m-{last}")
+    for example in hint.replace(" or ", ", ").split(", "):
+        parse_period(example)

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from .periods import parse_period
+from .periods import month_from_index, month_index, parse_period
 from .present import month_label
 
 
@@ -57,6 +57,24 @@ def whole_periods(months: Iterable[str]) -> list[tuple[str, str]]:
                 out.append((f"{y}Q{q}", "quarter"))
     out.extend((m, month_label(m)) for m in reversed(months))
     return out
+
+
+#: The period hint when the store holds nothing to draw examples from.
+PERIOD_EXAMPLES = "2018-03, 2017/18, 2017Q3, 2017-04..2017-09 or 12m-2018-03"
+
+
+def period_examples(months: Iterable[str]) -> str:
+    """A hint of the period forms, with periods the store holds (its latest month, a financial year and a
+    quarter it covers, the six months to its latest month, the twelve months to it)."""
+    months = sorted(set(months))
+    if not months:
+        return PERIOD_EXAMPLES
+    whole = whole_periods(months)
+    last = months[-1]
+    start = month_from_index(month_index(last) - 5)
+    ex = [last] + [next((v for v, kind in whole if kind == k), None) for k in ("financial year", "quarter")]
+    ex += [f"{start}..{last}" if start in months else None]
+    return ", ".join(e for e in ex if e) + f" or 12m-{last}"
 
 
 def default_period(store: _HasInputs) -> str | None:

@@ -36,7 +36,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..assess import present
-from ..assess.available import default_period, default_period_of, period_suggestions, store_months
+from ..assess.available import default_period, default_period_of, period_examples, period_suggestions, store_months
 from ..assess.engine import Assessment, assess
 from ..assess.options import Placement
 from ..errors import AreaNotFoundError, CrimeAssessError, GeographyError, InputError, PeriodError
@@ -636,6 +636,7 @@ def create_app(store: Store | str | Path | None = None, *, cache_size: int = DEF
                             for o in options if o["level"] == "lad"][:8],
             "period_options": period_suggestions(st),
             "default_period": default_period(st) or "",
+            "period_hint": period_examples(months),
             "vintages": vintages,
             "form": {k: (v or "") for k, v in raw.items()},
             "q": q,

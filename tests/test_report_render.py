@@ -354,9 +354,12 @@ def test_bad_input_raises_named_errors(tmp_path, assessment):
 def test_ward_classes_centred_on_zero():
     assert nice_step(29) == 10 and nice_step(7.4) == 2.5 and nice_step(0.5) == 0.2
     c = make_classes([16.0, -4.0, 29.0, None, 0.0])
-    assert c.step == 10 and c.step_down == 2  # rises and falls each scaled to their own largest change
+    assert c.step == 10 and c.step_down == 10  # one scale: a colour's depth is the size of the change either way
     assert classify(16.0, c) == "r2" and classify(-1.0, c) == "f1" and classify(29.0, c) == "r3"
-    assert classify(-4.0, c) == "f3" and classify(0.0, c) == "zero" and classify(None, c) == "none"
+    assert classify(-4.0, c) == "f1" and classify(0.0, c) == "zero" and classify(None, c) == "none"
+    assert classify(-16.0, c) == "f2" and classify(-29.0, c) == "f3"
+    c = make_classes([-24.8, 2.5])  # the larger side sets the scale, falls or rises
+    assert c.step == 10 and classify(2.5, c) == "r1" and classify(-24.8, c) == "f3"
     # symmetric: the same magnitude lands in mirrored classes with mirrored RdBu colours
     red, blue = c.colours[classify(15, c)], c.colours[classify(-15, c)]
     r_rgb = tuple(int(red[i:i + 2], 16) for i in (1, 3, 5))

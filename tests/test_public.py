@@ -177,7 +177,7 @@ def test_serve_public_option_reaches_the_app(city: Store, monkeypatch: pytest.Mo
     monkeypatch.setattr(web, "serve", lambda store, **kw: calls.append(kw))
     r = runner.invoke(app, ["serve", "--store", str(city.path), "--public", "--public-threshold", "7", "--port", "9"])
     assert r.exit_code == 0, r.output
-    assert calls == [{"host": "127.0.0.1", "port": 9, "public": True, "threshold": 7}]
+    assert calls == [{"host": "127.0.0.1", "port": 9, "public": True, "threshold": 7, "themes": None}]
     assert "public-safe" in r.output
 
 

@@ -190,6 +190,10 @@ def test_repeat_lsoas_are_named_by_their_ward(demo_store, found) -> None:
     for r in got:
         assert r["current"] == counts[r["lsoa_code"]]
         assert {r["ward_name"]} == wards[r["lsoa_code"]], r
+    # named as the LSOA boundaries name them (the extract gives codes only), as the hotspot table does
+    names = {f["properties"]["LSOA11CD"]: f["properties"]["LSOA11NM"]
+             for f in json.loads(city.lsoa_geojson.read_text())["features"]}
+    assert names and all(r["lsoa_name"] == names[r["lsoa_code"]] for r in got)
     html = render_html(found)
     first = got[0]
-    assert f'{first["lsoa_code"]} <span class="muted">({first["ward_name"]})</span>' in html
+    assert f'{first["lsoa_name"]} <span class="muted">({first["lsoa_code"]}, {first["ward_name"]})</span>' in html

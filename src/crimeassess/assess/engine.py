@@ -785,6 +785,17 @@ def _beyond(job: _Job, data: dict[str, Any]) -> None:
                                    area.name, job.cur, job.cmp, table="area_rows").to_dict()
 
 
+def _lsoa_names(con: duckdb.DuckDBPyConnection, st: Store) -> None:
+    """Table `lsoa_names` (code, name) from the loaded LSOA boundaries' attributes (no geometry is read), so an
+    extract's LSOAs, which carry no name, are named as the hotspot table names them; empty without them."""
+    files = [st.geography_path(e) for e in st.geography_entries("boundaries") if e.get("level") == "lsoa"]
+    if files:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE lsoa_names AS SELECT code, min(name) AS name FROM "
+                    f"read_parquet([{', '.join(sql.literal(f) for f in files)}]) GROUP BY 1")
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE lsoa_names (code VARCHAR, name VARCHAR)")
+
+
 def _priorities(job: _Job, data: dict[str, Any]) -> None:
     """Outcomes and the priorities section (issue #15). After a ward's tests are taken from its authority's
     family, so the priorities read as the themes do."""
@@ -793,6 +804,7 @@ def _priorities(job: _Job, data: dict[str, Any]) -> None:
     data["outcomes"] = outcomes_block(job.con, kind=job.kind, forces=job.forces, cur=job.cur, cmp=job.cmp,
                                       coverage=job.coverage, themes=crime_themes,
                                       table=load_outcome_map(job.opts["theme_files"]))
+    _lsoa_names(job.con, job.st)
     data["priorities"] = priorities.priorities_block(job.con, data, kind=job.kind, themes=job.theme_list,
                                                      preds=job.theme_preds, cur=job.cur, cmp=job.cmp,
                                                      window=job.window, total_pred=job.total_pred)

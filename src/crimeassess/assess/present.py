@@ -436,6 +436,12 @@ def repeat_rows(rows: Iterable[Mapping[str, Any]] | None, limit: int | None = No
         if many[k] > 1:
             seen[k] = seen.get(k, 0) + 1
             r["point_note"] = f"map point {seen[k]} of {many[k]}"
+        # what the row is called, and the rest in brackets: an LSOA by its name (as the hotspot table names it),
+        # a map point by its label, with its LSOA, ward and number among alike-named points
+        lsoa_row = r.get("location") == r.get("lsoa_code") and r.get("lsoa_name")
+        r["label"] = r["lsoa_name"] if lsoa_row else r.get("location")
+        extra = [r.get("lsoa_code") if lsoa_row else r.get("lsoa_name"), r.get("ward_name"), r.get("point_note")]
+        r["detail"] = ", ".join(str(x) for x in extra if x)
     return shown
 
 

@@ -174,12 +174,16 @@ def repeat_locations(con, kind: str, pred: str, comparable: bool, has_previous: 
         return {"basis": "policeuk_map_point", "rows": out, "note": SNAPPED_NOTE}
     # An LSOA code alone means nothing to a reader: its name when the source gives one, and the ward it lies in
     # (the source's own ward name, else the lookup's for the ward the row was placed in).
-    has_lk = bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'lk'").fetchall()[0][0])
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE table_name IN "
+                                        "('lk', 'lsoa_names')").fetchall()}
     lk_join = ("LEFT JOIN (SELECT ward_code AS lk_wc, min(ward_name) AS lk_wn FROM lk GROUP BY 1) w "
-               "ON w.lk_wc = pc.p_ward_code" if has_lk else "")
-    ward = "coalesce(pc.ward_name, w.lk_wn)" if has_lk else "pc.ward_name"
+               "ON w.lk_wc = pc.p_ward_code " if "lk" in tables else "")
+    lk_join += ("LEFT JOIN (SELECT code AS ln_code, name AS ln_name FROM lsoa_names) n ON n.ln_code = pc.lsoa_code"
+                if "lsoa_names" in tables else "")  # the LSOA boundaries' names (engine._lsoa_names)
+    ward = "coalesce(pc.ward_name, w.lk_wn)" if "lk" in tables else "pc.ward_name"
+    name = "coalesce(pc.lsoa_name, n.ln_name)" if "lsoa_names" in tables else "pc.lsoa_name"
     rows = con.execute(
-        f"SELECT lsoa_code, min(lsoa_name), min({ward}), {_COUNTS} FROM pc {lk_join} WHERE ({pred}) "
+        f"SELECT lsoa_code, min({name}), min({ward}), {_COUNTS} FROM pc {lk_join} WHERE ({pred}) "
         f"AND lsoa_code IS NOT NULL GROUP BY 1 ORDER BY c DESC, mc DESC, 1 LIMIT {int(top)}").fetchall()
     out = []
     for r in rows:

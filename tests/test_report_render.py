@@ -458,3 +458,14 @@ def test_repeat_rows_shown_are_repeats_told_apart():
                         "priorities": {"items": [], "where": {"repeat_locations": {"basis": "policeuk_map_point",
                                                                                    "rows": rows[-1:]}}}})
     assert "On or near Church Close" not in html  # a table of single crimes is not shown as repeats
+
+
+def test_data_quality_cells_say_ids_and_times_in_words():
+    """Source kinds, forces and load times in the data-quality tables read as words, not ids or ISO stamps."""
+    from crimeassess.report.render import _cell
+
+    assert _cell("kind", "police-uk-street") == "police.uk street files"
+    assert _cell("source", "extract") == "Force extract"
+    assert _cell("force", "avon-and-somerset") == "Avon and Somerset"
+    assert _cell("loaded_at", "2026-11-28T00:07:39Z") == "28 November 2026"
+    assert _cell("name", "police-uk-street") == "police-uk-street"  # only where the column names a kind

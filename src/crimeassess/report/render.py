@@ -37,6 +37,7 @@ ATTRIBUTION = (
 ATTRIBUTION_NO_OS = "Contains public sector information licensed under the Open Government Licence v3.0."
 OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_ISO_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,13 @@ def _cell(key: str, value: Any) -> str:
         k = key.lower()
         if ("rate" in k or "share" in k) and 0 <= float(value) <= 1:
             return fmt.share(value, digits=2)
+    if isinstance(value, str):  # ids and clock times in words: a source kind, a force, when a table was loaded
+        if key in ("source", "kind") and find_kind(value):
+            return find_kind(value).title
+        if key == "force":
+            return fmt.force_label(value)
+        if _ISO_TIME_RE.match(value):
+            return fmt.date_label(value)
     return fmt.value(value)
 
 
@@ -153,7 +161,8 @@ def _compared_inputs(inputs: list[Any], period: Any, compare: Any) -> tuple[list
     months = sorted({str(m)[:7] for i in rest for m in i.get("months") or []})
     when = f" ({compress_months(months)})" if months else ""
     return shown, (f"Only the input files holding months of the two compared periods are listed; "
-                   f"{fmt.count(len(rest))} more{when}, outside them, are listed in assessment.json "
+                   f"{fmt.count(len(rest))} more{when}, outside them, {'is' if len(rest) == 1 else 'are'} listed in "
+                   "assessment.json "
                    "(data_quality.inputs).")
 
 

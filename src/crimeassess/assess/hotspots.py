@@ -324,7 +324,7 @@ def hotspot_block(con: Any, st: Store, rows_where: str, total_pred: str, matched
     if polys is not None and len(polys) >= 3:
         lsoa_args = (polys, lsoa_counts["cur"], lsoa_counts["prev"])
     else:
-        notes.append("no LSOA boundaries are loaded for this area, so LSOA hotspots are not shown")
+        notes.append("No LSOA boundaries are loaded for this area, so LSOA hotspots are not shown")
     xc, yc = _points(con, where, matched_cur, table)
     xp, yp = _points(con, where, matched_prev, table)
     keep = near_points(np.concatenate([xc, xp]), np.concatenate([yc, yp]))

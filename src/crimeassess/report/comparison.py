@@ -129,6 +129,8 @@ def theme_rate_table(a: Mapping[str, Any], max_columns: int = 5) -> dict[str, An
     labels = {t.get("id"): t.get("label") for t in (a.get("themes") or []) if isinstance(t, Mapping)}
     rows = []
     for tid, items in tc.items():
+        if tid == "anti_social_behaviour":  # not crime: the table is of crimes per 1,000
+            continue
         by = {r.get("name"): r for r in items if isinstance(r, Mapping)}
         cells = [fmt_rate((by.get(n) or {}).get("rate_per_1000")) for n in names]
         if any(not _blank(c) for c in cells):

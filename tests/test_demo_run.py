@@ -161,3 +161,19 @@ def test_demo_themes_give_one_count_in_every_view(demo_out: Path) -> None:
     assert r.exit_code == 0, r.output
     mine = next(t for t in json.loads(r.output)["themes"] if t["id"] == nte)
     assert (mine["current"], mine["previous"]) == (want["current"], want["previous"])
+
+
+def test_cli_asb_row_adds_up(demo_out: Path) -> None:
+    """The demo's anti-social behaviour is compared over 11 months (a police.uk month is missing) while crime is
+    complete: the CLI's row gives the counts its change compares, so current - previous is the change shown."""
+    a = json.loads((demo_out / "report" / "assessment.json").read_text())
+    asb = a["anti_social_behaviour"]
+    assert asb["basis"] == "matched_months" and a["coverage"]["basis"] == "complete"
+    r = CliRunner().invoke(app, ["assess", "--store", str(demo_out / "store"), "--area", a["area"]["name"],
+                                 "--period", a["period"]["label"]], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    row = next(line for line in r.output.splitlines() if "Anti-social behaviour (not crime)" in line)
+    assert f"the {len(asb['matched_months'])} months held in both" in row  # the line may wrap after it
+    cells = [c.strip() for c in row.split("│")[2:5]]
+    cur, prev, chg = (int(c.replace(",", "").replace("−", "-").replace("+", "")) for c in cells)
+    assert (cur, prev) == (asb["matched_current"], asb["matched_previous"]) and cur - prev == chg == asb["change"]

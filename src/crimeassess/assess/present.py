@@ -525,8 +525,15 @@ def print_assessment(a: Mapping[str, Any], console: Console) -> None:
     t = _table("Total recorded crime", [""], matched)
     t.add_row("Total recorded crime", *compared_cells(a["total"], matched))
     asb = a.get("anti_social_behaviour") or {}
+    asb_label = "Anti-social behaviour (not crime)"
+    if not matched and asb.get("basis") == "matched_months":
+        # its own months held in both periods differ from crime's: the counts its change compares, said so (the
+        # whole period's count beside a like-for-like change did not add up)
+        asb = {**asb, "current": asb.get("matched_current"), "previous": asb.get("matched_previous")}
+        n = len(asb.get("matched_months") or [])
+        asb_label += f", the {n} months held in both periods"
     asb_cells = compared_cells({**asb, "rate_per_1000": None}, matched)
-    t.add_row("Anti-social behaviour (not crime)", *asb_cells)
+    t.add_row(asb_label, *asb_cells)
     un = a.get("unplaced") or {}
     prev_cells = ["", ""] if matched else [count(un.get("previous"))]  # the comparison's total is not like for like
     t.add_row("Unplaced (force-wide, no location)", count(un.get("current")), *prev_cells, "", "", "", "")

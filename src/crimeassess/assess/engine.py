@@ -804,7 +804,8 @@ def _priorities(job: _Job, data: dict[str, Any]) -> None:
     data["outcomes"] = outcomes_block(job.con, kind=job.kind, forces=job.forces, cur=job.cur, cmp=job.cmp,
                                       coverage=job.coverage, themes=crime_themes,
                                       table=load_outcome_map(job.opts["theme_files"]))
-    _lsoa_names(job.con, job.st)
+    if not get_kind(job.kind).location_text:  # repeat locations by LSOA, which such a source does not name
+        _lsoa_names(job.con, job.st)
     data["priorities"] = priorities.priorities_block(job.con, data, kind=job.kind, themes=job.theme_list,
                                                      preds=job.theme_preds, cur=job.cur, cmp=job.cmp,
                                                      window=job.window, total_pred=job.total_pred)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from numbers import Real
 from typing import Any
@@ -428,13 +429,10 @@ def repeat_rows(rows: Iterable[Mapping[str, Any]] | None, limit: int | None = No
     numbered ("map point 2 of 3": police.uk names many map points alike, "On or near Supermarket")."""
     shown = [dict(r) for r in rows or [] if isinstance(r, Mapping) and (r.get("current") or 0) >= 2][:limit]
     keys = [(r.get("location"), r.get("lsoa_name")) for r in shown]
-    many: dict[Any, int] = {}
-    for k in keys:
-        many[k] = many.get(k, 0) + 1
-    seen: dict[Any, int] = {}
+    many, seen = Counter(keys), Counter()
     for r, k in zip(shown, keys):
         if many[k] > 1:
-            seen[k] = seen.get(k, 0) + 1
+            seen[k] += 1
             r["point_note"] = f"map point {seen[k]} of {many[k]}"
         # what the row is called, and the rest in brackets: an LSOA by its name (as the hotspot table names it),
         # a map point by its label, with its LSOA, ward and number among alike-named points

@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from .. import sql
 from ..classify.selectors import HOUR_SQL, PLACE_TEXT_SQL, WEEKDAYS, Selectors, hotspot_table, night_day_sql
 from ..sources.registry import get_kind
 from . import present
@@ -174,8 +175,7 @@ def repeat_locations(con, kind: str, pred: str, comparable: bool, has_previous: 
         return {"basis": "policeuk_map_point", "rows": out, "note": SNAPPED_NOTE}
     # An LSOA code alone means nothing to a reader: its name when the source gives one, and the ward it lies in
     # (the source's own ward name, else the lookup's for the ward the row was placed in).
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE table_name IN "
-                                        "('lk', 'lsoa_names')").fetchall()}
+    tables = {t for t in ("lk", "lsoa_names") if sql.has_relation(con, t)}
     lk_join = ("LEFT JOIN (SELECT ward_code AS lk_wc, min(ward_name) AS lk_wn FROM lk GROUP BY 1) w "
                "ON w.lk_wc = pc.p_ward_code " if "lk" in tables else "")
     lk_join += ("LEFT JOIN (SELECT code AS ln_code, name AS ln_name FROM lsoa_names) n ON n.ln_code = pc.lsoa_code"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from ..assess.present import theme_name
 from .charts import GREY, INK, MUTED, NAVY, NAVY_MID, RISE, TEXT_WIDTH_IN, _new_figure, figure_to_svg
 from .chartcache import cached_chart
 from .formatting import fmt_int, fmt_pct, fmt_rate
@@ -141,17 +142,13 @@ def theme_rate_table(a: Mapping[str, Any], max_columns: int = 5) -> dict[str, An
     # under the table rather than shown as a column of dashes
     keep = [i for i in range(len(heads)) if i == 0 or any(not _blank(r["cells"][i]) for r in rows)]
     # the theme table gives burglary per 1,000 households where households are known; here every area is on one base
-    hh = [_lower_first(str(t.get("label") or t.get("id"))) for t in (a.get("themes") or []) if isinstance(t, Mapping)
+    hh = [theme_name(str(t.get("label") or t.get("id"))) for t in (a.get("themes") or []) if isinstance(t, Mapping)
           and t.get("rate_base") == "households" and t.get("rate_per_1000") is not None and t.get("id") in tc]
+    them = "it" if len(hh) == 1 else "them"
     note = (f"Every rate here is per 1,000 residents, {' and '.join(hh[:2])}{' and others' if len(hh) > 2 else ''} "
-            "too (the theme table gives {} per 1,000 households).".format("it" if len(hh) == 1 else "them")) if hh else None
+            f"too (the theme table gives {them} per 1,000 households).") if hh else None
     return {"columns": [heads[i] for i in keep], "rows": [{**r, "cells": [r["cells"][i] for i in keep]} for r in rows],
             "omitted": [heads[i] for i in range(len(heads)) if i not in keep], "note": note}
-
-
-def _lower_first(label: str) -> str:
-    """'Residential burglary' -> 'residential burglary' (mid-sentence); an acronym ('ASB') is kept."""
-    return label if label[:2].isupper() else label[:1].lower() + label[1:]
 
 
 def _blank(cell: str) -> bool:

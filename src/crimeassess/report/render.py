@@ -29,12 +29,9 @@ from .priorities import priorities_context
 from .wardmap import ward_map_svg
 
 TEMPLATES = Path(__file__).with_name("templates")
-ATTRIBUTION = (
-    "Contains public sector information licensed under the Open Government Licence v3.0. "
-    "Contains OS data \u00a9 Crown copyright and database right."
-)
-#: The first sentence of ATTRIBUTION alone: a report drawn with no boundaries (ONS lookups only) uses no OS data.
+#: The attribution of a report drawn with no boundaries (ONS lookups only): it uses no OS data.
 ATTRIBUTION_NO_OS = "Contains public sector information licensed under the Open Government Licence v3.0."
+ATTRIBUTION = ATTRIBUTION_NO_OS + " Contains OS data \u00a9 Crown copyright and database right."
 OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _ISO_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
@@ -258,8 +255,7 @@ def placement_text(source: Mapping[str, Any], geography: Mapping[str, Any], peri
     where = "in wards" + (f" as at {geography['ward_vintage']}" if geography.get("ward_vintage") else "")
     text = f"Crimes are placed {where} {', else '.join(ways)}."
     by = _d(geography.get("placed_by"))
-    labels = PLACED_BY_LABELS
-    got = [(labels[k], int(by[k])) for k in labels if isinstance(by.get(k), (int, float)) and by[k]]
+    got = [(how, int(by[k])) for k, how in PLACED_BY_LABELS.items() if isinstance(by.get(k), (int, float)) and by[k]]
     when = f"of {period_label}" if period_label else "of the current period"
     if len(got) == 1:
         n = got[0][1]

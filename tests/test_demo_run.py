@@ -91,8 +91,26 @@ def test_demo_asb_label_follows_its_like_for_like_numbers(demo_out: Path) -> Non
     assert asb["matched_previous"] == count(asb["matched_previous_months"])
     assert asb["matched_current"] == count(asb["matched_months"])
     assert asb["change"] == asb["matched_current"] - asb["matched_previous"]
+    # its rate: incidents a year per 1,000 residents over its own months held (12 now, 11 before), residents
+    # recounted from the Census file
+    with open(demo_out / "data" / "population" / "census-2011-lsoa-population-households.csv", newline="",
+              encoding="utf-8") as fh:
+        residents = sum(int(r[9].replace(",", "")) for r in list(csv.reader(fh))[1:] if r[6] in lsoas)
+    def months(p: dict[str, str]) -> list[str]:
+        y, m = map(int, p["start"].split("-"))
+        out = []
+        while f"{y:04d}-{m:02d}" <= p["end"]:
+            out.append(f"{y:04d}-{m:02d}")
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return out
+    cur_months = [m for m in months(a["period"]) if m not in asb["missing_months"]]
+    prev_months = [m for m in months(a["compare"]) if m not in asb["missing_months"]]
+    assert (asb["current_months"], asb["previous_months"]) == (len(cur_months), len(prev_months)) == (12, 11)
+    assert asb["rate_per_1000"] == round(count(cur_months) / (12 / 12) / residents * 1000, 1)
+    assert asb["previous_rate_per_1000"] == round(count(prev_months) / (11 / 12) / residents * 1000, 1)
     html = (demo_out / "report" / "report.html").read_text(encoding="utf-8")
     section = html[html.index('id="sec-asb"'):html.index('id="sec-quality"')]
+    assert f"{asb['rate_per_1000']:.1f}" in section
     label = "Significant fall" if asb["change"] < 0 else "Significant rise"
     if asb["significant"]:
         assert label in section

@@ -705,7 +705,7 @@ def _judge(job: _Job, rows: dict[str, Any]) -> None:
     rows["total"] = total
     rows["population"] = job.population = _populations(job.con, job.st, job.tgt, job.cur, job.cmp)
     _add_rates(total, rows["categories"], rows["themes"], rows["wards"], rows["population"], job.coverage,
-               job.cur, job.cmp)
+               job.cur, job.cmp, asb=rows["asb"])
     wards = rows["wards"]
     for r in [total, rows["asb"], *rows["categories"], *rows["themes"], *wards, *(t for w in wards for t in w["themes"])]:
         r.pop("exposure_ratio", None)
@@ -1106,23 +1106,29 @@ def _years(p: Period, months_held: int) -> float:
     return (p.n_days or 0) / 365.25 if p.by_day else months_held / 12
 
 
-def _add_rates(total, categories, themes, wards, population, coverage, cur: Period, cmp: Period) -> None:
+def _add_rates(total, categories, themes, wards, population, coverage, cur: Period, cmp: Period,
+               asb: dict[str, Any] | None = None) -> None:
     """rate_per_1000 (a year, over the months held), previous_rate_per_1000 and rate_change_pct (like for like,
-    each period with its own population); residents, or households for burglary; null without population."""
+    each period with its own population); residents, or households for burglary; null without population.
+    Anti-social behaviour's rate is over its own months held (its source may hold other months than crime's)."""
     meta = population["meta"] if population else {}
     prev_meta = population["previous_meta"] if population else {}
     yc, yp = _years(cur, coverage["current_months"]), _years(cmp, coverage["previous_months"])
 
-    def put(row: dict[str, Any], res_c, res_p, hh_c=None, hh_p=None, households: bool = False) -> None:
+    def put(row: dict[str, Any], res_c, res_p, hh_c=None, hh_p=None, households: bool = False,
+            years: tuple[float, float] | None = None) -> None:
         bc, bp = (hh_c, hh_p) if households and hh_c else (res_c, res_p)
-        row["rate_per_1000"] = _rate(row.get("current"), bc, yc)
-        row["previous_rate_per_1000"] = _rate(row.get("previous"), bp, yp)
+        y_c, y_p = years or (yc, yp)
+        row["rate_per_1000"] = _rate(row.get("current"), bc, y_c)
+        row["previous_rate_per_1000"] = _rate(row.get("previous"), bp, y_p)
         row["rate_change_pct"] = _rate_change(row.get("matched_current"), row.get("matched_previous"), bc, bp)
         row["rate_base"] = "households" if households and hh_c else "residents"
 
     rc, rp = meta.get("residents"), prev_meta.get("residents")
     hc, hp = meta.get("households"), prev_meta.get("households")
     put(total, rc, rp)
+    if asb is not None and asb.get("available"):
+        put(asb, rc, rp, years=(_years(cur, asb.get("current_months") or 0), _years(cmp, asb.get("previous_months") or 0)))
     for c in categories:
         put(c, rc, rp, hc, hp, households=c["id"] == "burglary")
     for t in themes:

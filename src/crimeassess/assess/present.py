@@ -526,11 +526,13 @@ def print_assessment(a: Mapping[str, Any], console: Console) -> None:
     asb_label = "Anti-social behaviour (not crime)"
     if not matched and asb.get("basis") == "matched_months":
         # its own months held in both periods differ from crime's: the counts its change compares, said so (the
-        # whole period's count beside a like-for-like change did not add up)
-        asb = {**asb, "current": asb.get("matched_current"), "previous": asb.get("matched_previous")}
+        # whole period's count beside a like-for-like change did not add up); its rate, over all its months held,
+        # would not fit those counts
+        asb = {**asb, "current": asb.get("matched_current"), "previous": asb.get("matched_previous"),
+               "rate_per_1000": None}
         n = len(asb.get("matched_months") or [])
         asb_label += f", the {n} months held in both periods"
-    asb_cells = compared_cells({**asb, "rate_per_1000": None}, matched)
+    asb_cells = compared_cells(asb, matched)
     t.add_row(asb_label, *asb_cells)
     un = a.get("unplaced") or {}
     prev_cells = ["", ""] if matched else [count(un.get("previous"))]  # the comparison's total is not like for like

@@ -167,13 +167,16 @@ def test_national_rate_from_home_office_table(store: Store, shared_data: Path, t
     # themes from the same table by their offence definitions: robbery is the ONS robbery group
     from crimeassess.assess.comparators import theme_comparators
 
-    th = theme_comparators(st, "Southampton", "2017/18", themes=["robbery", "knife_crime"])
+    th = theme_comparators(st, "Southampton", "2017/18", themes=["robbery", "knife_crime", "sexual_offences_parks",
+                                                                 "sexual_offences_night_time_economy"])
     rob = {c.kind: c for c in th["robbery"]}
     assert rob["england-and-wales"].current == sum(
         int(r["Number_of_Offences"]) for r in rows if r["Force_Name"] not in skip and r["Offence_Group"] == "Robbery")
     assert rob["force"].current == sum(int(r["Number_of_Offences"]) for r in rows
                                        if r["Force_Name"] == "Hampshire" and r["Offence_Group"] == "Robbery")
     assert "knife_crime" not in th  # needs knife flags: neither police.uk nor the tables give it
+    # a place or time of day: the tables have neither (this store holds no records to count them from)
+    assert "sexual_offences_parks" not in th and "sexual_offences_night_time_economy" not in th
 
 
 @pytest.mark.realdata

@@ -429,7 +429,8 @@ def _ho_theme_rows(con: duckdb.DuckDBPyConnection, counts, theme: Any):  # noqa:
 
 def _ho_theme_rows_many(con: duckdb.DuckDBPyConnection, counts, themes: list[Any]) -> dict[str, Any]:
     """Theme id -> the Home Office rows it selects (its force-extract definition applied to the offence codes), or
-    None when the tables cannot give it (themes needing knife/hate/domestic flags, anti-social behaviour)."""
+    None when the tables cannot give it (themes needing knife/hate/domestic flags, a place, time, day or hotspot
+    selector, anti-social behaviour)."""
     out: dict[str, Any] = {}
     preds: list[tuple[str, str]] = []
     for t in themes:
@@ -437,8 +438,8 @@ def _ho_theme_rows_many(con: duckdb.DuckDBPyConnection, counts, themes: list[Any
             out[t.id] = None
         elif t.id == "total":
             out[t.id] = counts[counts["in_total_recorded_crime"]]
-        elif t.flags or t.record_type != "crime" or t.predicate("extract") is None:
-            out[t.id] = None
+        elif t.flags or t.record_type != "crime" or t.selectors.any or t.predicate("extract") is None:
+            out[t.id] = None  # the tables have offence codes by force and quarter: no flag, place, time or day
         else:
             preds.append((t.id, t.predicate("extract")))
     if not preds:

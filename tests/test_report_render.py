@@ -469,3 +469,26 @@ def test_data_quality_cells_say_ids_and_times_in_words():
     assert _cell("force", "avon-and-somerset") == "Avon and Somerset"
     assert _cell("loaded_at", "2026-11-28T00:07:39Z") == "28 November 2026"
     assert _cell("name", "police-uk-street") == "police-uk-street"  # only where the column names a kind
+
+
+def test_step_changes_listed_once(assessment):
+    """A theme counting exactly a police.uk category's crimes steps with it: the data-quality table lists the step
+    once (it listed violence and sexual offences twice); a label two different series share says which is the
+    theme; the JSON keeps every family's entry."""
+    a = copy.deepcopy(assessment)
+    step = {"month": "2024-07", "direction": "up", "before": 1000.0, "after": 1200.0, "ratio": 1.2}
+    a["data_quality"]["level_shifts"] = [
+        {"series": "violence-and-sexual-offences", "family": "categories", "label": "Violence and sexual offences",
+         **step},
+        {"series": "violence_and_sexual_offences", "family": "themes", "label": "Violence and sexual offences",
+         **step},
+        {"series": "burglary", "family": "categories", "label": "Burglary", **step},
+        {"series": "burglary", "family": "themes", "label": "Burglary", **{**step, "after": 1100.0, "ratio": 1.1}},
+    ]
+    html = render_html(a)
+    table = html[html.index("Step changes in monthly series"):]
+    table = table[:table.index("</table>")]
+    assert table.count("Violence and sexual offences") == 1
+    assert "Burglary (police.uk category)" in table and "Burglary (theme)" in table
+    assert "violence_and_sexual_offences" not in table and "Family" not in table
+    assert len(a["data_quality"]["level_shifts"]) == 4 and "family" in a["data_quality"]["level_shifts"][0]

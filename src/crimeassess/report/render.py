@@ -109,6 +109,37 @@ _DQ_COLUMNS = {
 }
 
 
+_FAMILY_WORDS = {"total": "total", "categories": "police.uk category", "themes": "theme"}
+
+
+def distinct_shifts(shifts: list[Any]) -> list[Any]:
+    """Step changes once each: a theme that counts exactly a police.uk category's crimes (violence and sexual
+    offences) steps with it and was listed twice under one label. A label two different series share is told
+    apart by its family ("theme"). Copies: the JSON keeps every family's entry."""
+    out: list[Any] = []
+    seen: set[tuple[Any, ...]] = set()
+    for s in shifts:
+        if not isinstance(s, Mapping):
+            out.append(s)
+            continue
+        key = tuple(s.get(c) for c in ("label", "month", "direction", "before", "after"))
+        if key not in seen:
+            seen.add(key)
+            out.append(dict(s))
+    by_label: dict[Any, set[Any]] = {}
+    for s in out:
+        if isinstance(s, Mapping):
+            by_label.setdefault(s.get("label"), set()).add(s.get("family"))
+    for s in out:
+        if isinstance(s, Mapping) and len(by_label[s.get("label")]) > 1 and s.get("family") in _FAMILY_WORDS:
+            s["label"] = f"{s.get('label')} ({_FAMILY_WORDS[s['family']]})"
+    for s in out:  # the label says which series: its raw id and family are for the JSON
+        if isinstance(s, dict):
+            s.pop("series", None)
+            s.pop("family", None)
+    return out
+
+
 def _dq_block(key: str, value: Any) -> dict[str, Any] | None:
     """Turn one data_quality entry into a renderable block (table, key/value list, text or list)."""
     title = _DQ_TITLES.get(key, fmt.humanise_key(key))
@@ -404,6 +435,8 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
             note = None
             if k == "inputs" and isinstance(v, list):
                 v, note = _compared_inputs(v, a.get("period"), a.get("compare"))
+            if k == "level_shifts" and isinstance(v, list):
+                v = distinct_shifts(v)
             block = _dq_block(str(k), v)
             if block:
                 block["note"] = note

@@ -229,6 +229,12 @@ def test_sentence() -> None:
     rows[0].update(rank=2, of=3)
     assert comparator_sentence(rows + [{"kind": "peer", "name": "Q", "rate_per_1000": 140.0}]).endswith(
         "above the England and Wales rate of 82.4 and 2nd highest of 3 with its peers, after Q's 140.0.")
+    # the area's coverage is said of its rate; the table's note on the change is left out (the sentence gives none)
+    two = [{"kind": "area", "name": "S", "rate_per_1000": 134.7,
+            "note": "7 of 12 months held; change over the 1 month held in both periods"},
+           {"kind": "force", "name": "Hampshire", "rate_per_1000": 84.0}]
+    assert comparator_sentence(two) == ("S: 134.7 crimes per 1,000 residents a year, above the Hampshire force area "
+                                        "rate of 84.0 (its rate from the 7 of 12 months held).")
 
 
 def test_dot_plot_and_rows() -> None:

@@ -108,6 +108,9 @@ def test_demo_asb_label_follows_its_like_for_like_numbers(demo_out: Path) -> Non
     assert (asb["current_months"], asb["previous_months"]) == (len(cur_months), len(prev_months)) == (12, 11)
     assert asb["rate_per_1000"] == round(count(cur_months) / (12 / 12) / residents * 1000, 1)
     assert asb["previous_rate_per_1000"] == round(count(prev_months) / (11 / 12) / residents * 1000, 1)
+    # the two rates its change compares: the 11 months held in both periods
+    assert asb["matched_rate_per_1000"] == round(asb["matched_current"] / (11 / 12) / residents * 1000, 1)
+    assert asb["matched_previous_rate_per_1000"] == round(asb["matched_previous"] / (11 / 12) / residents * 1000, 1)
     html = (demo_out / "report" / "report.html").read_text(encoding="utf-8")
     section = html[html.index('id="sec-asb"'):html.index('id="sec-quality"')]
     assert f"{asb['rate_per_1000']:.1f}" in section
@@ -195,3 +198,19 @@ def test_cli_asb_row_adds_up(demo_out: Path) -> None:
     cells = [c.strip() for c in row.split("│")[2:5]]
     cur, prev, chg = (int(c.replace(",", "").replace("−", "-").replace("+", "")) for c in cells)
     assert (cur, prev) == (asb["matched_current"], asb["matched_previous"]) and cur - prev == chg == asb["change"]
+    # its rate is over the same months (the whole period's 20.1 would not fit 4,627)
+    assert row.split("│")[6].strip() == f"{asb['matched_rate_per_1000']:.1f}" != f"{asb['rate_per_1000']:.1f}"
+    # the theme list does not call it unavailable: it is counted from police.uk, in the row above
+    assert "Anti-social behaviour" not in next((ln for ln in r.output.splitlines() if "Not available" in ln), "")
+    # the dashboard sets side by side only the two rates its change compares
+    from fastapi.testclient import TestClient
+
+    from crimeassess.web.app import create_app
+
+    p = TestClient(create_app(demo_out / "store")).get(
+        "/panel", params={"area": a["area"]["name"], "period": a["period"]["label"]}, headers={"HX-Request": "true"})
+    box = p.text[p.text.index("Incidents per 1,000 residents a year"):]
+    box = box[:box.index("</div>")]
+    assert f'"big">{asb["rate_per_1000"]:.1f}<' in box
+    assert (f"{asb['matched_rate_per_1000']:.1f} against {asb['matched_previous_rate_per_1000']:.1f} over the months "
+            "held in both periods") in box

@@ -692,7 +692,7 @@ def _theme_rows(t: Any, units: list[_Unit], *, cur: Period, cmp: Period, kind: s
             if len(mc) < len(cur.months):
                 notes.append(f"{len(mc)} of {len(cur.months)} months held")
             if matched and matched[2] < max(len(mc), len(mp)):
-                notes.append(f"change over the {matched[2]} month{'s' if matched[2] > 1 else ''} held in both periods")
+                notes.append(f"{CHANGE_NOTE} {matched[2]} month{'s' if matched[2] > 1 else ''} held in both periods")
             note = "; ".join(notes) or None
         else:
             mc, mp, note, matched, mm = [], [], None, None, []
@@ -823,6 +823,10 @@ def _rank(rows: list[Comparator]) -> list[Comparator]:
     return out
 
 
+#: How a comparator's note begins its part on the change (``comparator_sentence`` leaves that part out).
+CHANGE_NOTE = "change over the"
+
+
 def comparator_sentence(rows: list[dict[str, Any]] | list[Comparator]) -> str | None:
     """'Southampton: 125.2 crimes per 1,000 residents a year, above the England and Wales rate of 82.4 and below
     Portsmouth's 130.9.' Comparisons in the same direction are grouped; several peers are summarised by rank; the
@@ -860,7 +864,9 @@ def comparator_sentence(rows: list[dict[str, Any]] | list[Comparator]) -> str | 
         # groups of several comparisons are separated by ", and" so each "and" stays within its group
         s += ", " + (_and(parts) if all(len(v) == 1 for v in groups.values()) or len(parts) == 1
                      else ", ".join(parts[:-1]) + ", and " + parts[-1])
-    notes = [a["note"]] if a.get("note") else []
+    # the area's coverage, said of its rate; its note on the change is for the table (the sentence gives none)
+    notes = [f"its rate from the {n}" if n[0].isdigit() else n
+             for n in (a.get("note") or "").split("; ") if n and not n.startswith(CHANGE_NOTE)]
     sig = [r["name"] for r in rs[1:] if r.get("significant")]
     if sig:
         notes.append(f"a significant difference from {_and(sig)}")

@@ -1108,27 +1108,39 @@ def _years(p: Period, months_held: int) -> float:
 
 def _add_rates(total, categories, themes, wards, population, coverage, cur: Period, cmp: Period,
                asb: dict[str, Any] | None = None) -> None:
-    """rate_per_1000 (a year, over the months held), previous_rate_per_1000 and rate_change_pct (like for like,
-    each period with its own population); residents, or households for burglary; null without population.
-    Anti-social behaviour's rate is over its own months held (its source may hold other months than crime's)."""
+    """rate_per_1000 (a year, over the months held), previous_rate_per_1000, rate_change_pct (like for like,
+    each period with its own population) and matched_rate_per_1000 / matched_previous_rate_per_1000 (the two
+    rates that change compares: a year over the months held in both periods); residents, or households for
+    burglary; null without population. Anti-social behaviour's rates are over its own months held (its source
+    may hold other months than crime's)."""
     meta = population["meta"] if population else {}
     prev_meta = population["previous_meta"] if population else {}
     yc, yp = _years(cur, coverage["current_months"]), _years(cmp, coverage["previous_months"])
 
+    def matched_years(cov: dict[str, Any]) -> tuple[float, float]:
+        return (_years(cur, len(cov.get("matched_months") or [])),
+                _years(cmp, len(cov.get("matched_previous_months") or [])))
+
+    ymc, ymp = matched_years(coverage)
+
     def put(row: dict[str, Any], res_c, res_p, hh_c=None, hh_p=None, households: bool = False,
-            years: tuple[float, float] | None = None) -> None:
+            years: tuple[float, float] | None = None, matched: tuple[float, float] | None = None) -> None:
         bc, bp = (hh_c, hh_p) if households and hh_c else (res_c, res_p)
         y_c, y_p = years or (yc, yp)
+        m_c, m_p = matched or (ymc, ymp)
         row["rate_per_1000"] = _rate(row.get("current"), bc, y_c)
         row["previous_rate_per_1000"] = _rate(row.get("previous"), bp, y_p)
         row["rate_change_pct"] = _rate_change(row.get("matched_current"), row.get("matched_previous"), bc, bp)
+        row["matched_rate_per_1000"] = _rate(row.get("matched_current"), bc, m_c)
+        row["matched_previous_rate_per_1000"] = _rate(row.get("matched_previous"), bp, m_p)
         row["rate_base"] = "households" if households and hh_c else "residents"
 
     rc, rp = meta.get("residents"), prev_meta.get("residents")
     hc, hp = meta.get("households"), prev_meta.get("households")
     put(total, rc, rp)
     if asb is not None and asb.get("available"):
-        put(asb, rc, rp, years=(_years(cur, asb.get("current_months") or 0), _years(cmp, asb.get("previous_months") or 0)))
+        put(asb, rc, rp, years=(_years(cur, asb.get("current_months") or 0), _years(cmp, asb.get("previous_months") or 0)),
+            matched=matched_years(asb))
     for c in categories:
         put(c, rc, rp, hc, hp, households=c["id"] == "burglary")
     for t in themes:

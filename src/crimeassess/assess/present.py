@@ -526,10 +526,9 @@ def print_assessment(a: Mapping[str, Any], console: Console) -> None:
     asb_label = "Anti-social behaviour (not crime)"
     if not matched and asb.get("basis") == "matched_months":
         # its own months held in both periods differ from crime's: the counts its change compares, said so (the
-        # whole period's count beside a like-for-like change did not add up); its rate, over all its months held,
-        # would not fit those counts
+        # whole period's count beside a like-for-like change did not add up); its rate over those months too
         asb = {**asb, "current": asb.get("matched_current"), "previous": asb.get("matched_previous"),
-               "rate_per_1000": None}
+               "rate_per_1000": asb.get("matched_rate_per_1000")}
         n = len(asb.get("matched_months") or [])
         asb_label += f", the {n} months held in both periods"
     asb_cells = compared_cells(asb, matched)
@@ -547,7 +546,10 @@ def print_assessment(a: Mapping[str, Any], console: Console) -> None:
             if r.get("available") is not False:
                 t.add_row(r["label"], *compared_cells(r, matched))
         console.print(t)
-        gone = [r["label"] for r in rows if r.get("available") is False]
+        # anti-social behaviour a force extract lacks is counted from police.uk: its row is in the first table
+        asb_shown = (a.get("anti_social_behaviour") or {}).get("available")
+        gone = [r["label"] for r in rows if r.get("available") is False
+                and not (r.get("id") == "anti_social_behaviour" and asb_shown)]
         if gone:
             console.print(f"Not available from this source: {', '.join(gone)}.", highlight=False)
     ws = a["wards_summary"]

@@ -144,6 +144,8 @@ class Compared(_Record):
         Crimes per 1,000 residents (households for burglary) a year, each period with its own population.
     rate_change_pct : float | None
         The like-for-like rate change.
+    matched_rate_per_1000, matched_previous_rate_per_1000 : float | None
+        The two rates ``rate_change_pct`` compares: a year over the months held in both periods.
     rate_base : str
         "residents" or "households".
     run : Run
@@ -169,6 +171,8 @@ class Compared(_Record):
     rate_per_1000: float | None = MISSING
     previous_rate_per_1000: float | None = MISSING
     rate_change_pct: float | None = MISSING
+    matched_rate_per_1000: float | None = MISSING
+    matched_previous_rate_per_1000: float | None = MISSING
     rate_base: str = MISSING
     run: Any = MISSING
     series: tuple[SeriesPoint, ...] = MISSING

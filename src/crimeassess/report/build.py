@@ -31,7 +31,7 @@ STAGES = ("assessing", "writing JSON and CSV tables", "rendering the HTML report
 #: that change, pct_change and the test are computed on.
 TABLE_COLUMNS = ["current", "previous", "change", "pct_change", "rate_per_1000", "p_value", "p_adjusted", "z",
                  "significant", "small_numbers", "matched_current", "matched_previous", "previous_rate_per_1000",
-                 "rate_change_pct", "dispersion"]
+                 "rate_change_pct", "dispersion", "matched_rate_per_1000", "matched_previous_rate_per_1000"]
 
 COMPARATOR_COLUMNS = ["kind", "code", "name", "source", "current", "previous", "rate_per_1000", "previous_rate_per_1000",
                       "rate_change_pct", "rank", "of", "population", "population_year", "population_source",

@@ -132,3 +132,38 @@ def test_annual_estimate_seasonal_and_proportional() -> None:
     assert p.basis == "proportional" and p.value == 12000
     assert annual_estimate(fy, held[:2], count, {}, None) is None  # too few months
     assert annual_estimate(parse_period("2018-03"), ["2018-03"], 10, {}, None) is None  # not a year
+
+
+def test_an_additive_outlier_gets_its_own_pulse() -> None:
+    """Crimes of a year moved into one month (a backlog) made that month's residual set the family's "normal
+    variation". The month gets its own pulse, found one at a time: the estimate is statsmodels' quasi-Poisson
+    scale with that pulse column, close to the series' own without the spike; the other years' same month,
+    pulled down by the month-of-year effect until the pulse is in, are not taken as outliers."""
+    t = np.arange(36, dtype=float) + 2017 * 12
+    y = np.array(SERIES, dtype=float)
+    spiked = y.copy()
+    spiked[30] += 300  # a backlog recorded in one month
+    spiked[[24, 25, 26, 27, 28, 29]] -= 50  # taken from the months before it: the year's total is unchanged
+    x = np.column_stack([_sm_design(t, True), (np.arange(36) == 30).astype(float)])
+    res = sm.GLM(spiked, x, family=sm.families.Poisson()).fit(scale="X2")
+    got = dispersion.estimate({"s": {int(m): int(c) for m, c in zip(t, spiked)}})
+    assert got.outliers == (("s", int(t[30])),) and got.df == 36 - 14
+    assert got.raw == pytest.approx(res.scale, rel=1e-9)
+    plain = sm.GLM(spiked, _sm_design(t, True), family=sm.families.Poisson()).fit(scale="X2").scale
+    clean = dispersion.estimate({"s": {int(m): int(c) for m, c in zip(t, y)}})
+    assert plain > 5 and got.value == 1.0 and clean.outliers == ()  # 7.1 without the pulse, 0.88 with it
+    assert got.to_dict()["outliers"] == [{"series": "s", "month": "2019-07"}]
+
+
+def test_outliers_at_most_one_a_year_and_none_in_short_series() -> None:
+    t = np.arange(36) + 2017 * 12
+    y = np.array(SERIES)
+    y[[5, 20, 33]] += 400  # three backlog months, one a year: each is taken (not the same month of year, which
+    # the month-of-year effect would take as seasonal)
+    y2 = y.copy()
+    y2[10] += 400  # a fourth: one a year at most
+    three = dispersion.estimate({"s": dict(zip(t.tolist(), y.tolist()))})
+    four = dispersion.estimate({"s": dict(zip(t.tolist(), y2.tolist()))})
+    assert len(three.outliers) == 3 and len(four.outliers) <= 3
+    short = dispersion.estimate({"s": {i: (400 if i == 5 else 100) for i in range(11)}})
+    assert short.outliers == ()

@@ -9,6 +9,13 @@ monthly series the store holds:
   and linear trend, plus month-of-year effects when the series spans at least two years, plus a step for
   each level shift found in it (``steps.py``: a recording change is a change of level, not noise)
   (statsmodels ``GLM``, ``family=Poisson``);
+* a month far outside the rest of its series (an *additive outlier*: a backlog of crimes recorded in one month,
+  a month of missing records) gets its own one-month pulse, as X-13ARIMA-SEATS's automatic outlier detection
+  does: its Pearson residual exceeds ``OUTLIER_Z`` times a robust scale of the others (the median squared
+  residual / 0.4549, the median of χ²₁), at most one such month a year of the series. One such month would
+  otherwise set the "normal variation" of every test of its family: the demo city's 800 crimes moved into one
+  month made the total's dispersion 7.7 instead of 1.1. The month still counts in every total and test;
+  only the estimate of month-to-month noise leaves it out;
 * the family's dispersion is the pooled Pearson statistic, Σ X² / Σ residual df, across its series
   (McCullagh & Nelder's quasi-Poisson estimate), floored at 1 (never less variable than Poisson);
 * with fewer than ``MIN_DF`` residual degrees of freedom the estimate is not made (``value`` None) and the
@@ -37,9 +44,16 @@ MAX_SERIES = 80
 WINDOW_MONTHS = 36
 #: A series spanning at least this many months gets month-of-year effects.
 SEASONAL_MONTHS = 24
+#: A month whose Pearson residual exceeds this many robust standard deviations is an additive outlier.
+OUTLIER_Z = 4.0
+#: Median of the χ² distribution with one degree of freedom: median(r²) / this estimates the dispersion.
+CHI2_1_MEDIAN = 0.454936
+#: Series shorter than this get no outlier months (too few residuals for a robust scale).
+OUTLIER_MIN_MONTHS = 12
 
 METHOD = ("quasi-Poisson: pooled Pearson chi-square / residual df of Poisson log-linear models of each "
-          "monthly series (own level and trend, plus month of year over two years or more)")
+          "monthly series (own level and trend, plus month of year over two years or more, plus a step at each "
+          "level shift and a one-month pulse at each additive outlier)")
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,8 @@ class Dispersion:
         Most months held in any one series.
     note : str | None
         Why no estimate was made, when value is None.
+    outliers : tuple[tuple[str, int], ...]
+        (series id, month index) of the months given their own pulse (additive outliers).
     """
 
     value: float | None
@@ -68,15 +84,18 @@ class Dispersion:
     series: int
     months: int
     note: str | None = None
+    outliers: tuple[tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: value, raw, df, series, months, method, note."""
+        """JSON-ready: value, raw, df, series, months, method, note, outliers ([{series, month}], month as
+        YYYY-MM)."""
         return {"value": None if self.value is None else round(self.value, 3),
                 "raw": None if self.raw is None else round(self.raw, 3), "df": self.df, "series": self.series,
-                "months": self.months, "method": METHOD, "note": self.note}
+                "months": self.months, "method": METHOD, "note": self.note,
+                "outliers": [{"series": sid, "month": f"{m // 12:04d}-{m % 12 + 1:02d}"} for sid, m in self.outliers]}
 
 
-def _design(t: np.ndarray, seasonal: bool, steps: Sequence[int] = ()) -> np.ndarray:
+def _design(t: np.ndarray, seasonal: bool, steps: Sequence[int] = (), pulses: Sequence[int] = ()) -> np.ndarray:
     cols = [np.ones_like(t, dtype=float), (t - t.mean()) / 12.0]
     if seasonal:
         moy = t % 12
@@ -86,11 +105,24 @@ def _design(t: np.ndarray, seasonal: bool, steps: Sequence[int] = ()) -> np.ndar
         col = (t >= s).astype(float)
         if 0 < col.sum() < len(col):
             cols.append(col)
+    for m in pulses:
+        cols.append((t == m).astype(float))
     return np.column_stack(cols)
 
 
-def pearson_fit(months: Sequence[int], counts: Sequence[int], steps: Sequence[int] = ()) -> tuple[float, int]:
-    """Pearson X² and residual df of one series' Poisson level + trend (+ month of year, + steps) model.
+def _next_outlier(t: np.ndarray, y: np.ndarray, mu: np.ndarray, taken: Sequence[int]) -> int | None:
+    """The month with the largest Pearson residual if it exceeds OUTLIER_Z robust standard deviations."""
+    r = (y - mu) / np.sqrt(np.maximum(mu, 1e-9))
+    free = np.array([m not in taken for m in t])
+    scale = max(1.0, float(np.median(r[free] ** 2)) / CHI2_1_MEDIAN)
+    i = int(np.argmax(np.where(free, np.abs(r), -1.0)))
+    return int(t[i]) if free[i] and r[i] ** 2 > OUTLIER_Z ** 2 * scale else None
+
+
+def pearson_fit(months: Sequence[int], counts: Sequence[int], steps: Sequence[int] = ()
+                ) -> tuple[float, int, tuple[int, ...]]:
+    """Pearson X², residual df and additive-outlier months of one series' Poisson level + trend (+ month of
+    year, + steps, + a pulse at each additive outlier) model.
 
     months: month indices (year × 12 + month − 1), any order, gaps allowed; counts: crimes in each; steps:
     month indices of level shifts (the first month at the new level).
@@ -105,11 +137,22 @@ def pearson_fit(months: Sequence[int], counts: Sequence[int], steps: Sequence[in
     x = _design(t, seasonal, steps)
     df = len(y) - x.shape[1]
     if df <= 0:
-        return 0.0, 0
+        return 0.0, 0, ()
+    pulses: list[int] = []
+    # one outlier at a time, refitting after each (as X-13's forward addition): a spike shared out by its
+    # month-of-year effect leaves the same month of other years looking low until the spike has its own pulse;
+    # at most one a year of the series, keeping at least half the residual df
+    most = min(len(y) // 12, df // 2) if len(y) >= OUTLIER_MIN_MONTHS else 0
     with warnings.catch_warnings():  # a perfectly flat series is fitted exactly: nothing to warn about
         warnings.simplefilter("ignore")
         res = GLM(y, x, family=families.Poisson()).fit()
-    return float(res.pearson_chi2), int(res.df_resid)
+        while len(pulses) < most:
+            m = _next_outlier(t, y, np.asarray(res.mu), pulses)
+            if m is None:
+                break
+            pulses.append(m)
+            res = GLM(y, _design(t, seasonal, steps, pulses), family=families.Poisson()).fit()
+    return float(res.pearson_chi2), int(res.df_resid), tuple(sorted(pulses))
 
 
 def estimate(series: Mapping[str, Mapping[int, int]], min_df: int = MIN_DF,
@@ -148,16 +191,18 @@ def estimate_many(families: Sequence[tuple[Mapping[str, Mapping[int, int]], Mapp
     out = []
     for usable in chosen:
         chi2, df, longest = 0.0, 0, 0
-        for _, _sid, by_month in usable:
-            x2, d = next(results)
+        outliers: list[tuple[str, int]] = []
+        for _, sid, by_month in usable:
+            x2, d, pulses = next(results)
             chi2 += x2
             df += d
             longest = max(longest, len(by_month))
+            outliers += [(str(sid), m) for m in pulses]
         if df < min_df:
             out.append(Dispersion(None, None, df, len(usable), longest,
                                   note=(f"too little monthly history to estimate overdispersion ({df} residual df, "
                                         f"{min_df} needed): the exact Poisson test was used")))
         else:
             raw = chi2 / df
-            out.append(Dispersion(max(1.0, raw), raw, df, len(usable), longest))
+            out.append(Dispersion(max(1.0, raw), raw, df, len(usable), longest, outliers=tuple(outliers)))
     return out

@@ -319,6 +319,21 @@ def month_range_words(start: str, end: str) -> str:
     return f"{month_label(start)}\u2013{month_label(end)}"
 
 
+def outlier_sentence(disp: Mapping[str, Any] | None, series: str = "total") -> str | None:
+    """How the dispersion estimate treated additive outliers of one series: 'October 2024 lay far outside the
+    total's other months (an additive outlier, such as a backlog recorded at once), so the estimate gave it its
+    own level; it still counts in every figure.' None without any."""
+    months = [o.get("month") for o in (disp or {}).get("outliers") or [] if o.get("series") == series]
+    if not months:
+        return None
+    one = len(months) == 1
+    return (f"{join_and([month_label(m) for m in sorted(months)])} lay far outside the {series}'s other months "
+            f"({'an additive outlier' if one else 'additive outliers'}, such as a backlog recorded at once), so the "
+            f"estimate gave "
+            f"{'it its' if one else 'each its'} own level; {'it still counts' if one else 'they still count'} in "
+            "every figure.")
+
+
 def compress_months(months: Iterable[Any]) -> str:
     """['2017-02','2017-03','2017-04','2018-03'] -> 'Feb 2017 – Apr 2017, Mar 2018'; [] -> 'none'; one month
     given as text ('2017-04') -> 'Apr 2017' (not its characters)."""

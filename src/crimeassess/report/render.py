@@ -20,7 +20,7 @@ import jinja2
 
 from ..assess import present as fmt
 from ..assess.periods import months_in_words
-from ..assess.present import SMALL_MARK, compress_months, run_phrase, sentence_case, significance
+from ..assess.present import SMALL_MARK, compress_months, outlier_sentence, run_phrase, sentence_case, significance
 from ..errors import CrimeAssessError, InputError
 from ..sources.registry import find_kind, source_description
 from .charts import (density_map_svg, expected_band_svg, monthly_chart_svg, theme_change_chart_svg,
@@ -490,6 +490,7 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         "lfl": like_for_like(coverage, period, compare),
         "asb_lfl": like_for_like(_asb_coverage(asb, coverage, period, compare), period, compare),
         "dispersion": _d(_d(stats.get("dispersion")).get("total")),
+        "dispersion_outliers": outlier_sentence(_d(_d(stats.get("dispersion")).get("total"))),
         "level_shifts": [_d(x) for x in _list(_d(a.get("data_quality")).get("level_shifts"))],
         "series": [_d(s) for s in _list(total.get("series"))],
         "themes": themes,

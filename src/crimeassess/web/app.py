@@ -406,6 +406,7 @@ def _panel_context(dash: Dashboard, q: AssessQuery, res: Assessment) -> dict[str
         "asb_lfl": ctx["asb_lfl"],
         "monthly_svg": ctx["monthly_svg"],
         "dispersion": ctx["dispersion"],
+        "dispersion_outliers": ctx["dispersion_outliers"],
         **_comparison_context(a),
         "beyond": ctx["beyond"],
         **{k: ctx[k] for k in ("priorities", "priorities_where", "outcomes", "priorities_snapped_note",

@@ -404,6 +404,19 @@ def test_theme_rate_table() -> None:
     assert t["columns"] == ["X", "rest of force area"] and t["omitted"] == []
     assert t["rows"] == [{"label": "Robbery", "cells": ["1.2", "–"]}, {"label": "Rape", "cells": ["–", "0.4"]}]
     assert theme_rate_table({"comparators": []}) is None
+    # a theme rate from the Home Office tables in a police.uk column is marked and said (other source, months)
+    a["comparators"] = [{"kind": "area", "name": "X", "source_kind": "police-uk-street"},
+                        {"kind": "force", "name": "F", "source_kind": "police-uk-street"}]
+    a["theme_comparators"] = {
+        "robbery": [{"kind": "area", "name": "X", "rate_per_1000": 1.2, "source_kind": "police-uk-street"},
+                    {"kind": "force", "name": "F", "rate_per_1000": 0.6, "source_kind": "police-uk-street"}],
+        "rape": [{"kind": "area", "name": "X", "rate_per_1000": None, "source_kind": None},
+                 {"kind": "force", "name": "F", "rate_per_1000": 1.0, "source_kind": "home-office-table",
+                  "source": "Home Office police recorded crime open data tables"}]}
+    t = theme_rate_table(a)
+    assert t["rows"] == [{"label": "Robbery", "cells": ["1.2", "0.6"]}, {"label": "Rape", "cells": ["–", "1.0\u2021"]}]
+    assert "\u2021 From the Home Office police recorded crime open data tables, not the source of the column's " \
+           "total" in t["note"]
 
 
 def test_example_peer_file_parses() -> None:

@@ -492,3 +492,24 @@ def test_step_changes_listed_once(assessment):
     assert "Burglary (police.uk category)" in table and "Burglary (theme)" in table
     assert "violence_and_sexual_offences" not in table and "Family" not in table
     assert len(a["data_quality"]["level_shifts"]) == 4 and "family" in a["data_quality"]["level_shifts"][0]
+
+
+def test_hotspots_named_by_the_months_they_count(assessment):
+    """Hotspots count the months held in both periods: when only some are held, the LSOA table's columns and
+    Figure 5 name those months, not the whole periods; the snapped-points caveat is not repeated as a finding."""
+    from crimeassess.report.render import like_for_like
+
+    a = copy.deepcopy(assessment)
+    a["coverage"].update(basis="matched_months", matched_months=["2025-03"], matched_previous_months=["2024-03"],
+                         current_months=7)
+    caveat = "police.uk locations are anonymised map points: these hotspots show where the snapped points cluster."
+    a["hotspots"]["caveat"] = caveat
+    a["hotspots"]["findings"] = [*a["hotspots"]["findings"], caveat[0].upper() + caveat[1:]]
+    lfl = like_for_like(a["coverage"], a["period"], a["compare"])
+    assert (lfl["cur_label"], lfl["prev_label"]) == ("March 2025", "March 2024")
+    html = render_html(a)
+    sec = html[html.index("<h3>Hotspots</h3>"):html.index("<h3>Harm</h3>")]
+    assert "Where crimes concentrated in March 2025:" in sec and "new since March 2024" in sec
+    head = re.search(r"<caption>LSOA hotspots.*?</thead>", sec, re.S).group(0)
+    assert "March 2024" in head and "March 2025" in head and a["period"]["label"] not in head
+    assert sec.lower().count("these hotspots show where the snapped points cluster") == 2  # caption and alt text

@@ -116,6 +116,10 @@ def comparison_dot_plot_svg(comparators: Sequence[Mapping[str, Any]]) -> str | N
     return figure_to_svg(fig)
 
 
+#: Marks a theme rate from another source than its column's total (theme_rate_table).
+OTHER_SOURCE_MARK = "\u2021"
+
+
 def theme_rate_table(a: Mapping[str, Any], max_columns: int = 5) -> dict[str, Any] | None:
     """Rates per 1,000 residents a year by theme across the comparators: {columns: [names], rows: [{label, cells}],
     omitted: [names of comparators with no theme rate at all, left out of the columns], note: the rate base in
@@ -128,12 +132,22 @@ def theme_rate_table(a: Mapping[str, Any], max_columns: int = 5) -> dict[str, An
     names = [r.get("name") for r in comps]
     heads = [("rest of force area" if r.get("kind") == "force-excluding" else r.get("name")) for r in comps]
     labels = {t.get("id"): t.get("label") for t in (a.get("themes") or []) if isinstance(t, Mapping)}
-    rows = []
+    # a theme police.uk cannot give may come from the Home Office tables for a force or the nation: its cell is
+    # then marked, as it counts other months (whole quarters) from another source than the column's total
+    col_source = [r.get("source_kind") for r in comps]
+    rows, other = [], set()
     for tid, items in tc.items():
         if tid == "anti_social_behaviour":  # not crime: the table is of crimes per 1,000
             continue
         by = {r.get("name"): r for r in items if isinstance(r, Mapping)}
-        cells = [fmt_rate((by.get(n) or {}).get("rate_per_1000")) for n in names]
+        cells = []
+        for n, src in zip(names, col_source):
+            r = by.get(n) or {}
+            cell = fmt_rate(r.get("rate_per_1000"))
+            if not _blank(cell) and r.get("source_kind") and src and r.get("source_kind") != src:
+                cell += OTHER_SOURCE_MARK
+                other.add(r.get("source") or r.get("source_kind"))
+            cells.append(cell)
         if any(not _blank(c) for c in cells):
             rows.append({"label": labels.get(tid) or tid, "cells": cells})
     if not rows:
@@ -147,6 +161,11 @@ def theme_rate_table(a: Mapping[str, Any], max_columns: int = 5) -> dict[str, An
     them = "it" if len(hh) == 1 else "them"
     note = (f"Every rate here is per 1,000 residents, {' and '.join(hh[:2])}{' and others' if len(hh) > 2 else ''} "
             f"too (the theme table gives {them} per 1,000 households).") if hh else None
+    if other:
+        named = [x if str(x).lower().startswith("the ") else f"the {x}" for x in sorted(other)]
+        src_note = (f"{OTHER_SOURCE_MARK} From {' and '.join(named)}, not the source of the column's total: "
+                    "that source cannot give the theme, and these count their own months.")
+        note = f"{note} {src_note}" if note else src_note
     return {"columns": [heads[i] for i in keep], "rows": [{**r, "cells": [r["cells"][i] for i in keep]} for r in rows],
             "omitted": [heads[i] for i in range(len(heads)) if i not in keep], "note": note}
 

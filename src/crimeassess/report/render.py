@@ -371,7 +371,9 @@ def beyond_context(a: Mapping[str, Any], wards_geo: Any = None) -> dict[str, Any
         "expected_outside": [_d(x) for x in _list(e.get("themes")) + _list(e.get("wards")) if _d(x).get("outside")],
         "band_svg": svg_data_uri(expected_band_svg(_list(total.get("months")), e.get("level") or 0.99)),
         "hotspots": h if a.get("hotspots") else None,
-        "hotspot_findings": [f for f in _list(h.get("findings")) if f != h.get("caveat")],
+        # the caveat is in the figure's caption (the findings give it sentence-cased)
+        "hotspot_findings": [f for f in _list(h.get("findings"))
+                             if str(f).lower() != str(h.get("caveat") or "").lower()],
         "lsoa_hotspots": lsoa_rows[:15],
         "lsoa_hotspots_more": max(0, len(lsoa_rows) - 15),
         "density_svg": svg_data_uri(density),

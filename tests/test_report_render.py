@@ -513,3 +513,19 @@ def test_hotspots_named_by_the_months_they_count(assessment):
     head = re.search(r"<caption>LSOA hotspots.*?</thead>", sec, re.S).group(0)
     assert "March 2024" in head and "March 2025" in head and a["period"]["label"] not in head
     assert sec.lower().count("these hotspots show where the snapped points cluster") == 2  # caption and alt text
+
+
+def test_a_step_between_the_periods_is_marked_beside_its_significance(assessment):
+    """A category whose series stepped between the two periods (a recording change) carries a mark beside its
+    significance and a note under its table, not only in the findings."""
+    a = copy.deepcopy(assessment)
+    cat = a["categories"][0]
+    cat["level_shift"] = {"month": "2024-05", "direction": "up", "before": 500.0, "after": 800.0, "ratio": 1.6}
+    html = render_html(a)
+    sec = html[html.index('id="sec-categories"'):html.index('id="sec-asb"')]
+    row = re.search(rf'<th scope="row" class="first">{re.escape(str(escape(cat["label"])))}</th>.*?</tr>', sec, re.S)
+    assert "\u00a7" in row.group(0)
+    assert (f"\u00a7 The monthly series stepped up in May 2024 ({cat['label']}), between the two periods compared: "
+            "the change may reflect a change in recording rather than in crime.") in sec
+    plain = render_html(assessment)
+    assert "\u00a7" not in plain[plain.index('id="sec-categories"'):plain.index('id="sec-asb"')]  # no step: no mark

@@ -514,6 +514,7 @@ def build_context(assessment: Mapping[str, Any], wards_geo: Any = None) -> dict[
         "statistics": stats,
         "small_threshold": small_threshold,
         "small_mark": SMALL_MARK,
+        "shift_mark": "\u00a7",  # a row whose series stepped between the periods (shift_note)
         "findings": [str(f) for f in _list(a.get("findings"))],
         "comparison": comparison,
         "comparison_svg": comparison_svg,

@@ -26,6 +26,16 @@
     }
   }
 
+  // a table wider than its box scrolls sideways: say so above it (on a phone most columns are out of sight)
+  function markScrollers() {
+    var wraps = document.querySelectorAll(".table-wrap");
+    for (var i = 0; i < wraps.length; i++) {
+      wraps[i].classList.toggle("scrolls", wraps[i].scrollWidth > wraps[i].clientWidth + 2);
+    }
+  }
+  document.addEventListener("DOMContentLoaded", markScrollers);
+  window.addEventListener("resize", markScrollers);
+
   document.addEventListener("htmx:beforeRequest", function (ev) {
     var t = ev.detail && ev.detail.target;
     if (t && t.id === "panel") { t.setAttribute("aria-busy", "true"); }
@@ -35,6 +45,7 @@
     if (t && t.id === "panel") {
       t.setAttribute("aria-busy", "false");
       onPanel(t, true);
+      markScrollers();
     }
   });
   document.addEventListener("htmx:sendError", function () {

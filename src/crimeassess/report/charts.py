@@ -136,7 +136,7 @@ def trend_chart_svg(
                                                           label="Incomplete period (months missing)"))
             ax.text(i, count + top * 0.015, fmt_int(count), ha="center", va="bottom", fontsize=7.8 if n <= 8 else 6.5,
                     color=INK, fontweight="bold" if key == "current" else "normal")
-            if not complete:
+            if not complete and count >= 0.4 * top:  # a shorter bar cannot hold the word: its hatching says it
                 ax.text(i, count / 2, "incomplete", ha="center", va="center", rotation=90, fontsize=7,
                         color=INK, bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
         ax.set_xticks(range(n), labels)

@@ -529,3 +529,20 @@ def test_a_step_between_the_periods_is_marked_beside_its_significance(assessment
             "the change may reflect a change in recording rather than in crime.") in sec
     plain = render_html(assessment)
     assert "\u00a7" not in plain[plain.index('id="sec-categories"'):plain.index('id="sec-asb"')]  # no step: no mark
+
+
+def test_no_measurable_priority_is_said_once(assessment):
+    """When no priority theme can be measured (police.uk files), the section says so once and what each would
+    need, instead of a table of 'not available' rows and a paragraph each."""
+    a = copy.deepcopy(assessment)
+    for p in a["priorities"]["items"]:
+        p.update(available=False, reason="police.uk street-level crime files: no Home Office offence codes",
+                 enable=f"A force extract would enable {p['label']}.",
+                 missing=[f"Not available from these data (x). A force extract would enable {p['label']}."])
+    html = render_html(a)
+    sec = html[html.index('id="sec-priorities"'):html.index('id="sec-wards"')]
+    n = len(a["priorities"]["items"])
+    assert f"None of the {n} priority themes can be measured from these data (police.uk street-level crime " \
+           "files: no Home Office offence codes)." in sec
+    assert "not available from this source" not in sec and "Not available from these data" not in sec
+    assert all(f"A force extract would enable {p['label']}." in sec for p in a["priorities"]["items"])

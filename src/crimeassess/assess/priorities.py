@@ -303,6 +303,7 @@ def priorities_block(con: duckdb.DuckDBPyConnection, data: dict[str, Any], *, ki
         if pred is None:
             reason = theme.unavailable_reason(kind) or "the theme this priority rests on is unavailable"
             item["missing"].append(f"Not available from these data ({reason}). {pr.enable}")
+            item.update(reason=reason, enable=pr.enable)
             items.append(item)
             continue
         item.update({k: row.get(k) for k in ("current", "previous", "matched_current", "matched_previous", "change",

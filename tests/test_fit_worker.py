@@ -325,3 +325,25 @@ def test_no_early_worker_outside_the_crimeassess_program(monkeypatch: pytest.Mon
     monkeypatch.setitem(fitworker._shared, "command", False)
     fitworker.start_early()
     assert fitworker._shared["worker"] is None and fitworker._shared["local"]
+
+
+def test_worker_leaves_libpysal_examples_unrun_until_used() -> None:
+    """The worker makes libpysal's example-data package lazy: libpysal and esda import without requests and
+    BeautifulSoup, the hotspots' weights work, and the examples load (with them) on first use."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+from crimeassess.assess import fitworker
+fitworker._lazy_imports()
+import libpysal.weights, esda
+assert "requests" not in sys.modules and "bs4" not in sys.modules
+w = libpysal.weights.lat2W(3, 3)
+assert w.n == 9 and len(w.neighbors[4]) == 4
+import libpysal.examples as ex
+assert callable(ex.get_path) and "requests" in sys.modules
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

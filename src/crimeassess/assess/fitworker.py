@@ -74,12 +74,23 @@ CALL_STUCK_S = 120.0
 EARLY_IMPORTS = ("ruptures", "crimeassess.assess.steps", "statsmodels.genmod.generalized_linear_model",
                  "statsmodels.genmod.families", "crimeassess.assess.dispersion",
                  "statsmodels.tsa.exponential_smoothing.ets", "crimeassess.assess.expected", "forecast",
-                 "scipy.stats", "libpysal.weights", "esda", "crimeassess.assess.hotspots")
+                 *("geopandas", "sklearn.base"),
+                 "scipy.stats", "sklearn.neighbors", "libpysal.weights", "esda", "crimeassess.assess.hotspots")
+#: Of these, geopandas and sklearn.base are libpysal's (0.07 s): imported in the idle time before the first calls
+#: arrive, they shorten the late import of libpysal that the hotspots wait for (at 72M rows the command waited
+#: 0.06-0.1 s for it).
+#: Modules the worker creates on import but runs only when first used (importlib.util.LazyLoader): libpysal
+#: imports its example-data package, and with it requests, BeautifulSoup and platformdirs (0.1-0.14 s), which
+#: no fit here uses.
+#: Each with the modules to import first: what its own first lines import, so that its package's other modules
+#: are imported in the order they expect (libpysal's import each other in a cycle that only its examples' import
+#: of libpysal.io resolves).
+LAZY_MODULES: dict[str, tuple[str, ...]] = {"libpysal.examples": ("libpysal.io",)}
 #: The last of them, for the hotspots, which come last in an assessment: imported once the worker has gone through
 #: a forecast batch, or is told no batch is coming (:func:`no_batch`), or has had no message for
 #: :data:`LATE_IDLE_S` seconds. libpysal alone takes 0.4 s to import, and imported as soon as the others were, it
 #: held up the level-shift and dispersion calls that arrive meanwhile (0.23-0.29 s at 72M rows).
-LATE_IMPORTS = frozenset({"scipy.stats", "libpysal.weights", "esda", "crimeassess.assess.hotspots"})
+LATE_IMPORTS = frozenset({"scipy.stats", "sklearn.neighbors", "libpysal.weights", "esda", "crimeassess.assess.hotspots"})
 LATE_IDLE_S = 1.0
 
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -606,6 +617,37 @@ def _warm_step(step: str) -> None:
         pass
 
 
+class _LazyFinder:
+    """A meta-path finder that gives :data:`LAZY_MODULES` a lazy loader (the module's code runs on first
+    attribute use), found by the finders after it."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name not in LAZY_MODULES:
+            return None
+        import importlib.util
+
+        try:
+            for first in LAZY_MODULES[name]:
+                importlib.import_module(first)
+        except Exception:  # noqa: BLE001 - then the module is imported as usual, by the other finders
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = importlib.util.LazyLoader(spec.loader)
+                return spec
+        return None
+
+
+def _lazy_imports() -> None:
+    """Make :data:`LAZY_MODULES` lazy in this process (once; only if none of them is imported yet)."""
+    if not any(isinstance(f, _LazyFinder) for f in sys.meta_path) and not set(LAZY_MODULES) & set(sys.modules):
+        sys.meta_path.insert(0, _LazyFinder())
+
+
 def _one_blas_thread() -> None:
     """One BLAS/OpenMP thread in a forked worker (its libraries were loaded with the parent's settings)."""
     try:
@@ -629,6 +671,7 @@ def main(board_fd: int, inp_fd: int = 0, out_fd: int | None = None, *, early: bo
     warm = [m for m in EARLY_IMPORTS if m not in LATE_IMPORTS] if early else []
     late = [m for m in EARLY_IMPORTS if m in LATE_IMPORTS] if early else []
     late_go = False  # a batch gone through, a "go" received, or LATE_IDLE_S without a message
+    _lazy_imports()
 
     def arrived(wait: float = 0) -> bool:
         return bool(select.select([inp_fd], [], [], wait)[0])
@@ -667,6 +710,9 @@ def main(board_fd: int, inp_fd: int = 0, out_fd: int | None = None, *, early: bo
             continue
         _kind, bid, jobs = msg
         from .expected import forecast
+
+        if "forecast" in warm:  # a real batch pays statsmodels' lazy set-up: no warm-up fit after it
+            warm.remove("forecast")
 
         for i, (history, horizon, held) in enumerate(jobs):
             while arrived():  # a call waits for no forecast

@@ -417,6 +417,11 @@ def test_theme_rate_table() -> None:
     assert t["rows"] == [{"label": "Robbery", "cells": ["1.2", "0.6"]}, {"label": "Rape", "cells": ["–", "1.0\u2021"]}]
     assert "\u2021 From the Home Office police recorded crime open data tables, not the source of the column's " \
            "total" in t["note"]
+    # a theme of the report's own theme file is not compared, and the table says so
+    a["themes"].append({"id": "nte", "label": "Sexual offences in the night-time economy"})
+    a["themes_not_compared"] = ["nte"]
+    assert ("Sexual offences in the night-time economy is defined by this report's theme file, so other areas are "
+            "not counted the same way: it is not compared.") in theme_rate_table(a)["note"]
 
 
 def test_example_peer_file_parses() -> None:

@@ -172,7 +172,12 @@ def test_demo_themes_give_one_count_in_every_view(demo_out: Path) -> None:
     assert themes_file.exists()
     nte = "sexual_offences_night_time_economy"
     want = next(t for t in a["themes"] if t["id"] == nte)
-    assert nte not in a["theme_comparators"]
+    assert nte not in a["theme_comparators"] and nte in a["themes_not_compared"]
+    html = (demo_out / "report" / "report.html").read_text(encoding="utf-8")
+    from markupsafe import escape
+
+    # said under the theme-rate table
+    assert str(escape(f"{want['label']} is defined by this report's theme file")) in html
     got = TestClient(create_app(demo_out / "store", themes=[themes_file])).get(
         "/api/assessment", params={"area": a["area"]["name"], "period": a["period"]["label"]}).json()
     mine = next(t for t in got["themes"] if t["id"] == nte)

@@ -919,8 +919,8 @@ def add_comparisons(data: dict[str, Any], store: Store, area: Area, cur: Period,
                     con: duckdb.DuckDBPyConnection, peers: list[str] | None = None, exclude: list[str] | None = None,
                     peer_file: str | Path | None = None, dispersion: float | None = None,
                     theme_dispersion: float | None = None, own_themes: list[str] | None = None) -> None:
-    """Add ``comparators``, ``local_authorities`` and ``theme_comparators`` to an assessment dict (the engine's one
-    call; ``data['themes']`` names the themes compared). ``own_themes``: ids the assessment defined or redefined
+    """Add ``comparators``, ``local_authorities``, ``theme_comparators`` and ``themes_not_compared`` to an
+    assessment dict (the engine's one call; ``data['themes']`` names the themes compared). ``own_themes``: ids the assessment defined or redefined
     from a theme file (--themes): not compared, as other areas are counted by the built-in definitions."""
     from ..classify.themes import load_themes
 
@@ -938,3 +938,6 @@ def add_comparisons(data: dict[str, Any], store: Store, area: Area, cur: Period,
     data["comparators"] = [c.to_dict() for c in rows.pop("total", [])]
     data["local_authorities"] = [c.to_dict() for c in constituents(store, area, cur, cmp, source=source, con=con)]
     data["theme_comparators"] = {t: [c.to_dict() for c in r] for t, r in rows.items()}
+    # themes defined (or redefined) by a theme file: named, so every view can say why they are not compared
+    data["themes_not_compared"] = [t["id"] for t in data.get("themes") or [] if t.get("id") != "total"
+                                   and (t.get("id") not in built_in or t.get("id") in own)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from ..assess.present import theme_name
+from ..assess.present import join_and, sentence_case, theme_name
 from .charts import GREY, INK, MUTED, NAVY, NAVY_MID, RISE, TEXT_WIDTH_IN, _new_figure, figure_to_svg
 from .chartcache import cached_chart
 from .formatting import fmt_int, fmt_pct, fmt_rate
@@ -161,6 +161,13 @@ def theme_rate_table(a: Mapping[str, Any], max_columns: int = 5) -> dict[str, An
     them = "it" if len(hh) == 1 else "them"
     note = (f"Every rate here is per 1,000 residents, {' and '.join(hh[:2])}{' and others' if len(hh) > 2 else ''} "
             f"too (the theme table gives {them} per 1,000 households).") if hh else None
+    own = [labels.get(t) or t for t in (a.get("themes_not_compared") or []) if t != "anti_social_behaviour"]
+    if own:
+        one = len(own) == 1
+        own_note = (f"{sentence_case(join_and([theme_name(str(x)) for x in own]))} {'is' if one else 'are'} defined "
+                    f"by this report's theme file, so other areas are not counted the same way: "
+                    f"{'it is' if one else 'they are'} not compared.")
+        note = f"{note} {own_note}" if note else own_note
     if other:
         named = [x if str(x).lower().startswith("the ") else f"the {x}" for x in sorted(other)]
         src_note = (f"{OTHER_SOURCE_MARK} From {' and '.join(named)}, not the source of the column's total: "

@@ -117,6 +117,15 @@ def main() -> None:
                                        "--out", str(Path(tmp) / "rep"))
             print(f"one report (HTML + PDF) by the CLI: {res['report_cli_s']:.2f} s", flush=True)
     res["machine"]["load_avg_at_end"] = os.getloadavg()
+    # an editable install under PYTHONDONTWRITEBYTECODE compiles crimeassess's modules on every command (~0.1 s)
+    import importlib.util
+
+    import crimeassess.cli
+
+    res["machine"]["bytecode_cached"] = Path(importlib.util.cache_from_source(crimeassess.cli.__file__)).exists()
+    if not res["machine"]["bytecode_cached"]:
+        print("note: crimeassess's bytecode is not cached (PYTHONDONTWRITEBYTECODE?): each CLI command compiled "
+              "its modules; `python -m compileall src` as pip install does", flush=True)
     res["machine"]["cpu_reference_s"] = [ref, cpu_reference_s()]
     print(f"CPU reference (10M-step Python loop) before and after: {ref:.2f}, "
           f"{res['machine']['cpu_reference_s'][1]:.2f} s", flush=True)

@@ -242,7 +242,7 @@ def test_theme_run_zero_base_and_cap():
         "Arson rose from 0 to 30.",
         "Vehicle crime rose 30.0% (1,000 to 1,300), the third consecutive annual rise.",
         "Shoplifting rose 13.3% (1,500 to 1,700).",
-        "Robbery and drugs also rose significantly.",
+        "Robbery (up 30.0%, 200 to 260) and drugs (up 20.0%, 300 to 360) also rose significantly.",
         "Bicycle theft fell 25.0% (400 to 300).",
     ]
 
@@ -483,3 +483,11 @@ def test_comparison_with_fewer_months_of_its_own_is_complete():
     cov_short = dict(cov, previous_months=0, previous_months_expected=1, complete=False, missing_previous=["2023-10"])
     out = findings(base(coverage=cov_short))
     assert out[0].startswith("Coverage is incomplete: the store holds no month of 2016/17.")
+
+
+def test_many_further_significant_changes_are_named_only():
+    """Beyond the headlines, up to three further significant rises carry their numbers; more are named only."""
+    themes = [theme(f"t{i}", f"Theme {i}", 1000, 1200 + 10 * i, z=5.0 + i) for i in range(7)]
+    out = findings(base(themes=themes))
+    extra = next(f for f in out if "also rose significantly" in f)
+    assert extra == "Theme 3, theme 2, theme 1 and theme 0 also rose significantly."

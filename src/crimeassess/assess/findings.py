@@ -522,8 +522,11 @@ def _theme_sentences(rows: list[_Row], period: str, compare: str | None, noun: s
                            f"{run_txt}{_shift_clause(r)}.")
         extra = group[MAX_HEADLINES:]
         if extra:
-            out.append(f"{sentence_case(_listed([_mid(r.label) for r in extra], item))} also {verb} "
-                       f"significantly{when}.")
+            # a few are given with their numbers, as the headlines are; more are named only
+            named = ([f"{_mid(r.label)} ({'up' if direction == 'rise' else 'down'} {format_pct(abs(r.pct))}, "
+                      f"{r.counts})" if r.pct is not None else f"{_mid(r.label)} ({r.counts})" for r in extra]
+                     if len(extra) <= MAX_HEADLINES else [_mid(r.label) for r in extra])
+            out.append(f"{sentence_case(_listed(named, item))} also {verb} significantly{when}.")
 
     if len(moved) == 1:
         r = moved[0]

@@ -321,8 +321,8 @@ def month_range_words(start: str, end: str) -> str:
 
 def outlier_sentence(disp: Mapping[str, Any] | None, series: str = "total") -> str | None:
     """How the dispersion estimate treated additive outliers of one series: 'October 2024 lay far outside the
-    total's other months (an additive outlier, such as a backlog recorded at once), so the estimate gave it its
-    own level; it still counts in every figure.' None without any."""
+    total's other months (an additive outlier, such as a backlog recorded at once), so the estimate gave it a
+    term of its own (a one-month pulse, not a step); it still counts in every figure.' None without any."""
     months = [o.get("month") for o in (disp or {}).get("outliers") or [] if o.get("series") == series]
     if not months:
         return None
@@ -330,8 +330,8 @@ def outlier_sentence(disp: Mapping[str, Any] | None, series: str = "total") -> s
     return (f"{join_and([month_label(m) for m in sorted(months)])} lay far outside the {series}'s other months "
             f"({'an additive outlier' if one else 'additive outliers'}, such as a backlog recorded at once), so the "
             f"estimate gave "
-            f"{'it its' if one else 'each its'} own level; {'it still counts' if one else 'they still count'} in "
-            "every figure.")
+            f"{'it a term' if one else 'each a term'} of its own (a one-month pulse, not a step); "
+            f"{'it still counts' if one else 'they still count'} in every figure.")
 
 
 def compress_months(months: Iterable[Any]) -> str:

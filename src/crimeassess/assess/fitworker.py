@@ -70,28 +70,26 @@ STUCK_S = 20.0
 CALL_STUCK_S = 120.0
 
 #: What an early worker imports, in the order an assessment first needs them (it answers calls in between);
-#: ``"forecast"`` is a first fit, which pays statsmodels' lazy set-up.
+#: ``"forecast"`` is a first fit, which pays statsmodels' lazy set-up. geopandas and sklearn.base are libpysal's
+#: (0.07 s): imported in the idle time before the first calls arrive, they shorten the late import of libpysal that
+#: the hotspots wait for (at 72M rows the command waited 0.06-0.1 s for it).
 EARLY_IMPORTS = ("ruptures", "crimeassess.assess.steps", "statsmodels.genmod.generalized_linear_model",
                  "statsmodels.genmod.families", "crimeassess.assess.dispersion",
                  "statsmodels.tsa.exponential_smoothing.ets", "crimeassess.assess.expected", "forecast",
-                 *("geopandas", "sklearn.base"),
+                 "geopandas", "sklearn.base",
                  "scipy.stats", "sklearn.neighbors", "libpysal.weights", "esda", "crimeassess.assess.hotspots")
-#: Of these, geopandas and sklearn.base are libpysal's (0.07 s): imported in the idle time before the first calls
-#: arrive, they shorten the late import of libpysal that the hotspots wait for (at 72M rows the command waited
-#: 0.06-0.1 s for it).
-#: Modules the worker creates on import but runs only when first used (importlib.util.LazyLoader): libpysal
-#: imports its example-data package, and with it requests, BeautifulSoup and platformdirs (0.1-0.14 s), which
-#: no fit here uses.
-#: Each with the modules to import first: what its own first lines import, so that its package's other modules
-#: are imported in the order they expect (libpysal's import each other in a cycle that only its examples' import
-#: of libpysal.io resolves).
-LAZY_MODULES: dict[str, tuple[str, ...]] = {"libpysal.examples": ("libpysal.io",)}
 #: The last of them, for the hotspots, which come last in an assessment: imported once the worker has gone through
 #: a forecast batch, or is told no batch is coming (:func:`no_batch`), or has had no message for
 #: :data:`LATE_IDLE_S` seconds. libpysal alone takes 0.4 s to import, and imported as soon as the others were, it
 #: held up the level-shift and dispersion calls that arrive meanwhile (0.23-0.29 s at 72M rows).
 LATE_IMPORTS = frozenset({"scipy.stats", "sklearn.neighbors", "libpysal.weights", "esda", "crimeassess.assess.hotspots"})
 LATE_IDLE_S = 1.0
+#: Modules the worker creates on import but runs only when first used (importlib.util.LazyLoader): libpysal
+#: imports its example-data package, and with it requests, BeautifulSoup and platformdirs (0.1-0.14 s), which
+#: no fit here uses. Each with the modules to import first: what its own first lines import, so that its
+#: package's other modules are imported in the order they expect (libpysal's import each other in a cycle that
+#: only its examples' import of libpysal.io resolves).
+LAZY_MODULES: dict[str, tuple[str, ...]] = {"libpysal.examples": ("libpysal.io",)}
 
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 

@@ -458,9 +458,24 @@ def repeat_rows(rows: Iterable[Mapping[str, Any]] | None, limit: int | None = No
     return shown
 
 
+def step_note(rows: Iterable[Mapping[str, Any]] | None, total_label: str = "All crime") -> str | None:
+    """The note under a table whose rows' series stepped between the two periods compared: 'The monthly series
+    stepped up in Apr 2017 (Violence and sexual offences), between the two periods compared: the change may
+    reflect a change in recording rather than in crime.' None when none did."""
+    stepped = [r for r in rows or [] if isinstance(r, Mapping) and r.get("level_shift")]
+    if not stepped:
+        return None
+    parts = [f"{r['level_shift'].get('direction')} in {compress_months([r['level_shift'].get('month')])} "
+             f"({r.get('label') or total_label})" for r in stepped]
+    return (f"The monthly series stepped {', '.join(parts)}, between the two periods compared: "
+            f"{'the change' if len(stepped) == 1 else 'these changes'} may reflect a change in recording rather "
+            "than in crime.")
+
+
 #: Jinja filters shared by the report and the dashboard.
 FILTERS: dict[str, Callable[..., Any]] = {
     "repeat_rows": repeat_rows,
+    "step_note": step_note,
     "force": force_label,
     "int": _lenient(count),
     "signed": _lenient(change),

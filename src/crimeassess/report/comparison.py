@@ -170,7 +170,7 @@ def theme_rate_table(a: Mapping[str, Any], max_columns: int = 5) -> dict[str, An
         note = f"{note} {own_note}" if note else own_note
     if other:
         named = [x if str(x).lower().startswith("the ") else f"the {x}" for x in sorted(other)]
-        src_note = (f"{OTHER_SOURCE_MARK} From {' and '.join(named)}, not the source of the column's total: "
+        src_note = (f"{OTHER_SOURCE_MARK} From {join_and(named)}, not the source of the column's total: "
                     "that source cannot give the theme, and these count their own months.")
         note = f"{note} {src_note}" if note else src_note
     return {"columns": [heads[i] for i in keep], "rows": [{**r, "cells": [r["cells"][i] for i in keep]} for r in rows],

@@ -15,13 +15,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .aggregate import refresh_aggregates
+from .aggregate import add_built, aggregate_tables, concat_aggregates, refresh_aggregates, write_aggregate
 from .errors import InputError, UnsafeArchiveError
 from .sources.base import ReadResult, normalise_force
 from .sources.discover import ArchiveLimits, Candidate, detect_kind, expand, parse_size
 from .sources.policeuk import decode, duplicate_reason, header_of
 from .sources.policeuk_fast import read_street_csv_fast, street_blocks
-from .sources.policeuk_group import KIND as GROUP_KIND, Part, eligible, read_street_group
+from .sources.policeuk_group import KIND as GROUP_KIND, GroupContext, Part, eligible, read_street_group
 from .sources.registry import SourceKind, get_kind
 from .store import NewInput, RecordsWriter, Store
 
@@ -197,40 +197,75 @@ def ingest(
     if not cands:
         raise InputError("no files found under " + ", ".join(str(p) for p in paths))
     with st.lock():
-        report = _ingest_locked(st, cands, mapping_p, mapping_obj, force, progress)
-        refresh_aggregates(st, lock=False)  # the new batches' counts (aggregate.py); incremental, crash-safe
+        built: dict[str, str] = {}
+        report = _ingest_locked(st, cands, mapping_p, mapping_obj, force, progress, built)
+        add_built(st, built)  # the batches aggregated in memory as they were committed
+        refresh_aggregates(st, lock=False)  # any other (aggregate.py); incremental, crash-safe
         return report
 
 
 def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping_obj: Any, force: str | None,
-                   progress: ProgressFn | None) -> IngestReport:
+                   progress: ProgressFn | None, built: dict[str, str]) -> IngestReport:
     # A batch is committed in a background thread while the next is read (Parquet writing and CSV parsing
     # release the GIL); commits stay in order, at most one in flight, and all end before the lock is released.
+    # The same thread then aggregates the batch's records, still in memory, into the batch's aggregate file
+    # (aggregate.py), listed in `built` for the state written at the end.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeassess-commit")
     inflight: list[Future] = []
     committed_ids: list[str] = []
+    agg_con: list[duckdb.DuckDBPyConnection] = []  # the commit thread's own connection, opened on first use
 
     def wait() -> None:
         while inflight:
             committed_ids.extend(inflight.pop(0).result())
 
+    def commit_and_aggregate(batch: list[NewInput]) -> list[str]:
+        entries = st.commit_inputs(batch, locked=True)
+        ids = {e["input_id"] for e in entries}
+        files = {e["records_file"] for e in entries}
+        mine = [n for n in batch if n.entry["input_id"] in ids]
+        if len(files) == 1 and all(n.records_path is None for n in mine):  # streamed files: refresh_aggregates
+            try:
+                if not agg_con:
+                    agg_con.append(duckdb.connect(":memory:", config={"memory_limit": _half(st.memory_limit)}))
+                    agg_con[0].execute("SET enable_progress_bar = false")
+                rec_file = files.pop()
+                given = [n.counts for n in mine if n.counts is not None]  # counted by the reader already
+                rest = aggregate_tables(agg_con[0], [n.records for n in mine if n.counts is None])
+                built[rec_file] = write_aggregate(st, rec_file, concat_aggregates([*given, rest]))
+            except (duckdb.Error, OSError, pa.ArrowException):
+                pass  # not fatal: refresh_aggregates builds this file's aggregate from the records file
+        return [e["input_id"] for e in entries]
+
     def commit(batch: list[NewInput], *, background: bool = True) -> None:
         wait()
-        inflight.append(pool.submit(lambda: [e["input_id"] for e in st.commit_inputs(batch, locked=True)]))
+        inflight.append(pool.submit(commit_and_aggregate, batch))
         if not background:
             wait()
 
+    gctx = GroupContext(st.memory_limit)  # the main thread's, for every group read together
     try:
-        return _read_all(st, cands, mapping_p, mapping_obj, force, progress, commit, wait, committed_ids)
+        return _read_all(st, cands, mapping_p, mapping_obj, force, progress, commit, wait, committed_ids, gctx)
     finally:
         for f in inflight:  # an error while reading: let the commit under way finish (or fail) first
             f.exception()
         pool.shutdown(wait=True)
+        for c in agg_con:
+            c.close()
+        gctx.close()
+
+
+def _half(limit: str) -> str:
+    """Half a memory budget, in MB, for DuckDB (the process holds the rest)."""
+    try:
+        return f"{max(64 << 20, parse_size(limit) // 2) >> 20}MB"
+    except InputError:
+        return limit
 
 
 def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping_obj: Any, force: str | None,
               progress: ProgressFn | None, commit: Callable[..., None], wait: Callable[[], None],
-              committed_ids: list[str]) -> IngestReport:
+              committed_ids: list[str], gctx: GroupContext) -> IngestReport:
     reports: list[InputReport | None] = []
     new: list[NewInput] = []
     pending = 0  # Arrow bytes of the records in `new`
@@ -254,7 +289,7 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
             "rows_loaded": res.records.num_rows, "rows_quarantined": len(res.quarantine), "options": opts,
         }
         new.append(NewInput(entry, res.records, res.quarantine,
-                            _slice_keys(sk, c.display, pairs if pairs is not None else res)))
+                            _slice_keys(sk, c.display, pairs if pairs is not None else res), counts=res.counts))
         pending += res.records.nbytes
         seen_ids.add(iid)
         reports[idx] = InputReport(
@@ -282,7 +317,7 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
         if not group:
             return
         parts = [Part(data, iid, c.display) for c, data, _sha, iid, _o, _i in group]
-        got = read_street_group(parts, memory_limit=st.memory_limit)
+        got = read_street_group(parts, context=gctx)
         del parts
         sk = get_kind(GROUP_KIND)
         for (c, data, sha, iid, opts, idx), r in zip(group, got):
@@ -306,7 +341,7 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
                 commit(new)
                 new, pending = [], 0
             wait()
-            done = _ingest_in_blocks(st, c, existing, seen_ids)
+            done = _ingest_in_blocks(st, c, existing, seen_ids, gctx)
             if done is not None:
                 rep, ni = done
                 reports.append(rep)
@@ -393,7 +428,7 @@ def _large_file(c: Candidate) -> bool:
 
 
 def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
-                      seen_ids: set[str]) -> tuple[InputReport, NewInput | None] | None:
+                      seen_ids: set[str], gctx: GroupContext) -> tuple[InputReport, NewInput | None] | None:
     """Read a large police.uk street CSV block by block into a RecordsWriter, with the same records, line
     numbers and quarantine as reading it whole. None when the file is not a street CSV or a block is one the
     vectorised reader declines (the caller then reads it whole with the row reader)."""
@@ -428,7 +463,7 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
     writing: Future | None = None
     try:
         for block, offset in street_blocks(c.path, BLOCK_BYTES):
-            got = (read_street_group([Part(block, iid, c.display, offset)], memory_limit=st.memory_limit)[0]
+            got = (read_street_group([Part(block, iid, c.display, offset)], context=gctx)[0]
                    if eligible(block) else None)
             res = got[0] if got is not None else read_street_csv_fast(block, header, input_id=iid,
                                                                       display_name=c.display, line_offset=offset)

@@ -23,6 +23,9 @@ class ReadResult:
     rows_read: int = 0
     months: list[str] = field(default_factory=list)  # sorted YYYY-MM covered by loaded records
     force_name: str | None = None
+    #: Its records counted by the aggregate's keys with their number ``n`` (aggregate.AGG_SCHEMA's columns),
+    #: when the reader had them at hand (policeuk_group); ingest then writes the aggregate from them.
+    counts: pa.Table | None = None
 
     def check(self) -> None:
         """Raise AssertionError if the reconciliation does not hold (a bug, never user error)."""

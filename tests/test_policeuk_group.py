@@ -132,6 +132,9 @@ def test_a_shared_buffer_leaves_earlier_records_intact() -> None:
     row("x", "2999-01", "Drugs"),                  # month in the future
     row("x", "2019-01", "Nonsense"),               # unknown crime type
     row("x", "2019-01", "Drugs", lon="1e", lat="50"),    # invalid coordinates
+    row("x", "2019-01", "Drugs", lon="nan", lat="50"),   # numbers to Arrow, not to the readers
+    row("x", "2019-01", "Drugs", lon="-1.4", lat="inf"),
+    row("x", "2019-01", "Drugs", lon="-Infinity", lat="50"),
     row("x", "2019-01", "Drugs", lon="", lat="50"),      # one coordinate
     row("x", "2019-01", "Drugs", lon="20.0", lat="50"),  # outside the UK
     row("f1-1", "2019-01", "Drugs"),               # a Crime ID repeated in the file
@@ -143,6 +146,18 @@ def test_a_file_with_a_quarantined_row_goes_to_the_ordinary_reader(bad_row: str)
     got = read_street_group([Part(good[0], "a", "a.csv"), Part(bad, "b", "b.csv"), Part(good[1], "c", "c.csv")])
     assert got[0] is not None and got[1] is None and got[2] is not None
     assert got[2][0].records.equals(read_street_csv(good[1], input_id="c", display_name="c.csv").records)
+
+
+def test_coordinates_in_every_form_the_readers_accept() -> None:
+    """Signs, exponents, a bare point: the group (Arrow's cast) reads what the ordinary reader (its pattern)
+    reads, with the same values."""
+    forms = [("+0.5", "5.1e1"), ("-.5", "50."), ("-1", "5E+1"), ("-0", "050.25"), ("-1.40000000000000001", "50.9")]
+    data = street_csv([row(f"p{i}", "2019-03", "Drugs", lon=x, lat=y) for i, (x, y) in enumerate(forms)])
+    got = read_street_group([Part(data, "p", "p.csv"), Part(_good(1), "g", "g.csv")])
+    assert got[0] is not None
+    want = read_street_csv(data, input_id="p", display_name="p.csv").records
+    assert got[0][0].records.equals(want)
+    assert got[0][0].records.column("latitude").to_pylist() == [51.0, 50.0, 50.0, 50.25, 50.9]
 
 
 def test_wrong_number_of_fields_sends_the_group_to_the_ordinary_reader() -> None:
@@ -260,3 +275,44 @@ def test_a_space_at_a_fields_end_gives_the_ordinary_readers_result(col: int, whe
         assert not want.quarantine and got[1][0].records.equals(want.records)
     else:
         assert col != 2  # "Reported by" is never stored: a space there changes nothing
+
+
+def test_files_read_ahead_arrive_in_order_with_their_errors(tmp_path: Path) -> None:
+    """The ingest's read-ahead thread (ingest._Prefetch): each plain file's bytes, SHA-256 and group
+    eligibility; a file that cannot be read raises its InputError when the loop takes it, not before; zip
+    members and large files are left to the loop; never more than the budget ahead (one file at least)."""
+    import hashlib
+
+    from crimeassess.errors import InputError
+    from crimeassess.sources.discover import Candidate
+
+    loads: list[int] = []
+
+    def loader(k: int, data: bytes):
+        def load() -> bytes:
+            loads.append(k)
+            if k == 2:
+                raise InputError(f"f{k}.csv: unreadable (test)")
+            return data
+        return load
+
+    datas = [_good(k) for k in range(5)]
+    datas[3] = datas[3].replace(b"High Street", b'"High Street"')  # not plain: not for the group reader
+    cands = []
+    for k, d in enumerate(datas):
+        p = tmp_path / f"f{k}.csv"
+        p.write_bytes(d)
+        cands.append(Candidate(f"f{k}.csv", loader(k, d), explicit=False, path=None if k == 4 else p))
+    pre = ingest_mod._Prefetch(cands, budget=len(datas[0]) * 2)
+    try:
+        first = pre.take(0)
+        assert max(loads) <= 2  # two files' worth ahead at most
+        assert first == (datas[0], hashlib.sha256(datas[0]).hexdigest(), True)
+        assert pre.take(1)[1] == hashlib.sha256(datas[1]).hexdigest()
+        with pytest.raises(InputError, match="unreadable"):
+            pre.take(2)
+        assert pre.take(3)[2] is False
+        assert pre.take(4) is None  # a zip member (no path): the loop loads it
+    finally:
+        pre.close()
+    assert 4 not in loads

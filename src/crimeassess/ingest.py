@@ -329,70 +329,76 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
         group_bytes = 0
 
     group_limit = max(GROUP_MIN_BYTES, limit // GROUP_SHARE)
-    for n, c in enumerate(cands):
-        if progress:
-            progress(n, len(cands), c.display)
-        if c.error:
-            reports.append(InputReport(c.display, "skipped", reason=c.error))
-            continue
-        if _large_file(c):
-            flush()
-            if new:  # inputs commit in order (a later input supersedes an earlier one)
-                commit(new)
-                new, pending = [], 0
-            wait()
-            done = _ingest_in_blocks(st, c, existing, seen_ids, gctx)
-            if done is not None:
-                rep, ni = done
-                reports.append(rep)
-                if ni is not None:
-                    commit([ni], background=False)
+    # plain files are read (and hashed, and checked for the group reader) a little ahead, in a thread
+    pre = _Prefetch(cands, max(GROUP_MIN_BYTES, group_limit // 2))
+    try:
+        for n, c in enumerate(cands):
+            if progress:
+                progress(n, len(cands), c.display)
+            if c.error:
+                reports.append(InputReport(c.display, "skipped", reason=c.error))
                 continue
-        try:
-            data = c.load()
-        except UnsafeArchiveError:
-            raise
-        except InputError as exc:
-            if c.explicit:
-                raise
-            reports.append(InputReport(c.display, "skipped", reason=str(exc).split(": ", 1)[-1]))
-            continue
-        try:
-            kind_id = detect_kind(data, c.display, mapping=mapping_obj)
-        except InputError as exc:
-            if c.explicit:
-                raise
-            reports.append(InputReport(c.display, "skipped", reason=str(exc).split(": ", 1)[-1]))
-            continue
-        sk = get_kind(kind_id)
-        kind = sk.id
-        if sk.aggregated_counts:  # aggregated counts (Home Office tables): their own table, never records
-            reports.append(_ingest_homeoffice(st, data, c))
-            continue
-        if not sk.ingestible:
-            reports.append(InputReport(c.display, "skipped", kind=kind, reason=f"{kind} file (not ingested)"))
-            continue
-        sha = hashlib.sha256(data).hexdigest()
-        opts = _options(sk, mapping_p, force)
-        iid = _input_id(sha, kind, opts)
-        if iid in existing or iid in seen_ids:
-            prev = existing.get(iid)
-            reports.append(InputReport(
-                c.display, "unchanged", kind=kind, input_id=iid, sha256=sha,
-                force=(prev or {}).get("force"), months=(prev or {}).get("months", []),
-                reason="already in the store" if prev else "duplicate of another input in this run"))
-            continue
-        reports.append(None)  # filled in by add() or read_one()
-        if kind == GROUP_KIND and eligible(data):
-            group.append((c, data, sha, iid, opts, len(reports) - 1))
-            group_bytes += len(data)
-            seen_ids.add(iid)
-            if group_bytes >= group_limit:
+            if _large_file(c):
                 flush()
-            continue
-        flush()  # inputs reach the batch in the order found
-        read_one(c, sk, data, sha, iid, opts, len(reports) - 1)
-        del data
+                if new:  # inputs commit in order (a later input supersedes an earlier one)
+                    commit(new)
+                    new, pending = [], 0
+                wait()
+                done = _ingest_in_blocks(st, c, existing, seen_ids, gctx)
+                if done is not None:
+                    rep, ni = done
+                    reports.append(rep)
+                    if ni is not None:
+                        commit([ni], background=False)
+                    continue
+            try:
+                ahead = pre.take(n)
+                data, sha_ahead, plain = ahead if ahead is not None else (c.load(), None, None)
+            except UnsafeArchiveError:
+                raise
+            except InputError as exc:
+                if c.explicit:
+                    raise
+                reports.append(InputReport(c.display, "skipped", reason=str(exc).split(": ", 1)[-1]))
+                continue
+            try:
+                kind_id = detect_kind(data, c.display, mapping=mapping_obj)
+            except InputError as exc:
+                if c.explicit:
+                    raise
+                reports.append(InputReport(c.display, "skipped", reason=str(exc).split(": ", 1)[-1]))
+                continue
+            sk = get_kind(kind_id)
+            kind = sk.id
+            if sk.aggregated_counts:  # aggregated counts (Home Office tables): their own table, never records
+                reports.append(_ingest_homeoffice(st, data, c))
+                continue
+            if not sk.ingestible:
+                reports.append(InputReport(c.display, "skipped", kind=kind, reason=f"{kind} file (not ingested)"))
+                continue
+            sha = sha_ahead or hashlib.sha256(data).hexdigest()
+            opts = _options(sk, mapping_p, force)
+            iid = _input_id(sha, kind, opts)
+            if iid in existing or iid in seen_ids:
+                prev = existing.get(iid)
+                reports.append(InputReport(
+                    c.display, "unchanged", kind=kind, input_id=iid, sha256=sha,
+                    force=(prev or {}).get("force"), months=(prev or {}).get("months", []),
+                    reason="already in the store" if prev else "duplicate of another input in this run"))
+                continue
+            reports.append(None)  # filled in by add() or read_one()
+            if kind == GROUP_KIND and (plain if plain is not None else eligible(data)):
+                group.append((c, data, sha, iid, opts, len(reports) - 1))
+                group_bytes += len(data)
+                seen_ids.add(iid)
+                if group_bytes >= group_limit:
+                    flush()
+                continue
+            flush()  # inputs reach the batch in the order found
+            read_one(c, sk, data, sha, iid, opts, len(reports) - 1)
+            del data
+    finally:
+        pre.close()
     flush()
     if progress:
         progress(len(cands), len(cands), "writing")
@@ -418,6 +424,65 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
 #: bounded whatever the file's size; smaller files (a force-month is a few MB) are read whole.
 STREAM_MIN_BYTES = 96 << 20
 BLOCK_BYTES = 32 << 20
+
+
+def _read_ahead(c: Candidate) -> tuple[bytes, str, bool]:
+    """A plain file's bytes, SHA-256 and whether the group reader may take it (policeuk_group.eligible)."""
+    data = c.load()
+    return data, hashlib.sha256(data).hexdigest(), eligible(data)
+
+
+class _Prefetch:
+    """Reads plain files on disk ahead of the ingest loop in one thread, at most `budget` bytes ahead: reading
+    and SHA-256 release the GIL, and the checks run while the loop is in Arrow's or DuckDB's code. Files in
+    zips and large files (read in blocks) are left to the loop. Errors are raised when the loop takes the file."""
+
+    def __init__(self, cands: list[Candidate], budget: int) -> None:
+        self._cands = cands
+        self._budget = budget
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeassess-read")
+        self._ahead: dict[int, tuple[Future, int]] = {}
+        self._next = 0
+        self._bytes = 0
+
+    def _fill(self) -> None:
+        while self._next < len(self._cands) and (self._bytes < self._budget or not self._ahead):
+            c = self._cands[self._next]
+            size = _plain_size(c)
+            if size is not None:
+                self._ahead[self._next] = (self._pool.submit(_read_ahead, c), size)
+                self._bytes += size
+            self._next += 1
+
+    def take(self, n: int) -> tuple[bytes, str, bool] | None:
+        """Candidate n's (bytes, sha256, eligible), or None when it was not read ahead."""
+        self._fill()
+        got = self._ahead.pop(n, None)
+        if got is None:
+            return None
+        fut, size = got
+        self._bytes -= size
+        try:
+            return fut.result()
+        finally:
+            self._fill()
+
+    def close(self) -> None:
+        for fut, _ in self._ahead.values():
+            fut.cancel()
+        self._ahead.clear()
+        self._pool.shutdown(wait=True)
+
+
+def _plain_size(c: Candidate) -> int | None:
+    """The size of a plain file on disk that is read whole (not too large); None for anything else."""
+    if c.error or c.path is None:
+        return None
+    try:
+        size = c.path.stat().st_size
+    except OSError:
+        return None
+    return size if size <= STREAM_MIN_BYTES else None
 
 
 def _large_file(c: Candidate) -> bool:

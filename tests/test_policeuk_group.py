@@ -200,7 +200,8 @@ def test_ingest_together_equals_one_by_one(tmp_path: Path, monkeypatch: pytest.M
     rep = ingest([root], together)
     assert [i.status for i in rep.inputs] == ["loaded"] * 6
     assert check_store(together).ok
-    monkeypatch.setattr(ingest_mod, "eligible", lambda data: False)
+    monkeypatch.setattr(ingest_mod, "plain_lines", lambda data: None)  # every file to the ordinary readers
+    monkeypatch.setattr(ingest_mod, "read_street_group", lambda *a, **k: pytest.fail("read together"))
     alone = Store(tmp_path / "alone")
     ingest([root], alone)
     a, b = _state(together), _state(alone)
@@ -279,7 +280,7 @@ def test_a_space_at_a_fields_end_gives_the_ordinary_readers_result(col: int, whe
 
 def test_files_read_ahead_arrive_in_order_with_their_errors(tmp_path: Path) -> None:
     """The ingest's read-ahead thread (ingest._Prefetch): each plain file's bytes, SHA-256 and group
-    eligibility; a file that cannot be read raises its InputError when the loop takes it, not before; zip
+    eligibility (its data lines); a file that cannot be read raises its InputError when the loop takes it, not before; zip
     members and large files are left to the loop; never more than the budget ahead (one file at least)."""
     import hashlib
 
@@ -307,11 +308,12 @@ def test_files_read_ahead_arrive_in_order_with_their_errors(tmp_path: Path) -> N
     try:
         first = pre.take(0)
         assert max(loads) <= 2  # two files' worth ahead at most
-        assert first == (datas[0], hashlib.sha256(datas[0]).hexdigest(), True)
+        rows = len(list(csv.reader(io.StringIO(datas[0].decode())))) - 1  # its data lines, recounted
+        assert first == (datas[0], hashlib.sha256(datas[0]).hexdigest(), rows)
         assert pre.take(1)[1] == hashlib.sha256(datas[1]).hexdigest()
         with pytest.raises(InputError, match="unreadable"):
             pre.take(2)
-        assert pre.take(3)[2] is False
+        assert pre.take(3)[2] is None  # quoted: not plain
         assert pre.take(4) is None  # a zip member (no path): the loop loads it
     finally:
         pre.close()

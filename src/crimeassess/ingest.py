@@ -21,7 +21,7 @@ from .sources.base import ReadResult, normalise_force
 from .sources.discover import ArchiveLimits, Candidate, detect_kind, expand, parse_size
 from .sources.policeuk import decode, duplicate_reason, header_of
 from .sources.policeuk_fast import read_street_csv_fast, street_blocks
-from .sources.policeuk_group import KIND as GROUP_KIND, GroupContext, Part, eligible, read_street_group
+from .sources.policeuk_group import KIND as GROUP_KIND, GroupContext, Part, eligible, plain_lines, read_street_group
 from .sources.registry import SourceKind, get_kind
 from .store import NewInput, RecordsWriter, Store
 
@@ -150,6 +150,8 @@ BATCH_SHARE = 8
 #: GROUP_SHARE bytes of CSV.
 GROUP_SHARE = 4
 GROUP_MIN_BYTES = 1 << 20
+#: A batch holding this share of the batch size is committed at once if no commit is in flight.
+EAGER_SHARE = 8
 
 
 def batch_bytes(st: Store) -> int:
@@ -175,7 +177,8 @@ def ingest(
 
     Files named directly must be recognisable; a bad one raises InputError and nothing of this run is
     written — unless batches read before it were already committed (records are committed whenever they
-    reach the memory budget's share, BATCH_SHARE; each commit is whole, so nothing is lost or doubled).
+    reach the memory budget's share, BATCH_SHARE, or an EAGER_SHARE of that when no commit is under way; each
+    commit is whole, so nothing is lost or doubled).
     Files found inside folders or zips that are not ingestible (or corrupt zips in a folder) are reported as
     skipped. Unsafe archives (escaping names, over `archive_limits`) raise UnsafeArchiveError; a bad mapping
     raises MappingError. The whole run holds the store's write lock, so concurrent ingests are serialised
@@ -208,16 +211,29 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
                    progress: ProgressFn | None, built: dict[str, str]) -> IngestReport:
     # A batch is committed in a background thread while the next is read (Parquet writing and CSV parsing
     # release the GIL); commits stay in order, at most one in flight, and all end before the lock is released.
-    # The same thread then aggregates the batch's records, still in memory, into the batch's aggregate file
-    # (aggregate.py), listed in `built` for the state written at the end.
+    # A third thread then writes each committed batch's aggregate file (aggregate.py) from its counts or its
+    # records still in memory, listed in `built` for the state written at the end.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeassess-commit")
+    agg_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeassess-aggregate")
     inflight: list[Future] = []
+    aggregating: list[Future] = []
     committed_ids: list[str] = []
-    agg_con: list[duckdb.DuckDBPyConnection] = []  # the commit thread's own connection, opened on first use
+    agg_con: list[duckdb.DuckDBPyConnection] = []  # the aggregate thread's own connection, opened on first use
 
     def wait() -> None:
         while inflight:
             committed_ids.extend(inflight.pop(0).result())
+
+    def aggregate(rec_file: str, mine: list[NewInput]) -> None:
+        try:
+            if not agg_con:
+                agg_con.append(duckdb.connect(":memory:", config={"memory_limit": _half(st.memory_limit)}))
+                agg_con[0].execute("SET enable_progress_bar = false")
+            given = [n.counts for n in mine if n.counts is not None]  # counted by the reader already
+            rest = aggregate_tables(agg_con[0], [n.records for n in mine if n.counts is None])
+            built[rec_file] = write_aggregate(st, rec_file, concat_aggregates([*given, rest]))
+        except (duckdb.Error, OSError, pa.ArrowException):
+            pass  # not fatal: refresh_aggregates builds this file's aggregate from the records file
 
     def commit_and_aggregate(batch: list[NewInput]) -> list[str]:
         entries = st.commit_inputs(batch, locked=True)
@@ -225,23 +241,21 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
         files = {e["records_file"] for e in entries}
         mine = [n for n in batch if n.entry["input_id"] in ids]
         if len(files) == 1 and all(n.records_path is None for n in mine):  # streamed files: refresh_aggregates
-            try:
-                if not agg_con:
-                    agg_con.append(duckdb.connect(":memory:", config={"memory_limit": _half(st.memory_limit)}))
-                    agg_con[0].execute("SET enable_progress_bar = false")
-                rec_file = files.pop()
-                given = [n.counts for n in mine if n.counts is not None]  # counted by the reader already
-                rest = aggregate_tables(agg_con[0], [n.records for n in mine if n.counts is None])
-                built[rec_file] = write_aggregate(st, rec_file, concat_aggregates([*given, rest]))
-            except (duckdb.Error, OSError, pa.ArrowException):
-                pass  # not fatal: refresh_aggregates builds this file's aggregate from the records file
+            # (records of inputs the reader counted are not needed any more: only their counts go on)
+            mine = [NewInput(n.entry, pa.table({}), [], [], counts=n.counts) if n.counts is not None else n
+                    for n in mine]
+            aggregating.append(agg_pool.submit(aggregate, files.pop(), mine))
         return [e["input_id"] for e in entries]
 
-    def commit(batch: list[NewInput], *, background: bool = True) -> None:
+    def commit(batch: list[NewInput], *, background: bool = True, if_idle: bool = False) -> bool:
+        """Commit a batch (after the one in flight); with `if_idle`, only if none is in flight (else False)."""
+        if if_idle and inflight and not inflight[-1].done():
+            return False
         wait()
         inflight.append(pool.submit(commit_and_aggregate, batch))
         if not background:
             wait()
+        return True
 
     gctx = GroupContext(st.memory_limit)  # the main thread's, for every group read together
     try:
@@ -250,6 +264,7 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
         for f in inflight:  # an error while reading: let the commit under way finish (or fail) first
             f.exception()
         pool.shutdown(wait=True)
+        agg_pool.shutdown(wait=True)  # (errors are not fatal: refresh_aggregates builds what is missing)
         for c in agg_con:
             c.close()
         gctx.close()
@@ -273,7 +288,7 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
     seen_ids: set[str] = set()
     existing = {i["input_id"]: i for i in st._read_manifest()["inputs"]}
     # Plain street CSVs wait here to be read together (policeuk_group); inputs still reach `new` in order.
-    group: list[tuple[Candidate, bytes, str, str, dict[str, Any], int]] = []
+    group: list[tuple[Candidate, bytes, str, str, dict[str, Any], int, int]] = []
     group_bytes = 0
 
     def add(c: Candidate, sk: SourceKind, sha: str, iid: str, opts: dict[str, Any], res: ReadResult,
@@ -313,22 +328,28 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
         add(c, sk, sha, iid, opts, res, None, idx)
 
     def flush() -> None:
-        nonlocal group_bytes
+        nonlocal group_bytes, new, pending
         if not group:
             return
-        parts = [Part(data, iid, c.display) for c, data, _sha, iid, _o, _i in group]
+        parts = [Part(data, iid, c.display, lines=n) for c, data, _sha, iid, _o, _i, n in group]
         got = read_street_group(parts, context=gctx)
         del parts
         sk = get_kind(GROUP_KIND)
-        for (c, data, sha, iid, opts, idx), r in zip(group, got):
+        for (c, data, sha, iid, opts, idx, _n), r in zip(group, got):
             if r is None:  # a row the ordinary reader quarantines (with its reason), or not parsed together
                 read_one(c, sk, data, sha, iid, opts, idx)
             else:
                 add(c, sk, sha, iid, opts, r[0], r[1], idx)
         group.clear()
         group_bytes = 0
+        # the commit thread has finished the last batch: give it this one now rather than let it wait for a
+        # full batch (it starts after the first group, and the batch left for the end is small); a small run
+        # is still committed whole at its end
+        if pending >= limit // EAGER_SHARE and commit(new, if_idle=True):
+            new, pending = [], 0
 
     group_limit = max(GROUP_MIN_BYTES, limit // GROUP_SHARE)
+    first_done = False
     # plain files are read (and hashed, and checked for the group reader) a little ahead, in a thread
     pre = _Prefetch(cands, max(GROUP_MIN_BYTES, group_limit // 2))
     try:
@@ -353,7 +374,7 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
                     continue
             try:
                 ahead = pre.take(n)
-                data, sha_ahead, plain = ahead if ahead is not None else (c.load(), None, None)
+                data, sha_ahead, lines = ahead if ahead is not None else (c.load(), None, None)
             except UnsafeArchiveError:
                 raise
             except InputError as exc:
@@ -387,11 +408,15 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
                     reason="already in the store" if prev else "duplicate of another input in this run"))
                 continue
             reports.append(None)  # filled in by add() or read_one()
-            if kind == GROUP_KIND and (plain if plain is not None else eligible(data)):
-                group.append((c, data, sha, iid, opts, len(reports) - 1))
+            if kind == GROUP_KIND and ahead is None:
+                lines = plain_lines(data)
+            if kind == GROUP_KIND and lines is not None:
+                group.append((c, data, sha, iid, opts, len(reports) - 1, lines))
                 group_bytes += len(data)
                 seen_ids.add(iid)
-                if group_bytes >= group_limit:
+                # the first group is small, so that the commit thread starts early
+                if group_bytes >= (group_limit if first_done else group_limit // 4):
+                    first_done = True
                     flush()
                 continue
             flush()  # inputs reach the batch in the order found
@@ -426,10 +451,11 @@ STREAM_MIN_BYTES = 96 << 20
 BLOCK_BYTES = 32 << 20
 
 
-def _read_ahead(c: Candidate) -> tuple[bytes, str, bool]:
-    """A plain file's bytes, SHA-256 and whether the group reader may take it (policeuk_group.eligible)."""
+def _read_ahead(c: Candidate) -> tuple[bytes, str, int | None]:
+    """A plain file's bytes, SHA-256 and, when the group reader may take it (policeuk_group.eligible), its
+    data lines (else None)."""
     data = c.load()
-    return data, hashlib.sha256(data).hexdigest(), eligible(data)
+    return data, hashlib.sha256(data).hexdigest(), plain_lines(data)
 
 
 class _Prefetch:
@@ -454,8 +480,8 @@ class _Prefetch:
                 self._bytes += size
             self._next += 1
 
-    def take(self, n: int) -> tuple[bytes, str, bool] | None:
-        """Candidate n's (bytes, sha256, eligible), or None when it was not read ahead."""
+    def take(self, n: int) -> tuple[bytes, str, int | None] | None:
+        """Candidate n's (bytes, sha256, data lines if plain), or None when it was not read ahead."""
         self._fill()
         got = self._ahead.pop(n, None)
         if got is None:

@@ -14,6 +14,7 @@ decided here.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -45,6 +46,7 @@ class Part:
     input_id: str
     display_name: str
     line_offset: int = 0  # data lines of the same file before this block
+    lines: int | None = None  # its data lines, when already counted (plain_lines)
 
 
 def header_length(data: bytes | memoryview) -> int:
@@ -71,6 +73,11 @@ def eligible(data: bytes) -> bool:
     return b"\r" not in data or data.count(b"\r") == data.count(b"\r\n")  # no lone CR
 
 
+def plain_lines(data: bytes) -> int | None:
+    """The data lines of a file :func:`eligible` accepts (for :class:`Part`), None for any other file."""
+    return _lines(data, header_length(data)) if eligible(data) else None
+
+
 def _blank_line(data: bytes | memoryview) -> bool:
     b = bytes(data) if isinstance(data, memoryview) else data
     return b"\n\n" in b or b"\n\r\n" in b
@@ -87,30 +94,83 @@ def _lines(data: bytes, start: int) -> int:
 #: with a space at either end; "Reported by" (2) is not stored and its value is never looked at.
 _TRIMMED = (0, 3, 6, 7, 8, 10, 11)
 
-def _sql(point: str) -> str:
-    """The rows' checks and derived columns; `point` gives lon and lat from columns c4 and c5 (and x, y)."""
-    return f"""
-WITH x AS (
-  SELECT _f, line, c1, c4, c5, {point},
-         coalesce(list_position($labels, lower(c9)), 0)::INTEGER AS ti,
-         ({" OR ".join(f"coalesce(prefix(c{i}, ' ') OR suffix(c{i}, ' '), false)" for i in _TRIMMED)}) AS spaced
-  FROM t)
-SELECT _f, line, $iids[_f + 1] || ':' || CAST(line AS VARCHAR) AS uid, lon, lat, ti,
-       coalesce(regexp_full_match(c1, $month) AND c1 <= $latest AND ti > 0 AND NOT spaced
-                AND ((c4 IS NULL AND c5 IS NULL) OR (lon BETWEEN $lon0 AND $lon1 AND lat BETWEEN $lat0 AND $lat1)),
-                false) AS _ok
-FROM x
-"""
+_MONTH_RE = re.compile(_MONTH, re.ASCII)
+_FLOAT_FULL = _FLOAT  # anchored: Arrow's regular expressions (RE2, as DuckDB's) must match the whole field
+_LABEL_INDEX = {lab.lower(): k + 1 for k, lab in enumerate(_LABELS)}  # 1-based, 0 for none
 
 
-#: Coordinates checked against the readers' number pattern, then cast.
-_SQL = _sql("""CASE WHEN regexp_full_match(c4, $float) AND regexp_full_match(c5, $float) THEN TRY_CAST(c4 AS DOUBLE) END AS lon,
-         CASE WHEN regexp_full_match(c4, $float) AND regexp_full_match(c5, $float) THEN TRY_CAST(c5 AS DOUBLE) END AS lat""")
-#: Coordinates already cast by Arrow (x, y), which parsed every one: Arrow accepts every string the pattern
-#: accepts, with the same value, and beyond it only "nan", "inf" and their kin, which the UK bounds reject as
-#: the pattern would (either way the file goes to the ordinary reader). A quarter of the checks' time.
-_SQL_CAST = _sql("""CASE WHEN x IS NOT NULL AND y IS NOT NULL THEN x END AS lon,
-         CASE WHEN x IS NOT NULL AND y IS NOT NULL THEN y END AS lat""")
+@dataclass
+class _Checked:
+    """The rows' derived columns and the test each row must pass to be read here (the readers' rules)."""
+
+    ti: pa.Array  # crime type's 1-based index in _LABELS (case-insensitive), 0 when none
+    lon: pa.Array  # coordinates, both or neither
+    lat: pa.Array
+    ok: np.ndarray  # bool: the row is one both ordinary readers load as it is
+
+
+def _by_value(col: pa.ChunkedArray, fn) -> pa.Array:  # noqa: ANN001
+    """fn applied to each distinct value of a low-cardinality column (months, crime types), spread to its rows
+    (null where the row is null): a few dozen calls instead of one per row."""
+    d = pc.dictionary_encode(col.combine_chunks())
+    return pc.take(fn(d.dictionary.to_pylist()), d.indices)
+
+
+def _spaced(table: pa.Table) -> np.ndarray:
+    """Rows with a field of the _TRIMMED columns that starts or ends with a space: its first and last bytes,
+    read from the Arrow buffers (offsets) without a copy of any string."""
+    out = np.zeros(table.num_rows, bool)
+    for i in _TRIMMED:
+        pos = 0
+        for ch in table.column(f"c{i}").chunks:
+            m = len(ch)
+            if m and ch.null_count < m:
+                if ch.type != pa.string():  # (the parse gives string; anything else, the plain way)
+                    hit = pc.fill_null(pc.or_(pc.starts_with(ch, " "), pc.ends_with(ch, " ")), False)
+                    out[pos:pos + m] |= hit.to_numpy(zero_copy_only=False)
+                else:
+                    offs = np.frombuffer(ch.buffers()[1], np.int32, m + 1, ch.offset * 4)
+                    data = np.frombuffer(ch.buffers()[2], np.uint8)
+                    rows = np.flatnonzero(offs[1:] > offs[:-1])  # non-empty (a null is empty)
+                    if ch.null_count:
+                        rows = rows[ch.is_valid().to_numpy(zero_copy_only=False)[rows]]
+                    hit = (data[offs[rows]] == 32) | (data[offs[rows + 1] - 1] == 32)
+                    out[pos + rows[hit]] = True
+            pos += m
+    return out
+
+
+def _points(c4: pa.ChunkedArray, c5: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    """Longitude and latitude where both are numbers the readers accept, else null. Arrow's cast accepts every
+    string the readers' pattern accepts, with the same value, and beyond it only "nan", "inf" and their kin,
+    which the UK bounds reject as the pattern would; when it cannot cast a field, the pattern decides."""
+    try:
+        x, y = pc.cast(c4, pa.float64()), pc.cast(c5, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        fine = pc.and_(pc.match_substring_regex(c4, _FLOAT_FULL), pc.match_substring_regex(c5, _FLOAT_FULL))
+        x = pc.cast(pc.if_else(fine, c4, pa.scalar(None, pa.string())), pa.float64())
+        y = pc.cast(pc.if_else(fine, c5, pa.scalar(None, pa.string())), pa.float64())
+    both = pc.and_(pc.is_valid(x), pc.is_valid(y))
+    null = pa.scalar(None, pa.float64())
+    return pc.if_else(both, x, null).combine_chunks(), pc.if_else(both, y, null).combine_chunks()
+
+
+def _check(table: pa.Table, latest: str) -> _Checked:
+    """Each row's checks, as ``policeuk.py`` / ``policeuk_fast.py`` make them: a valid month not after
+    `latest`, a known crime type, no field of _TRIMMED with a space at either end, and coordinates both
+    absent or both numbers inside the UK's bounds."""
+    month_ok = _by_value(table.column("c1"), lambda vs: pa.array(
+        [bool(_MONTH_RE.fullmatch(v)) and v <= latest for v in vs], pa.bool_()))
+    ti = pc.fill_null(_by_value(table.column("c9"), lambda vs: pa.array(
+        [_LABEL_INDEX.get(v.lower(), 0) for v in vs], pa.int32())), 0)
+    lon, lat = _points(table.column("c4"), table.column("c5"))
+    inside = pc.and_kleene(pc.and_kleene(pc.greater_equal(lon, UK_LON[0]), pc.less_equal(lon, UK_LON[1])),
+                           pc.and_kleene(pc.greater_equal(lat, UK_LAT[0]), pc.less_equal(lat, UK_LAT[1])))
+    neither = pc.and_(pc.is_null(table.column("c4")), pc.is_null(table.column("c5")))
+    ok = pc.and_(pc.and_(pc.fill_null(month_ok, False), pc.greater(ti, 0)),
+                 pc.or_(neither, pc.fill_null(inside, False)))
+    return _Checked(ti, lon, lat, np.asarray(ok.combine_chunks() if isinstance(ok, pa.ChunkedArray) else ok,
+                                             dtype=bool) & ~_spaced(table))
 
 
 #: The aggregate's keys (aggregate.AGG_KEYS) a street CSV never fills: null in every count row.
@@ -207,7 +267,7 @@ def _read_group(parts: list[Part], ctx: GroupContext, today: date | None,
     for p in parts:
         data = bytes(p.data) if isinstance(p.data, memoryview) else p.data
         h = header_length(data)
-        counts.append(_lines(data, h))
+        counts.append(p.lines if p.lines is not None else _lines(data, h))
         bodies.append(memoryview(data)[h:])
         if not data.endswith(b"\n"):
             bodies.append(b"\n")
@@ -244,28 +304,16 @@ def _read_group(parts: list[Part], ctx: GroupContext, today: date | None,
         for k, r in zip(keep, again):
             out[k] = r
         return out
-    f_idx = pa.array(np.repeat(np.arange(len(parts), dtype=np.int32), counts))
+    fi = np.repeat(np.arange(len(parts), dtype=np.int32), counts)
+    f_idx = pa.array(fi)
     line = pa.array(np.concatenate([np.arange(2 + p.line_offset, 2 + p.line_offset + n, dtype=np.int64)
                                     for p, n in zip(parts, counts)]) if parts else np.zeros(0, np.int64))
-    t = table.append_column("_f", f_idx).append_column("line", line)
-    params = {"labels": [lab.lower() for lab in _LABELS], "month": _MONTH.strip("^$"),
-              "iids": [p.input_id for p in parts], "latest": latest_month(today),
-              "lon0": UK_LON[0], "lon1": UK_LON[1], "lat0": UK_LAT[0], "lat1": UK_LAT[1]}
-    try:
-        t = t.append_column("x", pc.cast(table.column("c4"), pa.float64())).append_column(
-            "y", pc.cast(table.column("c5"), pa.float64()))
-        sql = _SQL_CAST
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a coordinate Arrow does not parse: the pattern's way
-        sql, params["float"] = _SQL, _FLOAT.strip("^$")
+    chk = _check(table, latest_month(today))
+    bad = set(np.unique(fi[~chk.ok]).tolist())
+    t = table.append_column("_f", f_idx)
     con = ctx.connection()
     try:
         con.register("t", t)
-        res = con.sql(sql, params=params).to_arrow_table()
-        same = res.column("_f").equals(pa.chunked_array([f_idx])) and res.column("line").equals(
-            pa.chunked_array([line]))
-        if not same:
-            return out  # DuckDB did not keep the rows' order (it does): read them the ordinary way
-        bad = {f for (f,) in con.sql("SELECT DISTINCT _f FROM res WHERE NOT _ok").fetchall()}
         bad |= _long_field_parts(table, f_idx)
         # a Crime ID repeated within a file (the ordinary reader quarantines the repeats): distinct 64-bit
         # hashes in the whole group first (Crime IDs are unique nationally), the exact test only if not
@@ -275,9 +323,9 @@ def _read_group(parts: list[Part], ctx: GroupContext, today: date | None,
                                              GROUP BY _f, c0 HAVING count(*) > 1)""").fetchall()}
         # the records counted by the aggregate's keys (aggregate.py): here from the parsed columns, a third of
         # the work of grouping the finished records; (file, force, month) pairs follow from them
-        hp = pc.and_(pc.is_valid(res.column("lon")), pc.is_valid(res.column("lat")))
+        hp = pc.is_valid(chk.lon)  # (both or neither)
         con.register("k", pa.table({"_f": f_idx, "c3": table.column("c3"), "c1": table.column("c1"),
-                                    "ti": res.column("ti"), "c7": table.column("c7"), "hp": hp}))
+                                    "ti": chk.ti, "c7": table.column("c7"), "hp": hp}))
         cnt = con.sql("SELECT _f, c3, c1, ti, c7, hp, count(*)::BIGINT AS n FROM k GROUP BY ALL ORDER BY _f"
                       ).to_arrow_table()
         groups = cnt.group_by(["_f", "c3", "c1"], use_threads=False).aggregate([]).to_pylist()
@@ -292,10 +340,13 @@ def _read_group(parts: list[Part], ctx: GroupContext, today: date | None,
     falls = col["c3"]
     names = pc.unique(falls).to_pylist()
     slugs = pa.array([force_slug(v) if v else None for v in names], pa.string())
-    ti = res.column("ti")
+    ti = chk.ti
+    # uid: "<input id>:<line>", as the ordinary readers make it
+    uid = pc.binary_join_element_wise(pc.take(pa.array([f"{p.input_id}:" for p in parts], pa.string()), f_idx),
+                                      pc.cast(line, pa.string()), "")
     n = table.num_rows
     arrays = {
-        "uid": res.column("uid"),
+        "uid": uid,
         "record_id": col["c0"],
         "input_id": pa.DictionaryArray.from_arrays(f_idx, pa.array([p.input_id for p in parts], pa.string())
                                                    ).cast(pa.string()),
@@ -308,8 +359,8 @@ def _read_group(parts: list[Part], ctx: GroupContext, today: date | None,
         "crime_type": pc.take(pa.array([None] + _LABELS, pa.string()), ti),
         "is_crime": pc.not_equal(ti, pa.scalar(_IDS.index(ASB_ID) + 1, pa.int32())),
         "outcome": col["c10"],
-        "longitude": res.column("lon"),
-        "latitude": res.column("lat"),
+        "longitude": chk.lon,
+        "latitude": chk.lat,
         "location": col["c6"],
         "lsoa_code": col["c7"],
         "lsoa_name": col["c8"],
@@ -318,7 +369,7 @@ def _read_group(parts: list[Part], ctx: GroupContext, today: date | None,
     }
     recs = pa.table({f.name: (arrays[f.name] if f.name in arrays else pa.nulls(n, f.type)) for f in RECORD_SCHEMA},
                     schema=RECORD_SCHEMA)
-    del res, arrays, table, col
+    del chk, arrays, table, col
     tally = _tally(cnt, parts, names, slugs)
     cut = np.searchsorted(cnt.column("_f").to_numpy(), np.arange(len(parts) + 1), side="left")
     del cnt

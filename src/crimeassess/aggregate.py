@@ -3,7 +3,7 @@
 Records are many (≈6 million rows a year for England and Wales) and wide (Crime IDs, map points, location
 text); most questions an assessment asks only need counts. For every records Parquet file the store holds,
 ``aggregates/agg-<file stem>.parquet`` holds that file's rows grouped by :data:`AGG_KEYS` with their number
-``n``. The aggregation is written in Ibis (:func:`aggregate_expr`), and runs on DuckDB (the default) or on
+``n`` (a large file read in blocks: grouped block by block, so a key may recur; readers sum ``n``). The aggregation is written in Ibis (:func:`aggregate_expr`), and runs on DuckDB (the default) or on
 PySpark (``crimeassess build-aggregates --engine spark``, the optional ``crimeassess[spark]`` extra). Ingest
 writes each batch's aggregate as it commits the batch, from the records still in memory (:data:`AGG_SQL`, the
 same aggregation in DuckDB's SQL, tested equal; plain street CSVs arrive already counted by their reader).
@@ -128,6 +128,51 @@ def write_aggregate(st: Store, records_file: str, table: pa.Table) -> str:
     is not touched: :func:`add_built` lists it (until then it is an orphan that `refresh_aggregates` rebuilds)."""
     out = agg_name(records_file)
     _atomic_write(st.path / out, lambda tmp: pq.write_table(table, tmp, compression="zstd", row_group_size=1_000_000))
+    return out
+
+
+class CountsWriter:
+    """The aggregate of one large input, written block by block into a temporary file in the aggregates folder
+    (an orphan for `store gc` if the writer dies), which :func:`install_aggregate` names after the records file.
+    A key may recur, once per block that holds it: every reader of the aggregates sums ``n`` by the keys it
+    needs, so the blocks' counts need no merging (merging 6M rows' counts cost more than counting them)."""
+
+    def __init__(self, st: Store) -> None:
+        import tempfile
+
+        (st.path / AGG_DIR).mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".stream-counts-", suffix=".parquet.tmp", dir=st.path / AGG_DIR)
+        os.close(fd)
+        self.path = Path(tmp)
+        self._w: pq.ParquetWriter | None = pq.ParquetWriter(tmp, AGG_SCHEMA, compression="zstd")
+
+    def write(self, counts: pa.Table) -> None:
+        if self._w is not None and counts.num_rows:
+            self._w.write_table(counts.select(AGG_SCHEMA.names).cast(AGG_SCHEMA), row_group_size=1_000_000)
+
+    def close(self) -> Path:
+        """Finish and fsync the file; returns its path."""
+        if self._w is not None:
+            self._w.close()
+            self._w = None
+            with open(self.path, "rb+") as fh:
+                os.fsync(fh.fileno())
+        return self.path
+
+    def discard(self) -> None:
+        if self._w is not None:
+            with contextlib.suppress(Exception):
+                self._w.close()
+            self._w = None
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+def install_aggregate(st: Store, records_file: str, merged: Path) -> str:
+    """Name an aggregate written by a CountsWriter after its committed records file; returns its path in the
+    store. The state is not touched (:func:`add_built`)."""
+    out = agg_name(records_file)
+    os.replace(merged, st.path / out)
     return out
 
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,7 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .aggregate import add_built, aggregate_tables, concat_aggregates, refresh_aggregates, write_aggregate
+from .aggregate import (CountsWriter, add_built, aggregate_tables, concat_aggregates, install_aggregate,
+                        refresh_aggregates, write_aggregate)
 from .errors import InputError, UnsafeArchiveError
 from .sources.base import ReadResult, normalise_force
 from .sources.discover import ArchiveLimits, Candidate, detect_kind, expand, parse_size
@@ -226,21 +228,32 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
 
     def aggregate(rec_file: str, mine: list[NewInput]) -> None:
         try:
-            if not agg_con:
-                agg_con.append(duckdb.connect(":memory:", config={"memory_limit": _half(st.memory_limit)}))
-                agg_con[0].execute("SET enable_progress_bar = false")
             given = [n.counts for n in mine if n.counts is not None]  # counted by the reader already
-            rest = aggregate_tables(agg_con[0], [n.records for n in mine if n.counts is None])
+            rest = aggregate_tables(connection(), [n.records for n in mine if n.counts is None])
             built[rec_file] = write_aggregate(st, rec_file, concat_aggregates([*given, rest]))
         except (duckdb.Error, OSError, pa.ArrowException):
             pass  # not fatal: refresh_aggregates builds this file's aggregate from the records file
+
+    def connection() -> duckdb.DuckDBPyConnection:
+        if not agg_con:
+            agg_con.append(duckdb.connect(":memory:", config={"memory_limit": _half(st.memory_limit)}))
+            agg_con[0].execute("SET enable_progress_bar = false")
+        return agg_con[0]
 
     def commit_and_aggregate(batch: list[NewInput]) -> list[str]:
         entries = st.commit_inputs(batch, locked=True)
         ids = {e["input_id"] for e in entries}
         files = {e["records_file"] for e in entries}
         mine = [n for n in batch if n.entry["input_id"] in ids]
-        if len(files) == 1 and all(n.records_path is None for n in mine):  # streamed files: refresh_aggregates
+        for n in batch:
+            if n.counts_path is not None and n.entry["input_id"] not in ids:  # not committed (another writer had it)
+                n.counts_path.unlink(missing_ok=True)
+        if len(files) == 1 and len(mine) == 1 and mine[0].counts_path is not None:  # a file read in blocks
+            try:
+                built[files.pop()] = install_aggregate(st, entries[0]["records_file"], mine[0].counts_path)
+            except OSError:
+                pass  # not fatal: refresh_aggregates builds it from the records file
+        elif len(files) == 1 and all(n.records_path is None for n in mine):  # (else: refresh_aggregates)
             # (records of inputs the reader counted are not needed any more: only their counts go on)
             mine = [NewInput(n.entry, pa.table({}), [], [], counts=n.counts) if n.counts is not None else n
                     for n in mine]
@@ -533,11 +546,8 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
     if kind_id != "police-uk-street":
         return None
     sk = get_kind(kind_id)
-    h = hashlib.sha256()
-    with open(c.path, "rb") as fh:
-        while chunk := fh.read(BLOCK_BYTES):
-            h.update(chunk)
-    sha = h.hexdigest()
+    with open(c.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        sha = hashlib.sha256(mm).hexdigest()  # (mapped: no copy of the file into memory)
     iid = _input_id(sha, sk.id, {})
     if iid in existing or iid in seen_ids:
         prev = existing.get(iid)
@@ -546,6 +556,8 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
                            reason="already in the store" if prev else "duplicate of another input in this run"), None
     header = header_of(decode(head))
     writer = RecordsWriter(st)
+    counter: CountsWriter | None = CountsWriter(st)  # the aggregate's counts, block by block
+    merged: Path | None = None  # ... once complete
     quarantine: list[dict] = []
     pairs: set[tuple[str, str]] = set()
     names: set[str] = set()
@@ -553,9 +565,9 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeassess-block")  # write k while reading k+1
     writing: Future | None = None
     try:
-        for block, offset in street_blocks(c.path, BLOCK_BYTES):
-            got = (read_street_group([Part(block, iid, c.display, offset)], context=gctx)[0]
-                   if eligible(block) else None)
+        for block, offset, lines in _blocks_ahead(c.path):
+            got = (read_street_group([Part(block, iid, c.display, offset, lines=lines)], context=gctx)[0]
+                   if lines is not None else None)
             res = got[0] if got is not None else read_street_csv_fast(block, header, input_id=iid,
                                                                       display_name=c.display, line_offset=offset)
             del block
@@ -564,39 +576,50 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
                 writing = None
             if res is None:
                 writer.discard()
+                counter.discard()
                 return None
             blocks += 1
             rows_read += res.rows_read
             quarantine += res.quarantine
             pairs |= got[1] if got is not None else _pairs(res.records)
             names |= {v for v in pc.unique(res.records.column("force_name")).to_pylist() if v}
-            writing = pool.submit(writer.write, res.records)
-            del res
+            counts = res.counts if res.counts is not None else aggregate_tables(gctx.connection(), [res.records])
+            writing = pool.submit(_write_block, writer, counter, res.records, counts)
+            del res, counts
         if writing is not None:
             writing.result()
         writer.close()
-        if blocks > 1:  # a Crime ID repeated in two blocks: the first loaded row keeps it, as reading whole
-            dups = _cross_block_duplicates(st, writer.path)
-            if dups:
-                writer, pairs, names = _drop_lines(st, writer, dups)
-                raw = _raw_lines(c.path, set(dups))
-                # a later repeat in the same block named the block's first as the first: name the file's first
-                remap = {duplicate_reason(cid, line): duplicate_reason(cid, first) for line, (cid, first) in dups.items()}
-                for q in quarantine:
-                    q["reason"] = remap.get(q["reason"], q["reason"])
-                quarantine += [{"file": c.display, "line": line, "reason": duplicate_reason(cid, first),
-                                "raw": raw[line]} for line, (cid, first) in dups.items()]
-                quarantine.sort(key=lambda q: q["line"])
+        merged = counter.close()
+        counter = None
+        dups = _cross_block_duplicates(st, writer.path) if blocks > 1 else {}
+        if dups:  # a Crime ID repeated in two blocks: the first loaded row keeps it, as reading whole
+            merged.unlink(missing_ok=True)  # (refresh_aggregates counts the rewritten file)
+            merged = None
+            writer, pairs, names = _drop_lines(st, writer, dups)
+            raw = _raw_lines(c.path, set(dups))
+            # a later repeat in the same block named the block's first as the first: name the file's first
+            remap = {duplicate_reason(cid, line): duplicate_reason(cid, first) for line, (cid, first) in dups.items()}
+            for q in quarantine:
+                q["reason"] = remap.get(q["reason"], q["reason"])
+            quarantine += [{"file": c.display, "line": line, "reason": duplicate_reason(cid, first),
+                            "raw": raw[line]} for line, (cid, first) in dups.items()]
+            quarantine.sort(key=lambda q: q["line"])
     except BaseException:
         if writing is not None:
             writing.exception()
         writer.discard()
+        if counter is not None:
+            counter.discard()
+        if merged is not None:
+            merged.unlink(missing_ok=True)
         raise
     finally:
         pool.shutdown(wait=True)
     loaded = writer.rows
     if loaded + len(quarantine) != rows_read:
         writer.discard()
+        if merged is not None:
+            merged.unlink(missing_ok=True)
         raise AssertionError((rows_read, loaded, len(quarantine)))  # a bug, never user error
     months = sorted({m for _, m in pairs})
     force = ",".join(sorted({f for f, _ in pairs if f})) or None
@@ -609,10 +632,41 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
              "force_name": force_name, "months": months, "rows_read": rows_read, "rows_loaded": loaded,
              "rows_quarantined": len(quarantine), "options": {}}
     seen_ids.add(iid)
-    ni = NewInput(entry, pa.table({}), quarantine, _slice_keys(sk, c.display, pairs), records_path=writer.path)
+    ni = NewInput(entry, pa.table({}), quarantine, _slice_keys(sk, c.display, pairs), records_path=writer.path,
+                  counts_path=merged)
     return InputReport(c.display, "loaded", kind=sk.id, input_id=iid, sha256=sha, force=force, months=months,
                        rows_read=rows_read, rows_loaded=loaded, rows_quarantined=len(quarantine),
                        quarantine_reasons=reasons), ni
+
+
+def _write_block(writer: RecordsWriter, counter: CountsWriter, records: pa.Table, counts: pa.Table) -> None:
+    writer.write(records)
+    counter.write(counts)
+
+
+def _blocks_ahead(path: Path) -> Iterator[tuple[bytes, int, int | None]]:
+    """street_blocks of a large file as (block, lines before it, its data lines if the group reader may take it
+    (eligible) else None), read one block ahead in a thread (the read releases the GIL; the checks run while
+    the caller is in Arrow's code)."""
+    gen = street_blocks(path, BLOCK_BYTES)
+
+    def step() -> tuple[bytes, int, int | None] | None:
+        try:
+            block, offset, n = next(gen)
+        except StopIteration:
+            return None
+        return block, offset, n if eligible(block) else None
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeassess-blocks")
+    fut = pool.submit(step)
+    try:
+        while (got := fut.result()) is not None:
+            fut = pool.submit(step)
+            yield got
+    finally:
+        fut.exception()  # the block under way ends (or fails) before the file is closed
+        pool.shutdown(wait=True)
+        gen.close()
 
 
 def _cross_block_duplicates(st: Store, path: Path) -> dict[int, tuple[str, int]]:

@@ -220,6 +220,7 @@ class NewInput:
     slice_keys: list[tuple[str, str, str]]  # (supersession key, scope value in records, month)
     records_path: Path | None = None  # records already written (RecordsWriter), committed alone; else `records`
     counts: pa.Table | None = None  # ReadResult.counts: the records' aggregate rows, when the reader gave them
+    counts_path: Path | None = None  # with records_path: its aggregate, to name (aggregate.CountsWriter)
 
 
 class Store:

@@ -198,9 +198,10 @@ def read_street_csv_fast(data: bytes, header: list[str], *, input_id: str, displ
     return res
 
 
-def street_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, int]]:
+def street_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, int, int]]:
     """A large street CSV in blocks of about ``block_bytes``, cut at line ends, each with the file's header line
-    in front: yields (block, data lines before it) for ``read_street_csv_fast(..., line_offset=)``."""
+    in front: yields (block, data lines before it, data lines in it) for ``read_street_csv_fast(...,
+    line_offset=)`` (a last line without its line end counts)."""
     with open(path, "rb") as fh:
         head = fh.readline()
         offset = 0
@@ -209,7 +210,7 @@ def street_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, int]]:
             chunk = fh.read(block_bytes)
             if not chunk:
                 if carry:
-                    yield head + carry, offset
+                    yield head + carry, offset, 1
                 return
             cut = chunk.rfind(b"\n") + 1
             if cut == 0:  # one line longer than a block: read on
@@ -218,8 +219,9 @@ def street_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, int]]:
             block = b"".join([head, carry, memoryview(chunk)[:cut]])  # one copy
             carry = chunk[cut:]
             del chunk
-            yield block, offset
-            offset += block.count(b"\n") - head.count(b"\n")
+            n = block.count(b"\n") - head.count(b"\n")
+            yield block, offset, n
+            offset += n
 
 
 #: Longest field the row reader's csv module accepts (csv.field_size_limit()); longer rows are quarantined.

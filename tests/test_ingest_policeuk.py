@@ -200,3 +200,19 @@ def test_unknown_force_name_in_file(tmp_path: Path) -> None:
     (r,) = ingest([f], Store(tmp_path / "s")).inputs
     assert r.force == "testshire"
     assert FORCE in Store(tmp_path / "s").inputs()[0]["force_name"]
+
+
+def test_a_writer_reuses_its_manifest_only_while_nobody_else_wrote(tmp_path: Path) -> None:
+    """Store.commit_inputs keeps the manifest it saved last (batch after batch); another writer's commit in
+    between (another Store object, as another process would be) must be seen, not overwritten."""
+    files = []
+    for k, m in enumerate(("2018-03", "2018-04", "2018-05")):
+        f = tmp_path / f"{k}.csv"
+        f.write_bytes(street_csv([row(f"id{k}", m, "Burglary")]))
+        files.append(f)
+    a, b = Store(tmp_path / "s"), Store(tmp_path / "s")
+    ingest([files[0]], a)
+    ingest([files[1]], b)
+    ingest([files[2]], a)
+    assert sorted(e["months"][0] for e in Store(tmp_path / "s").inputs()) == ["2018-03", "2018-04", "2018-05"]
+    assert _count(Store(tmp_path / "s")) == 3

@@ -340,7 +340,8 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
             return
         add(c, sk, sha, iid, opts, res, None, idx)
 
-    def flush() -> None:
+    def flush(full: bool = False) -> None:
+        """Read the group; `full`: it reached its size (a run's first such group is committed at once)."""
         nonlocal group_bytes, new, pending
         if not group:
             return
@@ -356,9 +357,9 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
         group.clear()
         group_bytes = 0
         # the commit thread has finished the last batch: give it this one now rather than let it wait for a
-        # full batch (it starts after the first group, and the batch left for the end is small); a small run
-        # is still committed whole at its end
-        if pending >= limit // EAGER_SHARE and commit(new, if_idle=True):
+        # full batch (it starts after the first group, and the batch left for the end is small); a run
+        # smaller than a group is still committed whole at its end
+        if (full or pending >= limit // EAGER_SHARE) and commit(new, if_idle=True):
             new, pending = [], 0
 
     group_limit = max(GROUP_MIN_BYTES, limit // GROUP_SHARE)
@@ -430,7 +431,7 @@ def _read_all(st: Store, cands: list[Candidate], mapping_p: Path | None, mapping
                 # the first group is small, so that the commit thread starts early
                 if group_bytes >= (group_limit if first_done else group_limit // 4):
                     first_done = True
-                    flush()
+                    flush(full=True)
                 continue
             flush()  # inputs reach the batch in the order found
             read_one(c, sk, data, sha, iid, opts, len(reports) - 1)

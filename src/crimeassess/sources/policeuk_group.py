@@ -104,15 +104,16 @@ class _Checked:
     """The rows' derived columns and the test each row must pass to be read here (the readers' rules)."""
 
     ti: pa.Array  # crime type's 1-based index in _LABELS (case-insensitive), 0 when none
+    months: pa.DictionaryArray  # the month column, dictionary-encoded
     lon: pa.Array  # coordinates, both or neither
     lat: pa.Array
     ok: np.ndarray  # bool: the row is one both ordinary readers load as it is
 
 
-def _by_value(col: pa.ChunkedArray, fn) -> pa.Array:  # noqa: ANN001
+def _by_value(col: pa.ChunkedArray | pa.DictionaryArray, fn) -> pa.Array:  # noqa: ANN001
     """fn applied to each distinct value of a low-cardinality column (months, crime types), spread to its rows
     (null where the row is null): a few dozen calls instead of one per row."""
-    d = pc.dictionary_encode(col.combine_chunks())
+    d = col if isinstance(col, pa.DictionaryArray) else pc.dictionary_encode(col.combine_chunks())
     return pc.take(fn(d.dictionary.to_pylist()), d.indices)
 
 
@@ -159,7 +160,8 @@ def _check(table: pa.Table, latest: str) -> _Checked:
     """Each row's checks, as ``policeuk.py`` / ``policeuk_fast.py`` make them: a valid month not after
     `latest`, a known crime type, no field of _TRIMMED with a space at either end, and coordinates both
     absent or both numbers inside the UK's bounds."""
-    month_ok = _by_value(table.column("c1"), lambda vs: pa.array(
+    months = pc.dictionary_encode(table.column("c1").combine_chunks())
+    month_ok = _by_value(months, lambda vs: pa.array(
         [bool(_MONTH_RE.fullmatch(v)) and v <= latest for v in vs], pa.bool_()))
     ti = pc.fill_null(_by_value(table.column("c9"), lambda vs: pa.array(
         [_LABEL_INDEX.get(v.lower(), 0) for v in vs], pa.int32())), 0)
@@ -169,8 +171,44 @@ def _check(table: pa.Table, latest: str) -> _Checked:
     neither = pc.and_(pc.is_null(table.column("c4")), pc.is_null(table.column("c5")))
     ok = pc.and_(pc.and_(pc.fill_null(month_ok, False), pc.greater(ti, 0)),
                  pc.or_(neither, pc.fill_null(inside, False)))
-    return _Checked(ti, lon, lat, np.asarray(ok.combine_chunks() if isinstance(ok, pa.ChunkedArray) else ok,
+    return _Checked(ti, months, lon, lat, np.asarray(ok.combine_chunks() if isinstance(ok, pa.ChunkedArray) else ok,
                                              dtype=bool) & ~_spaced(table))
+
+
+def _codes(col: pa.ChunkedArray | pa.DictionaryArray) -> tuple[np.ndarray, pa.Array, int]:
+    """A column's dictionary codes (null as the dictionary's length), its dictionary and the codes' range."""
+    d = col if isinstance(col, pa.DictionaryArray) else pc.dictionary_encode(col.combine_chunks())
+    k = len(d.dictionary)
+    return pc.fill_null(d.indices, k).to_numpy().astype(np.int64), d.dictionary, k + 1
+
+
+def _count_rows(fi: np.ndarray, nparts: int, table: pa.Table, chk: _Checked, hp: pa.Array) -> pa.Table | None:
+    """The rows counted by (file, force name, month, type index, LSOA, has point), sorted by file: each row's
+    codes packed into one integer and counted by numpy (a sort of integers, not a hash of strings). None when
+    the codes would not fit in 62 bits."""
+    a3, d3, n3 = _codes(table.column("c3"))
+    a1, d1, n1 = _codes(chk.months)
+    a7, d7, n7 = _codes(table.column("c7"))
+    nt = len(_LABELS) + 1
+    if nparts * n3 * n1 * nt * n7 * 2 >= 1 << 62:
+        return None
+    key = fi.astype(np.int64)
+    for codes, size in ((a3, n3), (a1, n1), (pc.fill_null(chk.ti, 0).to_numpy().astype(np.int64), nt), (a7, n7)):
+        key = key * size + codes
+    key = key * 2 + np.asarray(hp.combine_chunks() if isinstance(hp, pa.ChunkedArray) else hp, dtype=np.int64)
+    uniq, n = np.unique(key, return_counts=True)  # sorted: by file first
+    out = {}
+    for name, size in (("hp", 2), ("c7", n7), ("ti", nt), ("c1", n1), ("c3", n3)):
+        out[name] = uniq % size
+        uniq = uniq // size
+
+    def values(codes: np.ndarray, dictionary: pa.Array, size: int) -> pa.Array:
+        return pc.take(dictionary, pa.array(codes, mask=codes == size - 1))
+
+    return pa.table({"_f": pa.array(uniq.astype(np.int32)), "c3": values(out["c3"], d3, n3),
+                     "c1": values(out["c1"], d1, n1), "ti": pa.array(out["ti"].astype(np.int32)),
+                     "c7": values(out["c7"], d7, n7), "hp": pa.array(out["hp"].astype(bool)),
+                     "n": pa.array(n.astype(np.int64))})
 
 
 #: The aggregate's keys (aggregate.AGG_KEYS) a street CSV never fills: null in every count row.
@@ -324,10 +362,12 @@ def _read_group(parts: list[Part], ctx: GroupContext, today: date | None,
         # the records counted by the aggregate's keys (aggregate.py): here from the parsed columns, a third of
         # the work of grouping the finished records; (file, force, month) pairs follow from them
         hp = pc.is_valid(chk.lon)  # (both or neither)
-        con.register("k", pa.table({"_f": f_idx, "c3": table.column("c3"), "c1": table.column("c1"),
-                                    "ti": chk.ti, "c7": table.column("c7"), "hp": hp}))
-        cnt = con.sql("SELECT _f, c3, c1, ti, c7, hp, count(*)::BIGINT AS n FROM k GROUP BY ALL ORDER BY _f"
-                      ).to_arrow_table()
+        cnt = _count_rows(fi, len(parts), table, chk, hp)
+        if cnt is None:  # (codes too many for one 62-bit key: DuckDB groups the strings)
+            con.register("k", pa.table({"_f": f_idx, "c3": table.column("c3"), "c1": table.column("c1"),
+                                        "ti": chk.ti, "c7": table.column("c7"), "hp": hp}))
+            cnt = con.sql("SELECT _f, c3, c1, ti, c7, hp, count(*)::BIGINT AS n FROM k GROUP BY ALL ORDER BY _f"
+                          ).to_arrow_table()
         groups = cnt.group_by(["_f", "c3", "c1"], use_threads=False).aggregate([]).to_pylist()
     except duckdb.Error:
         return out  # e.g. out of memory under a tiny budget: the ordinary reader needs less

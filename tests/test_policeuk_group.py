@@ -17,6 +17,13 @@ from crimeassess.store import Store, check_store
 from policeuk_fixtures import FORCE, HEADER, row, street_csv
 
 
+def plain(t):
+    """The group's records as RECORD_SCHEMA: the same values, with no column dictionary-encoded."""
+    from crimeassess.schema import RECORD_SCHEMA
+
+    return t.cast(RECORD_SCHEMA)
+
+
 def _good(k: int, n: int = 40, crlf: bool = False) -> bytes:
     rows = []
     for i in range(n):
@@ -71,7 +78,7 @@ def test_group_equals_ordinary_reader(crlf: bool) -> None:
         assert g is not None
         res, pairs = g
         want = read_street_csv(d, input_id=f"id{k}", display_name=f"f{k}.csv")
-        assert res.records.equals(want.records)
+        assert plain(res.records).equals(want.records)
         assert (res.months, res.force, res.force_name, res.rows_read) == (want.months, want.force, want.force_name,
                                                                           want.rows_read)
         assert pairs == {("testshire", f"2019-{m:02d}") for m in range(1, 13)}
@@ -145,7 +152,7 @@ def test_a_file_with_a_quarantined_row_goes_to_the_ordinary_reader(bad_row: str)
     assert eligible(bad)
     got = read_street_group([Part(good[0], "a", "a.csv"), Part(bad, "b", "b.csv"), Part(good[1], "c", "c.csv")])
     assert got[0] is not None and got[1] is None and got[2] is not None
-    assert got[2][0].records.equals(read_street_csv(good[1], input_id="c", display_name="c.csv").records)
+    assert plain(got[2][0].records).equals(read_street_csv(good[1], input_id="c", display_name="c.csv").records)
 
 
 def test_coordinates_in_every_form_the_readers_accept() -> None:
@@ -156,7 +163,7 @@ def test_coordinates_in_every_form_the_readers_accept() -> None:
     got = read_street_group([Part(data, "p", "p.csv"), Part(_good(1), "g", "g.csv")])
     assert got[0] is not None
     want = read_street_csv(data, input_id="p", display_name="p.csv").records
-    assert got[0][0].records.equals(want)
+    assert plain(got[0][0].records).equals(want)
     assert got[0][0].records.column("latitude").to_pylist() == [51.0, 50.0, 50.0, 50.25, 50.9]
 
 
@@ -273,7 +280,7 @@ def test_a_space_at_a_fields_end_gives_the_ordinary_readers_result(col: int, whe
     assert got[0] is not None
     if got[1] is not None:
         want = read_street_csv(data, input_id="b", display_name="b.csv")
-        assert not want.quarantine and got[1][0].records.equals(want.records)
+        assert not want.quarantine and plain(got[1][0].records).equals(want.records)
     else:
         assert col != 2  # "Reported by" is never stored: a space there changes nothing
 

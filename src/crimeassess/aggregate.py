@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import InputError, StoreError
+from .schema import RECORD_SCHEMA
 from .sql import has_relation, literal
 from .store import API_KIND, Store, _atomic_write, _duck_type, atomic_write_bytes, parse_size
 
@@ -105,7 +106,8 @@ FROM t GROUP BY ALL"""
 def aggregate_tables(con: duckdb.DuckDBPyConnection, tables: list[pa.Table]) -> pa.Table:
     """The aggregate (AGG_SCHEMA) of some records tables held in memory, as :func:`aggregate_expr` gives it
     for a records file holding exactly those rows."""
-    parts = [t.select(SOURCE_COLUMNS) for t in tables if t.num_rows]
+    plain = pa.schema([RECORD_SCHEMA.field(c) for c in SOURCE_COLUMNS])  # (a reader may give dictionaries)
+    parts = [t.select(SOURCE_COLUMNS).cast(plain) for t in tables if t.num_rows]
     if not parts:
         return AGG_SCHEMA.empty_table()
     t = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]

@@ -129,7 +129,23 @@ ZSTD_COLUMNS = {"uid", "record_id", "longitude", "latitude", "location", "lsoa_c
 RECORD_COMPRESSION = {n: ("zstd" if n in ZSTD_COLUMNS else "none") for n in RECORD_SCHEMA.names}
 #: Min/max statistics for every column but long unique texts, which no query narrows by range.
 STATS_COLUMNS = [n for n in RECORD_SCHEMA.names if n not in ("uid", "record_id", "location", "lsoa_name")]
-_RECORD_WRITE = {"compression": RECORD_COMPRESSION, "use_dictionary": DICT_COLUMNS, "write_statistics": STATS_COLUMNS}
+#: Columns a reader may give dictionary-encoded (policeuk_group: a handful of values per file). They are written
+#: as dictionaries, so the Parquet writer does not hash every row's string again (with the strings they spare,
+#: a tenth of a national ingest's CPU); the files carry no Arrow schema, so they read back as RECORD_SCHEMA.
+DICT_WRITE = ("input_id", "source_kind", "force", "category_id", "crime_type")
+WRITE_SCHEMA = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), f.type)) if f.name in DICT_WRITE else f
+                          for f in RECORD_SCHEMA])
+_RECORD_WRITE = {"compression": RECORD_COMPRESSION, "use_dictionary": DICT_COLUMNS, "write_statistics": STATS_COLUMNS,
+                 "store_schema": False}
+
+
+def conform_records(t: pa.Table) -> pa.Table:
+    """Records (RECORD_SCHEMA's columns, a few perhaps dictionary-encoded) as WRITE_SCHEMA, for writing."""
+    cols = []
+    for f in WRITE_SCHEMA:
+        c = t.column(f.name)
+        cols.append(c if c.type.equals(f.type) else c.cast(f.type))
+    return pa.table(cols, schema=WRITE_SCHEMA)
 
 
 def write_records(path: Path, tables: list[pa.Table]) -> list[tuple[int, int]]:
@@ -138,10 +154,10 @@ def write_records(path: Path, tables: list[pa.Table]) -> list[tuple[int, int]]:
     Returns each table's row groups as (first, stop), read back from the file's own metadata.
     """
     def write(tmp: str) -> None:
-        with pq.ParquetWriter(tmp, RECORD_SCHEMA, **_RECORD_WRITE) as w:
+        with pq.ParquetWriter(tmp, WRITE_SCHEMA, **_RECORD_WRITE) as w:
             for t in tables:
                 if t.num_rows:
-                    w.write_table(t.cast(RECORD_SCHEMA), row_group_size=ROW_GROUP_ROWS)
+                    w.write_table(conform_records(t), row_group_size=ROW_GROUP_ROWS)
         meta = pq.ParquetFile(tmp).metadata
         sizes = [meta.row_group(k).num_rows for k in range(meta.num_row_groups)]
         k = 0
@@ -171,12 +187,12 @@ class RecordsWriter:
         os.close(fd)
         self.path = Path(tmp)
         self.rows = 0
-        self._w: pq.ParquetWriter | None = pq.ParquetWriter(tmp, RECORD_SCHEMA, **_RECORD_WRITE)
+        self._w: pq.ParquetWriter | None = pq.ParquetWriter(tmp, WRITE_SCHEMA, **_RECORD_WRITE)
 
     def write(self, table: pa.Table) -> None:
         """Append a block's records (its own row groups)."""
         if table.num_rows and self._w is not None:
-            self._w.write_table(table.cast(RECORD_SCHEMA), row_group_size=ROW_GROUP_ROWS)
+            self._w.write_table(conform_records(table), row_group_size=ROW_GROUP_ROWS)
             self.rows += table.num_rows
 
     def close(self) -> Path:

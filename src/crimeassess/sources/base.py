@@ -18,7 +18,7 @@ class ReadResult:
 
     kind: str  # 'police-uk-street' | 'police-uk-api' | 'extract'
     force: str | None  # force slug, when the input says or the user gave it
-    records: pa.Table  # RECORD_SCHEMA
+    records: pa.Table  # RECORD_SCHEMA (its values; store.DICT_WRITE's columns may be dictionary-encoded)
     quarantine: list[dict] = field(default_factory=list)  # {file, line, reason, raw}
     rows_read: int = 0
     months: list[str] = field(default_factory=list)  # sorted YYYY-MM covered by loaded records

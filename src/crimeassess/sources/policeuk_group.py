@@ -175,6 +175,13 @@ def _check(table: pa.Table, latest: str) -> _Checked:
                                              dtype=bool) & ~_spaced(table))
 
 
+def _by_type(ti: pa.Array, values: list[str]) -> pa.DictionaryArray:
+    """A crime type's id or label for each row from its 1-based index (0: none, null), dictionary-encoded."""
+    idx = pc.subtract(ti, pa.scalar(1, pa.int32()))
+    return pa.DictionaryArray.from_arrays(pc.if_else(pc.greater(ti, 0), idx, pa.scalar(None, pa.int32())),
+                                          pa.array(values, pa.string()))
+
+
 def _codes(col: pa.ChunkedArray | pa.DictionaryArray) -> tuple[np.ndarray, pa.Array, int]:
     """A column's dictionary codes (null as the dictionary's length), its dictionary and the codes' range."""
     d = col if isinstance(col, pa.DictionaryArray) else pc.dictionary_encode(col.combine_chunks())
@@ -285,7 +292,8 @@ def read_street_group(parts: list[Part], *, memory_limit: str = "2GB", today: da
     """Read eligible street CSVs together. For each part, (its ReadResult, its (force, month) pairs) or None
     when the part must be read by the ordinary reader (a row it would quarantine, or the group did not parse).
 
-    Records, line numbers and uids are those of ``read_street_csv_fast`` on the same part. `context` shares a
+    Records, line numbers and uids are those of ``read_street_csv_fast`` on the same part (the columns of
+    ``store.DICT_WRITE`` dictionary-encoded, as the store writes them). `context` shares a
     connection and buffer between calls (the caller closes it); without it, the call makes its own.
     """
     out: list[tuple[ReadResult, set[tuple[str, str]]] | None] = [None] * len(parts)
@@ -385,18 +393,20 @@ def _read_group(parts: list[Part], ctx: GroupContext, today: date | None,
     uid = pc.binary_join_element_wise(pc.take(pa.array([f"{p.input_id}:" for p in parts], pa.string()), f_idx),
                                       pc.cast(line, pa.string()), "")
     n = table.num_rows
+    force_codes = pc.index_in(falls, value_set=pa.array(names, pa.string()))
+    if isinstance(force_codes, pa.ChunkedArray):
+        force_codes = force_codes.combine_chunks()
     arrays = {
         "uid": uid,
         "record_id": col["c0"],
-        "input_id": pa.DictionaryArray.from_arrays(f_idx, pa.array([p.input_id for p in parts], pa.string())
-                                                   ).cast(pa.string()),
-        "source_kind": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([KIND])
-                                                      ).cast(pa.string()),
-        "force": pc.take(slugs, pc.index_in(falls, value_set=pa.array(names, pa.string()))),
+        # (dictionary-encoded, as the store writes them: store.DICT_WRITE)
+        "input_id": pa.DictionaryArray.from_arrays(f_idx, pa.array([p.input_id for p in parts], pa.string())),
+        "source_kind": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([KIND])),
+        "force": pa.DictionaryArray.from_arrays(force_codes, slugs),
         "force_name": falls,
         "month": col["c1"],
-        "category_id": pc.take(pa.array([None] + _IDS, pa.string()), ti),
-        "crime_type": pc.take(pa.array([None] + _LABELS, pa.string()), ti),
+        "category_id": _by_type(ti, _IDS),
+        "crime_type": _by_type(ti, _LABELS),
         "is_crime": pc.not_equal(ti, pa.scalar(_IDS.index(ASB_ID) + 1, pa.int32())),
         "outcome": col["c10"],
         "longitude": chk.lon,
@@ -407,8 +417,7 @@ def _read_group(parts: list[Part], ctx: GroupContext, today: date | None,
         "context": col["c11"],
         "line": line,
     }
-    recs = pa.table({f.name: (arrays[f.name] if f.name in arrays else pa.nulls(n, f.type)) for f in RECORD_SCHEMA},
-                    schema=RECORD_SCHEMA)
+    recs = pa.table({f.name: (arrays[f.name] if f.name in arrays else pa.nulls(n, f.type)) for f in RECORD_SCHEMA})
     del chk, arrays, table, col
     tally = _tally(cnt, parts, names, slugs)
     cut = np.searchsorted(cnt.column("_f").to_numpy(), np.arange(len(parts) + 1), side="left")

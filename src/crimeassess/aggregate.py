@@ -3,8 +3,9 @@
 Records are many (≈6 million rows a year for England and Wales) and wide (Crime IDs, map points, location
 text); most questions an assessment asks only need counts. For every records Parquet file the store holds,
 ``aggregates/agg-<file stem>.parquet`` holds that file's rows grouped by :data:`AGG_KEYS` with their number
-``n`` (a large file read in blocks: grouped block by block, so a key may recur; readers sum ``n``). The aggregation is written in Ibis (:func:`aggregate_expr`), and runs on DuckDB (the default) or on
-PySpark (``crimeassess build-aggregates --engine spark``, the optional ``crimeassess[spark]`` extra). Ingest
+``n`` (a large file read in blocks: grouped block by block, so a key may recur; readers sum ``n``). The
+aggregation is written in Ibis (:func:`aggregate_expr`), and runs on DuckDB (the default) or on PySpark
+(``crimeassess build-aggregates --engine spark``, the optional ``crimeassess[spark]`` extra). Ingest
 writes each batch's aggregate as it commits the batch, from the records still in memory (:data:`AGG_SQL`, the
 same aggregation in DuckDB's SQL, tested equal; plain street CSVs arrive already counted by their reader).
 

@@ -218,7 +218,6 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeassess-commit")
     agg_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeassess-aggregate")
     inflight: list[Future] = []
-    aggregating: list[Future] = []
     committed_ids: list[str] = []
     agg_con: list[duckdb.DuckDBPyConnection] = []  # the aggregate thread's own connection, opened on first use
 
@@ -257,7 +256,7 @@ def _ingest_locked(st: Store, cands: list[Candidate], mapping_p: Path | None, ma
             # (records of inputs the reader counted are not needed any more: only their counts go on)
             mine = [NewInput(n.entry, pa.table({}), [], [], counts=n.counts) if n.counts is not None else n
                     for n in mine]
-            aggregating.append(agg_pool.submit(aggregate, files.pop(), mine))
+            agg_pool.submit(aggregate, files.pop(), mine)  # (its errors end in `aggregate`)
         return [e["input_id"] for e in entries]
 
     def commit(batch: list[NewInput], *, background: bool = True, if_idle: bool = False) -> bool:

@@ -251,6 +251,8 @@ class Store:
         self.lock_timeout = lock_timeout
         self.on_lock_wait = on_lock_wait or _print_wait
         self._held = threading.local()
+        #: (file stamp, manifest) as commit_inputs last saved it: reused while the file is still that one
+        self._committed: tuple[tuple[int, int, int] | None, dict[str, Any]] | None = None
 
     # ---- manifest -------------------------------------------------------------------------------------
     @property
@@ -407,7 +409,7 @@ class Store:
         with contextlib.nullcontext() if locked else self.lock():
             # the manifest this object saved last, while the file is still that one (an ingest commits batch
             # after batch under its lock; a national manifest takes a tenth of a second to parse), else the file
-            cached, self._committed = getattr(self, "_committed", None), None
+            cached, self._committed = self._committed, None
             m = cached[1] if cached is not None and cached[0] == self._manifest_stamp() else self._read_manifest()
             known = {i["input_id"] for i in m["inputs"]}
             seq = max((i.get("seq", 0) for i in m["inputs"]), default=0)

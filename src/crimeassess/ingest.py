@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mmap
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -546,8 +545,7 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
     if kind_id != "police-uk-street":
         return None
     sk = get_kind(kind_id)
-    with open(c.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        sha = hashlib.sha256(mm).hexdigest()  # (mapped: no copy of the file into memory)
+    sha = _file_sha256(c.path)
     iid = _input_id(sha, sk.id, {})
     if iid in existing or iid in seen_ids:
         prev = existing.get(iid)
@@ -637,6 +635,18 @@ def _ingest_in_blocks(st: Store, c: Candidate, existing: dict[str, Any],
     return InputReport(c.display, "loaded", kind=sk.id, input_id=iid, sha256=sha, force=force, months=months,
                        rows_read=rows_read, rows_loaded=loaded, rows_quarantined=len(quarantine),
                        quarantine_reasons=reasons), ni
+
+
+def _file_sha256(path: Path) -> str:
+    """A file's SHA-256, read in chunks into one reused buffer: memory stays one chunk whatever the size (a
+    mapping of the file would count every page read in the resident memory; fresh chunks would fault anew)."""
+    h = hashlib.sha256()
+    buf = bytearray(8 << 20)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            h.update(view[:n])
+    return h.hexdigest()
 
 
 def _write_block(writer: RecordsWriter, counter: CountsWriter, records: pa.Table, counts: pa.Table) -> None:

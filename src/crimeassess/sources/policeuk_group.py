@@ -126,7 +126,7 @@ def _spaced(table: pa.Table) -> np.ndarray:
         for ch in table.column(f"c{i}").chunks:
             m = len(ch)
             if m and ch.null_count < m:
-                if ch.type != pa.string():  # (the parse gives string; anything else, the plain way)
+                if ch.type != pa.string() or ch.buffers()[2] is None:  # (the parse gives string: else the plain way)
                     hit = pc.fill_null(pc.or_(pc.starts_with(ch, " "), pc.ends_with(ch, " ")), False)
                     out[pos:pos + m] |= hit.to_numpy(zero_copy_only=False)
                 else:

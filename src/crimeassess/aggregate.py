@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 from .errors import InputError, StoreError
 from .schema import RECORD_SCHEMA
 from .sql import has_relation, literal
-from .store import API_KIND, Store, _atomic_write, _duck_type, atomic_write_bytes, parse_size
+from .store import API_KIND, Store, TempParquetWriter, _atomic_write, _duck_type, atomic_write_bytes, parse_size
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
@@ -134,41 +134,19 @@ def write_aggregate(st: Store, records_file: str, table: pa.Table) -> str:
     return out
 
 
-class CountsWriter:
-    """The aggregate of one large input, written block by block into a temporary file in the aggregates folder
-    (an orphan for `store gc` if the writer dies), which :func:`install_aggregate` names after the records file.
-    A key may recur, once per block that holds it: every reader of the aggregates sums ``n`` by the keys it
-    needs, so the blocks' counts need no merging (merging 6M rows' counts cost more than counting them)."""
+class CountsWriter(TempParquetWriter):
+    """The aggregate of one large input, written block by block into a temporary file in the aggregates folder,
+    which :func:`install_aggregate` names after the records file. A key may recur, once per block that holds
+    it: every reader of the aggregates sums ``n`` by the keys it needs, so the blocks' counts need no merging
+    (merging 6M rows' counts cost more than counting them)."""
 
     def __init__(self, st: Store) -> None:
-        import tempfile
-
-        (st.path / AGG_DIR).mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".stream-counts-", suffix=".parquet.tmp", dir=st.path / AGG_DIR)
-        os.close(fd)
-        self.path = Path(tmp)
-        self._w: pq.ParquetWriter | None = pq.ParquetWriter(tmp, AGG_SCHEMA, compression="zstd")
+        super().__init__(st.path / AGG_DIR, ".stream-counts-", AGG_SCHEMA, compression="zstd")
 
     def write(self, counts: pa.Table) -> None:
+        """Append a block's counts."""
         if self._w is not None and counts.num_rows:
             self._w.write_table(counts.select(AGG_SCHEMA.names).cast(AGG_SCHEMA), row_group_size=1_000_000)
-
-    def close(self) -> Path:
-        """Finish and fsync the file; returns its path."""
-        if self._w is not None:
-            self._w.close()
-            self._w = None
-            with open(self.path, "rb+") as fh:
-                os.fsync(fh.fileno())
-        return self.path
-
-    def discard(self) -> None:
-        if self._w is not None:
-            with contextlib.suppress(Exception):
-                self._w.close()
-            self._w = None
-        with contextlib.suppress(OSError):
-            self.path.unlink()
 
 
 def install_aggregate(st: Store, records_file: str, merged: Path) -> str:

@@ -177,23 +177,16 @@ def write_records(path: Path, tables: list[pa.Table]) -> list[tuple[int, int]]:
     return out
 
 
-class RecordsWriter:
-    """One large input's records, written block by block into a temporary Parquet file in the store (an orphan
-    for `store gc` if the writer dies); `close()` fsyncs it for `Store.commit_inputs` to rename into place."""
+class TempParquetWriter:
+    """A Parquet file written piece by piece under a temporary name in `folder` (an orphan for `store gc` if the
+    writer dies); `close()` fsyncs it for the caller to rename into place, `discard()` drops it."""
 
-    def __init__(self, store: "Store") -> None:
-        (store.path / "records").mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".stream-", suffix=".parquet.tmp", dir=store.path / "records")
+    def __init__(self, folder: Path, prefix: str, schema: pa.Schema, **options: Any) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".parquet.tmp", dir=folder)
         os.close(fd)
         self.path = Path(tmp)
-        self.rows = 0
-        self._w: pq.ParquetWriter | None = pq.ParquetWriter(tmp, WRITE_SCHEMA, **_RECORD_WRITE)
-
-    def write(self, table: pa.Table) -> None:
-        """Append a block's records (its own row groups)."""
-        if table.num_rows and self._w is not None:
-            self._w.write_table(conform_records(table), row_group_size=ROW_GROUP_ROWS)
-            self.rows += table.num_rows
+        self._w: pq.ParquetWriter | None = pq.ParquetWriter(tmp, schema, **options)
 
     def close(self) -> Path:
         """Finish and fsync the file; returns its path."""
@@ -205,13 +198,28 @@ class RecordsWriter:
         return self.path
 
     def discard(self) -> None:
-        """Drop the file (the input is read another way)."""
+        """Drop the file (its content is not used)."""
         if self._w is not None:
             with contextlib.suppress(Exception):
                 self._w.close()
             self._w = None
         with contextlib.suppress(OSError):
             self.path.unlink()
+
+
+class RecordsWriter(TempParquetWriter):
+    """One large input's records, written block by block into a temporary Parquet file in the store's records
+    folder, for `Store.commit_inputs` to rename into place."""
+
+    def __init__(self, store: "Store") -> None:
+        super().__init__(store.path / "records", ".stream-", WRITE_SCHEMA, **_RECORD_WRITE)
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        """Append a block's records (its own row groups)."""
+        if table.num_rows and self._w is not None:
+            self._w.write_table(conform_records(table), row_group_size=ROW_GROUP_ROWS)
+            self.rows += table.num_rows
 
 
 def _pause_point(store_path: Path, point: str) -> None:
